@@ -1,0 +1,160 @@
+/* llm.c - initialisation and the forward pass, read top to bottom. */
+#include <math.h>
+#include <string.h>
+#include "llm.h"
+#include "model.h"
+#include "kernels/kernels.h"
+
+#define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
+
+int llm_init(void) {
+    const ImageHeader *h = (const ImageHeader *)llm_image;
+    if (memcmp(h->magic, "LLMTOOL", 8) != 0 || h->version != LLM_IMAGE_VERSION ||
+        h->image_size != LLM_IMAGE_SIZE || h->dim != LLM_DIM ||
+        h->hidden_dim != LLM_HIDDEN_DIM || h->n_layers != LLM_N_LAYERS ||
+        h->n_heads != LLM_N_HEADS || h->n_kv_heads != LLM_N_KV_HEADS ||
+        h->vocab_size != LLM_VOCAB_SIZE || h->context != LLM_CONTEXT ||
+        h->quant != LLM_QUANT_Q8 || h->group_size != LLM_GROUP_SIZE) {
+        return -LLM_ERR_IMAGE;
+    }
+    llm_reset();
+    return LLM_OK;
+}
+
+void llm_reset(void) {
+    const RunState *s = &llm_state;
+    memset(s->key_cache, 0, sizeof(float) * LLM_N_LAYERS * LLM_CONTEXT * LLM_KV_DIM);
+    memset(s->value_cache, 0, sizeof(float) * LLM_N_LAYERS * LLM_CONTEXT * LLM_KV_DIM);
+}
+
+/* The activation x[n] in the form the matrix kernels take: for q8 it is quantized
+ * once into the shared xq/xs buffers, then multiplied by several matrices. */
+static void prepare_input(const float *x, int n) {
+#if LLM_QUANT_Q8
+    quantize_q8(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
+#else
+    (void)x;
+    (void)n;
+#endif
+}
+
+/* out[rows] = m[rows x cols] @ x, where x is the input last passed to prepare_input. */
+static void matmul(float *out, const float *x, const Matrix *m, int rows, int cols) {
+#if LLM_QUANT_Q8
+    (void)x;
+    matmul_q8(out, llm_state.xq, llm_state.xs, m->q, m->s, rows, cols, LLM_GROUP_SIZE);
+#else
+    matmul_f32(out, x, m->w, rows, cols);
+#endif
+}
+
+/* Row `token` of the embedding table, as floats. */
+static void embed(float *out, const Matrix *table, int token) {
+#if LLM_QUANT_Q8
+    const int n_groups = (LLM_DIM + LLM_GROUP_SIZE - 1) / LLM_GROUP_SIZE;
+    const int8_t *q = table->q + (long)token * LLM_DIM;
+    const float *s = table->s + (long)token * n_groups;
+    for (int j = 0; j < LLM_DIM; j++) {
+        out[j] = (float)q[j] * s[j / LLM_GROUP_SIZE];
+    }
+#else
+    memcpy(out, table->w + (long)token * LLM_DIM, sizeof(float) * LLM_DIM);
+#endif
+}
+
+/* Causal self-attention of the query in s->q over positions 0..pos of layer `l`'s
+ * cache; the heads' outputs are written side by side into out[dim]. */
+static void attention(float *out, int l, int pos) {
+    const RunState *s = &llm_state;
+    const float scale = sqrtf((float)LLM_HEAD_DIM);
+    for (int h = 0; h < LLM_N_HEADS; h++) {
+        const float *q = s->q + h * LLM_HEAD_DIM;
+        const int kv_offset = (h / LLM_GQA_GROUP) * LLM_HEAD_DIM;
+        const float *keys = s->key_cache + (long)l * LLM_CONTEXT * LLM_KV_DIM + kv_offset;
+        const float *values = s->value_cache + (long)l * LLM_CONTEXT * LLM_KV_DIM + kv_offset;
+        float *att = s->att + h * LLM_CONTEXT;
+        for (int t = 0; t <= pos; t++) {
+            const float *k = keys + (long)t * LLM_KV_DIM;
+            float score = 0.0f;
+            for (int i = 0; i < LLM_HEAD_DIM; i++) {
+                score += q[i] * k[i];
+            }
+            att[t] = score / scale;
+        }
+        softmax_f32(att, pos + 1);
+        float *o = out + h * LLM_HEAD_DIM;
+        memset(o, 0, sizeof(float) * LLM_HEAD_DIM);
+        for (int t = 0; t <= pos; t++) {
+            const float *v = values + (long)t * LLM_KV_DIM;
+            for (int i = 0; i < LLM_HEAD_DIM; i++) {
+                o[i] += att[t] * v[i];
+            }
+        }
+    }
+}
+
+const float *llm_forward(int token, int pos) {
+    if (token < 0 || token >= LLM_VOCAB_SIZE || pos < 0 || pos >= LLM_CONTEXT) {
+        return NULL;
+    }
+    const Weights *w = &llm_weights;
+    const RunState *s = &llm_state;
+    const float *rope_cos = w->rope_cos + pos * (LLM_HEAD_DIM / 2);
+    const float *rope_sin = w->rope_sin + pos * (LLM_HEAD_DIM / 2);
+
+    embed(s->x, &w->tok_embeddings, token);
+
+    for (int l = 0; l < LLM_N_LAYERS; l++) {
+        const LayerWeights *lw = &w->layers[l];
+        /* This position's key and value go straight into the cache. */
+        float *k = s->key_cache + ((long)l * LLM_CONTEXT + pos) * LLM_KV_DIM;
+        float *v = s->value_cache + ((long)l * LLM_CONTEXT + pos) * LLM_KV_DIM;
+
+        /* Attention block: x += wo @ attention(rope(wq x), rope(wk x), wv x). */
+        rmsnorm_f32(s->xb, s->x, lw->attention_norm, LLM_DIM, LLM_NORM_EPS);
+        prepare_input(s->xb, LLM_DIM);
+        matmul(s->q, s->xb, &lw->wq, LLM_DIM, LLM_DIM);
+        matmul(k, s->xb, &lw->wk, LLM_KV_DIM, LLM_DIM);
+        matmul(v, s->xb, &lw->wv, LLM_KV_DIM, LLM_DIM);
+        rope_f32(s->q, LLM_N_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
+        rope_f32(k, LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
+        attention(s->xb, l, pos);
+        prepare_input(s->xb, LLM_DIM);
+        matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_DIM);
+        for (int i = 0; i < LLM_DIM; i++) {
+            s->x[i] += s->xb2[i];
+        }
+
+        /* SwiGLU feed-forward block: x += w2 @ (silu(w1 x) * w3 x). */
+        rmsnorm_f32(s->xb, s->x, lw->ffn_norm, LLM_DIM, LLM_NORM_EPS);
+        prepare_input(s->xb, LLM_DIM);
+        matmul(s->hb, s->xb, &lw->w1, LLM_HIDDEN_DIM, LLM_DIM);
+        matmul(s->hb2, s->xb, &lw->w3, LLM_HIDDEN_DIM, LLM_DIM);
+        for (int i = 0; i < LLM_HIDDEN_DIM; i++) {
+            float g = s->hb[i];
+            s->hb[i] = g / (1.0f + exp_f32(-g)) * s->hb2[i];
+        }
+        prepare_input(s->hb, LLM_HIDDEN_DIM);
+        matmul(s->xb, s->hb, &lw->w2, LLM_DIM, LLM_HIDDEN_DIM);
+        for (int i = 0; i < LLM_DIM; i++) {
+            s->x[i] += s->xb[i];
+        }
+    }
+
+    rmsnorm_f32(s->x, s->x, w->norm, LLM_DIM, LLM_NORM_EPS);
+    prepare_input(s->x, LLM_DIM);
+    matmul(s->logits, s->x, &w->output, LLM_VOCAB_SIZE, LLM_DIM);
+    return s->logits;
+}
+
+const char *llm_strerror(int code) {
+    switch (code < 0 ? -code : code) {
+    case LLM_OK: return "ok";
+    case LLM_ERR_IMAGE: return "the weight image does not match this build";
+    case LLM_ERR_TOKEN: return "token id out of range";
+    case LLM_ERR_POS: return "position out of range";
+    case LLM_ERR_TOO_LONG: return "text does not fit the context";
+    case LLM_ERR_ARG: return "invalid argument";
+    default: return "unknown error";
+    }
+}

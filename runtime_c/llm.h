@@ -1,0 +1,58 @@
+/* llm.h - the public API of an llmtool-generated model.
+ *
+ * One model per build: its dimensions are compile-time constants (llm_config.h),
+ * its weights live in a read-only image linked into the binary, and every buffer
+ * is a static global planned by the compiler (llm_plan.c). Nothing here allocates.
+ * The state is global, so the API is not re-entrant: one generation at a time.
+ */
+#ifndef LLM_H
+#define LLM_H
+
+#include <stdint.h>
+
+/* Error codes returned (negated) by the functions below. */
+enum {
+    LLM_OK = 0,
+    LLM_ERR_IMAGE = 1,     /* the weight image does not match this build */
+    LLM_ERR_TOKEN = 2,     /* a token id outside [0, vocab) */
+    LLM_ERR_POS = 3,       /* a position outside [0, context) */
+    LLM_ERR_TOO_LONG = 4,  /* text or prompt does not fit the buffer or context */
+    LLM_ERR_ARG = 5        /* any other invalid argument */
+};
+
+/* Checks the weight image against this build and clears the state. 0 or -LLM_ERR_*. */
+int llm_init(void);
+
+/* Forgets the conversation: clears the KV cache. */
+void llm_reset(void);
+
+/* Runs the model on `token` at position `pos` (positions 0..pos-1 must have been run
+ * before, in this order). Returns the vocab_size logits, valid until the next call,
+ * or NULL when token or pos is out of range. */
+const float *llm_forward(int token, int pos);
+
+/* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
+ * with BOS/EOS when asked, exactly as llama2.c's encoder. Needs up to
+ * strlen(text) + 3 slots before merging. Returns the token count or -LLM_ERR_*. */
+int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens);
+
+/* The text of `token` following `prev_token`: the leading space is dropped after BOS,
+ * and byte tokens such as "<0x0A>" become that byte. NULL for an invalid token. */
+const char *llm_decode(int prev_token, int token);
+
+/* Called for each token generated (prompt tokens included, as llama2.c prints them).
+ * `text` is what llama2.c's run would print for it: the decoded piece, or "" for a
+ * lone non-printable byte. Return nonzero to stop generating. */
+typedef int (*llm_token_callback)(int token, const char *text, void *user);
+
+/* Generates from `prompt` (n_prompt tokens, starting with BOS) for `steps` positions
+ * counting the prompt, 1 <= steps <= context. temperature 0 is greedy; top-p in (0,1)
+ * enables nucleus sampling; `seed` seeds the RNG (must be nonzero). Stops early when
+ * BOS is produced. Returns the number of positions run, or -LLM_ERR_*. */
+int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
+                 float topp, uint64_t seed, llm_token_callback callback, void *user);
+
+/* A short English description of an error code (positive or negated). */
+const char *llm_strerror(int code);
+
+#endif

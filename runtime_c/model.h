@@ -1,0 +1,97 @@
+/* model.h - what the generated files define and the runtime reads.
+ *
+ * The compiler lays out the weight image and plans the buffers; it emits two
+ * tables with the types below: `llm_weights` (pointers into the image, in
+ * llm_weights.c) and `llm_state` (pointers into static RAM, in llm_plan.c).
+ * The runtime only ever reaches memory through them.
+ */
+#ifndef LLM_MODEL_H
+#define LLM_MODEL_H
+
+#include <stdint.h>
+#include "llm_config.h"
+
+/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order. For q8 each
+ * row is split into groups of LLM_GROUP_SIZE along cols (the last group may be
+ * shorter) with one float scale per (row, group). */
+typedef struct {
+#if LLM_QUANT_Q8
+    const int8_t *q;
+    const float *s;
+#else
+    const float *w;
+#endif
+} Matrix;
+
+typedef struct {
+    const float *attention_norm; /* [dim] */
+    Matrix wq;                   /* [dim, dim] */
+    Matrix wk;                   /* [kv_dim, dim] */
+    Matrix wv;                   /* [kv_dim, dim] */
+    Matrix wo;                   /* [dim, dim] */
+    const float *ffn_norm;       /* [dim] */
+    Matrix w1;                   /* [hidden_dim, dim] */
+    Matrix w2;                   /* [dim, hidden_dim] */
+    Matrix w3;                   /* [hidden_dim, dim] */
+} LayerWeights;
+
+/* The tokenizer, sorted by the compiler so the runtime needs no allocation. */
+typedef struct {
+    const uint32_t *piece_offsets; /* [vocab] offset of each NUL-terminated piece */
+    const char *piece_bytes;
+    const float *scores;           /* [vocab] merge priority, higher first */
+    const int32_t *sorted_ids;     /* [vocab] ids ordered by strcmp of their piece */
+    const int32_t *byte_ids;       /* [256] token of each raw byte (byte fallback) */
+} Vocab;
+
+typedef struct {
+    Matrix tok_embeddings;         /* [vocab, dim] */
+    LayerWeights layers[LLM_N_LAYERS];
+    const float *norm;             /* [dim] */
+    Matrix output;                 /* [vocab, dim]; the embeddings when shared */
+    const float *rope_cos;         /* [context, head_dim / 2] */
+    const float *rope_sin;         /* [context, head_dim / 2] */
+    Vocab vocab;
+} Weights;
+
+typedef struct {
+    float prob;
+    int index;
+} ProbIndex;
+
+/* Every buffer the runtime uses, sized by the planner. */
+typedef struct {
+    float *x;           /* [dim] residual stream */
+    float *xb;          /* [dim] normed input / attention output */
+    float *xb2;         /* [dim] projection output */
+    float *hb;          /* [hidden_dim] FFN gate */
+    float *hb2;         /* [hidden_dim] FFN up */
+    float *q;           /* [dim] query */
+    float *att;         /* [n_heads, context] attention scores */
+    float *logits;      /* [vocab] */
+    float *key_cache;   /* [n_layers, context, kv_dim] */
+    float *value_cache; /* [n_layers, context, kv_dim] */
+#if LLM_QUANT_Q8
+    int8_t *xq;         /* [max(dim, hidden_dim)] quantized activations */
+    float *xs;          /* [groups of max(dim, hidden_dim)] their scales */
+#endif
+    ProbIndex *probindex; /* [vocab] top-p candidates */
+    char *str_buffer;   /* [2 * max_token_length + 1] encoder scratch */
+    int *prompt_tokens; /* [LLM_PROMPT_CAPACITY] the prompt main() encodes */
+} RunState;
+
+/* The image begins with this header; llm_init() checks it against llm_config.h. */
+typedef struct {
+    char magic[8];      /* "LLMTOOL\0" */
+    uint32_t version;
+    uint32_t image_size;
+    uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, context;
+    uint32_t quant;     /* 0 = f32, 1 = q8 */
+    uint32_t group_size;
+} ImageHeader;
+
+extern const uint8_t llm_image[];
+extern const Weights llm_weights;
+extern const RunState llm_state;
+
+#endif

@@ -1,0 +1,20 @@
+/* platform/linux.c - platform glue for Linux boards and the host: stdio and clock_gettime. */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <time.h>
+#include "platform.h"
+
+void platform_write_out(const char *text, size_t len) {
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+}
+
+void platform_write_err(const char *text, size_t len) {
+    fwrite(text, 1, len, stderr);
+}
+
+long platform_now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}

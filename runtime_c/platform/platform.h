@@ -1,0 +1,13 @@
+/* platform.h - what main.c needs from the board: output, a clock, its arguments.
+ * One implementation per OS, picked by the Makefile (platform/linux.c or
+ * platform/baremetal.c). The runtime itself (llm.h) needs none of this. */
+#ifndef LLM_PLATFORM_H
+#define LLM_PLATFORM_H
+
+#include <stddef.h>
+
+void platform_write_out(const char *text, size_t len); /* stdout */
+void platform_write_err(const char *text, size_t len); /* stderr */
+long platform_now_ms(void);                            /* a monotonic clock, or 0 */
+
+#endif

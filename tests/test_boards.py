@@ -1,0 +1,113 @@
+"""Every board: the project renders and builds -Wall -Wextra -Werror clean, its image
+never references the heap, and under QEMU it prints the host emulator's text."""
+import subprocess
+import sys
+
+import pytest
+
+from toolchain.boards import all_boards, get_board
+from toolchain.build import build_project
+from toolchain.compiler import compile_project
+from toolchain.emulator import Emulator
+from toolchain.errors import ToolchainError
+from toolchain.run import run_project
+
+HEAP = {"malloc", "calloc", "realloc", "free", "_malloc_r", "_free_r", "_sbrk", "sbrk"}
+QEMU_BOARDS = ["rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "mps2-an500", "mps3-an547"]
+PROMPTS = ["", "Once upon a time", "Tom and his dog went to the park"]
+RP2040_CONTEXT = 128  # what fits in the Pico's 264 KB with an f32 KV cache
+
+
+@pytest.fixture(scope="module")
+def stories(shared_models):
+    return shared_models / "stories260K.bin", shared_models / "tok512.bin"
+
+
+@pytest.fixture(scope="module")
+def projects(stories, tmp_path_factory):
+    """One stories260K q8 project per board, built; rp2040 at a context that fits."""
+    root = tmp_path_factory.mktemp("boards")
+    built = {}
+    for name in all_boards():
+        context = RP2040_CONTEXT if name == "rp2040" else None
+        out = root / name
+        compile_project(stories[0], stories[1], name, out, quant="q8", context=context)
+        built[name] = (out, build_project(out))
+    return built
+
+
+def symbols(board, path, *flags):
+    nm = f"{board.toolchain_prefix}nm"
+    listing = subprocess.run([nm, *flags, str(path)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1].split("@")[0] for line in listing.splitlines() if line.strip()}
+
+
+@pytest.mark.parametrize("name", sorted(all_boards()))
+def test_board_builds_clean_and_fits(projects, name):
+    out, report = projects[name]
+    assert (out / "build" / "llm").is_file()
+    assert "-Werror" in (out / "Makefile").read_text()
+    assert report.fits()
+    lines = report.lines()
+    assert lines[1].split()[0] == "text" and report.groups["rodata"] > 250_000  # the weight image
+    board = get_board(name)
+    if board.os == "baremetal":
+        assert report.flash_used <= board.flash_bytes and report.ram_used <= board.ram_bytes
+        assert any("flash" in l for l in lines) and any("RAM" in l for l in lines)
+
+
+@pytest.mark.parametrize("name", sorted(all_boards()))
+def test_image_never_references_the_heap(projects, name):
+    out, _ = projects[name]
+    board = get_board(name)
+    subprocess.run(["make", "-C", str(out), "-s", "build/llm.o"], check=True)
+    assert not symbols(board, out / "build" / "llm.o", "-u") & HEAP
+    if board.os == "baremetal":  # no C library startup either: the whole ELF is heap-free
+        assert not symbols(board, out / "build" / "llm") & HEAP
+
+
+def test_rp2040_size_report_says_how_it_fits(projects, stories, tmp_path):
+    out, report = projects["rp2040"]
+    assert report.fits() and report.ram_used <= 264 * 1024
+    full = tmp_path / "rp2040-full"
+    compile_project(stories[0], stories[1], "rp2040", full, quant="q8")  # context 512
+    with pytest.raises(ToolchainError, match="does not fit rp2040: sram overflows by"):
+        build_project(full)
+
+
+def test_build_and_run_commands(projects):
+    out, _ = projects["rpi4"]
+    build = subprocess.run([sys.executable, "-m", "toolchain", "build", str(out)],
+                           capture_output=True, text=True)
+    assert build.returncode == 0 and "RAM" in build.stdout and "text" in build.stdout
+    run = subprocess.run([sys.executable, "-m", "toolchain", "run", str(out), "-t", "0", "-n", "20",
+                          "-i", "Once upon a time"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Once upon a time") and run.stdout.endswith("\n")
+    assert "achieved tok/s" in run.stderr
+
+
+def test_generated_ci_workflow(projects):
+    for name, (out, _) in projects.items():
+        workflow = (out / ".github" / "workflows" / "llm.yml").read_text()
+        board = get_board(name)
+        assert "apt-get install" in workflow and board.toolchain_package.split()[0] in workflow
+        if board.emulation["kind"].startswith("qemu"):
+            assert board.emulation["program"] in workflow and board.emulation["package"] in workflow
+        assert "Getting it onto the board" in (out / "README.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def host_texts(projects):
+    """The host emulator's greedy text for each prompt (the same q8 build options)."""
+    emu = Emulator(projects["host"][0])
+    return {p: emu.generate(p, steps=200, temperature=0.0).text.decode() + "\n" for p in PROMPTS}
+
+
+@pytest.mark.parametrize("name", QEMU_BOARDS)
+def test_qemu_board_matches_host_emulator(projects, host_texts, name):
+    out, _ = projects[name]
+    for prompt in PROMPTS:
+        result = run_project(out, prompt, steps=200, temperature=0.0, capture=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == host_texts[prompt], (name, prompt)

@@ -1,0 +1,77 @@
+"""The C reference kernels, built alone and called through ctypes, against numpy."""
+import ctypes
+import subprocess
+
+import numpy as np
+import pytest
+
+from toolchain.resources import resource_dir
+
+F32P = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
+I8P = np.ctypeslib.ndpointer(np.int8, flags="C_CONTIGUOUS")
+
+
+@pytest.fixture(scope="module")
+def kernels(tmp_path_factory):
+    src = resource_dir("runtime_c") / "kernels"
+    lib = tmp_path_factory.mktemp("kernels") / "libkernels.so"
+    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
+                    "-fPIC", "-shared", "-o", str(lib), *map(str, sorted(src.glob("*.c"))), "-lm"],
+                   check=True)
+    k = ctypes.CDLL(str(lib))
+    k.matmul_q8.argtypes = [F32P, I8P, F32P, I8P, F32P] + [ctypes.c_int] * 3
+    k.matmul_f32.argtypes = [F32P, F32P, F32P, ctypes.c_int, ctypes.c_int]
+    k.quantize_q8.argtypes = [I8P, F32P, F32P, ctypes.c_int, ctypes.c_int]
+    k.exp_f32.argtypes = [ctypes.c_float]
+    k.exp_f32.restype = ctypes.c_float
+    return k
+
+
+@pytest.mark.parametrize("rows,cols,group", [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 1)])
+def test_matmul_q8_sums_groups_exactly(kernels, rows, cols, group):
+    rng = np.random.default_rng(rows * cols)
+    ng = -(-cols // group)
+    wq = rng.integers(-127, 128, (rows, cols), dtype=np.int8)
+    xq = rng.integers(-127, 128, cols, dtype=np.int8)
+    ws = rng.random((rows, ng), dtype=np.float32)
+    xs = rng.random(ng, dtype=np.float32)
+    out = np.zeros(rows, np.float32)
+    kernels.matmul_q8(out, xq, xs, wq, ws, rows, cols, group)
+    expected = np.zeros(rows, np.float32)
+    for g in range(ng):  # the C order: int32 sum per group, then (acc * ws) * xs, groups in order
+        sl = slice(g * group, (g + 1) * group)
+        acc = (wq[:, sl].astype(np.int32) @ xq[sl].astype(np.int32)).astype(np.float32)
+        expected = expected + acc * ws[:, g] * xs[g]
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_quantize_q8_round_trip_and_tail_group(kernels):
+    x = np.random.default_rng(1).standard_normal(172).astype(np.float32)
+    x[128:] = 0.0  # an all-zero (tail) group must give scale 0, not NaN
+    xq = np.zeros(172, np.int8)
+    xs = np.zeros(3, np.float32)
+    kernels.quantize_q8(xq, xs, x, 172, 64)
+    assert xs[2] == 0.0 and not xq[128:].any()
+    for g in range(2):
+        sl = slice(g * 64, (g + 1) * 64)
+        assert xs[g] == np.float32(np.abs(x[sl]).max()) / np.float32(127)
+        assert np.abs(xq[sl] * xs[g] - x[sl]).max() <= xs[g] / 2 * 1.0001
+        assert np.abs(xq[sl]).max() == 127
+
+
+def test_matmul_f32_matches_numpy(kernels):
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((33, 65)).astype(np.float32)
+    x = rng.standard_normal(65).astype(np.float32)
+    out = np.zeros(33, np.float32)
+    kernels.matmul_f32(out, x, w, 33, 65)
+    np.testing.assert_allclose(out, w.astype(np.float64) @ x, rtol=1e-5, atol=1e-5)
+
+
+def test_exp_f32_within_two_ulp(kernels):
+    for x in np.linspace(-87.0, 88.0, 20001, dtype=np.float32):
+        got = kernels.exp_f32(float(x))
+        want = np.exp(np.float64(x))
+        assert abs(got - want) <= 2 * np.spacing(np.float32(want)), x
+    assert kernels.exp_f32(-200.0) == 0.0
+    assert kernels.exp_f32(100.0) == float("inf")

@@ -1,0 +1,89 @@
+"""Board files: one TOML file per board in boards/, describing the target.
+
+Adding a board is adding a file; nothing in the code names a board.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ToolchainError
+from .resources import resource_dir
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    name: str
+    kind: str          # "flash" (read-only at run time) or "ram"
+    origin: int
+    length: int
+    fast: bool = False  # zero-wait-state memory (CCM, DTCM)
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    os: str                       # "linux" or "baremetal"
+    isa: str
+    cpu: str
+    toolchain_prefix: str = ""    # e.g. "aarch64-linux-gnu-"; "" for the host's cc
+    toolchain_package: str = ""   # the Debian package(s) that provide it
+    cflags: tuple[str, ...] = ()
+    ldflags: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    cores: int = 1
+    clock_mhz: int = 0
+    memory: tuple[MemoryRegion, ...] = ()
+    code_region: str = ""         # bare metal: where code and weights go
+    ram_region: str = ""          # bare metal: where data, buffers and the stack go
+    stack_bytes: int = 0
+    install: str = ""             # how to get the built image onto the real board
+    emulation: dict = field(default_factory=dict)  # kind: native | qemu-user | qemu-system | none
+
+    @property
+    def cc(self) -> str:
+        return f"{self.toolchain_prefix}gcc" if self.toolchain_prefix else "cc"
+
+    def region(self, name: str) -> MemoryRegion:
+        for r in self.memory:
+            if r.name == name:
+                return r
+        raise ToolchainError(f"board {self.name}: no memory region named {name!r}")
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.region(self.ram_region).length if self.ram_region else \
+            sum(r.length for r in self.memory if r.kind == "ram")
+
+    @property
+    def flash_bytes(self) -> int | None:
+        return self.region(self.code_region).length if self.code_region else None
+
+
+def _from_toml(path: Path) -> Board:
+    try:
+        data = tomllib.loads(path.read_text())
+        for key in ("cflags", "ldflags", "features"):
+            data[key] = tuple(data.get(key, ()))
+        data["memory"] = tuple(MemoryRegion(**r) for r in data.get("memory", ()))
+        board = Board(**data)
+    except (TypeError, tomllib.TOMLDecodeError) as e:
+        raise ToolchainError(f"board file {path.name}: {e}") from None
+    if board.name != path.stem:
+        raise ToolchainError(f"board file {path.name} names itself {board.name!r}")
+    if board.os == "baremetal":
+        board.region(board.code_region), board.region(board.ram_region)
+    return board
+
+
+def all_boards() -> dict[str, Board]:
+    return {p.stem: _from_toml(p) for p in sorted(resource_dir("boards").glob("*.toml"))}
+
+
+def get_board(name: str) -> Board:
+    boards = all_boards()
+    if name not in boards:
+        raise ToolchainError(f"unknown board {name!r} (known: {', '.join(boards)})")
+    return boards[name]

@@ -1,0 +1,111 @@
+"""`llmtool build`: cross-compile a project with its board's toolchain and report
+its size against the board's flash and RAM."""
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .boards import Board, get_board
+from .errors import ToolchainError
+from .manifest import read_manifest
+from .toolcheck import require
+
+BINARY = Path("build/llm")
+
+@dataclass
+class SizeReport:
+    board: Board
+    sections: dict[str, int]       # every allocated section and its size
+    groups: dict[str, int]         # text / rodata / data / bss
+    flash_used: int | None         # bare metal: what the code region holds
+    ram_used: int
+
+    @property
+    def flash_limit(self) -> int | None:
+        return self.board.flash_bytes
+
+    @property
+    def ram_limit(self) -> int:
+        return self.board.ram_bytes
+
+    def fits(self) -> bool:
+        flash_ok = self.flash_limit is None or self.flash_used <= self.flash_limit
+        return flash_ok and (not self.ram_limit or self.ram_used <= self.ram_limit)
+
+    def lines(self) -> list[str]:
+        g = self.groups
+        out = [f"size of {BINARY} for {self.board.name}:",
+               f"  text {g['text']:>12,}   rodata {g['rodata']:>12,}   "
+               f"data {g['data']:>10,}   bss {g['bss']:>12,}"]
+        if self.flash_limit is not None:
+            out.append(f"  flash ({self.board.code_region}) {self.flash_used:>12,} of {self.flash_limit:>12,} bytes"
+                       f"  {100 * self.flash_used / self.flash_limit:5.1f} %")
+        if self.ram_limit:
+            name = f" ({self.board.ram_region})" if self.board.ram_region else ""
+            out.append(f"  RAM{name} {self.ram_used:>12,} of {self.ram_limit:>12,} bytes"
+                       f"  {100 * self.ram_used / self.ram_limit:5.1f} %")
+        return out
+
+
+def _section_group(kind: str, flags: str) -> str | None:
+    """text / rodata / data / bss from an ELF section's type and flags."""
+    if "A" not in flags:
+        return None  # not loaded: symbols, debug info
+    if "X" in flags:
+        return "text"
+    if "W" not in flags:
+        return "rodata"
+    return "bss" if kind == "NOBITS" else "data"
+
+
+def size_report(out: Path, board: Board) -> SizeReport:
+    readelf = require(f"{board.toolchain_prefix}readelf", board.toolchain_package or "binutils")
+    listing = subprocess.run([readelf, "-S", "-W", str(Path(out) / BINARY)], capture_output=True,
+                             text=True, check=True).stdout
+    sections, groups = {}, {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    for line in listing.splitlines():
+        if not re.match(r"^\s*\[\s*\d+\]", line):
+            continue
+        fields = line.split("]", 1)[1].split()
+        if len(fields) < 9:
+            continue  # the null section
+        name, kind, size = fields[0], fields[1], int(fields[4], 16)
+        flags = fields[6] if len(fields) == 10 else ""
+        group = _section_group(kind, flags)
+        if group is not None and size > 0:
+            sections[name] = size
+            groups[group] += size
+    if board.os == "baremetal":
+        flash = groups["text"] + groups["rodata"] + groups["data"]  # .data's initial values live in flash
+        ram = groups["data"] + groups["bss"]  # bss includes the stack reserve
+    else:  # a Linux process loads everything into RAM
+        flash, ram = None, sum(groups.values())
+    return SizeReport(board, sections, groups, flash, ram)
+
+
+def make(out: Path, target: str, board: Board) -> None:
+    """Runs the project's Makefile; a compiler or linker failure becomes one line."""
+    require("make", "make")
+    require(board.cc, board.toolchain_package)
+    result = subprocess.run(["make", "-C", str(out), "--no-print-directory", target],
+                            capture_output=True, text=True)
+    if result.returncode == 0:
+        return
+    overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", result.stderr)
+    if overflow:
+        region = board.code_region if overflow.group(1) == "CODE" else board.ram_region
+        raise ToolchainError(f"the image does not fit {board.name}: {region} overflows by "
+                             f"{int(overflow.group(2)):,} bytes (try a smaller --context or --quant q8)")
+    errors = [l for l in result.stderr.splitlines() if "error" in l.lower()] or result.stderr.splitlines()
+    raise ToolchainError(f"building {out} failed: {errors[0] if errors else 'make failed'}")
+
+
+def build_project(out: Path) -> SizeReport:
+    board = get_board(read_manifest(out)["board"])
+    make(out, "all", board)
+    report = size_report(out, board)
+    if not report.fits():
+        raise ToolchainError(" ".join(report.lines()[2:]).strip() + f": does not fit {board.name}")
+    return report

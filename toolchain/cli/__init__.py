@@ -1,0 +1,48 @@
+"""llmtool's command line: one module per command group."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import ToolchainError
+
+
+class Group(click.Group):
+    """Turns a ToolchainError into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ToolchainError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="llmtool")
+def main():
+    """Compile llama-family language models into self-contained C projects for
+    small boards, and run them on the host emulator or the board.
+
+    \b
+    Typical use:
+      llmtool compile stories260K.bin --tokenizer tok512.bin --board host -o out/
+      llmtool emulate out/ --prompt "Once upon a time"
+      llmtool compile stories260K.bin --tokenizer tok512.bin --board rpi4 -o pi/
+      llmtool build pi/ && llmtool run pi/ --prompt "Once upon a time"
+    """
+
+
+def _register():
+    from . import boards, build, compile, emulate, run  # noqa: A004 (modules named for their commands)
+
+    for module in (compile, build, run, emulate, boards):
+        main.add_command(module.command)
+
+
+_register()

@@ -1,0 +1,11 @@
+"""`llmtool boards`: the boards llmtool knows."""
+import click
+
+from ..boards import all_boards
+
+
+@click.command("boards")
+def command():
+    """List the board files (boards/*.toml)."""
+    for board in all_boards().values():
+        click.echo(f"{board.name:14} {board.os:9} {board.cpu:12} {board.description}")

@@ -1,0 +1,17 @@
+"""`llmtool build`: cross-compile a project and check it fits its board."""
+from pathlib import Path
+
+import click
+
+from ..build import build_project
+
+
+@click.command("build")
+@click.argument("outdir", type=click.Path(path_type=Path))
+def command(outdir):
+    """Build OUTDIR's image with its board's toolchain (make) and print its size
+    (text/rodata/data/bss) against the board's flash and RAM. Fails when the
+    image does not fit."""
+    report = build_project(outdir)
+    for line in report.lines():
+        click.echo(line)

@@ -1,0 +1,36 @@
+"""`llmtool emulate`: run a project's C code on the host."""
+from pathlib import Path
+
+import click
+
+from ..emulator import emulate
+
+
+def generation_options(f):
+    """The flags of every command that generates text (llama2.c's run flags)."""
+    options = [
+        click.option("--prompt", "-i", default="", help="Text to start from (after BOS)."),
+        click.option("--steps", "-n", type=int, default=256, show_default=True,
+                     help="Positions to run, counting BOS and the prompt; 0 = the whole context."),
+        click.option("--temperature", "-t", type=float, default=1.0, show_default=True,
+                     help="0 = greedy."),
+        click.option("--top-p", "-p", "topp", type=float, default=0.9, show_default=True,
+                     help="Nucleus sampling threshold; 1.0 turns it off."),
+        click.option("--seed", "-s", type=int, default=None,
+                     help="Random seed [default: from the clock]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.command("emulate")
+@click.argument("outdir", type=click.Path(path_type=Path))
+@generation_options
+def command(outdir, prompt, steps, temperature, topp, seed):
+    """Generate text with OUTDIR's C code built for this machine.
+
+    Prints exactly what llama2.c's `run` prints: the prompt, the generated text
+    and a newline on stdout; the speed on stderr.
+    """
+    emulate(outdir, prompt, steps, temperature, topp, seed)

@@ -1,0 +1,18 @@
+"""`llmtool run`: the built image under its board's emulator, or natively."""
+import sys
+from pathlib import Path
+
+import click
+
+from ..run import run_project
+from .emulate import generation_options
+
+
+@click.command("run")
+@click.argument("outdir", type=click.Path(path_type=Path))
+@generation_options
+def command(outdir, prompt, steps, temperature, topp, seed):
+    """Run OUTDIR's image: under qemu-user for Linux boards, qemu-system-arm with
+    semihosting for microcontrollers, natively for `host`. Builds it first if
+    needed. Same flags and output as `llmtool emulate`."""
+    sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed).returncode)

@@ -1,0 +1,146 @@
+"""The host emulator: a generated project's C code, built for this machine as a
+shared library and driven through ctypes. It runs exactly the C the board runs."""
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ToolchainError
+from .manifest import read_manifest
+from .toolcheck import require
+
+LIBRARY = Path("build/emulator/libllm.so")
+TOKEN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+@dataclass
+class Generation:
+    tokens: list[int]                      # the prompt (from BOS) and every token after it
+    text: bytes = b""                      # what llmtool emulate prints, without the final newline
+    positions: int = 0                     # forward passes run
+    seconds: float = 0.0
+    pieces: list[bytes] = field(default_factory=list)
+
+    @property
+    def tok_per_s(self) -> float:
+        return (self.positions - 1) / self.seconds if self.positions > 1 and self.seconds > 0 else 0.0
+
+
+def build_emulator(out: Path) -> Path:
+    """Builds (or brings up to date) the project's host shared library."""
+    require("make", "make")
+    require("cc", "gcc")
+    result = subprocess.run(["make", "-C", str(out), "--no-print-directory", "emulator"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines()
+        raise ToolchainError(f"building the emulator in {out} failed: {errors[0] if errors else 'make failed'}")
+    return Path(out) / LIBRARY
+
+
+class Emulator:
+    """One compiled project, loaded in this process. The C state is global, so
+    use one Emulator per project at a time."""
+
+    def __init__(self, out: Path | str):
+        self.out = Path(out)
+        self.manifest = read_manifest(self.out)
+        self.vocab_size = self.manifest["config"]["vocab_size"]
+        self.context = self.manifest["context"]
+        self.bos_id = self.manifest["tokenizer"]["bos_id"]
+        lib = ctypes.CDLL(str(build_emulator(self.out).resolve()))
+        lib.llm_init.restype = ctypes.c_int
+        lib.llm_forward.restype = ctypes.POINTER(ctypes.c_float)
+        lib.llm_forward.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.llm_encode.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
+                                   ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        lib.llm_decode.restype = ctypes.c_char_p
+        lib.llm_decode.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.llm_generate.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
+                                     ctypes.c_float, ctypes.c_float, ctypes.c_uint64,
+                                     TOKEN_CALLBACK, ctypes.c_void_p]
+        lib.llm_strerror.restype = ctypes.c_char_p
+        self.lib = lib
+        self._check(lib.llm_init())
+
+    def _check(self, rc: int) -> int:
+        if rc < 0:
+            raise ToolchainError(f"runtime: {self.lib.llm_strerror(rc).decode()}")
+        return rc
+
+    def reset(self) -> None:
+        self.lib.llm_reset()
+
+    def forward(self, token: int, pos: int) -> np.ndarray:
+        """Logits after running `token` at `pos` (positions must be run in order)."""
+        ptr = self.lib.llm_forward(token, pos)
+        if not ptr:
+            raise ToolchainError(f"token {token} at position {pos} is out of range "
+                                 f"(vocab {self.vocab_size}, context {self.context})")
+        return np.ctypeslib.as_array(ptr, shape=(self.vocab_size,)).copy()
+
+    def encode(self, text: str | bytes, bos: bool = True, eos: bool = False) -> list[int]:
+        """Token ids from the C encoder."""
+        data = text.encode() if isinstance(text, str) else text
+        capacity = len(data) + 3
+        buf = (ctypes.c_int * capacity)()
+        n = self._check(self.lib.llm_encode(data, int(bos), int(eos), buf, capacity))
+        return list(buf[:n])
+
+    def decode(self, prev_token: int, token: int) -> bytes:
+        piece = self.lib.llm_decode(prev_token, token)
+        if piece is None:
+            raise ToolchainError(f"token {token} is out of range (vocab {self.vocab_size})")
+        return piece
+
+    def generate(self, prompt: str = "", steps: int = 256, temperature: float = 1.0,
+                 topp: float = 0.9, seed: int | None = None, stream=None) -> Generation:
+        """Runs llama2.c's generation loop in C. `steps` counts positions including
+        BOS; 0 means the whole context. Text is written to `stream` (bytes) as it comes."""
+        if steps == 0:
+            steps = self.context
+        if not 1 <= steps <= self.context:
+            raise ToolchainError(f"--steps {steps} is outside 1..{self.context} (the context of this build)")
+        if temperature < 0:
+            raise ToolchainError("--temperature must not be negative")
+        tokens = self.encode(prompt, bos=True)
+        if len(tokens) > self.context:
+            raise ToolchainError(f"the prompt is {len(tokens)} tokens, longer than the context "
+                                 f"({self.context})")
+        gen = Generation(tokens=tokens[:1])  # the callback adds the rest of the prompt
+
+        def on_token(token, text, _user):
+            gen.tokens.append(token)
+            gen.pieces.append(text)
+            gen.text += text
+            if stream is not None:
+                stream.write(text)
+                stream.flush()
+            return 0
+
+        callback = TOKEN_CALLBACK(on_token)
+        seed = seed or time.time_ns() // 1_000_000 or 1
+        start = time.perf_counter()
+        gen.positions = self._check(self.lib.llm_generate(
+            (ctypes.c_int * len(tokens))(*tokens), len(tokens), steps, temperature, topp,
+            seed, callback, None))
+        gen.seconds = time.perf_counter() - start
+        return gen
+
+
+def emulate(out: Path, prompt: str, steps: int, temperature: float, topp: float,
+            seed: int | None) -> Generation:
+    """`llmtool emulate`: text to stdout as llama2.c's run prints it, speed to stderr."""
+    emulator = Emulator(out)
+    gen = emulator.generate(prompt, steps, temperature, topp, seed, stream=sys.stdout.buffer)
+    sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+    if gen.positions > 1:
+        print(f"achieved tok/s: {gen.tok_per_s:f}", file=sys.stderr)
+    return gen

@@ -1,0 +1,86 @@
+"""The weight image: one little-endian binary blob the C project links in (.incbin).
+
+Layout: header, tokenizer tables, RoPE tables, then every tensor in model order
+(a q8 matrix as its int8 values followed by its scales), each aligned. The
+offsets are rendered into llm_weights.c, so the runtime reads the image through
+typed pointers without parsing it.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .errors import ToolchainError
+from .model import rope_table
+from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
+from .tokenizer import Tokenizer
+
+MAGIC = b"LLMTOOL\0"
+VERSION = 1
+HEADER = struct.Struct("<8s11I")  # runtime_c/model.h: ImageHeader
+ALIGN = 64  # a cache line: every tensor starts on one
+
+
+@dataclass
+class ImageLayout:
+    arrays: dict[str, np.ndarray]  # name -> little-endian array, in image order
+    offsets: dict[str, int]
+    size: int
+    header: bytes
+
+
+def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
+    """The tokenizer as the C runtime wants it: NUL-terminated pieces sorted for bsearch."""
+    if any(b"\0" in p for p in tok.pieces):
+        raise ToolchainError("tokenizer has a piece containing a NUL byte, which the runtime cannot store")
+    offsets, blob, at = [], bytearray(), 0
+    for p in tok.pieces:
+        offsets.append(at)
+        blob += p + b"\0"
+        at += len(p) + 1
+    ids = {p: i for i, p in reversed(list(enumerate(tok.pieces)))}  # lowest id wins
+    unk = 0
+    byte_ids = [ids.get(f"<0x{b:02X}>".encode(), unk) for b in range(256)]
+    order = sorted(range(tok.vocab_size), key=lambda i: (tok.pieces[i], i))
+    return {
+        "vocab.piece_offsets": np.array(offsets, dtype="<u4"),
+        "vocab.scores": np.array(tok.scores, dtype="<f4"),
+        "vocab.sorted_ids": np.array(order, dtype="<i4"),
+        "vocab.byte_ids": np.array(byte_ids, dtype="<i4"),
+        "vocab.piece_bytes": np.frombuffer(bytes(blob), dtype=np.uint8),
+    }
+
+
+def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int) -> ImageLayout:
+    cfg = qm.model.config
+    cos, sin = rope_table(cfg, context)
+    arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
+    for name, t in qm.tensors.items():
+        if isinstance(t, QuantizedMatrix):
+            arrays[name + ".q"] = t.q
+            arrays[name + ".s"] = t.scales
+        else:
+            arrays[name] = t
+    arrays = {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")) for k, v in arrays.items()}
+    offsets, at = {}, HEADER.size
+    for name, a in arrays.items():
+        at = -(-at // ALIGN) * ALIGN
+        offsets[name] = at
+        at += a.nbytes
+    size = at
+    header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
+                         cfg.n_kv_heads, cfg.vocab_size, context, int(qm.mode == "q8"), qm.group_size)
+    return ImageLayout(arrays, offsets, size, header)
+
+
+def write_image(layout: ImageLayout, path: Path, n_params: int) -> None:
+    with open(path, "wb") as f:
+        f.write(layout.header)
+        for name, a in tqdm(layout.arrays.items(), desc="write image", unit="tensor",
+                            disable=n_params <= PROGRESS_PARAMS, leave=False):
+            f.write(b"\0" * (layout.offsets[name] - f.tell()))
+            f.write(a.tobytes())

@@ -1,0 +1,163 @@
+"""The reference Llama transformer in PyTorch: the numerical truth every test holds
+the C runtime to. Llama 2 and Llama 3 shapes: grouped-query attention, any RoPE
+theta, shared or separate classifier. Float32 throughout."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import Model, ModelConfig
+
+
+def rope_table(config: ModelConfig, n_positions: int) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of every RoPE angle, [n_positions, head_dim / 2], computed in float64
+    and rounded to float32. The compiler stores these very tables in the weight image,
+    so the reference and every board rotate by the same numbers."""
+    half = config.head_dim // 2
+    freqs = config.rope_theta ** (-2.0 * np.arange(half, dtype=np.float64) / config.head_dim)
+    angles = np.outer(np.arange(n_positions, dtype=np.float64), freqs)
+    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def apply_rope(x, cos, sin):
+    """Rotates the (even, odd) pairs of x [B, T, heads, head_dim] by angles [T, head_dim/2]."""
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    cos, sin = cos[None, :, None, :], sin[None, :, None, :]
+    return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
+
+
+class Attention(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.n_heads, self.n_kv_heads, self.head_dim = c.n_heads, c.n_kv_heads, c.head_dim
+        self.wq = nn.Linear(c.dim, c.n_heads * c.head_dim, bias=False)
+        self.wk = nn.Linear(c.dim, c.kv_dim, bias=False)
+        self.wv = nn.Linear(c.dim, c.kv_dim, bias=False)
+        self.wo = nn.Linear(c.n_heads * c.head_dim, c.dim, bias=False)
+        self.cache_k = self.cache_v = None  # [B, max_seq_len, kv_heads, head_dim] when decoding
+
+    def forward(self, x, start_pos, cos, sin, use_cache):
+        b, t, _ = x.shape
+        q = apply_rope(self.wq(x).view(b, t, self.n_heads, self.head_dim), cos, sin)
+        k = apply_rope(self.wk(x).view(b, t, self.n_kv_heads, self.head_dim), cos, sin)
+        v = self.wv(x).view(b, t, self.n_kv_heads, self.head_dim)
+        if use_cache:
+            self.cache_k[:b, start_pos:start_pos + t] = k
+            self.cache_v[:b, start_pos:start_pos + t] = v
+            k, v = self.cache_k[:b, :start_pos + t], self.cache_v[:b, :start_pos + t]
+        group = self.n_heads // self.n_kv_heads  # query heads sharing one KV head
+        k = k.repeat_interleave(group, dim=2).transpose(1, 2)
+        v = v.repeat_interleave(group, dim=2).transpose(1, 2)
+        q = q.transpose(1, 2)
+        scores = q @ k.transpose(2, 3) / (self.head_dim ** 0.5)
+        # causal: query i (at start_pos + i) sees keys 0 .. start_pos + i
+        mask = torch.ones(t, k.shape[2], dtype=torch.bool).tril(diagonal=k.shape[2] - t)
+        scores = scores.masked_fill(~mask, float("-inf"))
+        out = F.softmax(scores, dim=-1) @ v
+        return self.wo(out.transpose(1, 2).reshape(b, t, -1))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.w1 = nn.Linear(c.dim, c.hidden_dim, bias=False)
+        self.w2 = nn.Linear(c.hidden_dim, c.dim, bias=False)
+        self.w3 = nn.Linear(c.dim, c.hidden_dim, bias=False)
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class Block(nn.Module):
+    def __init__(self, c: ModelConfig):
+        super().__init__()
+        self.attention_norm = RMSNorm(c.dim, c.norm_eps)
+        self.attention = Attention(c)
+        self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
+        self.feed_forward = FeedForward(c)
+
+    def forward(self, x, start_pos, cos, sin, use_cache):
+        x = x + self.attention(self.attention_norm(x), start_pos, cos, sin, use_cache)
+        return x + self.feed_forward(self.ffn_norm(x))
+
+
+class Transformer(nn.Module):
+    """Parameter names match the Model's tensor names, so loading is a state dict."""
+
+    def __init__(self, model: Model | ModelConfig):
+        super().__init__()
+        c = model.config if isinstance(model, Model) else model
+        self.config = c
+        self.tok_embeddings = nn.Embedding(c.vocab_size, c.dim)
+        self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.norm = RMSNorm(c.dim, c.norm_eps)
+        self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
+        if c.shared_classifier:
+            self.output.weight = self.tok_embeddings.weight
+        cos, sin = rope_table(c, c.max_seq_len)
+        self.register_buffer("rope_cos", torch.from_numpy(cos), persistent=False)
+        self.register_buffer("rope_sin", torch.from_numpy(sin), persistent=False)
+        if isinstance(model, Model):
+            state = {k: torch.from_numpy(v) for k, v in model.tensors.items()}
+            if c.shared_classifier:
+                state["output.weight"] = state["tok_embeddings.weight"]
+            self.load_state_dict(state, strict=True)
+        self.eval()
+
+    def reset(self, batch: int = 1) -> None:
+        """Empties the KV cache (sized for max_seq_len positions)."""
+        c = self.config
+        for layer in self.layers:
+            shape = (batch, c.max_seq_len, c.n_kv_heads, c.head_dim)
+            layer.attention.cache_k = torch.zeros(shape)
+            layer.attention.cache_v = torch.zeros(shape)
+
+    def _run(self, tokens, start_pos, use_cache):
+        squeeze = tokens.dim() == 1
+        tokens = tokens[None] if squeeze else tokens
+        t = tokens.shape[1]
+        if use_cache and (self.layers[0].attention.cache_k is None
+                          or self.layers[0].attention.cache_k.shape[0] < tokens.shape[0]):
+            self.reset(tokens.shape[0])
+        cos = self.rope_cos[start_pos:start_pos + t]
+        sin = self.rope_sin[start_pos:start_pos + t]
+        with torch.inference_mode():
+            x = self.tok_embeddings(tokens)
+            for layer in self.layers:
+                x = layer(x, start_pos, cos, sin, use_cache)
+            logits = self.output(self.norm(x)).float()
+        return logits[0] if squeeze else logits
+
+    def forward(self, tokens: torch.Tensor, start_pos: int = 0) -> torch.Tensor:
+        """Logits [.., T, vocab] for tokens [T] or [B, T] at positions start_pos..;
+        reads and fills the KV cache, so decoding one token at a time works."""
+        return self._run(tokens, start_pos, use_cache=True)
+
+    def score(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits for a whole sequence from position 0, leaving the cache alone."""
+        return self._run(tokens, 0, use_cache=False)
+
+    def generate_greedy(self, prompt: list[int], steps: int, bos_id: int = 1) -> list[int]:
+        """llama2.c's loop, greedy: `steps` positions counting the prompt; the next
+        token is forced inside the prompt, argmax after it; stops when BOS comes."""
+        self.reset()
+        tokens = list(prompt[:1])
+        for pos in range(steps):
+            logits = self.forward(torch.tensor([tokens[-1]]), start_pos=pos)[-1]
+            nxt = prompt[pos + 1] if pos < len(prompt) - 1 else int(logits.argmax())
+            if nxt == bos_id:
+                break
+            tokens.append(nxt)
+        return tokens

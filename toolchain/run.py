@@ -1,0 +1,60 @@
+"""`llmtool run`: the built image on its board's emulator (or natively for host),
+with the same command-line flags and stdout contract as `llmtool emulate`."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from .boards import Board, get_board
+from .build import BINARY, make
+from .errors import ToolchainError
+from .manifest import read_manifest
+from .toolcheck import require
+
+
+def image_args(prompt: str, steps: int, temperature: float, topp: float, seed: int) -> list[str]:
+    """main.c's flags. Floats as plain decimals, which main.c parses the same everywhere."""
+    return ["-i", prompt, "-n", str(steps), "-t", f"{temperature:.6f}", "-p", f"{topp:.6f}",
+            "-s", str(seed)]
+
+
+def _semihosting_arg(arg: str) -> str:
+    """One argument for QEMU's -semihosting-config: QEMU joins them with spaces, so
+    quote for the firmware's splitter, and double commas for QEMU's option parser."""
+    if arg == "" or any(c in arg for c in ' "\\'):
+        arg = '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "arg=" + arg.replace(",", ",,")
+
+
+def emulator_command(board: Board, binary: Path, args: list[str], check: bool = True) -> list[str]:
+    """The command that runs `binary` for `board`; with check, the emulator must be installed."""
+    emulation = board.emulation
+    kind = emulation.get("kind", "none")
+    program = emulation.get("program", "")
+    qemu = require(program, emulation["package"]) if check and kind.startswith("qemu") else program
+    if kind == "native":
+        return [str(binary), *args]
+    if kind == "qemu-user":
+        return [qemu, "-cpu", emulation["cpu"], str(binary), *args]
+    if kind == "qemu-system":
+        semihosting = ",".join(["enable=on", "target=native", *map(_semihosting_arg, ["llm", *args])])
+        return [qemu, "-M", emulation["machine"], "-nographic", "-monitor", "none", "-serial", "null",
+                "-semihosting-config", semihosting, "-kernel", str(binary)]
+    raise ToolchainError(f"{board.name} cannot be emulated (QEMU has no model of its chip); "
+                         f"`llmtool build` still checks that it fits")
+
+
+def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: float = 1.0,
+                topp: float = 0.9, seed: int | None = None, capture: bool = False,
+                timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Builds the image if needed, then runs it; its stdout and stderr are the user's."""
+    out = Path(out)
+    board = get_board(read_manifest(out)["board"])
+    command = emulator_command(board, out / BINARY, image_args(
+        prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000))
+    make(out, "all", board)
+    try:
+        return subprocess.run(command, capture_output=capture, text=capture, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{board.name}: the image ran for more than {timeout:.0f} s") from None

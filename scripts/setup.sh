@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up everything llmtool needs on a Debian/Ubuntu machine: the C toolchain,
-# then the Python package (editable) with its test dependencies.
+# Sets up everything llmtool needs on a Debian/Ubuntu machine: the host C
+# toolchain, every board's cross compiler and emulator (the Debian packages the
+# board files in boards/ name), then the Python package (editable) with its
+# test dependencies.
 # Usage: scripts/setup.sh        (as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,15 +10,17 @@ cd "$(dirname "$0")/.."
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-# Debian packages: the host compiler and make build every generated project.
-PACKAGES=(build-essential make)
+# The host toolchain, plus each board's `toolchain_package` and emulation `package`.
+mapfile -t BOARD_PACKAGES < <(sed -n -E 's/^(toolchain_package|package) = "(.*)"/\2/p' boards/*.toml | tr ' ' '\n')
+PACKAGES=(build-essential make binutils "${BOARD_PACKAGES[@]}")
 missing=()
-for p in "${PACKAGES[@]}"; do
+for p in $(printf '%s\n' "${PACKAGES[@]}" | sort -u); do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # PyTorch (the reference model) as a CPU build; then llmtool itself.

@@ -15,7 +15,8 @@ from toolchain.run import run_project
 HEAP = {"malloc", "calloc", "realloc", "free", "_malloc_r", "_free_r", "_sbrk", "sbrk"}
 QEMU_BOARDS = ["rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "mps2-an500", "mps3-an547"]
 PROMPTS = ["", "Once upon a time", "Tom and his dog went to the park"]
-RP2040_CONTEXT = 128  # what fits in the Pico's 264 KB with an f32 KV cache
+# With an f32 KV cache, the contexts that fit the small MCUs' RAM (the rest take 512)
+CONTEXTS = {"rp2040": 128, "stm32f405": 64}
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +26,12 @@ def stories(shared_models):
 
 @pytest.fixture(scope="module")
 def projects(stories, tmp_path_factory):
-    """One stories260K q8 project per board, built; rp2040 at a context that fits."""
+    """One stories260K q8 project per board, built, at a context that fits."""
     root = tmp_path_factory.mktemp("boards")
     built = {}
     for name in all_boards():
-        context = RP2040_CONTEXT if name == "rp2040" else None
         out = root / name
-        compile_project(stories[0], stories[1], name, out, quant="q8", context=context)
+        compile_project(stories[0], stories[1], name, out, quant="q8", context=CONTEXTS.get(name))
         built[name] = (out, build_project(out))
     return built
 

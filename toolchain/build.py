@@ -95,9 +95,11 @@ def make(out: Path, target: str, board: Board) -> None:
         return
     overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", result.stderr)
     if overflow:
-        region = board.code_region if overflow.group(1) == "CODE" else board.ram_region
-        raise ToolchainError(f"the image does not fit {board.name}: {region} overflows by "
-                             f"{int(overflow.group(2)):,} bytes (try a smaller --context or --quant q8)")
+        code = overflow.group(1) == "CODE"
+        hint = "a smaller model or --quant q8" if code else "a smaller --context needs less RAM"
+        raise ToolchainError(f"the image does not fit {board.name}: "
+                             f"{board.code_region if code else board.ram_region} overflows by "
+                             f"{int(overflow.group(2)):,} bytes ({hint})")
     errors = [l for l in result.stderr.splitlines() if "error" in l.lower()] or result.stderr.splitlines()
     raise ToolchainError(f"building {out} failed: {errors[0] if errors else 'make failed'}")
 

@@ -13,8 +13,8 @@ void platform_write_err(const char *text, size_t len) {
     fwrite(text, 1, len, stderr);
 }
 
-long platform_now_ms(void) {
+long long platform_now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }

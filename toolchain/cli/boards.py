@@ -8,4 +8,4 @@ from ..boards import all_boards
 def command():
     """List the board files (boards/*.toml)."""
     for board in all_boards().values():
-        click.echo(f"{board.name:14} {board.os:9} {board.cpu:12} {board.description}")
+        click.echo(f"{board.name:12} {board.os:10} {board.cpu:14} {board.description}")

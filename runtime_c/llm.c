@@ -4,6 +4,7 @@
 #include "llm.h"
 #include "model.h"
 #include "kernels/kernels.h"
+#include "kv_cache.h"
 
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
 
@@ -14,7 +15,7 @@ int llm_init(void) {
         h->hidden_dim != LLM_HIDDEN_DIM || h->n_layers != LLM_N_LAYERS ||
         h->n_heads != LLM_N_HEADS || h->n_kv_heads != LLM_N_KV_HEADS ||
         h->vocab_size != LLM_VOCAB_SIZE || h->context != LLM_CONTEXT ||
-        h->quant != LLM_QUANT_Q8 || h->group_size != LLM_GROUP_SIZE) {
+        h->quant != LLM_QUANT_Q8 || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE) {
         return -LLM_ERR_IMAGE;
     }
     llm_reset();
@@ -23,8 +24,10 @@ int llm_init(void) {
 
 void llm_reset(void) {
     const RunState *s = &llm_state;
-    memset(s->key_cache, 0, sizeof(float) * LLM_N_LAYERS * LLM_CONTEXT * LLM_KV_DIM);
-    memset(s->value_cache, 0, sizeof(float) * LLM_N_LAYERS * LLM_CONTEXT * LLM_KV_DIM);
+    for (int l = 0; l < LLM_N_LAYERS; l++) {
+        memset(s->key_cache[l], 0, sizeof(KVElem) * LLM_CONTEXT * LLM_KV_DIM);
+        memset(s->value_cache[l], 0, sizeof(KVElem) * LLM_CONTEXT * LLM_KV_DIM);
+    }
 }
 
 /* The activation x[n] in the form the matrix kernels take: for q8 it is quantized
@@ -69,26 +72,16 @@ static void attention(float *out, int l, int pos) {
     const float scale = sqrtf((float)LLM_HEAD_DIM);
     for (int h = 0; h < LLM_N_HEADS; h++) {
         const float *q = s->q + h * LLM_HEAD_DIM;
-        const int kv_offset = (h / LLM_GQA_GROUP) * LLM_HEAD_DIM;
-        const float *keys = s->key_cache + (long)l * LLM_CONTEXT * LLM_KV_DIM + kv_offset;
-        const float *values = s->value_cache + (long)l * LLM_CONTEXT * LLM_KV_DIM + kv_offset;
+        const int kv_head = h / LLM_GQA_GROUP;
         float *att = s->att + h * LLM_CONTEXT;
         for (int t = 0; t <= pos; t++) {
-            const float *k = keys + (long)t * LLM_KV_DIM;
-            float score = 0.0f;
-            for (int i = 0; i < LLM_HEAD_DIM; i++) {
-                score += q[i] * k[i];
-            }
-            att[t] = score / scale;
+            att[t] = kv_key_dot(q, l, t, kv_head) / scale;
         }
         softmax_f32(att, pos + 1);
         float *o = out + h * LLM_HEAD_DIM;
         memset(o, 0, sizeof(float) * LLM_HEAD_DIM);
         for (int t = 0; t <= pos; t++) {
-            const float *v = values + (long)t * LLM_KV_DIM;
-            for (int i = 0; i < LLM_HEAD_DIM; i++) {
-                o[i] += att[t] * v[i];
-            }
+            kv_value_add(o, att[t], l, t, kv_head);
         }
     }
 }
@@ -106,18 +99,16 @@ const float *llm_forward(int token, int pos) {
 
     for (int l = 0; l < LLM_N_LAYERS; l++) {
         const LayerWeights *lw = &w->layers[l];
-        /* This position's key and value go straight into the cache. */
-        float *k = s->key_cache + ((long)l * LLM_CONTEXT + pos) * LLM_KV_DIM;
-        float *v = s->value_cache + ((long)l * LLM_CONTEXT + pos) * LLM_KV_DIM;
 
         /* Attention block: x += wo @ attention(rope(wq x), rope(wk x), wv x). */
         rmsnorm_f32(s->xb, s->x, lw->attention_norm, LLM_DIM, LLM_NORM_EPS);
         prepare_input(s->xb, LLM_DIM);
         matmul(s->q, s->xb, &lw->wq, LLM_DIM, LLM_DIM);
-        matmul(k, s->xb, &lw->wk, LLM_KV_DIM, LLM_DIM);
-        matmul(v, s->xb, &lw->wv, LLM_KV_DIM, LLM_DIM);
+        matmul(s->k, s->xb, &lw->wk, LLM_KV_DIM, LLM_DIM);
+        matmul(s->v, s->xb, &lw->wv, LLM_KV_DIM, LLM_DIM);
         rope_f32(s->q, LLM_N_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
-        rope_f32(k, LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
+        rope_f32(s->k, LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
+        kv_store(l, pos);
         attention(s->xb, l, pos);
         prepare_input(s->xb, LLM_DIM);
         matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_DIM);

@@ -59,6 +59,15 @@ typedef struct {
     int index;
 } ProbIndex;
 
+/* What one element of the KV cache is stored as (llmtool compile --kv). */
+#if LLM_KV_Q8
+typedef int8_t KVElem;   /* with a float scale per head of each row */
+#elif LLM_KV_F16
+typedef uint16_t KVElem; /* IEEE half */
+#else
+typedef float KVElem;
+#endif
+
 /* Every buffer the runtime uses, sized by the planner. */
 typedef struct {
     float *x;           /* [dim] residual stream */
@@ -67,10 +76,17 @@ typedef struct {
     float *hb;          /* [hidden_dim] FFN gate */
     float *hb2;         /* [hidden_dim] FFN up */
     float *q;           /* [dim] query */
+    float *k;           /* [kv_dim] this position's key, before it is cached */
+    float *v;           /* [kv_dim] this position's value */
     float *att;         /* [n_heads, context] attention scores */
     float *logits;      /* [vocab] */
-    float *key_cache;   /* [n_layers, context, kv_dim] */
-    float *value_cache; /* [n_layers, context, kv_dim] */
+    /* One buffer per layer, so the planner may place each in any RAM region. */
+    KVElem *key_cache[LLM_N_LAYERS];   /* [context, kv_dim] */
+    KVElem *value_cache[LLM_N_LAYERS]; /* [context, kv_dim] */
+#if LLM_KV_Q8
+    float *key_scales[LLM_N_LAYERS];   /* [context, n_kv_heads] */
+    float *value_scales[LLM_N_LAYERS]; /* [context, n_kv_heads] */
+#endif
 #if LLM_QUANT_Q8
     int8_t *xq;         /* [max(dim, hidden_dim)] quantized activations */
     float *xs;          /* [groups of max(dim, hidden_dim)] their scales */
@@ -78,6 +94,7 @@ typedef struct {
     ProbIndex *probindex; /* [vocab] top-p candidates */
     char *str_buffer;   /* [2 * max_token_length + 1] encoder scratch */
     int *prompt_tokens; /* [LLM_PROMPT_CAPACITY] the prompt main() encodes */
+    char *cmdline;      /* [LLM_CMDLINE_BYTES] bare metal: the semihosting command line */
 } RunState;
 
 /* The image begins with this header; llm_init() checks it against llm_config.h. */
@@ -88,6 +105,7 @@ typedef struct {
     uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, context;
     uint32_t quant;     /* 0 = f32, 1 = q8 */
     uint32_t group_size;
+    uint32_t kv;        /* 0 = f32, 1 = f16, 2 = q8 */
 } ImageHeader;
 
 extern const uint8_t llm_image[];

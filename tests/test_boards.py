@@ -1,5 +1,8 @@
 """Every board: the project renders and builds -Wall -Wextra -Werror clean, its image
 never references the heap, and under QEMU it prints the host emulator's text."""
+import json
+import re
+import shutil
 import subprocess
 import sys
 
@@ -15,8 +18,6 @@ from toolchain.run import run_project
 HEAP = {"malloc", "calloc", "realloc", "free", "_malloc_r", "_free_r", "_sbrk", "sbrk"}
 QEMU_BOARDS = ["rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "mps2-an500", "mps3-an547"]
 PROMPTS = ["", "Once upon a time", "Tom and his dog went to the park"]
-# With an f32 KV cache, the contexts that fit the small MCUs' RAM (the rest take 512)
-CONTEXTS = {"rp2040": 128, "stm32f405": 64}
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,12 @@ def stories(shared_models):
 
 @pytest.fixture(scope="module")
 def projects(stories, tmp_path_factory):
-    """One stories260K q8 project per board, built, at a context that fits."""
+    """One stories260K q8 project per board, built, at the largest context that fits."""
     root = tmp_path_factory.mktemp("boards")
     built = {}
     for name in all_boards():
         out = root / name
-        compile_project(stories[0], stories[1], name, out, quant="q8", context=CONTEXTS.get(name))
+        compile_project(stories[0], stories[1], name, out, quant="q8")
         built[name] = (out, build_project(out))
     return built
 
@@ -52,7 +53,7 @@ def test_board_builds_clean_and_fits(projects, name):
     assert lines[1].split()[0] == "text" and report.groups["rodata"] > 250_000  # the weight image
     board = get_board(name)
     if board.os == "baremetal":
-        assert report.flash_used <= board.flash_bytes and report.ram_used <= board.ram_bytes
+        assert report.flash_used <= board.flash_bytes and report.ram_used[board.ram_region] <= board.ram_bytes
         assert any("flash" in l for l in lines) and any("RAM" in l for l in lines)
 
 
@@ -68,11 +69,22 @@ def test_image_never_references_the_heap(projects, name):
 
 def test_rp2040_size_report_says_how_it_fits(projects, stories, tmp_path):
     out, report = projects["rp2040"]
-    assert report.fits() and report.ram_used <= 264 * 1024
-    full = tmp_path / "rp2040-full"
-    compile_project(stories[0], stories[1], "rp2040", full, quant="q8")  # context 512
-    with pytest.raises(ToolchainError, match="does not fit rp2040: sram overflows by"):
-        build_project(full)
+    manifest = json.loads((out / "llmtool.json").read_text())
+    assert 64 <= manifest["context"] < 512  # the f32 KV cache of 512 positions needs 640 KB
+    assert report.fits() and report.ram_used["sram"] <= 264 * 1024
+    with pytest.raises(ToolchainError, match=f"the largest that fits is {manifest['context']}"):
+        compile_project(stories[0], stories[1], "rp2040", tmp_path / "full", quant="q8", context=512)
+
+
+def test_build_refuses_an_image_that_does_not_fit(projects, tmp_path):
+    """A project edited by hand to need more RAM than the board has: the linker's
+    overflow becomes one clear line."""
+    out = tmp_path / "rp2040"
+    shutil.copytree(projects["rp2040"][0], out)
+    plan = (out / "llm_plan.c").read_text()
+    (out / "llm_plan.c").write_text(re.sub(r"arena_sram\[(\d+)\]", "arena_sram[400000]", plan))
+    with pytest.raises(ToolchainError, match=r"does not fit rp2040: sram overflows by [\d,]+ bytes"):
+        build_project(out)
 
 
 def test_build_and_run_commands(projects):

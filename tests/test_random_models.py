@@ -65,7 +65,7 @@ def test_110m_shape_compiles_and_builds(tmp_path):
                          hidden_dim=2048, max_seq_len=1024)
     model = random_model(config, seed=4)
     out = tmp_path / "out"
-    project, qm = compile_project(model, synthetic_tokenizer(32000), "host", out, quant="q8", context=64)
+    project = compile_project(model, synthetic_tokenizer(32000), "host", out, quant="q8", context=64).project
     n = config.n_params()
     assert n + n // 64 * 4 < project.image_bytes < n * 1.1  # int8 values plus a scale per 64
     got = Emulator(out).forward(1, 0)

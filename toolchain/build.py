@@ -17,35 +17,30 @@ BINARY = Path("build/llm")
 @dataclass
 class SizeReport:
     board: Board
-    sections: dict[str, int]       # every allocated section and its size
-    groups: dict[str, int]         # text / rodata / data / bss
-    flash_used: int | None         # bare metal: what the code region holds
-    ram_used: int
+    sections: dict[str, tuple[int, int]]  # allocated section -> (address, size)
+    groups: dict[str, int]                # text / rodata / data / bss
+    flash_used: int | None                # bare metal: what the code region holds
+    ram_used: dict[str, int]              # RAM region -> bytes (Linux: "ram", everything)
 
-    @property
-    def flash_limit(self) -> int | None:
-        return self.board.flash_bytes
-
-    @property
-    def ram_limit(self) -> int:
-        return self.board.ram_bytes
+    def limit(self, region: str) -> int:
+        return self.board.region(region).length if self.board.memory and region != "ram" \
+            else self.board.ram_bytes
 
     def fits(self) -> bool:
-        flash_ok = self.flash_limit is None or self.flash_used <= self.flash_limit
-        return flash_ok and (not self.ram_limit or self.ram_used <= self.ram_limit)
+        flash_ok = self.flash_used is None or self.flash_used <= self.board.flash_bytes
+        return flash_ok and all(not self.limit(r) or used <= self.limit(r) for r, used in self.ram_used.items())
 
     def lines(self) -> list[str]:
         g = self.groups
         out = [f"size of {BINARY} for {self.board.name}:",
                f"  text {g['text']:>12,}   rodata {g['rodata']:>12,}   "
                f"data {g['data']:>10,}   bss {g['bss']:>12,}"]
-        if self.flash_limit is not None:
-            out.append(f"  flash ({self.board.code_region}) {self.flash_used:>12,} of {self.flash_limit:>12,} bytes"
-                       f"  {100 * self.flash_used / self.flash_limit:5.1f} %")
-        if self.ram_limit:
-            name = f" ({self.board.ram_region})" if self.board.ram_region else ""
-            out.append(f"  RAM{name} {self.ram_used:>12,} of {self.ram_limit:>12,} bytes"
-                       f"  {100 * self.ram_used / self.ram_limit:5.1f} %")
+        rows = [] if self.flash_used is None else \
+            [(f"flash ({self.board.code_region})", self.flash_used, self.board.flash_bytes)]
+        rows += [(f"RAM ({r})" if r != "ram" else "RAM", used, self.limit(r)) for r, used in self.ram_used.items()]
+        for label, used, limit in rows:
+            out.append(f"  {label:<18} {used:>12,} of {limit:>13,} bytes  {100 * used / limit:5.1f} %"
+                       if limit else f"  {label:<18} {used:>12,} bytes")
         return out
 
 
@@ -65,23 +60,27 @@ def size_report(out: Path, board: Board) -> SizeReport:
     listing = subprocess.run([readelf, "-S", "-W", str(Path(out) / BINARY)], capture_output=True,
                              text=True, check=True).stdout
     sections, groups = {}, {"text": 0, "rodata": 0, "data": 0, "bss": 0}
+    ram: dict[str, int] = {}
     for line in listing.splitlines():
         if not re.match(r"^\s*\[\s*\d+\]", line):
             continue
         fields = line.split("]", 1)[1].split()
         if len(fields) < 9:
             continue  # the null section
-        name, kind, size = fields[0], fields[1], int(fields[4], 16)
-        flags = fields[6] if len(fields) == 10 else ""
-        group = _section_group(kind, flags)
-        if group is not None and size > 0:
-            sections[name] = size
-            groups[group] += size
-    if board.os == "baremetal":
-        flash = groups["text"] + groups["rodata"] + groups["data"]  # .data's initial values live in flash
-        ram = groups["data"] + groups["bss"]  # bss includes the stack reserve
-    else:  # a Linux process loads everything into RAM
-        flash, ram = None, sum(groups.values())
+        name, kind, address, size = fields[0], fields[1], int(fields[2], 16), int(fields[4], 16)
+        group = _section_group(kind, fields[6] if len(fields) == 10 else "")
+        if group is None or size == 0:
+            continue
+        sections[name] = (address, size)
+        groups[group] += size
+        if board.os != "baremetal":
+            ram["ram"] = ram.get("ram", 0) + size  # a Linux process loads everything
+        elif group in ("data", "bss"):
+            region = next((r.name for r in board.memory if r.origin <= address < r.origin + r.length),
+                          board.ram_region)
+            ram[region] = ram.get(region, 0) + size
+    # .data's initial values live in flash too
+    flash = groups["text"] + groups["rodata"] + groups["data"] if board.os == "baremetal" else None
     return SizeReport(board, sections, groups, flash, ram)
 
 
@@ -109,5 +108,6 @@ def build_project(out: Path) -> SizeReport:
     make(out, "all", board)
     report = size_report(out, board)
     if not report.fits():
-        raise ToolchainError(" ".join(report.lines()[2:]).strip() + f": does not fit {board.name}")
+        raise ToolchainError(f"the image does not fit {board.name}: " +
+                             "; ".join(" ".join(l.split()) for l in report.lines()[2:]))
     return report

@@ -15,13 +15,15 @@ import numpy as np
 from tqdm import tqdm
 
 from .errors import ToolchainError
+from .config import ModelConfig, tensor_shapes
 from .model import rope_table
-from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
+from .plan import KV_MODES
+from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel, n_groups
 from .tokenizer import Tokenizer
 
 MAGIC = b"LLMTOOL\0"
 VERSION = 1
-HEADER = struct.Struct("<8s11I")  # runtime_c/model.h: ImageHeader
+HEADER = struct.Struct("<8s12I")  # runtime_c/model.h: ImageHeader
 ALIGN = 64  # a cache line: every tensor starts on one
 
 
@@ -55,7 +57,40 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
     }
 
 
-def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int) -> ImageLayout:
+def _aligned_offsets(entries: list[tuple[str, int]]) -> tuple[dict[str, int], int]:
+    offsets, at = {}, HEADER.size
+    for name, nbytes in entries:
+        at = -(-at // ALIGN) * ALIGN
+        offsets[name] = at
+        at += nbytes
+    return offsets, at
+
+
+def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
+                  tok: Tokenizer | None = None) -> list[tuple[str, int]]:
+    """Every array of the image with its size in bytes, in image order, from the config
+    alone (the planner sizes flash with it). Without a tokenizer its piece bytes are
+    estimated at 8 per token."""
+    v = cfg.vocab_size
+    piece_bytes = sum(len(p) + 1 for p in tok.pieces) if tok is not None else 8 * v
+    entries = [("vocab.piece_offsets", 4 * v), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
+               ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes),
+               ("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
+    for name, shape in tensor_shapes(cfg).items():
+        if quant == "q8" and len(shape) == 2:
+            entries += [(name + ".q", shape[0] * shape[1]),
+                        (name + ".s", 4 * shape[0] * n_groups(shape[1], group_size))]
+        else:
+            entries.append((name, 4 * int(np.prod(shape))))
+    return entries
+
+
+def image_size(cfg: ModelConfig, quant: str, group_size: int, context: int,
+               tok: Tokenizer | None = None) -> int:
+    return _aligned_offsets(image_entries(cfg, quant, group_size, context, tok))[1]
+
+
+def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str) -> ImageLayout:
     cfg = qm.model.config
     cos, sin = rope_table(cfg, context)
     arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
@@ -66,14 +101,12 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int) -> ImageLayou
         else:
             arrays[name] = t
     arrays = {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")) for k, v in arrays.items()}
-    offsets, at = {}, HEADER.size
-    for name, a in arrays.items():
-        at = -(-at // ALIGN) * ALIGN
-        offsets[name] = at
-        at += a.nbytes
-    size = at
+    entries = [(k, a.nbytes) for k, a in arrays.items()]
+    assert entries == image_entries(cfg, qm.mode, qm.group_size, context, tok), "image layout drifted"
+    offsets, size = _aligned_offsets(entries)
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
-                         cfg.n_kv_heads, cfg.vocab_size, context, int(qm.mode == "q8"), qm.group_size)
+                         cfg.n_kv_heads, cfg.vocab_size, context, int(qm.mode == "q8"), qm.group_size,
+                         KV_MODES.index(kv))
     return ImageLayout(arrays, offsets, size, header)
 
 

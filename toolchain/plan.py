@@ -1,75 +1,198 @@
 """The memory plan: every RAM buffer the runtime uses, sized and placed at compile time.
 
-A pure function of (model config, quantization, context, tokenizer): the generated
-llm_plan.c declares one static arena and points each RunState field into it, so
-the runtime never allocates. Buffers are laid out one after another for now.
+A pure function of (model config, quantization, KV storage, context, board). Each
+buffer has a lifetime, the phases of one generation step it is used in; buffers
+never live at the same time share storage (greedy placement, largest first). The
+hottest buffers go to the board's fast RAM (STM32 CCM, Cortex-M7/M55 DTCM) while
+they fit; the rest to its main RAM, beside the stack. The generated llm_plan.c
+declares one static arena per region and points each RunState field into it.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
+from .boards import Board, MemoryRegion
 from .config import ModelConfig
+from .errors import ToolchainError
 from .quantize import n_groups
 
+KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
+KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
-CTYPE_SIZES = {"float": 4, "int8_t": 1, "int": 4, "char": 1, "ProbIndex": 8}
+STATIC_SLACK = 512  # the runtime's few other statics (console handles, a byte buffer)
+
+# One generation step, in order: a buffer's lifetime is the set of phases it is used in.
+PHASES = ("startup", "encode", "embed", "attention_norm", "qkv", "attention", "wo",
+          "ffn_norm", "ffn_up", "ffn_down", "classifier", "sample")
+ALWAYS = frozenset(PHASES)
 
 
 @dataclass(frozen=True)
 class Buffer:
-    name: str      # the RunState field (runtime_c/model.h)
+    name: str                 # RunState field; "key_cache[2]" is layer 2's
     ctype: str
+    elem_bytes: int
     count: int
-    offset: int    # bytes into the arena
+    phases: frozenset[str]    # when it is live
+    heat: int                 # fast-RAM priority: lower is hotter
     purpose: str
+    region: str = ""
+    offset: int = 0
 
     @property
     def nbytes(self) -> int:
-        return self.count * CTYPE_SIZES[self.ctype]
+        return self.count * self.elem_bytes
+
+    def live_with(self, other: "Buffer") -> bool:
+        return bool(self.phases & other.phases)
+
+
+@dataclass(frozen=True)
+class Arena:
+    region: str               # the board's memory region ("ram" on Linux)
+    section: str | None       # linker section, for regions the linker script names
+    nbytes: int
+    buffers: tuple[Buffer, ...]
+
+    @property
+    def symbol(self) -> str:
+        return f"arena_{self.region.replace('-', '_')}"
 
 
 @dataclass(frozen=True)
 class MemoryPlan:
-    buffers: tuple[Buffer, ...]
-    arena_bytes: int
-    prompt_capacity: int  # token slots main.c has for encoding a prompt
+    arenas: tuple[Arena, ...]
+    context: int
+    kv: str
+    prompt_capacity: int      # token slots main.c has for a prompt
+    cmdline_bytes: int        # bare metal: the semihosting command line
+    stack_bytes: int
+
+    @property
+    def buffers(self) -> tuple[Buffer, ...]:
+        return tuple(b for a in self.arenas for b in a.buffers)
+
+    @property
+    def ram_bytes(self) -> int:
+        return sum(a.nbytes for a in self.arenas) + self.stack_bytes + STATIC_SLACK
+
+    @property
+    def unshared_bytes(self) -> int:
+        return sum(-(-b.nbytes // ALIGN) * ALIGN for b in self.buffers)
+
+    def fields(self) -> dict[str, str | list[str]]:
+        """RunState initialisers: field -> pointer expression (a list for per-layer arrays)."""
+        out: dict[str, str | list[str]] = {}
+        for arena in self.arenas:
+            for b in arena.buffers:
+                expr = f"({b.ctype} *)({arena.symbol} + {b.offset})"
+                if "[" in b.name:
+                    out.setdefault(b.name.split("[")[0], []).append((int(b.name[:-1].split("[")[1]), expr))
+                else:
+                    out[b.name] = expr
+        return {k: [e for _, e in sorted(v)] if isinstance(v, list) else v for k, v in out.items()}
 
     def report(self) -> dict:
-        return {"arena_bytes": self.arena_bytes, "prompt_capacity": self.prompt_capacity,
-                "buffers": [asdict(b) | {"nbytes": b.nbytes} for b in self.buffers]}
+        return {"context": self.context, "kv": self.kv, "ram_bytes": self.ram_bytes,
+                "stack_bytes": self.stack_bytes, "unshared_buffer_bytes": self.unshared_bytes,
+                "arenas": [{"region": a.region, "bytes": a.nbytes,
+                            "buffers": [asdict(b) | {"phases": sorted(b.phases, key=PHASES.index),
+                                                     "nbytes": b.nbytes} for b in a.buffers]}
+                           for a in self.arenas]}
+
+
+def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context: int,
+                   max_token_length: int, os: str) -> tuple[list[Buffer], int, int]:
+    """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
+    if kv not in KV_MODES:
+        raise ToolchainError(f"unknown KV cache storage {kv!r} (choose from {', '.join(KV_MODES)})")
+    widest = max(c.dim, c.hidden_dim)
+    # The encoder needs a slot per prompt byte before merging. On Linux a prompt may
+    # be four bytes per position; a microcontroller's RAM only allows one.
+    prompt_capacity = (4 if os == "linux" else 1) * context + 3
+    # the longest command line: a prompt of prompt_capacity bytes, or a token list for validate
+    cmdline = max(prompt_capacity, 6 * context) + 64 if os == "baremetal" else 0
+
+    def b(name, ctype, size, count, phases, heat, purpose):
+        return Buffer(name, ctype, size, count, frozenset(phases), heat, purpose)
+
+    act = "float"
+    wanted = [
+        b("x", act, 4, c.dim, PHASES[2:11], 0, "residual stream"),
+        b("xb", act, 4, c.dim, ("attention_norm", "qkv", "attention", "wo", "ffn_norm", "ffn_up", "ffn_down"),
+          1, "normed input, attention output"),
+        b("q", act, 4, c.n_heads * c.head_dim, ("qkv", "attention"), 4, "query"),
+        b("k", act, 4, c.kv_dim, ("qkv",), 5, "this position's key"),
+        b("v", act, 4, c.kv_dim, ("qkv",), 5, "this position's value"),
+        b("xb2", act, 4, c.dim, ("wo",), 6, "attention projection"),
+        b("hb", act, 4, c.hidden_dim, ("ffn_up", "ffn_down"), 7, "FFN gate"),
+        b("hb2", act, 4, c.hidden_dim, ("ffn_up", "ffn_down"), 7, "FFN up"),
+        b("att", act, 4, c.n_heads * context, ("attention",), 8, "attention scores"),
+        b("logits", act, 4, c.vocab_size, ("classifier", "sample"), 20, "logits"),
+        b("probindex", "ProbIndex", 8, c.vocab_size, ("sample",), 21, "top-p candidates"),
+        # a pair of pieces and a NUL; at least one UTF-8 codepoint and a NUL
+        b("str_buffer", "char", 1, max(2 * max_token_length + 1, 5), ("encode",), 30, "encoder scratch"),
+        b("prompt_tokens", "int", 4, prompt_capacity, ALWAYS, 31, "encoded prompt (main)"),
+    ]
+    if quant == "q8":
+        matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")
+        wanted += [b("xq", "int8_t", 1, widest, matmuls, 2, "quantized activations"),
+                   b("xs", "float", 4, n_groups(widest, group_size), matmuls, 3, "activation scales")]
+    for l in range(c.n_layers):
+        rows = context * c.kv_dim
+        wanted += [b(f"key_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} keys"),
+                   b(f"value_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} values")]
+        if kv == "q8":
+            scales = context * c.n_kv_heads
+            wanted += [b(f"key_scales[{l}]", "float", 4, scales, ALWAYS, 10 + l, f"layer {l} key scales"),
+                       b(f"value_scales[{l}]", "float", 4, scales, ALWAYS, 10 + l, f"layer {l} value scales")]
+    if cmdline:
+        wanted.append(b("cmdline", "char", 1, cmdline, ("startup", "encode"), 32, "semihosting command line"))
+    return wanted, prompt_capacity, cmdline
+
+
+def place(buffers: list[Buffer], region: str) -> tuple[list[Buffer], int]:
+    """Offsets for buffers in one arena: largest first, each at the lowest offset
+    that overlaps no buffer live at the same time."""
+    placed: list[Buffer] = []
+    for buf in sorted(buffers, key=lambda x: (-x.nbytes, x.name)):
+        offset = 0
+        for other in sorted((p for p in placed if p.live_with(buf)), key=lambda p: p.offset):
+            if offset + buf.nbytes <= other.offset:
+                break
+            offset = max(offset, -(-(other.offset + other.nbytes) // ALIGN) * ALIGN)
+        placed.append(replace(buf, region=region, offset=offset))
+    size = max((-(-(p.offset + p.nbytes) // ALIGN) * ALIGN for p in placed), default=0)
+    return sorted(placed, key=lambda p: p.offset), size
 
 
 def plan_memory(config: ModelConfig, quant: str, group_size: int, context: int,
-                max_token_length: int) -> MemoryPlan:
-    c = config
-    kv = c.n_layers * context * c.kv_dim
-    widest = max(c.dim, c.hidden_dim)
-    # The encoder needs one slot per byte of a prompt before merging (plus BOS and
-    # the dummy-prefix space); four bytes per context position is generous for text.
-    prompt_capacity = 4 * context + 3
-    wanted = [
-        ("x", "float", c.dim, "residual stream"),
-        ("xb", "float", c.dim, "normed input, attention output"),
-        ("xb2", "float", c.dim, "projection output"),
-        ("hb", "float", c.hidden_dim, "FFN gate"),
-        ("hb2", "float", c.hidden_dim, "FFN up"),
-        ("q", "float", c.dim, "query"),
-        ("att", "float", c.n_heads * context, "attention scores"),
-        ("logits", "float", c.vocab_size, "logits"),
-        ("key_cache", "float", kv, "KV cache: keys"),
-        ("value_cache", "float", kv, "KV cache: values"),
-    ]
-    if quant == "q8":
-        wanted += [("xq", "int8_t", widest, "quantized activations"),
-                   ("xs", "float", n_groups(widest, group_size), "activation scales")]
-    wanted += [
-        ("probindex", "ProbIndex", c.vocab_size, "top-p sampler candidates"),
-        # a pair of pieces and a NUL; at least one UTF-8 codepoint and a NUL
-        ("str_buffer", "char", max(2 * max_token_length + 1, 5), "encoder scratch"),
-        ("prompt_tokens", "int", prompt_capacity, "encoded prompt (main)"),
-    ]
-    buffers, offset = [], 0
-    for name, ctype, count, purpose in wanted:
-        buffers.append(Buffer(name, ctype, count, offset, purpose))
-        offset += -(-count * CTYPE_SIZES[ctype] // ALIGN) * ALIGN
-    return MemoryPlan(tuple(buffers), offset, prompt_capacity)
+                max_token_length: int, board: Board, kv: str = "f32") -> MemoryPlan:
+    wanted, prompt_capacity, cmdline = buffers_needed(config, quant, group_size, kv, context,
+                                                      max_token_length, board.os)
+    fast_regions: list[MemoryRegion] = [r for r in board.memory if r.fast and r.kind == "ram"] \
+        if board.os == "baremetal" else []
+    arenas = []
+    for region in fast_regions:  # the hottest buffers first, while the region holds them
+        chosen: list[Buffer] = []
+        for buf in sorted(wanted, key=lambda x: (x.heat, x.name)):
+            if place(chosen + [buf], region.name)[1] <= region.length:
+                chosen.append(buf)
+        if chosen:
+            placed, size = place(chosen, region.name)
+            arenas.append(Arena(region.name, f".bss.llm_{region.name}", size, tuple(placed)))
+            wanted = [w for w in wanted if w not in chosen]
+    main = board.ram_region or "ram"
+    placed, size = place(wanted, main)
+    arenas.insert(0, Arena(main, None, size, tuple(placed)))
+    return MemoryPlan(tuple(arenas), context, kv, prompt_capacity, cmdline, board.stack_bytes)
+
+
+def plan_fits(plan: MemoryPlan, board: Board) -> bool:
+    """Whether every arena fits its region (the main one with the stack and statics)."""
+    for arena in plan.arenas:
+        limit = board.ram_bytes if arena.section is None else board.region(arena.region).length
+        used = arena.nbytes + (plan.stack_bytes + STATIC_SLACK if arena.section is None else 0)
+        if limit and used > limit:
+            return False
+    return True

@@ -20,7 +20,7 @@ from .boards import Board
 from .errors import ToolchainError
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .manifest import write_manifest
-from .plan import plan_memory
+from .plan import KV_MODES, MemoryPlan
 from .quantize import QuantizedModel
 from .resources import resource_dir
 from .run import emulator_command, image_args
@@ -36,7 +36,6 @@ TEMPLATES = {
     "Makefile.j2": "Makefile",
     "README.md.j2": "README.md",
 }
-BAREMETAL_TEMPLATES = {"llm.ld.j2": "llm.ld"}
 CI_WORKFLOW = ".github/workflows/llm.yml"
 
 
@@ -75,22 +74,25 @@ def _replace_dir(tmp: Path, out: Path) -> None:
         os.rename(tmp, out)
 
 
-def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, context: int,
-                   model_name: str, force: bool = False) -> Project:
+def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, plan: MemoryPlan,
+                   model_name: str, source: Path | None = None, force: bool = False) -> Project:
     out = Path(out)
     if out.exists() and not force:
         raise ToolchainError(f"{out} already exists (use --force to replace it)")
     cfg = qm.model.config
-    image = layout_image(qm, tok, context)
-    plan = plan_memory(cfg, qm.mode, qm.group_size, context, tok.max_token_length)
+    context = plan.context
+    image = layout_image(qm, tok, context, plan.kv)
+    emulation_ld = "llm_qemu.ld" if board.emulation.get("memory") else None
     values = dict(version=__version__, board=board, cfg=cfg, context=context, quant=qm.mode,
+                  kv_modes=KV_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   **ci_values(board))
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
         "config": cfg.to_dict(), "quant": qm.mode, "group_size": qm.group_size,
-        "context": context, "image_bytes": image.size, "ram_bytes": plan.arena_bytes,
+        "context": context, "kv": plan.kv, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
+        "source": str(Path(source).resolve()) if source is not None else None,
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id},
         "quantization_error": [asdict(e) for e in qm.errors],
     }
@@ -99,9 +101,14 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         env = _environment()
-        templates = TEMPLATES | (BAREMETAL_TEMPLATES if board.os == "baremetal" else {})
-        for template, name in templates.items():
+        for template, name in TEMPLATES.items():
             (tmp / name).write_text(env.get_template(template).render(values))
+        if board.os == "baremetal":  # the chip's memory map, and QEMU's where it differs
+            ld = env.get_template("llm.ld.j2")
+            (tmp / "llm.ld").write_text(ld.render(values, ld_name="llm.ld", origins={}, emulated=False))
+            if emulation_ld:
+                (tmp / emulation_ld).write_text(ld.render(values, ld_name=emulation_ld, emulated=True,
+                                                          origins=board.emulation["memory"]))
         (tmp / CI_WORKFLOW).parent.mkdir(parents=True)
         (tmp / CI_WORKFLOW).write_text(env.get_template("ci.yml.j2").render(values))
         write_image(image, tmp / "llm_image.bin", cfg.n_params())
@@ -113,4 +120,4 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Project(out, image.size, plan.arena_bytes, context)
+    return Project(out, image.size, plan.ram_bytes, context)

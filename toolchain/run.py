@@ -51,7 +51,9 @@ def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: floa
     """Builds the image if needed, then runs it; its stdout and stderr are the user's."""
     out = Path(out)
     board = get_board(read_manifest(out)["board"])
-    command = emulator_command(board, out / BINARY, image_args(
+    # where QEMU's model of the board has another memory map, the image linked for it
+    binary = out / ("build/llm-qemu" if board.emulation.get("memory") else BINARY)
+    command = emulator_command(board, binary, image_args(
         prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000))
     make(out, "all", board)
     try:

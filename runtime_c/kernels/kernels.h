@@ -35,4 +35,9 @@ void rope_f32(float *v, int n_heads, int head_dim, const float *cos, const float
  * C libraries, and the boards must agree bit for bit. */
 float exp_f32(float x);
 
+/* IEEE half precision <-> float, round to nearest even, in software so every
+ * board (with or without half-float hardware) converts alike. */
+uint16_t f32_to_f16(float f);
+float f16_to_f32(uint16_t h);
+
 #endif

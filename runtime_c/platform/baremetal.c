@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "platform.h"
+#include "model.h"
 
 int main(int argc, char **argv);
 
@@ -59,13 +60,14 @@ static void platform_exit(int status) {
 /* The command line, split like a shell would: spaces separate arguments, double
  * quotes group them, a backslash escapes the next character. llmtool run quotes
  * each argument this way, since QEMU joins them with plain spaces. */
-#define CMDLINE_BYTES 1024
 #define MAX_ARGS 16
-static char cmdline[CMDLINE_BYTES];
 static char *args[MAX_ARGS + 1];
 
+/* The command line lands in a planned buffer (llm_state.cmdline), live only until
+ * the prompt is encoded. */
 static int split_cmdline(void) {
-    uintptr_t block[2] = {(uintptr_t)cmdline, sizeof cmdline};
+    char *cmdline = llm_state.cmdline;
+    uintptr_t block[2] = {(uintptr_t)cmdline, LLM_CMDLINE_BYTES};
     if (semihost(SYS_GET_CMDLINE, block) != 0) return 0;
     int argc = 0;
     char *in = cmdline, *out = cmdline;

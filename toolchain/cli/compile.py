@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from ..compiler import compile_project
+from ..plan import KV_MODES
 from ..quantize import QUANT_MODES
 
 
@@ -17,21 +18,27 @@ from ..quantize import QUANT_MODES
               help="Weight format: int8 groups with float scales, or plain float32.")
 @click.option("--group-size", type=int, default=64, show_default=True,
               help="Columns per int8 scale group (a last shorter group takes the rest).")
+@click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
+              help="KV cache storage: float32, half, or int8 with a scale per head.")
 @click.option("--context", type=int, default=None,
-              help="Positions the KV cache holds [default: the model's max_seq_len].")
+              help="Positions the KV cache holds [default: the largest that fits the board, "
+                   "at most the model's max_seq_len].")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
-def command(model, tokenizer, board, quant, group_size, context, force, out):
+def command(model, tokenizer, board, quant, group_size, kv, context, force, out):
     """Compile MODEL (a llama2.c checkpoint) into a C project for one board.
 
     The project in OUTDIR builds with `make` alone: a config header, the weight
     image, the memory plan, the C runtime, a Makefile and a README.
     """
-    project, qm = compile_project(model, tokenizer, board, out, quant, group_size, context, force)
-    click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, context {project.context})")
+    done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv)
+    project = done.project
+    click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv})")
+    click.echo(f"  context {project.context}" + (" (the largest that fits; set it with --context)"
+                                                 if done.context_chosen else ""))
     click.echo(f"  weight image {project.image_bytes:,} bytes, static RAM {project.ram_bytes:,} bytes")
-    worst = qm.worst()
+    worst = done.quantized.worst()
     if worst is not None:
         click.echo(f"  quantization error: worst tensor {worst.name} "
                    f"(relative RMS {worst.rel_rms:.2e}, max abs {worst.max_abs:.2e}); "

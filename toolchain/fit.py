@@ -1,0 +1,56 @@
+"""Does a model fit a board? Flash and RAM needs from the image layout and the
+memory plan, and the largest context that fits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .boards import Board
+from .config import ModelConfig
+from .image import image_size
+from .plan import MemoryPlan, plan_fits, plan_memory
+from .tokenizer import Tokenizer
+
+# What code and the C library take in flash beside the weight image (measured:
+# 12 KB on Cortex-M4, 22 KB on Cortex-M0+ with soft float); an estimate with room.
+CODE_ESTIMATE = 32 * 1024
+
+
+@dataclass(frozen=True)
+class Fit:
+    context: int
+    plan: MemoryPlan
+    image_bytes: int
+    flash_needed: int | None   # bare metal: image + code estimate; None where storage is a disk
+    flash_limit: int | None
+    ram_needed: int            # Linux: the image is loaded into RAM too
+    ram_limit: int             # 0: unknown (host)
+    fits: bool
+
+
+def assess(config: ModelConfig, quant: str, group_size: int, kv: str, context: int, board: Board,
+           tok: Tokenizer | None = None) -> Fit:
+    max_token_length = tok.max_token_length if tok is not None else 16
+    plan = plan_memory(config, quant, group_size, context, max_token_length, board, kv)
+    image = image_size(config, quant, group_size, context, tok)
+    if board.os == "baremetal":
+        flash, ram = image + CODE_ESTIMATE, plan.ram_bytes
+        fits = flash <= board.flash_bytes and plan_fits(plan, board)
+        limit = sum(r.length for r in board.memory if r.kind == "ram"
+                    and (r.name == board.ram_region or any(a.region == r.name for a in plan.arenas)))
+        return Fit(context, plan, image, flash, board.flash_bytes, ram, limit, fits)
+    ram = image + plan.ram_bytes
+    return Fit(context, plan, image, None, None, ram, board.ram_bytes,
+               not board.ram_bytes or ram <= board.ram_bytes)
+
+
+def largest_context(config: ModelConfig, quant: str, group_size: int, kv: str, board: Board,
+                    tok: Tokenizer | None = None) -> int:
+    """The largest context (at most max_seq_len) that fits the board, or 0."""
+    lo, hi = 0, config.max_seq_len
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if assess(config, quant, group_size, kv, mid, board, tok).fits:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

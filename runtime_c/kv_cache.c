@@ -1,13 +1,27 @@
-/* kv_cache.c - KV cache storage: float32, IEEE half, or int8 with a scale per head. */
+/* kv_cache.c - KV cache storage: float32, IEEE half, or int8 with a scale per head.
+ *
+ * int8 keys lose too much for a model whose attention is sharp (stories260K's
+ * q.k reach the hundreds): a few large channels set each head's scale. So for q8
+ * each head of k and v is first rotated by a Walsh-Hadamard transform H, which
+ * spreads those channels evenly, and quantized after: q.k = (Hq).(Hk) / d and
+ * sum a v = H (sum a Hv) / d, with d = head_dim a power of two, so exactly. */
 #include "kv_cache.h"
 #include "model.h"
 #include "kernels/kernels.h"
+
+#define KV_ROTATE (LLM_KV_Q8 && (LLM_HEAD_DIM & (LLM_HEAD_DIM - 1)) == 0)
 
 void kv_store(int l, int pos) {
     const RunState *s = &llm_state;
     KVElem *k = s->key_cache[l] + (long)pos * LLM_KV_DIM;
     KVElem *v = s->value_cache[l] + (long)pos * LLM_KV_DIM;
 #if LLM_KV_Q8
+#if KV_ROTATE
+    for (int h = 0; h < LLM_N_KV_HEADS; h++) {
+        hadamard_f32(s->k + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
+        hadamard_f32(s->v + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
+    }
+#endif
     quantize_q8(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, s->k, LLM_KV_DIM, LLM_HEAD_DIM);
     quantize_q8(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, s->v, LLM_KV_DIM, LLM_HEAD_DIM);
 #else
@@ -20,6 +34,14 @@ void kv_store(int l, int pos) {
         v[i] = s->v[i];
 #endif
     }
+#endif
+}
+
+void kv_prepare_query(float *q) {
+#if KV_ROTATE
+    hadamard_f32(q, LLM_HEAD_DIM);
+#else
+    (void)q;
 #endif
 }
 
@@ -38,6 +60,9 @@ float kv_key_dot(const float *q, int l, int t, int h) {
 #if LLM_KV_Q8
     sum *= llm_state.key_scales[l][t * LLM_N_KV_HEADS + h];
 #endif
+#if KV_ROTATE
+    sum *= 1.0f / (float)LLM_HEAD_DIM;
+#endif
     return sum;
 }
 
@@ -55,4 +80,13 @@ void kv_value_add(float *out, float weight, int l, int t, int h) {
         out[i] += weight * v[i];
 #endif
     }
+}
+
+void kv_finish_output(float *out) {
+#if KV_ROTATE
+    hadamard_f32(out, LLM_HEAD_DIM);
+    for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] *= 1.0f / (float)LLM_HEAD_DIM;
+#else
+    (void)out;
+#endif
 }

@@ -1,15 +1,22 @@
 /* kv_cache.h - the KV cache in the storage chosen at compile time (f32, f16 or q8),
- * behind three operations, so the attention code reads the same for all three. */
+ * behind a few operations, so the attention code reads the same for all three. */
 #ifndef LLM_KV_CACHE_H
 #define LLM_KV_CACHE_H
 
-/* Stores llm_state.k and .v as layer l's key and value at position pos. */
+/* Stores llm_state.k and .v as layer l's key and value at position pos (may
+ * overwrite llm_state.k and .v). */
 void kv_store(int l, int pos);
+
+/* Turns one query head into the form kv_key_dot takes (in place). */
+void kv_prepare_query(float *q);
 
 /* q[head_dim] . key of layer l, position t, KV head h. */
 float kv_key_dot(const float *q, int l, int t, int h);
 
 /* out[head_dim] += weight * value of layer l, position t, KV head h. */
 void kv_value_add(float *out, float weight, int l, int t, int h);
+
+/* Turns the sum of kv_value_add into the attention output (in place). */
+void kv_finish_output(float *out);
 
 #endif

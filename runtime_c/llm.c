@@ -71,8 +71,9 @@ static void attention(float *out, int l, int pos) {
     const RunState *s = &llm_state;
     const float scale = sqrtf((float)LLM_HEAD_DIM);
     for (int h = 0; h < LLM_N_HEADS; h++) {
-        const float *q = s->q + h * LLM_HEAD_DIM;
+        float *q = s->q + h * LLM_HEAD_DIM;
         const int kv_head = h / LLM_GQA_GROUP;
+        kv_prepare_query(q);
         float *att = s->att + h * LLM_CONTEXT;
         for (int t = 0; t <= pos; t++) {
             att[t] = kv_key_dot(q, l, t, kv_head) / scale;
@@ -83,6 +84,7 @@ static void attention(float *out, int l, int pos) {
         for (int t = 0; t <= pos; t++) {
             kv_value_add(o, att[t], l, t, kv_head);
         }
+        kv_finish_output(o);
     }
 }
 

@@ -75,3 +75,21 @@ def test_exp_f32_within_two_ulp(kernels):
         assert abs(got - want) <= 2 * np.spacing(np.float32(want)), x
     assert kernels.exp_f32(-200.0) == 0.0
     assert kernels.exp_f32(100.0) == float("inf")
+
+
+def test_f16_conversion_matches_ieee(kernels):
+    kernels.f32_to_f16.argtypes = [ctypes.c_float]
+    kernels.f32_to_f16.restype = ctypes.c_uint16
+    kernels.f16_to_f32.argtypes = [ctypes.c_uint16]
+    kernels.f16_to_f32.restype = ctypes.c_float
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.standard_normal(3000) * 10.0 ** rng.integers(-9, 6, 3000),
+                             [0.0, -0.0, 65504.0, 65520.0, 1e9, -1e9, 6e-8, 3e-8, 2.9e-8, np.inf, -np.inf]])
+    for v in values.astype(np.float32):
+        with np.errstate(over="ignore"):  # 1e9 becomes inf, as it should
+            want = np.float32(v).astype(np.float16)
+        assert kernels.f32_to_f16(float(v)) == want.view(np.uint16), v
+    for bits in range(0, 0x10000, 7):  # every class: subnormals, normals, inf
+        h = np.uint16(bits).view(np.float16)
+        if not np.isnan(h):
+            assert kernels.f16_to_f32(bits) == np.float32(h), hex(bits)

@@ -12,6 +12,7 @@ from toolchain.compiler import compile_project
 from toolchain.emulator import Emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
+from toolchain.validate import DEFAULT_TEXT
 
 # llama2.c's run, fp32, greedy, 200 steps from BOS (../shared/README.md)
 KNOWN_TEXT = (
@@ -104,10 +105,10 @@ def test_f32_logits_match_reference_at_every_position(f32_project, reference):
 
 
 def test_q8_top1_agreement_with_f32_reference(q8_project, reference, capsys):
-    """Teacher-forced over tests/data/stories.txt (children's stories written for these
-    tests), in windows of the context: the q8 build's argmax against the f32 reference."""
+    """Teacher-forced over toolchain/data/stories.txt (children's stories written for
+    llmtool), in windows of the context: the q8 build's argmax against the f32 reference."""
     emu = Emulator(q8_project)
-    tokens = emu.encode((Path(__file__).parent / "data" / "stories.txt").read_text())
+    tokens = emu.encode(DEFAULT_TEXT.read_text())
     agree = total = 0
     max_err = 0.0
     for start in range(0, len(tokens), emu.context - 1):

@@ -35,6 +35,8 @@ class Board:
     features: tuple[str, ...] = ()
     cores: int = 1
     clock_mhz: int = 0
+    read_mb_s: float = 0          # sustained single-core read bandwidth (estimate)
+    int8_macs_per_cycle: float = 0
     memory: tuple[MemoryRegion, ...] = ()
     code_region: str = ""         # bare metal: where code and weights go
     ram_region: str = ""          # bare metal: where data, buffers and the stack go

@@ -116,3 +116,14 @@ def random_model(config: ModelConfig, seed: int = 0, std: float = 0.02) -> Model
             t = std * rng.standard_normal(shape)
         tensors[name] = t.astype(np.float32)
     return Model(config, tensors)
+
+
+# llama2.c's TinyStories models, by name: analyze and the benchmarks use their shapes.
+LLAMA2C_SHAPES = {
+    "stories15M": ModelConfig(dim=288, n_layers=6, n_heads=6, n_kv_heads=6, vocab_size=32000,
+                              hidden_dim=768, max_seq_len=256),
+    "stories42M": ModelConfig(dim=512, n_layers=8, n_heads=8, n_kv_heads=8, vocab_size=32000,
+                              hidden_dim=1376, max_seq_len=1024),
+    "stories110M": ModelConfig(dim=768, n_layers=12, n_heads=12, n_kv_heads=12, vocab_size=32000,
+                               hidden_dim=2048, max_seq_len=1024),
+}

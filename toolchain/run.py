@@ -48,13 +48,19 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
 def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: float = 1.0,
                 topp: float = 0.9, seed: int | None = None, capture: bool = False,
                 timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Builds the image if needed, then runs it; its stdout and stderr are the user's."""
+    """Builds the image if needed, then generates; its stdout and stderr are the user's."""
+    args = image_args(prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000)
+    return run_image(out, args, capture, timeout)
+
+
+def run_image(out: Path, args: list[str], capture: bool = False,
+              timeout: float | None = None) -> subprocess.CompletedProcess:
+    """Builds the image if needed and runs it with main.c's `args`."""
     out = Path(out)
     board = get_board(read_manifest(out)["board"])
     # where QEMU's model of the board has another memory map, the image linked for it
     binary = out / ("build/llm-qemu" if board.emulation.get("memory") else BINARY)
-    command = emulator_command(board, binary, image_args(
-        prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000))
+    command = emulator_command(board, binary, args)
     make(out, "all", board)
     try:
         return subprocess.run(command, capture_output=capture, text=capture, timeout=timeout)

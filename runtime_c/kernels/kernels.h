@@ -35,6 +35,10 @@ void rope_f32(float *v, int n_heads, int head_dim, const float *cos, const float
  * C libraries, and the boards must agree bit for bit. */
 float exp_f32(float x);
 
+/* In-place Walsh-Hadamard transform of x[n], n a power of two, unnormalised
+ * (applying it twice multiplies by n). */
+void hadamard_f32(float *x, int n);
+
 /* IEEE half precision <-> float, round to nearest even, in software so every
  * board (with or without half-float hardware) converts alike. */
 uint16_t f32_to_f16(float f);

@@ -39,9 +39,9 @@ def main():
 
 
 def _register():
-    from . import boards, build, compile, emulate, run  # noqa: A004 (modules named for their commands)
+    from . import analyze, boards, build, compile, emulate, run, validate  # noqa: A004 (named for commands)
 
-    for module in (compile, build, run, emulate, boards):
+    for module in (compile, build, run, emulate, validate, analyze, boards):
         main.add_command(module.command)
 
 

@@ -1,0 +1,51 @@
+"""`llmtool analyze`: sensible figures for every board and the llama2.c shapes."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from toolchain.boards import all_boards
+from toolchain.cli import main
+
+BOARDS = sorted(all_boards())
+
+
+def analyze(*args):
+    result = CliRunner().invoke(main, ["analyze", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_stories260k_on_every_board(shared_models, board):
+    a = json.loads(analyze(shared_models / "stories260K.bin", "--board", board, "--kv", "q8", "--json"))
+    assert a["fits"] and a["params"] == 260_032
+    assert 64 <= a["context"] <= 512 and a["context"] == a["largest_context"]["q8"]
+    largest = a["largest_context"]
+    assert largest["f32"] <= largest["f16"] <= largest["q8"]  # smaller KV rows, longer context
+    if a["flash"]["limit"]:
+        assert a["flash"]["used"] <= a["flash"]["limit"]
+    if a["ram"]["limit"]:
+        assert a["ram"]["used"] <= a["ram"]["limit"]
+    assert a["estimated_tok_s"] > 1
+    text = analyze(shared_models / "stories260K.bin", "--board", board)
+    assert "largest context that fits" in text and "estimated decode speed" in text
+
+
+@pytest.mark.parametrize("shape", ["stories15M", "stories42M", "stories110M"])
+def test_llama2c_shapes(shape):
+    for board, info in all_boards().items():
+        out = analyze(shape, "--board", board)
+        if info.os == "baremetal":
+            assert out.count("\n") == 1 and "does not fit" in out and "flash" in out, out
+        else:
+            assert "context 1024" in out or "context 256" in out
+    for_110m = json.loads(analyze(shape, "--board", "rpi4", "--json"))
+    assert for_110m["bound"] == "memory" and 0 < for_110m["estimated_tok_s"] < 1000
+
+
+def test_plot_draws_a_png(shared_models, tmp_path):
+    png = tmp_path / "memory.png"
+    analyze(shared_models / "stories260K.bin", "--board", "stm32f405", "--kv", "q8", "--plot", png)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -1,0 +1,160 @@
+"""`llmtool analyze`: where a model's bytes go on a board, the largest context each
+KV storage allows, and a speed estimate from the board's clock and bandwidth."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .boards import Board
+from .config import LLAMA2C_SHAPES, ModelConfig
+from .errors import ToolchainError
+from .fit import CODE_ESTIMATE, Fit, assess, largest_context
+from .image import image_entries
+from .importers import load_checkpoint
+from .plan import KV_MODES
+from .tokenizer import Tokenizer
+
+
+@dataclass
+class Analysis:
+    name: str
+    config: ModelConfig
+    board: Board
+    quant: str
+    kv: str
+    context: int                         # asked for, or the largest that fits (0: none does)
+    fit: Fit | None                      # at that context; None when it does not fit
+    largest: dict[str, int]              # KV storage -> largest context that fits (0: none)
+    flash_sections: dict[str, int]
+    ram_sections: dict[str, int]
+    tok_s: float | None                  # estimated decode speed at half the context
+    bound: str                           # "memory" or "compute"
+
+    def to_json(self) -> dict:
+        f = self.fit
+        return {
+            "model": self.name, "board": self.board.name, "quant": self.quant, "kv": self.kv,
+            "params": self.config.n_params(), "fits": f is not None,
+            "context": f.context if f else 0,
+            "flash": {"sections": self.flash_sections, "used": f.flash_needed if f else None,
+                      "limit": self.board.flash_bytes},
+            "ram": {"sections": self.ram_sections, "used": f.ram_needed if f else None,
+                    "limit": f.ram_limit if f else self.board.ram_bytes},
+            "largest_context": self.largest,
+            "estimated_tok_s": self.tok_s, "bound": self.bound,
+        }
+
+
+def model_config(model: str) -> tuple[str, ModelConfig]:
+    """A checkpoint file, or the name of a llama2.c shape (stories15M/42M/110M)."""
+    if model in LLAMA2C_SHAPES and not Path(model).exists():
+        return model, LLAMA2C_SHAPES[model]
+    return Path(model).stem, load_checkpoint(model).config
+
+
+def flash_sections(cfg: ModelConfig, quant: str, group_size: int, context: int,
+                   tok: Tokenizer | None, board: Board) -> dict[str, int]:
+    sections = {"weights": 0, "scales": 0, "norms": 0, "tokenizer": 0, "rope tables": 0}
+    for name, nbytes in image_entries(cfg, quant, group_size, context, tok):
+        key = ("tokenizer" if name.startswith("vocab.") else "rope tables" if name.startswith("rope")
+               else "scales" if name.endswith(".s") else "norms" if "norm" in name else "weights")
+        sections[key] += nbytes
+    if board.os == "baremetal":
+        sections["code (estimate)"] = CODE_ESTIMATE
+    return sections
+
+
+def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
+    """Buffers by kind (before sharing), then what sharing saves, then the stack."""
+    kinds = {"KV cache": ("key_", "value_"), "logits and sampler": ("logits", "probindex"),
+             "prompt and encoder": ("prompt_tokens", "str_buffer", "cmdline")}
+    sections = dict.fromkeys(["KV cache", "activations", "logits and sampler", "prompt and encoder"], 0)
+    for b in fit.plan.buffers:
+        kind = next((k for k, prefixes in kinds.items() if b.name.startswith(prefixes)), "activations")
+        sections[kind] += b.nbytes
+    planned = sum(a.nbytes for a in fit.plan.arenas)
+    sections["shared (saved)"] = planned - sum(sections.values())
+    if board.os != "baremetal":
+        sections["weights (loaded)"] = fit.image_bytes
+    sections["stack and statics"] = fit.ram_needed - planned - sections.get("weights (loaded)", 0)
+    return sections
+
+
+def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board) -> tuple[float | None, str]:
+    """Decode speed at half the context: the slower of streaming every weight and the
+    KV cache once per token, and doing its multiply-accumulates."""
+    if not (board.read_mb_s and board.int8_macs_per_cycle and board.clock_mhz):
+        return None, ""
+    pos = fit.context / 2
+    kv_bytes = sum(b.nbytes for b in fit.plan.buffers if b.name.startswith(("key_", "value_")))
+    bytes_per_token = fit.image_bytes + kv_bytes * pos / fit.context
+    macs = cfg.n_params() - cfg.vocab_size * cfg.dim * (not cfg.shared_classifier) \
+        + 2 * cfg.n_layers * cfg.n_heads * cfg.head_dim * pos
+    memory_s = bytes_per_token / (board.read_mb_s * 1e6)
+    compute_s = macs / (board.int8_macs_per_cycle * board.clock_mhz * 1e6)
+    return 1.0 / max(memory_s, compute_s), "memory" if memory_s >= compute_s else "compute"
+
+
+def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, kv: str = "f32",
+            context: int | None = None, tok: Tokenizer | None = None) -> Analysis:
+    name, cfg = model_config(model)
+    largest = {mode: largest_context(cfg, quant, group_size, mode, board, tok) for mode in KV_MODES}
+    if context is None:
+        context = largest[kv]
+    elif not 1 <= context <= cfg.max_seq_len:
+        raise ToolchainError(f"--context {context} is outside 1..{cfg.max_seq_len} (the model's max_seq_len)")
+    flash = flash_sections(cfg, quant, group_size, max(context, 1), tok, board)
+    if context == 0:
+        return Analysis(name, cfg, board, quant, kv, 0, None, largest, flash, {}, None, "")
+    fit = assess(cfg, quant, group_size, kv, context, board, tok)
+    tok_s, bound = estimate_tok_s(cfg, fit, board)
+    return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, flash,
+                    ram_sections(fit, board), tok_s, bound)
+
+
+def kib(n: int) -> str:
+    return f"{n / 1024:,.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MB"
+
+
+def why_not(a: Analysis) -> str:
+    """One line: what does not fit."""
+    if a.largest[a.kv]:
+        return (f"context {a.context} does not fit {a.board.name} with KV cache {a.kv}: "
+                f"the largest that fits is {a.largest[a.kv]}")
+    flash = sum(a.flash_sections.values())
+    if a.board.flash_bytes is not None and flash > a.board.flash_bytes:
+        return (f"{a.name} does not fit {a.board.name}: its image needs {kib(flash)} of flash, "
+                f"the board has {kib(a.board.flash_bytes)}")
+    return f"{a.name} does not fit {a.board.name}: not enough RAM ({kib(a.board.ram_bytes)}) even at a context of 1"
+
+
+def report_lines(a: Analysis) -> list[str]:
+    b = a.board
+    head = (f"{a.name} ({a.config.n_params():,} parameters) on {b.name} "
+            f"({b.cpu}, {b.clock_mhz} MHz), {a.quant} weights, KV cache {a.kv}")
+    if a.fit is None:
+        return [why_not(a)]
+    f = a.fit
+    lines = [head, f"context {f.context}"]
+    width = max(map(len, [*a.flash_sections, *a.ram_sections]))
+
+    def table(title, sections, used, limit):
+        lines.append(f"{title}:")
+        for name, n in sections.items():
+            lines.append(f"  {name:<{width}} {kib(n):>12}")
+        tail = f" of {kib(limit)} ({100 * used / limit:.1f} %)" if limit else ""
+        lines.append(f"  {'total':<{width}} {kib(used):>12}{tail}")
+
+    if f.flash_needed is not None:
+        table(f"flash ({b.code_region})", a.flash_sections, f.flash_needed, f.flash_limit)
+    else:
+        lines.append(f"weight image: {kib(f.image_bytes)} (in the binary, loaded into RAM)")
+    regions = " + ".join(arena.region for arena in f.plan.arenas)
+    table(f"RAM ({regions})", a.ram_sections, f.ram_needed, f.ram_limit)
+    lines.append("largest context that fits: " + ", ".join(
+        f"KV {mode} {n if n else 'none'}" for mode, n in a.largest.items()))
+    if a.tok_s is not None:
+        lines.append(f"estimated decode speed: {a.tok_s:,.1f} tok/s at position {f.context // 2} "
+                     f"({a.bound}-bound; from {b.read_mb_s:,} MB/s and {b.int8_macs_per_cycle} int8 MACs "
+                     f"per cycle at {b.clock_mhz} MHz)")
+    return lines

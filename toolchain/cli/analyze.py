@@ -1,0 +1,44 @@
+"""`llmtool analyze`: will this model fit this board, and how fast would it run?"""
+import json
+from pathlib import Path
+
+import click
+
+from ..analyze import analyze, report_lines
+from ..boards import get_board
+from ..plan import KV_MODES
+from ..quantize import QUANT_MODES
+from ..tokenizer import load_tokenizer
+
+
+@click.command("analyze")
+@click.argument("model")
+@click.option("--board", "-b", required=True, help="Target board (see `llmtool boards`).")
+@click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True)
+@click.option("--group-size", type=int, default=64, show_default=True)
+@click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
+              help="KV cache storage to show the layout for.")
+@click.option("--context", type=int, default=None, help="[default: the largest that fits]")
+@click.option("--tokenizer", "-t", type=click.Path(path_type=Path), default=None,
+              help="Count the tokenizer exactly instead of estimating it.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--plot", type=click.Path(path_type=Path), default=None,
+              help="Also draw the flash and RAM maps into this PNG file.")
+def command(model, board, quant, group_size, kv, context, tokenizer, as_json, plot):
+    """Show how MODEL (a checkpoint, or a llama2.c shape: stories15M, stories42M,
+    stories110M) fits BOARD: flash and RAM by section against the board's limits,
+    the largest context for each KV cache storage, and an estimate of decode tok/s
+    from the board's clock, bandwidth and MACs per cycle."""
+    tok = load_tokenizer(tokenizer) if tokenizer else None
+    a = analyze(model, get_board(board), quant, group_size, kv, context, tok)
+    if as_json:
+        click.echo(json.dumps(a.to_json(), indent=2))
+    else:
+        for line in report_lines(a):
+            click.echo(line)
+    if plot:
+        from ..plot import plot_memory
+
+        plot_memory(a, plot)
+        if not as_json:
+            click.echo(f"memory map drawn in {plot}")

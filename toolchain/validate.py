@@ -1,0 +1,99 @@
+"""`llmtool validate`: a teacher-forced pass over a text through the compiled build
+(the host emulator, or the built image on its board's emulator) against the
+PyTorch float32 reference: the report to read before trusting a quantized build."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .emulator import Emulator
+from .errors import ToolchainError
+from .importers import load_checkpoint
+from .manifest import read_manifest
+from .model import Transformer
+from .run import run_image
+
+DEFAULT_TEXT = Path(__file__).parent / "data" / "stories.txt"  # children's stories written for llmtool
+TARGETS = ("emulator", "board")
+
+
+@dataclass
+class Validation:
+    on: str
+    board: str
+    positions: int
+    top1_agreement: float     # share of positions where the build's argmax is the reference's
+    max_abs_error: float      # largest |logit difference|
+    mean_kl: float            # mean KL(reference || build) in nats
+    perplexity_reference: float
+    perplexity_build: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        return [f"validated {self.positions} teacher-forced positions on the {self.on} ({self.board})",
+                f"  top-1 agreement with f32 reference  {100 * self.top1_agreement:8.2f} %",
+                f"  max abs logit error                 {self.max_abs_error:10.4f}",
+                f"  mean KL divergence (nats)           {self.mean_kl:10.6f}",
+                f"  perplexity: reference {self.perplexity_reference:.4f}, build {self.perplexity_build:.4f}"]
+
+
+def windows(tokens: list[int], context: int, bos: int) -> list[list[int]]:
+    """The text cut into context-sized windows, each starting at BOS."""
+    body = tokens[1:] if tokens[:1] == [bos] else tokens
+    step = context - 1
+    return [[bos] + body[i:i + step] for i in range(0, max(len(body), 1), step)]
+
+
+def board_logits(out: Path, window: list[int], vocab: int) -> np.ndarray:
+    result = run_image(out, ["-x", " ".join(map(str, window))], capture=True, timeout=600)
+    if result.returncode != 0:
+        raise ToolchainError(f"the image failed during validation: {result.stderr.strip().splitlines()[-1:]}")
+    rows = [np.array([int(h, 16) for h in line.split()], dtype=np.uint32).view(np.float32)
+            for line in result.stdout.splitlines() if line.strip()]
+    if len(rows) != len(window) or any(r.size != vocab for r in rows):
+        raise ToolchainError("the image printed an unexpected validation output")
+    return np.stack(rows)
+
+
+def validate(out: Path, text: Path = DEFAULT_TEXT, on: str = "emulator",
+             model: Path | None = None) -> Validation:
+    out = Path(out)
+    manifest = read_manifest(out)
+    source = model or manifest.get("source")
+    if source is None:
+        raise ToolchainError(f"{out} does not record its source checkpoint: pass --model")
+    if on not in TARGETS:
+        raise ToolchainError(f"--on must be one of {', '.join(TARGETS)}")
+    reference = Transformer(load_checkpoint(source))
+    emulator = Emulator(out)  # its C encoder tokenizes the text, for either target
+    if not Path(text).is_file():
+        raise ToolchainError(f"{text}: no such file")
+    tokens = emulator.encode(Path(text).read_text(encoding="utf-8", errors="replace"))
+    vocab = emulator.vocab_size
+    agree = positions = 0
+    max_err = kl_sum = nll_ref = nll_build = 0.0
+    predicted = 0
+    for window in windows(tokens, emulator.context, emulator.bos_id):
+        want = reference.score(torch.tensor(window)).double()
+        if on == "emulator":
+            got = np.stack([emulator.forward(t, pos) for pos, t in enumerate(window)])
+        else:
+            got = board_logits(out, window, vocab)
+        got = torch.from_numpy(got).double()
+        agree += int((got.argmax(1) == want.argmax(1)).sum())
+        positions += len(window)
+        max_err = max(max_err, float((got - want).abs().max()))
+        log_p, log_q = torch.log_softmax(want, 1), torch.log_softmax(got, 1)
+        kl_sum += float((log_p.exp() * (log_p - log_q)).sum())
+        nxt = torch.tensor(window[1:])
+        nll_ref -= float(log_p[:-1].gather(1, nxt[:, None]).sum())
+        nll_build -= float(log_q[:-1].gather(1, nxt[:, None]).sum())
+        predicted += len(window) - 1
+    predicted = max(predicted, 1)
+    return Validation(on, manifest["board"], positions, agree / positions, max_err, kl_sum / positions,
+                      float(np.exp(nll_ref / predicted)), float(np.exp(nll_build / predicted)))

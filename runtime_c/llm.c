@@ -5,6 +5,7 @@
 #include "model.h"
 #include "kernels/kernels.h"
 #include "kv_cache.h"
+#include "parallel.h"
 
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
 
@@ -41,14 +42,45 @@ static void prepare_input(const float *x, int n) {
 #endif
 }
 
+/* Up to three matrix-vector products with the same input, run as one parallel
+ * loop over their rows together (Q, K and V; W1 and W3): one hand-out, not three. */
+typedef struct {
+    float *out[3];
+    const Matrix *m[3];
+    int rows[3];
+    int n;
+    int cols;
+    const float *x; /* the input last passed to prepare_input */
+} MatmulJob;
+
+static void matmul_rows(void *ctx, int start, int end) {
+    const MatmulJob *job = ctx;
+    int first = 0; /* the first row of job->m[k] in the joint row range */
+    for (int k = 0; k < job->n; first += job->rows[k], k++) {
+        int lo = start > first ? start - first : 0;
+        int hi = end - first < job->rows[k] ? end - first : job->rows[k];
+        if (lo >= hi) continue;
+        const Matrix *m = job->m[k];
+#if LLM_QUANT_Q8
+        const int n_groups = (job->cols + LLM_GROUP_SIZE - 1) / LLM_GROUP_SIZE;
+        matmul_q8(job->out[k] + lo, llm_state.xq, llm_state.xs, m->q + (long)lo * job->cols,
+                  m->s + (long)lo * n_groups, hi - lo, job->cols, LLM_GROUP_SIZE);
+#else
+        matmul_f32(job->out[k] + lo, job->x, m->w + (long)lo * job->cols, hi - lo, job->cols);
+#endif
+    }
+}
+
+static void matmul_job(MatmulJob *job) {
+    int rows = 0;
+    for (int k = 0; k < job->n; k++) rows += job->rows[k];
+    parallel_for(matmul_rows, job, rows, (long)rows * job->cols);
+}
+
 /* out[rows] = m[rows x cols] @ x, where x is the input last passed to prepare_input. */
 static void matmul(float *out, const float *x, const Matrix *m, int rows, int cols) {
-#if LLM_QUANT_Q8
-    (void)x;
-    matmul_q8(out, llm_state.xq, llm_state.xs, m->q, m->s, rows, cols, LLM_GROUP_SIZE);
-#else
-    matmul_f32(out, x, m->w, rows, cols);
-#endif
+    MatmulJob job = {{out}, {m}, {rows}, 1, cols, x};
+    matmul_job(&job);
 }
 
 /* Row `token` of the embedding table, as floats. */
@@ -65,12 +97,20 @@ static void embed(float *out, const Matrix *table, int token) {
 #endif
 }
 
-/* Causal self-attention of the query in s->q over positions 0..pos of layer `l`'s
- * cache; the heads' outputs are written side by side into out[dim]. */
-static void attention(float *out, int l, int pos) {
+typedef struct {
+    float *out;
+    int l, pos;
+} AttentionJob;
+
+/* Heads [start, end) of causal self-attention of the query in s->q over positions
+ * 0..pos of layer l's cache; each head's output goes to its slice of out[dim]. */
+static void attention_heads(void *ctx, int start, int end) {
+    const AttentionJob *job = ctx;
     const RunState *s = &llm_state;
+    const int l = job->l, pos = job->pos;
+    float *out = job->out;
     const float scale = sqrtf((float)LLM_HEAD_DIM);
-    for (int h = 0; h < LLM_N_HEADS; h++) {
+    for (int h = start; h < end; h++) {
         float *q = s->q + h * LLM_HEAD_DIM;
         const int kv_head = h / LLM_GQA_GROUP;
         kv_prepare_query(q);
@@ -86,6 +126,11 @@ static void attention(float *out, int l, int pos) {
         }
         kv_finish_output(o);
     }
+}
+
+static void attention(float *out, int l, int pos) {
+    AttentionJob job = {out, l, pos};
+    parallel_for(attention_heads, &job, LLM_N_HEADS, (long)LLM_N_HEADS * (pos + 1) * LLM_HEAD_DIM * 2);
 }
 
 const float *llm_forward(int token, int pos) {
@@ -105,9 +150,9 @@ const float *llm_forward(int token, int pos) {
         /* Attention block: x += wo @ attention(rope(wq x), rope(wk x), wv x). */
         rmsnorm_f32(s->xb, s->x, lw->attention_norm, LLM_DIM, LLM_NORM_EPS);
         prepare_input(s->xb, LLM_DIM);
-        matmul(s->q, s->xb, &lw->wq, LLM_DIM, LLM_DIM);
-        matmul(s->k, s->xb, &lw->wk, LLM_KV_DIM, LLM_DIM);
-        matmul(s->v, s->xb, &lw->wv, LLM_KV_DIM, LLM_DIM);
+        MatmulJob qkv = {{s->q, s->k, s->v}, {&lw->wq, &lw->wk, &lw->wv},
+                         {LLM_DIM, LLM_KV_DIM, LLM_KV_DIM}, 3, LLM_DIM, s->xb};
+        matmul_job(&qkv);
         rope_f32(s->q, LLM_N_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
         rope_f32(s->k, LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
         kv_store(l, pos);
@@ -121,8 +166,8 @@ const float *llm_forward(int token, int pos) {
         /* SwiGLU feed-forward block: x += w2 @ (silu(w1 x) * w3 x). */
         rmsnorm_f32(s->xb, s->x, lw->ffn_norm, LLM_DIM, LLM_NORM_EPS);
         prepare_input(s->xb, LLM_DIM);
-        matmul(s->hb, s->xb, &lw->w1, LLM_HIDDEN_DIM, LLM_DIM);
-        matmul(s->hb2, s->xb, &lw->w3, LLM_HIDDEN_DIM, LLM_DIM);
+        MatmulJob up = {{s->hb, s->hb2}, {&lw->w1, &lw->w3}, {LLM_HIDDEN_DIM, LLM_HIDDEN_DIM}, 2, LLM_DIM, s->xb};
+        matmul_job(&up);
         for (int i = 0; i < LLM_HIDDEN_DIM; i++) {
             float g = s->hb[i];
             s->hb[i] = g / (1.0f + exp_f32(-g)) * s->hb2[i];

@@ -52,6 +52,10 @@ typedef int (*llm_token_callback)(int token, const char *text, void *user);
 int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
                  float topp, uint64_t seed, llm_token_callback callback, void *user);
 
+/* Uses up to n threads for the forward pass (Linux boards; at most the board's
+ * cores). Returns the number in use; always 1 where threads are not built in. */
+int llm_set_threads(int n);
+
 /* A short English description of an error code (positive or negated). */
 const char *llm_strerror(int code);
 

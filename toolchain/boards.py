@@ -4,12 +4,33 @@ Adding a board is adding a file; nothing in the code names a board.
 """
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolchainError
 from .resources import resource_dir
+
+
+# Kernel variants, best first: (board feature, LLM_KERNEL_<NAME> macro, extra compiler flags)
+KERNELS = (
+    ("mve", "MVE", ()),
+    ("dsp", "DSP", ()),
+    ("dotprod", "DOTPROD", ()),
+    ("neon", "NEON", ()),
+    ("avx_vnni", "AVX_VNNI", ("-mavx2", "-mavxvnni")),
+    ("avx2", "AVX2", ("-mavx2",)),
+)
+
+
+def cpu_flags() -> set[str]:
+    """This machine's CPU features, for boards that describe the host."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return {w for line in f if line.startswith(("flags", "Features")) for w in line.split(":")[1].split()}
+    except OSError:
+        return set()
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,7 @@ class Board:
     cflags: tuple[str, ...] = ()
     ldflags: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
+    detect_features: bool = False  # the host: take the features this machine has
     cores: int = 1
     clock_mhz: int = 0
     read_mb_s: float = 0          # sustained single-core read bandwidth (estimate)
@@ -43,6 +65,23 @@ class Board:
     stack_bytes: int = 0
     install: str = ""             # how to get the built image onto the real board
     emulation: dict = field(default_factory=dict)  # kind: native | qemu-user | qemu-system | none
+
+    @property
+    def kernel_flags(self) -> tuple[str, ...]:
+        """-DLLM_KERNEL_<ISA> (and what the compiler needs for it) for the best kernel
+        the board's features allow; empty for the portable reference."""
+        features = set(self.features) | (cpu_flags() if self.detect_features else set())
+        for feature, macro, flags in KERNELS:
+            if feature in features:
+                return (f"-DLLM_KERNEL_{macro}", *flags)
+        return ()
+
+    @property
+    def threads(self) -> int:
+        """Threads the runtime may use: the cores of a Linux board (the host's own count)."""
+        if self.os != "linux":
+            return 1
+        return (os.cpu_count() or 1) if self.detect_features else self.cores
 
     @property
     def cc(self) -> str:

@@ -3,6 +3,7 @@ shared library and driven through ctypes. It runs exactly the C the board runs."
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ class Generation:
     positions: int = 0                     # forward passes run
     seconds: float = 0.0
     pieces: list[bytes] = field(default_factory=list)
+    stopped: bool = False                  # the output stream closed early
 
     @property
     def tok_per_s(self) -> float:
@@ -120,8 +122,12 @@ class Emulator:
             gen.pieces.append(text)
             gen.text += text
             if stream is not None:
-                stream.write(text)
-                stream.flush()
+                try:
+                    stream.write(text)
+                    stream.flush()
+                except BrokenPipeError:  # the reader went away (| head): stop quietly
+                    gen.stopped = True
+                    return 1
             return 0
 
         callback = TOKEN_CALLBACK(on_token)
@@ -139,6 +145,9 @@ def emulate(out: Path, prompt: str, steps: int, temperature: float, topp: float,
     """`llmtool emulate`: text to stdout as llama2.c's run prints it, speed to stderr."""
     emulator = Emulator(out)
     gen = emulator.generate(prompt, steps, temperature, topp, seed, stream=sys.stdout.buffer)
+    if gen.stopped:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
+        return gen
     sys.stdout.buffer.write(b"\n")
     sys.stdout.flush()
     if gen.positions > 1:

@@ -18,6 +18,31 @@ void matmul_f32(float *out, const float *x, const float *w, int rows, int cols);
 void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                const float *ws, int rows, int cols, int group_size);
 
+/* sums[g] = the int32 dot product of x and w over group g of n columns: the
+ * integer core of matmul_q8. One portable reference and one variant per ISA,
+ * picked at compile time by one LLM_KERNEL_<ISA> macro (from the board's
+ * features); every variant returns exactly the reference's sums. */
+void group_dot_q8_reference(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+void group_dot_q8_avx2(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+void group_dot_q8_neon(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+void group_dot_q8_dotprod(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+void group_dot_q8_mve(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+
+#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI)
+#define group_dot_q8 group_dot_q8_avx2
+#elif defined(LLM_KERNEL_DOTPROD)
+#define group_dot_q8 group_dot_q8_dotprod
+#elif defined(LLM_KERNEL_NEON)
+#define group_dot_q8 group_dot_q8_neon
+#elif defined(LLM_KERNEL_MVE)
+#define group_dot_q8 group_dot_q8_mve
+#elif defined(LLM_KERNEL_DSP)
+#define group_dot_q8 group_dot_q8_dsp
+#else
+#define group_dot_q8 group_dot_q8_reference
+#endif
+
 /* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127. */
 void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size);
 

@@ -1,20 +1,24 @@
 #include "kernels.h"
 
+/* Groups per call of group_dot_q8: bounds the stack, not the matrix. */
+#define GROUPS_PER_CHUNK 64
+
 void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                const float *ws, int rows, int cols, int group_size) {
-    int n_groups = (cols + group_size - 1) / group_size;
+    const int n_groups = (cols + group_size - 1) / group_size;
+    int32_t sums[GROUPS_PER_CHUNK];
     for (int i = 0; i < rows; i++) {
         const int8_t *row = wq + (long)i * cols;
         const float *row_scales = ws + (long)i * n_groups;
         float sum = 0.0f;
-        for (int g = 0; g < n_groups; g++) {
-            int start = g * group_size;
-            int end = start + group_size < cols ? start + group_size : cols;
-            int32_t acc = 0;
-            for (int j = start; j < end; j++) {
-                acc += (int32_t)xq[j] * (int32_t)row[j];
+        for (int g0 = 0; g0 < n_groups; g0 += GROUPS_PER_CHUNK) {
+            int start = g0 * group_size;
+            int n = cols - start < GROUPS_PER_CHUNK * group_size ? cols - start : GROUPS_PER_CHUNK * group_size;
+            group_dot_q8(sums, xq + start, row + start, n, group_size);
+            /* The float part is the same for every ISA: one order, one result. */
+            for (int g = 0; g < (n + group_size - 1) / group_size; g++) {
+                sum += (float)sums[g] * row_scales[g0 + g] * xs[g0 + g];
             }
-            sum += (float)acc * row_scales[g] * xs[g];
         }
         out[i] = sum;
     }

@@ -45,40 +45,67 @@ void kv_prepare_query(float *q) {
 #endif
 }
 
-float kv_key_dot(const float *q, int l, int t, int h) {
-    const KVElem *k = llm_state.key_cache[l] + (long)t * LLM_KV_DIM + h * LLM_HEAD_DIM;
-    float sum = 0.0f;
-    for (int i = 0; i < LLM_HEAD_DIM; i++) {
-#if LLM_KV_Q8
-        sum += q[i] * (float)k[i];
-#elif LLM_KV_F16
-        sum += q[i] * f16_to_f32(k[i]);
+/* One cached element as a float (before its row's q8 scale). */
+static inline float key_at(const KVElem *k, int i) {
+#if LLM_KV_F16
+    return f16_to_f32(k[i]);
 #else
-        sum += q[i] * k[i];
+    return (float)k[i];
 #endif
-    }
+}
+
+/* The score of one key: its own sum, in element order, whatever the blocking. */
+static inline float finish_score(float sum, int l, int t, int h, float scale) {
+#if !LLM_KV_Q8
+    (void)l, (void)t, (void)h;
+#endif
 #if LLM_KV_Q8
     sum *= llm_state.key_scales[l][t * LLM_N_KV_HEADS + h];
 #endif
 #if KV_ROTATE
     sum *= 1.0f / (float)LLM_HEAD_DIM;
 #endif
-    return sum;
+    return sum / scale;
 }
 
-void kv_value_add(float *out, float weight, int l, int t, int h) {
-    const KVElem *v = llm_state.value_cache[l] + (long)t * LLM_KV_DIM + h * LLM_HEAD_DIM;
+void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
+    const KVElem *keys = llm_state.key_cache[l] + h * LLM_HEAD_DIM;
+    int t = 0;
+    /* Four positions at a time: four independent sums keep the FPU busy where one
+     * sum would wait on each add. Every sum still runs in element order. */
+    for (; t + 3 <= last; t += 4) {
+        const KVElem *k0 = keys + (long)t * LLM_KV_DIM, *k1 = k0 + LLM_KV_DIM;
+        const KVElem *k2 = k1 + LLM_KV_DIM, *k3 = k2 + LLM_KV_DIM;
+        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+        for (int i = 0; i < LLM_HEAD_DIM; i++) {
+            s0 += q[i] * key_at(k0, i);
+            s1 += q[i] * key_at(k1, i);
+            s2 += q[i] * key_at(k2, i);
+            s3 += q[i] * key_at(k3, i);
+        }
+        att[t] = finish_score(s0, l, t, h, scale);
+        att[t + 1] = finish_score(s1, l, t + 1, h, scale);
+        att[t + 2] = finish_score(s2, l, t + 2, h, scale);
+        att[t + 3] = finish_score(s3, l, t + 3, h, scale);
+    }
+    for (; t <= last; t++) {
+        const KVElem *k = keys + (long)t * LLM_KV_DIM;
+        float sum = 0.0f;
+        for (int i = 0; i < LLM_HEAD_DIM; i++) sum += q[i] * key_at(k, i);
+        att[t] = finish_score(sum, l, t, h, scale);
+    }
+}
+
+void kv_value_sum(float *out, const float *att, int l, int last, int h) {
+    const KVElem *values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
+    for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] = 0.0f;
+    for (int t = 0; t <= last; t++) {
+        const KVElem *v = values + (long)t * LLM_KV_DIM;
+        float weight = att[t];
 #if LLM_KV_Q8
-    weight *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
+        weight *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
 #endif
-    for (int i = 0; i < LLM_HEAD_DIM; i++) {
-#if LLM_KV_Q8
-        out[i] += weight * (float)v[i];
-#elif LLM_KV_F16
-        out[i] += weight * f16_to_f32(v[i]);
-#else
-        out[i] += weight * v[i];
-#endif
+        for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] += weight * key_at(v, i);
     }
 }
 

@@ -10,11 +10,13 @@ void kv_store(int l, int pos);
 /* Turns one query head into the form kv_key_dot takes (in place). */
 void kv_prepare_query(float *q);
 
-/* q[head_dim] . key of layer l, position t, KV head h. */
-float kv_key_dot(const float *q, int l, int t, int h);
+/* att[t] = q[head_dim] . key of layer l, position t, KV head h, divided by `scale`,
+ * for t in 0..last. */
+void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale);
 
-/* out[head_dim] += weight * value of layer l, position t, KV head h. */
-void kv_value_add(float *out, float weight, int l, int t, int h);
+/* out[head_dim] = sum over t in 0..last of att[t] * value of layer l, position t,
+ * KV head h (in the rotated space for q8; see kv_finish_output). */
+void kv_value_sum(float *out, const float *att, int l, int last, int h);
 
 /* Turns the sum of kv_value_add into the attention output (in place). */
 void kv_finish_output(float *out);

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "llm.h"
 #include "model.h"
+#include "image.h"
 #include "kernels/kernels.h"
 #include "kv_cache.h"
 #include "parallel.h"
@@ -19,6 +20,7 @@ int llm_init(void) {
         h->quant != LLM_QUANT_Q8 || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE) {
         return -LLM_ERR_IMAGE;
     }
+    llm_weights_init(image_base());
     llm_reset();
     return LLM_OK;
 }
@@ -115,15 +117,10 @@ static void attention_heads(void *ctx, int start, int end) {
         const int kv_head = h / LLM_GQA_GROUP;
         kv_prepare_query(q);
         float *att = s->att + h * LLM_CONTEXT;
-        for (int t = 0; t <= pos; t++) {
-            att[t] = kv_key_dot(q, l, t, kv_head) / scale;
-        }
+        kv_key_dots(att, q, l, pos, kv_head, scale);
         softmax_f32(att, pos + 1);
         float *o = out + h * LLM_HEAD_DIM;
-        memset(o, 0, sizeof(float) * LLM_HEAD_DIM);
-        for (int t = 0; t <= pos; t++) {
-            kv_value_add(o, att[t], l, t, kv_head);
-        }
+        kv_value_sum(o, att, l, pos, kv_head);
         kv_finish_output(o);
     }
 }

@@ -1,8 +1,9 @@
 /* model.h - what the generated files define and the runtime reads.
  *
  * The compiler lays out the weight image and plans the buffers; it emits two
- * tables with the types below: `llm_weights` (pointers into the image, in
- * llm_weights.c) and `llm_state` (pointers into static RAM, in llm_plan.c).
+ * tables with the types below: `llm_weights` (pointers into the image, filled
+ * by llm_weights_init in llm_weights.c) and `llm_state` (pointers into static
+ * RAM, in llm_plan.c).
  * The runtime only ever reaches memory through them.
  */
 #ifndef LLM_MODEL_H
@@ -109,7 +110,10 @@ typedef struct {
 } ImageHeader;
 
 extern const uint8_t llm_image[];
-extern const Weights llm_weights;
+extern Weights llm_weights;          /* set by llm_init() */
 extern const RunState llm_state;
+
+/* Points llm_weights into a weight image at `image` (generated, llm_weights.c). */
+void llm_weights_init(const uint8_t *image);
 
 #endif

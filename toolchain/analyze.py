@@ -8,7 +8,7 @@ from pathlib import Path
 from .boards import Board
 from .config import LLAMA2C_SHAPES, ModelConfig
 from .errors import ToolchainError
-from .fit import CODE_ESTIMATE, Fit, assess, largest_context
+from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
 from .image import image_entries
 from .importers import load_checkpoint
 from .plan import KV_MODES
@@ -75,7 +75,7 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     planned = sum(a.nbytes for a in fit.plan.arenas)
     sections["shared (saved)"] = planned - sum(sections.values())
     if board.os != "baremetal":
-        sections["weights (loaded)"] = fit.image_bytes
+        sections["weights (loaded)"] = fit.image_bytes * (1 + image_copied(board, fit.image_bytes))
     sections["stack and statics"] = fit.ram_needed - planned - sections.get("weights (loaded)", 0)
     return sections
 

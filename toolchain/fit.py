@@ -13,6 +13,12 @@ from .tokenizer import Tokenizer
 # What code and the C library take in flash beside the weight image (measured:
 # 12 KB on Cortex-M4, 22 KB on Cortex-M0+ with soft float); an estimate with room.
 CODE_ESTIMATE = 32 * 1024
+# On Linux, images this large are read from a copy in 2 MB pages (runtime_c/image.c).
+IMAGE_COPY_BYTES = 16 << 20
+
+
+def image_copied(board: Board, image_bytes: int) -> bool:
+    return board.os == "linux" and image_bytes >= IMAGE_COPY_BYTES
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,7 @@ class Fit:
     image_bytes: int
     flash_needed: int | None   # bare metal: image + code estimate; None where storage is a disk
     flash_limit: int | None
-    ram_needed: int            # Linux: the image is loaded into RAM too
+    ram_needed: int            # Linux: the image is loaded into RAM too, and copied
     ram_limit: int             # 0: unknown (host)
     fits: bool
 
@@ -38,7 +44,7 @@ def assess(config: ModelConfig, quant: str, group_size: int, kv: str, context: i
         limit = sum(r.length for r in board.memory if r.kind == "ram"
                     and (r.name == board.ram_region or any(a.region == r.name for a in plan.arenas)))
         return Fit(context, plan, image, flash, board.flash_bytes, ram, limit, fits)
-    ram = image + plan.ram_bytes
+    ram = image * (1 + image_copied(board, image)) + plan.ram_bytes  # the binary's image, and its copy
     return Fit(context, plan, image, None, None, ram, board.ram_bytes,
                not board.ram_bytes or ram <= board.ram_bytes)
 

@@ -22,7 +22,7 @@ def _bars(a: Analysis) -> list[tuple[str, dict[str, int], int | None]]:
         if arena.section is None:
             sections["stack and statics"] = f.plan.stack_bytes + STATIC_SLACK
             if a.board.os != "baremetal":
-                sections["weights (loaded)"] = f.image_bytes
+                sections["weights (loaded)"] = f.ram_needed - f.plan.ram_bytes
         limit = a.board.region(arena.region).length if a.board.os == "baremetal" else a.board.ram_bytes
         bars.append((f"RAM ({arena.region})", sections, limit or None))
     return bars

@@ -53,14 +53,14 @@ def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: floa
     return run_image(out, args, capture, timeout)
 
 
-def run_image(out: Path, args: list[str], capture: bool = False,
-              timeout: float | None = None) -> subprocess.CompletedProcess:
-    """Builds the image if needed and runs it with main.c's `args`."""
+def run_image(out: Path, args: list[str], capture: bool = False, timeout: float | None = None,
+              binary: str = str(BINARY)) -> subprocess.CompletedProcess:
+    """Builds the image if needed and runs it (or another build of it) with main.c's `args`."""
     out = Path(out)
     board = get_board(read_manifest(out)["board"])
-    # where QEMU's model of the board has another memory map, the image linked for it
-    binary = out / ("build/llm-qemu" if board.emulation.get("memory") else BINARY)
-    command = emulator_command(board, binary, args)
+    if board.emulation.get("memory") and binary == str(BINARY):
+        binary = "build/llm-qemu"  # QEMU's model of the board has another memory map
+    command = emulator_command(board, out / binary, args)
     make(out, "all", board)
     try:
         return subprocess.run(command, capture_output=capture, text=capture, timeout=timeout)

@@ -9,7 +9,7 @@
 #include <immintrin.h>
 
 #ifndef PREFETCH
-#define PREFETCH 1024 /* bytes ahead in the weights */
+#define PREFETCH 4096 /* bytes ahead in the weights, fetched into L2 (measured best) */
 #endif
 
 static inline __m256i dot32(__m256i acc, const int8_t *x, const int8_t *w) {
@@ -54,8 +54,9 @@ void group_dot_q8_avx2(int32_t *sums, const int8_t *x, const int8_t *w, int n, i
     if (group_size % 32 == 0) {
         for (; start + 8 * group_size <= n; start += 8 * group_size, g += 8) {
             const int8_t *xs = x + start, *ws = w + start;
-            _mm_prefetch((const char *)(ws + PREFETCH), _MM_HINT_T0);
-            _mm_prefetch((const char *)(ws + PREFETCH + 64), _MM_HINT_T0);
+            for (int line = 0; line < 8 * group_size; line += 64) {
+                _mm_prefetch((const char *)(ws + PREFETCH + line), _MM_HINT_T1);
+            }
             __m256i s = hsum8(group_acc(xs, ws, group_size),
                               group_acc(xs + group_size, ws + group_size, group_size),
                               group_acc(xs + 2 * group_size, ws + 2 * group_size, group_size),

@@ -29,19 +29,33 @@ void group_dot_q8_dotprod(int32_t *sums, const int8_t *x, const int8_t *w, int n
 void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
 void group_dot_q8_mve(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
 
-#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI)
+#if defined(LLM_KERNEL_AVX_VNNI)
 #define group_dot_q8 group_dot_q8_avx2
+#define LLM_KERNEL_NAME "avx-vnni"
+#elif defined(LLM_KERNEL_AVX2)
+#define group_dot_q8 group_dot_q8_avx2
+#define LLM_KERNEL_NAME "avx2"
 #elif defined(LLM_KERNEL_DOTPROD)
 #define group_dot_q8 group_dot_q8_dotprod
+#define LLM_KERNEL_NAME "neon-dotprod"
 #elif defined(LLM_KERNEL_NEON)
 #define group_dot_q8 group_dot_q8_neon
+#define LLM_KERNEL_NAME "neon"
 #elif defined(LLM_KERNEL_MVE)
 #define group_dot_q8 group_dot_q8_mve
+#define LLM_KERNEL_NAME "mve"
 #elif defined(LLM_KERNEL_DSP)
 #define group_dot_q8 group_dot_q8_dsp
+#define LLM_KERNEL_NAME "dsp"
 #else
 #define group_dot_q8 group_dot_q8_reference
+#define LLM_KERNEL_NAME "reference"
 #endif
+
+/* Runs the selected group_dot_q8 and the reference on random inputs of many
+ * sizes and group sizes (values in [-127, 127], as quantization produces);
+ * 0 when every sum agrees, -1 at the first that does not. */
+int kernel_selftest(uint32_t seed, int *cases);
 
 /* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127. */
 void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size);

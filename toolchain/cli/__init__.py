@@ -39,9 +39,9 @@ def main():
 
 
 def _register():
-    from . import analyze, boards, build, compile, emulate, run, validate  # noqa: A004 (named for commands)
+    from . import analyze, bench, boards, build, compile, emulate, run, validate  # noqa: A004 (named for commands)
 
-    for module in (compile, build, run, emulate, validate, analyze, boards):
+    for module in (compile, build, run, emulate, validate, analyze, bench, boards):
         main.add_command(module.command)
 
 

@@ -1,0 +1,38 @@
+/* selftest.c - the board's kernel against the portable reference, on the board
+ * itself (llm -k): random int8 inputs of awkward sizes and group tails. */
+#include "kernels.h"
+
+#define MAX_N 300
+
+static uint32_t next(uint32_t *state) { /* xorshift32 */
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+int kernel_selftest(uint32_t seed, int *cases) {
+    static const int sizes[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 172, 255, 300};
+    static const int groups[] = {1, 3, 4, 16, 32, 64, 100, 256};
+    int8_t x[MAX_N], w[MAX_N];
+    int32_t want[MAX_N], got[MAX_N];
+    uint32_t state = seed ? seed : 1;
+    *cases = 0;
+    for (unsigned s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        for (unsigned g = 0; g < sizeof groups / sizeof *groups; g++) {
+            int n = sizes[s], group_size = groups[g], n_groups = (n + group_size - 1) / group_size;
+            for (int i = 0; i < n; i++) { /* quantized values lie in [-127, 127] */
+                x[i] = (int8_t)((int)(next(&state) % 255) - 127);
+                w[i] = (int8_t)((int)(next(&state) % 255) - 127);
+            }
+            if (s == 0) x[0] = w[0] = -127; /* the extreme product */
+            group_dot_q8_reference(want, x, w, n, group_size);
+            group_dot_q8(got, x, w, n, group_size);
+            for (int k = 0; k < n_groups; k++) {
+                if (got[k] != want[k]) return -1;
+            }
+            (*cases)++;
+        }
+    }
+    return 0;
+}

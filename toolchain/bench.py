@@ -1,0 +1,75 @@
+"""`llmtool bench`: decode and prompt speed of a built project against the roofline
+set by this machine's single-core memory read bandwidth, measured in the same run."""
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+
+from .boards import get_board
+from .build import make
+from .config import ModelConfig
+from .errors import ToolchainError
+from .image import image_entries
+from .manifest import read_manifest
+from .run import image_args, run_image
+
+PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
+DECODE_STEPS = 128
+
+
+def read_bandwidth_gb_s(megabytes: int = 512, repeats: int = 5) -> float:
+    """Single-core read bandwidth: the best of a few sums over a buffer far larger
+    than any cache (numpy's sum runs on one core and streams its input)."""
+    data = np.ones(megabytes * (1 << 20) // 8, dtype=np.int64)
+    data.sum()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        data.sum()
+        best = min(best, time.perf_counter() - start)
+    return data.nbytes / best / 1e9
+
+
+def weight_bytes_per_token(cfg: ModelConfig, quant: str, group_size: int, context: int) -> int:
+    """Bytes of weights a decode step reads: every matrix and norm once; of the
+    embedding table only one row, unless it is also the classifier."""
+    total = sum(n for name, n in image_entries(cfg, quant, group_size, context)
+                if not name.startswith(("vocab.", "rope")))
+    if not cfg.shared_classifier:
+        table = sum(n for name, n in image_entries(cfg, quant, group_size, context)
+                    if name.startswith("tok_embeddings"))
+        total -= table - table // cfg.vocab_size
+    return total
+
+
+def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_STEPS,
+          bandwidth: float | None = None) -> dict:
+    manifest = read_manifest(out)
+    board = get_board(manifest["board"])
+    cfg = ModelConfig.from_dict(manifest["config"])
+    binary = "build/llm-reference" if reference else "build/llm"
+    if reference:
+        make(out, "reference", board)
+    n_steps = min(manifest["context"], steps + 64)
+    args = image_args(PROMPT, n_steps, 0.0, 0.9, 1) + ["-T", str(threads)]
+    result = run_image(out, args, capture=True, timeout=3600, binary=binary)
+    if result.returncode != 0:
+        raise ToolchainError(f"the benchmark run failed: {result.stderr.strip()}")
+    speeds = re.search(r"prompt tok/s: ([\d.]+), decode tok/s: ([\d.]+)", result.stderr)
+    if speeds is None:
+        raise ToolchainError("the run was too short to time prompt and decode apart")
+    bw = bandwidth if bandwidth is not None else read_bandwidth_gb_s()
+    per_token = weight_bytes_per_token(cfg, manifest["quant"], manifest["group_size"], manifest["context"])
+    roofline = bw * 1e9 / per_token
+    decode = float(speeds.group(2))
+    return {
+        "board": board.name, "emulated": board.emulation.get("kind") != "native",
+        "kernels": "reference" if reference else (board.kernel_flags[0].split("_", 2)[-1].lower()
+                                                   if board.kernel_flags else "reference"),
+        "threads": threads, "params": cfg.n_params(), "quant": manifest["quant"],
+        "prompt_tok_s": float(speeds.group(1)), "decode_tok_s": decode,
+        "weight_bytes_per_token": per_token, "read_bw_gb_s": round(bw, 2),
+        "roofline_tok_s": round(roofline, 1), "percent_of_roofline": round(100 * decode / roofline, 1),
+    }

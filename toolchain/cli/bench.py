@@ -1,0 +1,30 @@
+"""`llmtool bench`: how fast a project decodes, against this machine's roofline."""
+import json
+from pathlib import Path
+
+import click
+
+from ..bench import bench
+
+
+@click.command("bench")
+@click.argument("outdir", type=click.Path(path_type=Path))
+@click.option("--threads", "-T", type=int, default=1, show_default=True)
+@click.option("--reference", is_flag=True, help="Time the portable reference kernels instead.")
+@click.option("--steps", type=int, default=128, show_default=True, help="Tokens to decode.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def command(outdir, threads, reference, steps, as_json):
+    """Time prompt processing and decoding of OUTDIR's build (natively for host,
+    under QEMU otherwise, where the speeds are the emulator's), and compare decode
+    with the roofline: this machine's single-core read bandwidth, measured in the
+    same run, over the weight bytes one token streams."""
+    r = bench(outdir, threads, reference, steps)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    click.echo(f"{r['board']} ({r['kernels']} kernels, {r['threads']} thread{'s' * (r['threads'] > 1)})"
+               + (" under emulation" if r["emulated"] else ""))
+    click.echo(f"  prompt  {r['prompt_tok_s']:10.1f} tok/s")
+    click.echo(f"  decode  {r['decode_tok_s']:10.1f} tok/s   {r['percent_of_roofline']:.0f} % of the roofline")
+    click.echo(f"  roofline {r['roofline_tok_s']:9.1f} tok/s = {r['read_bw_gb_s']:.1f} GB/s read bandwidth / "
+               f"{r['weight_bytes_per_token'] / 1e6:.1f} MB of weights per token")

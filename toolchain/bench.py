@@ -73,3 +73,35 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
         "weight_bytes_per_token": per_token, "read_bw_gb_s": round(bw, 2),
         "roofline_tok_s": round(roofline, 1), "percent_of_roofline": round(100 * decode / roofline, 1),
     }
+
+
+def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: int = 200) -> dict:
+    """Bare metal under QEMU with -icount shift=0: every instruction advances virtual
+    time by 1 ns, and the firmware's SysTick runs on that time at the board's clock,
+    so ticks * 1000 / clock_mhz counts instructions, the same on every run."""
+    manifest = read_manifest(out)
+    board = get_board(manifest["board"])
+    if board.os != "baremetal" or board.emulation.get("kind") != "qemu-system":
+        raise ToolchainError("--count needs a bare-metal board that QEMU emulates")
+    binary = "build/llm-reference" if reference else "build/llm"
+    make(out, "reference" if reference else "all", board)
+    per_tick = 1000.0 / board.clock_mhz
+
+    def ticks(args, label):
+        result = run_image(out, args, capture=True, timeout=3600, binary=binary, icount=True)
+        found = re.search(label + r" ticks: (\d+)", result.stderr)
+        if result.returncode != 0 or found is None:
+            raise ToolchainError(f"the counting run failed: {result.stderr.strip()}")
+        return int(found.group(1)), result.stderr
+
+    matvec_ticks, _ = ticks(["-m", str(matvec)], "matvec")
+    gen_ticks, err = ticks(image_args("", min(steps, manifest["context"]), 0.0, 0.9, 1), "generate")
+    positions = int(re.search(r"positions: (\d+)", err).group(1))
+    per_token = gen_ticks * per_tick / positions
+    return {
+        "board": board.name, "kernels": "reference" if reference else board.kernel_flags[0].split("_", 2)[-1].lower()
+        if board.kernel_flags else "reference",
+        "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3),
+        "instructions_per_token": round(per_token), "positions": positions,
+        "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,
+    }

@@ -27,8 +27,10 @@ def _semihosting_arg(arg: str) -> str:
     return "arg=" + arg.replace(",", ",,")
 
 
-def emulator_command(board: Board, binary: Path, args: list[str], check: bool = True) -> list[str]:
-    """The command that runs `binary` for `board`; with check, the emulator must be installed."""
+def emulator_command(board: Board, binary: Path, args: list[str], check: bool = True,
+                     icount: bool = False) -> list[str]:
+    """The command that runs `binary` for `board`; with check, the emulator must be installed.
+    icount: one instruction per nanosecond of virtual time (QEMU system emulation)."""
     emulation = board.emulation
     kind = emulation.get("kind", "none")
     program = emulation.get("program", "")
@@ -40,6 +42,7 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
     if kind == "qemu-system":
         semihosting = ",".join(["enable=on", "target=native", *map(_semihosting_arg, ["llm", *args])])
         return [qemu, "-M", emulation["machine"], "-nographic", "-monitor", "none", "-serial", "null",
+                *(["-icount", "shift=0"] if icount else []),
                 "-semihosting-config", semihosting, "-kernel", str(binary)]
     raise ToolchainError(f"{board.name} cannot be emulated (QEMU has no model of its chip); "
                          f"`llmtool build` still checks that it fits")
@@ -54,13 +57,13 @@ def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: floa
 
 
 def run_image(out: Path, args: list[str], capture: bool = False, timeout: float | None = None,
-              binary: str = str(BINARY)) -> subprocess.CompletedProcess:
+              binary: str = str(BINARY), icount: bool = False) -> subprocess.CompletedProcess:
     """Builds the image if needed and runs it (or another build of it) with main.c's `args`."""
     out = Path(out)
     board = get_board(read_manifest(out)["board"])
     if board.emulation.get("memory") and binary == str(BINARY):
         binary = "build/llm-qemu"  # QEMU's model of the board has another memory map
-    command = emulator_command(board, out / binary, args)
+    command = emulator_command(board, out / binary, args, icount=icount)
     make(out, "all", board)
     try:
         return subprocess.run(command, capture_output=capture, text=capture, timeout=timeout)

@@ -91,6 +91,27 @@ static int split_cmdline(void) {
     return argc;
 }
 
+/* SysTick counts down from 2^24 - 1 at the processor clock; each wrap is counted
+ * in its interrupt. Under QEMU with -icount shift=0 one instruction takes 1 ns of
+ * virtual time, so ticks * (1000 / clock MHz) counts instructions exactly. */
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018)
+static volatile uint32_t systick_wraps;
+
+static void systick_handler(void) {
+    systick_wraps++;
+}
+
+long long platform_ticks(void) {
+    uint32_t wraps, now;
+    do {
+        wraps = systick_wraps;
+        now = SYST_CVR;
+    } while (wraps != systick_wraps);
+    return ((long long)wraps << 24) + (0xFFFFFF - now);
+}
+
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
 
 void reset_handler(void) {
@@ -101,6 +122,9 @@ void reset_handler(void) {
     *(volatile uint32_t *)0xE000ED88 |= 0xFu << 20;
     __asm__ volatile("dsb\n\tisb" ::: "memory");
 #endif
+    SYST_RVR = 0xFFFFFF;
+    SYST_CVR = 0;
+    SYST_CSR = 7; /* enable, interrupt on wrap, processor clock */
     int argc = split_cmdline();
     static char program[] = "llm";
     if (argc == 0) args[argc++] = program;
@@ -118,5 +142,5 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void
     (void (*)(void))_estack, reset_handler, fault_handler, fault_handler,
     fault_handler,           fault_handler, fault_handler, 0,
     0,                       0,             0,             fault_handler,
-    fault_handler,           0,             fault_handler, fault_handler,
+    fault_handler,           0,             fault_handler, systick_handler,
 };

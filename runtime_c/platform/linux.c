@@ -18,3 +18,7 @@ long long platform_now_ms(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
+
+long long platform_ticks(void) {
+    return 0; /* no instruction-exact clock here: see llmtool bench */
+}

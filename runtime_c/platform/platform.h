@@ -9,5 +9,6 @@
 void platform_write_out(const char *text, size_t len); /* stdout */
 void platform_write_err(const char *text, size_t len); /* stderr */
 long long platform_now_ms(void);                       /* a monotonic clock, or 0 */
+long long platform_ticks(void);  /* bare metal: SysTick ticks at the processor clock; else 0 */
 
 #endif

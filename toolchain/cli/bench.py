@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from ..bench import bench
+from ..bench import bench, count_instructions
 
 
 @click.command("bench")
@@ -12,12 +12,26 @@ from ..bench import bench
 @click.option("--threads", "-T", type=int, default=1, show_default=True)
 @click.option("--reference", is_flag=True, help="Time the portable reference kernels instead.")
 @click.option("--steps", type=int, default=128, show_default=True, help="Tokens to decode.")
+@click.option("--count", is_flag=True,
+              help="Bare metal: count instructions under QEMU (-icount) instead of timing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def command(outdir, threads, reference, steps, as_json):
+def command(outdir, threads, reference, steps, count, as_json):
     """Time prompt processing and decoding of OUTDIR's build (natively for host,
     under QEMU otherwise, where the speeds are the emulator's), and compare decode
     with the roofline: this machine's single-core read bandwidth, measured in the
-    same run, over the weight bytes one token streams."""
+    same run, over the weight bytes one token streams. With --count (Cortex-M
+    boards), count instructions deterministically instead: per MAC of a 1024 x 1024
+    matrix-vector product, and per generated token."""
+    if count:
+        c = count_instructions(outdir, reference)
+        if as_json:
+            click.echo(json.dumps(c, indent=2))
+        else:
+            click.echo(f"{c['board']} ({c['kernels']} kernels), instructions counted under QEMU:")
+            click.echo(f"  1024 x 1024 int8 matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
+            click.echo(f"  generation: {c['instructions_per_token']:,} per token over {c['positions']} positions, "
+                       f"{c['tok_s_at_clock']:.1f} tok/s at {c['clock_mhz']} MHz if one per cycle")
+        return
     r = bench(outdir, threads, reference, steps)
     if as_json:
         click.echo(json.dumps(r, indent=2))

@@ -1,0 +1,43 @@
+"""`llmtool bench`: the JSON contract, and deterministic instruction counts on Cortex-M."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from toolchain.cli import main
+from toolchain.compiler import compile_project
+
+
+@pytest.fixture(scope="module")
+def projects(shared_models, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    for board in ("host", "mps2-an386"):
+        compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, root / board)
+    return root
+
+
+def bench(*args):
+    result = CliRunner().invoke(main, ["bench", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_host_bench_reports_speeds_against_the_roofline(projects):
+    r = bench(projects / "host", "--threads", "2", "--steps", "64", "--json")
+    for key in ("decode_tok_s", "prompt_tok_s", "weight_bytes_per_token", "read_bw_gb_s", "roofline_tok_s", "threads"):
+        assert key in r, key
+    assert r["threads"] == 2 and r["decode_tok_s"] > 0 and r["prompt_tok_s"] > 0
+    assert 250_000 < r["weight_bytes_per_token"] < 320_000  # stories260K's int8 weights and scales
+    assert r["read_bw_gb_s"] > 0.5
+    assert r["roofline_tok_s"] == pytest.approx(r["read_bw_gb_s"] * 1e9 / r["weight_bytes_per_token"], rel=0.01)
+
+
+def test_cortex_m_instruction_counts_are_exact_and_repeatable(projects):
+    optimized = bench(projects / "mps2-an386", "--count", "--json")
+    again = bench(projects / "mps2-an386", "--count", "--json")
+    reference = bench(projects / "mps2-an386", "--count", "--reference", "--json")
+    assert optimized == again  # counted, not timed
+    assert optimized["kernels"] == "dsp" and reference["kernels"] == "reference"
+    assert 1.0 < optimized["instructions_per_mac"] < reference["instructions_per_mac"] < 8
+    assert 260_000 < optimized["instructions_per_token"] < reference["instructions_per_token"]
+    assert optimized["positions"] == 200

@@ -50,9 +50,11 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
 
 def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: float = 1.0,
                 topp: float = 0.9, seed: int | None = None, capture: bool = False,
-                timeout: float | None = None) -> subprocess.CompletedProcess:
+                timeout: float | None = None, threads: int | None = None) -> subprocess.CompletedProcess:
     """Builds the image if needed, then generates; its stdout and stderr are the user's."""
     args = image_args(prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000)
+    if threads is not None:
+        args += ["-T", str(threads)]
     return run_image(out, args, capture, timeout)
 
 

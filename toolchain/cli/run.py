@@ -11,8 +11,10 @@ from .emulate import generation_options
 @click.command("run")
 @click.argument("outdir", type=click.Path(path_type=Path))
 @generation_options
-def command(outdir, prompt, steps, temperature, topp, seed):
+@click.option("--threads", "-T", type=int, default=None,
+              help="Threads on Linux boards [default: the board's cores].")
+def command(outdir, prompt, steps, temperature, topp, seed, threads):
     """Run OUTDIR's image: under qemu-user for Linux boards, qemu-system-arm with
     semihosting for microcontrollers, natively for `host`. Builds it first if
     needed. Same flags and output as `llmtool emulate`."""
-    sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed).returncode)
+    sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed, threads=threads).returncode)

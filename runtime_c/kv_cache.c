@@ -11,9 +11,14 @@
 
 #define KV_ROTATE (LLM_KV_Q8 && (LLM_HEAD_DIM & (LLM_HEAD_DIM - 1)) == 0)
 
+/* Keys are stored transposed, [kv_head][head_dim][context], so the scores of many
+ * positions accumulate side by side (vectorisable) while each score still sums
+ * its elements in order. Values stay [context][kv_dim]. */
+#define KEY(l, h, i, t) (llm_state.key_cache[l][((long)(h) * LLM_HEAD_DIM + (i)) * LLM_CONTEXT + (t)])
+
 void kv_store(int l, int pos) {
     const RunState *s = &llm_state;
-    KVElem *k = s->key_cache[l] + (long)pos * LLM_KV_DIM;
+    KVElem k[LLM_KV_DIM];
     KVElem *v = s->value_cache[l] + (long)pos * LLM_KV_DIM;
 #if LLM_KV_Q8
 #if KV_ROTATE
@@ -35,6 +40,9 @@ void kv_store(int l, int pos) {
 #endif
     }
 #endif
+    for (int h = 0; h < LLM_N_KV_HEADS; h++) {
+        for (int i = 0; i < LLM_HEAD_DIM; i++) KEY(l, h, i, pos) = k[h * LLM_HEAD_DIM + i];
+    }
 }
 
 void kv_prepare_query(float *q) {
@@ -69,35 +77,18 @@ static inline float finish_score(float sum, int l, int t, int h, float scale) {
 }
 
 void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
-    const KVElem *keys = llm_state.key_cache[l] + h * LLM_HEAD_DIM;
-    int t = 0;
-    /* Four positions at a time: four independent sums keep the FPU busy where one
-     * sum would wait on each add. Every sum still runs in element order. */
-    for (; t + 3 <= last; t += 4) {
-        const KVElem *k0 = keys + (long)t * LLM_KV_DIM, *k1 = k0 + LLM_KV_DIM;
-        const KVElem *k2 = k1 + LLM_KV_DIM, *k3 = k2 + LLM_KV_DIM;
-        float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-        for (int i = 0; i < LLM_HEAD_DIM; i++) {
-            s0 += q[i] * key_at(k0, i);
-            s1 += q[i] * key_at(k1, i);
-            s2 += q[i] * key_at(k2, i);
-            s3 += q[i] * key_at(k3, i);
-        }
-        att[t] = finish_score(s0, l, t, h, scale);
-        att[t + 1] = finish_score(s1, l, t + 1, h, scale);
-        att[t + 2] = finish_score(s2, l, t + 2, h, scale);
-        att[t + 3] = finish_score(s3, l, t + 3, h, scale);
+    for (int t = 0; t <= last; t++) att[t] = 0.0f;
+    for (int i = 0; i < LLM_HEAD_DIM; i++) {
+        const KVElem *restrict keys = &KEY(l, h, i, 0);
+        float *restrict a = att;
+        const float qi = q[i];
+        for (int t = 0; t <= last; t++) a[t] += qi * key_at(keys, t);
     }
-    for (; t <= last; t++) {
-        const KVElem *k = keys + (long)t * LLM_KV_DIM;
-        float sum = 0.0f;
-        for (int i = 0; i < LLM_HEAD_DIM; i++) sum += q[i] * key_at(k, i);
-        att[t] = finish_score(sum, l, t, h, scale);
-    }
+    for (int t = 0; t <= last; t++) att[t] = finish_score(att[t], l, t, h, scale);
 }
 
-void kv_value_sum(float *out, const float *att, int l, int last, int h) {
-    const KVElem *values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
+void kv_value_sum(float *restrict out, const float *restrict att, int l, int last, int h) {
+    const KVElem *restrict values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
     for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] = 0.0f;
     for (int t = 0; t <= last; t++) {
         const KVElem *v = values + (long)t * LLM_KV_DIM;

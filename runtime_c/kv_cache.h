@@ -16,7 +16,7 @@ void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale
 
 /* out[head_dim] = sum over t in 0..last of att[t] * value of layer l, position t,
  * KV head h (in the rotated space for q8; see kv_finish_output). */
-void kv_value_sum(float *out, const float *att, int l, int last, int h);
+void kv_value_sum(float *restrict out, const float *restrict att, int l, int last, int h);
 
 /* Turns the sum of kv_value_add into the attention output (in place). */
 void kv_finish_output(float *out);

@@ -8,9 +8,9 @@
 #if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI)
 #include <immintrin.h>
 
-#ifndef PREFETCH
-#define PREFETCH 4096 /* bytes ahead in the weights, fetched into L2 (measured best) */
-#endif
+/* How far ahead the weights are fetched into L2, and then into L1 (measured best) */
+#define PREFETCH_L2 4096
+#define PREFETCH_L1 1024
 
 static inline __m256i dot32(__m256i acc, const int8_t *x, const int8_t *w) {
     __m256i vx = _mm256_loadu_si256((const __m256i *)x);
@@ -55,7 +55,8 @@ void group_dot_q8_avx2(int32_t *sums, const int8_t *x, const int8_t *w, int n, i
         for (; start + 8 * group_size <= n; start += 8 * group_size, g += 8) {
             const int8_t *xs = x + start, *ws = w + start;
             for (int line = 0; line < 8 * group_size; line += 64) {
-                _mm_prefetch((const char *)(ws + PREFETCH + line), _MM_HINT_T1);
+                _mm_prefetch((const char *)(ws + PREFETCH_L2 + line), _MM_HINT_T1);
+                _mm_prefetch((const char *)(ws + PREFETCH_L1 + line), _MM_HINT_T0);
             }
             __m256i s = hsum8(group_acc(xs, ws, group_size),
                               group_acc(xs + group_size, ws + group_size, group_size),

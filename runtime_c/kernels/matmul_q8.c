@@ -7,6 +7,7 @@ void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                const float *ws, int rows, int cols, int group_size) {
     const int n_groups = (cols + group_size - 1) / group_size;
     int32_t sums[GROUPS_PER_CHUNK];
+    float products[GROUPS_PER_CHUNK];
     for (int i = 0; i < rows; i++) {
         const int8_t *row = wq + (long)i * cols;
         const float *row_scales = ws + (long)i * n_groups;
@@ -15,9 +16,14 @@ void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
             int start = g0 * group_size;
             int n = cols - start < GROUPS_PER_CHUNK * group_size ? cols - start : GROUPS_PER_CHUNK * group_size;
             group_dot_q8(sums, xq + start, row + start, n, group_size);
-            /* The float part is the same for every ISA: one order, one result. */
-            for (int g = 0; g < (n + group_size - 1) / group_size; g++) {
-                sum += (float)sums[g] * row_scales[g0 + g] * xs[g0 + g];
+            /* The float part is the same for every ISA: one order, one result. The
+             * products are independent (and vectorise); the sum runs in group order. */
+            const int groups = (n + group_size - 1) / group_size;
+            for (int g = 0; g < groups; g++) {
+                products[g] = (float)sums[g] * row_scales[g0 + g] * xs[g0 + g];
+            }
+            for (int g = 0; g < groups; g++) {
+                sum += products[g];
             }
         }
         out[i] = sum;

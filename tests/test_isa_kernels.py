@@ -37,7 +37,8 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
 @pytest.mark.parametrize("kernel,flags", [("AVX2", ["-mavx2"]), ("AVX_VNNI", ["-mavx2", "-mavxvnni"])])
 def test_x86_kernels_against_numpy(tmp_path, kernel, flags):
     needed = {"AVX2": {"avx2"}, "AVX_VNNI": {"avx2", "avx_vnni"}}[kernel]
-    assert needed <= cpu_flags(), f"this machine lacks {needed - cpu_flags()}"  # CI's machine has both
+    if not needed <= cpu_flags():  # a CPU without the instructions (CI's machine has both)
+        pytest.skip(f"this CPU lacks {', '.join(sorted(needed - cpu_flags()))}")
     src = resource_dir("runtime_c") / "kernels"
     lib = tmp_path / "k.so"
     subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared",

@@ -9,6 +9,7 @@
 #include "parallel.h"
 
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
+#define LLM_WIDEST (LLM_DIM > LLM_HIDDEN_DIM ? LLM_DIM : LLM_HIDDEN_DIM)
 
 int llm_init(void) {
     const ImageHeader *h = (const ImageHeader *)llm_image;
@@ -36,8 +37,13 @@ void llm_reset(void) {
 /* The activation x[n] in the form the matrix kernels take: for q8 it is quantized
  * once into the shared xq/xs buffers, then multiplied by several matrices. */
 static void prepare_input(const float *x, int n) {
-#if LLM_QUANT_Q8
+#if LLM_QUANT_Q8 && KERNEL_X_BYTES == 1
     quantize_q8(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
+#elif LLM_QUANT_Q8
+    /* quantized just after the kernel's form of them, then turned into it */
+    int8_t *staged = llm_state.xq + (long)LLM_WIDEST * KERNEL_X_BYTES;
+    quantize_q8(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    group_dot_q8_prepare(llm_state.xq, staged, n);
 #else
     (void)x;
     (void)n;

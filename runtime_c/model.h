@@ -89,8 +89,8 @@ typedef struct {
     float *value_scales[LLM_N_LAYERS]; /* [context, n_kv_heads] */
 #endif
 #if LLM_QUANT_Q8
-    int8_t *xq;         /* [max(dim, hidden_dim)] quantized activations */
-    float *xs;          /* [groups of max(dim, hidden_dim)] their scales */
+    int8_t *xq;         /* [max(dim, hidden_dim) * KERNEL_X_BYTES] quantized activations, */
+    float *xs;          /* [groups of max(dim, hidden_dim)] their scales   in the kernel's form */
 #endif
     ProbIndex *probindex; /* [vocab] top-p candidates */
     char *str_buffer;   /* [2 * max_token_length + 1] encoder scratch */

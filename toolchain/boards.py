@@ -77,6 +77,11 @@ class Board:
         return ()
 
     @property
+    def kernel_x_bytes(self) -> int:
+        """Bytes per activation in the kernel's form (runtime_c/kernels/kernels.h)."""
+        return 2 if "-DLLM_KERNEL_DSP" in self.kernel_flags else 1
+
+    @property
     def threads(self) -> int:
         """Threads the runtime may use: the cores of a Linux board (the host's own count)."""
         if self.os != "linux":

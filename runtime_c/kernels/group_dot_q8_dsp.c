@@ -1,13 +1,25 @@
 /* Cortex-M4/M7 DSP extension: SMLAD multiplies two pairs of int16 and adds both
- * products to an int32. SXTB16 sign-extends bytes 0 and 2 of a word into two
- * int16 halves (and, rotated by 8, bytes 1 and 3), so four int8 products take
- * two loads, four extensions and two SMLADs; the pairing order differs from the
- * reference but integer sums do not depend on it. */
+ * products to an int32. The activations are widened to int16 once per
+ * matrix-vector product (group_dot_q8_prepare), in the order SXTB16 produces
+ * weights: of every four, (x0, x2) then (x1, x3). Then four int8 products
+ * take one weight load, two SXTB16 and two SMLAD, plus the activation loads. */
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_DSP)
 #include <arm_acle.h>
 #include <string.h>
+
+/* Where activation j lives in the prepared array. */
+static inline int slot(int j) {
+    static const int8_t order[4] = {0, 2, 1, 3};
+    return (j & ~3) + order[j & 3];
+}
+
+void group_dot_q8_prepare(int8_t *prepared, const int8_t *x, int n) {
+    int16_t *p = (int16_t *)(void *)prepared;
+    for (int j = 0; j < n; j++) p[slot(j)] = x[j];
+    for (int j = n; j & 3; j++) p[slot(j)] = 0; /* the last quad, padded */
+}
 
 /* Bytes 1 and 3 sign-extended: SXTB16 with its rotate folded in (the intrinsic
  * would cost a separate ROR). */
@@ -17,25 +29,43 @@ static inline uint32_t sxtb16_ror8(uint32_t v) {
     return r;
 }
 
-static inline uint32_t load4(const int8_t *p) {
+static inline uint32_t load4(const void *p) {
     uint32_t v;
-    memcpy(&v, p, sizeof v); /* unaligned word load: LDR on M4/M7 */
+    memcpy(&v, p, sizeof v); /* one LDR: Cortex-M4/M7 load unaligned words */
     return v;
 }
 
+/* Four int8 weights times their four prepared activations (two int16 pairs). */
+static inline int32_t quad(int32_t acc, uint32_t w, const uint32_t *x) {
+    acc = __smlad(__sxtb16(w), x[0], acc);
+    return __smlad(sxtb16_ror8(w), x[1], acc);
+}
+
 void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size) {
-    for (int start = 0, g = 0; start < n; start += group_size, g++) {
+    const int16_t *xp = (const int16_t *)(const void *)x;
+    int start = 0, g = 0;
+    if (group_size % 16 == 0) { /* the usual case: whole groups in a tight pointer loop */
+        const uint32_t *xw = (const uint32_t *)(const void *)xp; /* aligned: a planned buffer */
+        const int8_t *wp = w;
+        for (; start + group_size <= n; start += group_size, g++) {
+            int32_t acc = 0;
+            for (int k = group_size / 16; k > 0; k--, wp += 16, xw += 8) {
+                acc = quad(acc, load4(wp), xw);
+                acc = quad(acc, load4(wp + 4), xw + 2);
+                acc = quad(acc, load4(wp + 8), xw + 4);
+                acc = quad(acc, load4(wp + 12), xw + 6);
+            }
+            sums[g] = acc;
+        }
+    }
+    for (; start < n; start += group_size, g++) {
         int end = start + group_size < n ? start + group_size : n;
         int32_t acc = 0;
         int j = start;
-        for (; j + 8 <= end; j += 8) {
-            uint32_t a0 = load4(x + j), b0 = load4(w + j), a1 = load4(x + j + 4), b1 = load4(w + j + 4);
-            acc = __smlad(__sxtb16(a0), __sxtb16(b0), acc);
-            acc = __smlad(sxtb16_ror8(a0), sxtb16_ror8(b0), acc);
-            acc = __smlad(__sxtb16(a1), __sxtb16(b1), acc);
-            acc = __smlad(sxtb16_ror8(a1), sxtb16_ror8(b1), acc);
+        if ((start & 3) == 0) { /* whole quads */
+            for (; j + 4 <= end; j += 4) acc = quad(acc, load4(w + j), (const uint32_t *)(const void *)(xp + j));
         }
-        for (; j < end; j++) acc += (int32_t)x[j] * (int32_t)w[j];
+        for (; j < end; j++) acc += (int32_t)xp[slot(j)] * (int32_t)w[j];
         sums[g] = acc;
     }
 }

@@ -14,7 +14,8 @@ void matmul_f32(float *out, const float *x, const float *w, int rows, int cols);
 
 /* The same for int8 weights and activations: int32 sums per group of
  * `group_size` columns (the last group may be shorter), each scaled by the
- * weight scale ws[i, g] and the activation scale xs[g], summed over groups in order. */
+ * weight scale ws[i, g] and the activation scale xs[g], summed over groups in order.
+ * xq is in the form group_dot_q8 takes (see KERNEL_X_BYTES). */
 void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                const float *ws, int rows, int cols, int group_size);
 
@@ -50,6 +51,16 @@ void group_dot_q8_mve(int32_t *sums, const int8_t *x, const int8_t *w, int n, in
 #else
 #define group_dot_q8 group_dot_q8_reference
 #define LLM_KERNEL_NAME "reference"
+#endif
+
+/* The form group_dot_q8 takes its activations in. Most kernels read the int8
+ * values as they are; the DSP kernel wants them widened and reordered, once per
+ * matrix-vector product, into KERNEL_X_BYTES bytes per value. */
+#if defined(LLM_KERNEL_DSP)
+#define KERNEL_X_BYTES 2
+void group_dot_q8_prepare(int8_t *prepared, const int8_t *x, int n);
+#else
+#define KERNEL_X_BYTES 1
 #endif
 
 /* Runs the selected group_dot_q8 and the reference on random inputs of many

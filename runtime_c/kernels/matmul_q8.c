@@ -1,6 +1,7 @@
 #include "kernels.h"
 
-/* Groups per call of group_dot_q8: bounds the stack, not the matrix. */
+/* Groups per call of group_dot_q8: bounds the stack, not the matrix. A multiple
+ * of 4, so every call starts on a whole quad of activations. */
 #define GROUPS_PER_CHUNK 64
 
 void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
@@ -15,7 +16,7 @@ void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
         for (int g0 = 0; g0 < n_groups; g0 += GROUPS_PER_CHUNK) {
             int start = g0 * group_size;
             int n = cols - start < GROUPS_PER_CHUNK * group_size ? cols - start : GROUPS_PER_CHUNK * group_size;
-            group_dot_q8(sums, xq + start, row + start, n, group_size);
+            group_dot_q8(sums, xq + (long)start * KERNEL_X_BYTES, row + start, n, group_size);
             /* The float part is the same for every ISA: one order, one result. The
              * products are independent (and vectorise); the sum runs in group order. */
             const int groups = (n + group_size - 1) / group_size;

@@ -1,5 +1,6 @@
 /* selftest.c - the board's kernel against the portable reference, on the board
  * itself (llm -k): random int8 inputs of awkward sizes and group tails. */
+#include <string.h>
 #include "kernels.h"
 
 #define MAX_N 300
@@ -15,6 +16,7 @@ int kernel_selftest(uint32_t seed, int *cases) {
     static const int sizes[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 172, 255, 300};
     static const int groups[] = {1, 3, 4, 16, 32, 64, 100, 256};
     int8_t x[MAX_N], w[MAX_N];
+    int16_t prepared[MAX_N + 4]; /* int16: aligned for either form */
     int32_t want[MAX_N], got[MAX_N];
     uint32_t state = seed ? seed : 1;
     *cases = 0;
@@ -27,7 +29,12 @@ int kernel_selftest(uint32_t seed, int *cases) {
             }
             if (s == 0) x[0] = w[0] = -127; /* the extreme product */
             group_dot_q8_reference(want, x, w, n, group_size);
-            group_dot_q8(got, x, w, n, group_size);
+#if KERNEL_X_BYTES == 1
+            memcpy(prepared, x, (size_t)n);
+#else
+            group_dot_q8_prepare((int8_t *)prepared, x, n);
+#endif
+            group_dot_q8(got, (const int8_t *)prepared, w, n, group_size);
             for (int k = 0; k < n_groups; k++) {
                 if (got[k] != want[k]) return -1;
             }

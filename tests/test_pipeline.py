@@ -2,7 +2,6 @@
 host emulator, and hold it to llama2.c's known output and the PyTorch reference."""
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest

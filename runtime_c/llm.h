@@ -27,8 +27,9 @@ int llm_init(void);
 void llm_reset(void);
 
 /* Runs the model on `token` at position `pos` (positions 0..pos-1 must have been run
- * before, in this order). Returns the vocab_size logits, valid until the next call,
- * or NULL when token or pos is out of range. */
+ * before, in this order). Returns the vocab_size logits, valid until the next call
+ * into this API (buffers not live at the same time share memory), or NULL when
+ * token or pos is out of range. */
 const float *llm_forward(int token, int pos);
 
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),

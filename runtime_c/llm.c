@@ -11,6 +11,15 @@
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
 #define LLM_WIDEST (LLM_DIM > LLM_HIDDEN_DIM ? LLM_DIM : LLM_HIDDEN_DIM)
 
+/* Bytes per stored weight row of `cols` columns, and the matrix kernel. */
+#if LLM_QUANT_Q4
+#define ROW_BYTES(cols) (((long)(cols) + 1) / 2)
+#define MATMUL_INT matmul_q4
+#else
+#define ROW_BYTES(cols) ((long)(cols))
+#define MATMUL_INT matmul_q8
+#endif
+
 int llm_init(void) {
     const ImageHeader *h = (const ImageHeader *)llm_image;
     if (memcmp(h->magic, "LLMTOOL", 8) != 0 || h->version != LLM_IMAGE_VERSION ||
@@ -18,7 +27,7 @@ int llm_init(void) {
         h->hidden_dim != LLM_HIDDEN_DIM || h->n_layers != LLM_N_LAYERS ||
         h->n_heads != LLM_N_HEADS || h->n_kv_heads != LLM_N_KV_HEADS ||
         h->vocab_size != LLM_VOCAB_SIZE || h->context != LLM_CONTEXT ||
-        h->quant != LLM_QUANT_Q8 || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE) {
+        h->quant != LLM_QUANT_MODE || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE) {
         return -LLM_ERR_IMAGE;
     }
     llm_weights_init(image_base());
@@ -34,10 +43,10 @@ void llm_reset(void) {
     }
 }
 
-/* The activation x[n] in the form the matrix kernels take: for q8 it is quantized
- * once into the shared xq/xs buffers, then multiplied by several matrices. */
+/* The activation x[n] in the form the matrix kernels take: for q8 and q4 it is
+ * quantized once into the shared xq/xs buffers, then multiplied by several matrices. */
 static void prepare_input(const float *x, int n) {
-#if LLM_QUANT_Q8 && KERNEL_X_BYTES == 1
+#if LLM_QUANT_Q4 || (LLM_QUANT_Q8 && KERNEL_X_BYTES == 1)
     quantize_q8(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
 #elif LLM_QUANT_Q8
     /* quantized just after the kernel's form of them, then turned into it */
@@ -69,10 +78,11 @@ static void matmul_rows(void *ctx, int start, int end) {
         int hi = end - first < job->rows[k] ? end - first : job->rows[k];
         if (lo >= hi) continue;
         const Matrix *m = job->m[k];
-#if LLM_QUANT_Q8
+#if LLM_QUANT_INT
         const int n_groups = (job->cols + LLM_GROUP_SIZE - 1) / LLM_GROUP_SIZE;
-        matmul_q8(job->out[k] + lo, llm_state.xq, llm_state.xs, m->q + (long)lo * job->cols,
-                  m->s + (long)lo * n_groups, hi - lo, job->cols, LLM_GROUP_SIZE);
+        const int8_t *q = m->q + (long)lo * ROW_BYTES(job->cols);
+        MATMUL_INT(job->out[k] + lo, llm_state.xq, llm_state.xs, q, m->s + (long)lo * n_groups,
+                   hi - lo, job->cols, LLM_GROUP_SIZE);
 #else
         matmul_f32(job->out[k] + lo, job->x, m->w + (long)lo * job->cols, hi - lo, job->cols);
 #endif
@@ -93,12 +103,18 @@ static void matmul(float *out, const float *x, const Matrix *m, int rows, int co
 
 /* Row `token` of the embedding table, as floats. */
 static void embed(float *out, const Matrix *table, int token) {
-#if LLM_QUANT_Q8
+#if LLM_QUANT_INT
     const int n_groups = (LLM_DIM + LLM_GROUP_SIZE - 1) / LLM_GROUP_SIZE;
-    const int8_t *q = table->q + (long)token * LLM_DIM;
+    const int8_t *q = table->q + (long)token * ROW_BYTES(LLM_DIM);
     const float *s = table->s + (long)token * n_groups;
     for (int j = 0; j < LLM_DIM; j++) {
-        out[j] = (float)q[j] * s[j / LLM_GROUP_SIZE];
+#if LLM_QUANT_Q4
+        const uint8_t byte = (uint8_t)q[j >> 1];
+        const int value = (j & 1 ? byte >> 4 : byte & 15) - 8;
+#else
+        const int value = q[j];
+#endif
+        out[j] = (float)value * s[j / LLM_GROUP_SIZE];
     }
 #else
     memcpy(out, table->w + (long)token * LLM_DIM, sizeof(float) * LLM_DIM);

@@ -12,11 +12,12 @@
 #include <stdint.h>
 #include "llm_config.h"
 
-/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order. For q8 each
- * row is split into groups of LLM_GROUP_SIZE along cols (the last group may be
- * shorter) with one float scale per (row, group). */
+/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order. For q8 and
+ * q4 each row is split into groups of LLM_GROUP_SIZE along cols (the last group
+ * may be shorter) with one float scale per (row, group); a q4 row is packed two
+ * values per byte (kernels.h: group_dot_q4), ceil(cols / 2) bytes. */
 typedef struct {
-#if LLM_QUANT_Q8
+#if LLM_QUANT_INT
     const int8_t *q;
     const float *s;
 #else
@@ -88,7 +89,7 @@ typedef struct {
     float *key_scales[LLM_N_LAYERS];   /* [context, n_kv_heads] */
     float *value_scales[LLM_N_LAYERS]; /* [context, n_kv_heads] */
 #endif
-#if LLM_QUANT_Q8
+#if LLM_QUANT_INT
     int8_t *xq;         /* [max(dim, hidden_dim) * KERNEL_X_BYTES] quantized activations, */
     float *xs;          /* [groups of max(dim, hidden_dim)] their scales   in the kernel's form */
 #endif
@@ -104,7 +105,7 @@ typedef struct {
     uint32_t version;
     uint32_t image_size;
     uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, context;
-    uint32_t quant;     /* 0 = f32, 1 = q8 */
+    uint32_t quant;     /* 0 = f32, 1 = q8, 2 = q4 */
     uint32_t group_size;
     uint32_t kv;        /* 0 = f32, 1 = f16, 2 = q8 */
 } ImageHeader;

@@ -5,10 +5,12 @@ import subprocess
 import numpy as np
 import pytest
 
+from toolchain.quantize import LEVELS, pack_q4
 from toolchain.resources import resource_dir
 
 F32P = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
 I8P = np.ctypeslib.ndpointer(np.int8, flags="C_CONTIGUOUS")
+U8P = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +22,7 @@ def kernels(tmp_path_factory):
                    check=True)
     k = ctypes.CDLL(str(lib))
     k.matmul_q8.argtypes = [F32P, I8P, F32P, I8P, F32P] + [ctypes.c_int] * 3
+    k.matmul_q4.argtypes = [F32P, I8P, F32P, U8P, F32P] + [ctypes.c_int] * 3
     k.matmul_f32.argtypes = [F32P, F32P, F32P, ctypes.c_int, ctypes.c_int]
     k.quantize_q8.argtypes = [I8P, F32P, F32P, ctypes.c_int, ctypes.c_int]
     k.exp_f32.argtypes = [ctypes.c_float]
@@ -27,16 +30,22 @@ def kernels(tmp_path_factory):
     return k
 
 
-@pytest.mark.parametrize("rows,cols,group", [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 1)])
-def test_matmul_q8_sums_groups_exactly(kernels, rows, cols, group):
+@pytest.mark.parametrize("mode", ["q8", "q4"])
+@pytest.mark.parametrize("rows,cols,group", [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 2),
+                                             (3, 45, 10)])
+def test_matmul_sums_groups_exactly(kernels, mode, rows, cols, group):
     rng = np.random.default_rng(rows * cols)
     ng = -(-cols // group)
-    wq = rng.integers(-127, 128, (rows, cols), dtype=np.int8)
+    lo, hi = LEVELS[mode]
+    wq = rng.integers(lo, hi + 1, (rows, cols), dtype=np.int8)
     xq = rng.integers(-127, 128, cols, dtype=np.int8)
     ws = rng.random((rows, ng), dtype=np.float32)
     xs = rng.random(ng, dtype=np.float32)
     out = np.zeros(rows, np.float32)
-    kernels.matmul_q8(out, xq, xs, wq, ws, rows, cols, group)
+    if mode == "q8":
+        kernels.matmul_q8(out, xq, xs, wq, ws, rows, cols, group)
+    else:  # the image's packing, from the compiler
+        kernels.matmul_q4(out, xq, xs, np.ascontiguousarray(pack_q4(wq)), ws, rows, cols, group)
     expected = np.zeros(rows, np.float32)
     for g in range(ng):  # the C order: int32 sum per group, then (acc * ws) * xs, groups in order
         sl = slice(g * group, (g + 1) * group)

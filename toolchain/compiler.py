@@ -9,7 +9,7 @@ from .config import Model
 from .errors import ToolchainError
 from .fit import assess, largest_context
 from .importers import load_checkpoint
-from .quantize import QuantizedModel, quantize_model
+from .quantize import DEFAULT_GROUP_SIZE, QuantizedModel, check_group_size, quantize_model
 from .render import Project, render_project
 from .tokenizer import Tokenizer, load_tokenizer
 
@@ -22,7 +22,7 @@ class Compiled:
 
 
 def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name: str, out: Path,
-                    quant: str = "q8", group_size: int = 64, context: int | None = None,
+                    quant: str = "q8", group_size: int | None = None, context: int | None = None,
                     force: bool = False, model_name: str | None = None, kv: str = "f32") -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`."""
     board = get_board(board_name)
@@ -38,8 +38,8 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if tok.vocab_size != cfg.vocab_size:
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
-    if group_size < 1:
-        raise ToolchainError(f"--group-size must be at least 1, not {group_size}")
+    group_size = group_size or DEFAULT_GROUP_SIZE[quant]
+    check_group_size(quant, group_size)
     best = largest_context(cfg, quant, group_size, kv, board, tok)
     if best == 0:
         raise ToolchainError(f"the model does not fit {board.name} even with a context of 1 "

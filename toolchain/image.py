@@ -1,7 +1,7 @@
 """The weight image: one little-endian binary blob the C project links in (.incbin).
 
 Layout: header, tokenizer tables, RoPE tables, then every tensor in model order
-(a q8 matrix as its int8 values followed by its scales), each aligned. The
+(a q8 or q4 matrix as its stored values followed by its scales), each aligned. The
 offsets are rendered into llm_weights.c, so the runtime reads the image through
 typed pointers without parsing it.
 """
@@ -18,7 +18,7 @@ from .errors import ToolchainError
 from .config import ModelConfig, tensor_shapes
 from .model import rope_table
 from .plan import KV_MODES
-from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel, n_groups
+from .quantize import PROGRESS_PARAMS, QUANT_MODES, QuantizedMatrix, QuantizedModel, n_groups, stored_row_bytes
 from .tokenizer import Tokenizer
 
 MAGIC = b"LLMTOOL\0"
@@ -77,8 +77,8 @@ def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
                ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes),
                ("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
     for name, shape in tensor_shapes(cfg).items():
-        if quant == "q8" and len(shape) == 2:
-            entries += [(name + ".q", shape[0] * shape[1]),
+        if quant != "f32" and len(shape) == 2:
+            entries += [(name + ".q", shape[0] * stored_row_bytes(shape[1], quant)),
                         (name + ".s", 4 * shape[0] * n_groups(shape[1], group_size))]
         else:
             entries.append((name, 4 * int(np.prod(shape))))
@@ -96,7 +96,7 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str) -> I
     arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
     for name, t in qm.tensors.items():
         if isinstance(t, QuantizedMatrix):
-            arrays[name + ".q"] = t.q
+            arrays[name + ".q"] = t.stored()
             arrays[name + ".s"] = t.scales
         else:
             arrays[name] = t
@@ -105,7 +105,7 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str) -> I
     assert entries == image_entries(cfg, qm.mode, qm.group_size, context, tok), "image layout drifted"
     offsets, size = _aligned_offsets(entries)
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
-                         cfg.n_kv_heads, cfg.vocab_size, context, int(qm.mode == "q8"), qm.group_size,
+                         cfg.n_kv_heads, cfg.vocab_size, context, QUANT_MODES.index(qm.mode), qm.group_size,
                          KV_MODES.index(kv))
     return ImageLayout(arrays, offsets, size, header)
 

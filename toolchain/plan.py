@@ -134,7 +134,7 @@ def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context
         b("str_buffer", "char", 1, max(2 * max_token_length + 1, 5), ("encode",), 30, "encoder scratch"),
         b("prompt_tokens", "int", 4, prompt_capacity, ALWAYS, 31, "encoded prompt (main)"),
     ]
-    if quant == "q8":
+    if quant != "f32":
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")
         # in the kernel's form; a kernel that widens them also needs the int8 values staged
         xq = widest * x_bytes + (widest if x_bytes > 1 else 0)
@@ -171,7 +171,8 @@ def place(buffers: list[Buffer], region: str) -> tuple[list[Buffer], int]:
 def plan_memory(config: ModelConfig, quant: str, group_size: int, context: int,
                 max_token_length: int, board: Board, kv: str = "f32") -> MemoryPlan:
     wanted, prompt_capacity, cmdline = buffers_needed(config, quant, group_size, kv, context,
-                                                      max_token_length, board.os, board.kernel_x_bytes)
+                                                      max_token_length, board.os,
+                                                      board.kernel_x_bytes if quant == "q8" else 1)
     fast_regions: list[MemoryRegion] = [r for r in board.memory if r.fast and r.kind == "ram"] \
         if board.os == "baremetal" else []
     arenas = []

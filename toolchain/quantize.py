@@ -1,9 +1,15 @@
-"""Quantization: symmetric int8 with one scale per group of columns, or plain f32.
+"""Quantization: symmetric int8 or int4 with one scale per group of columns, or plain f32.
 
 Each row of a [rows, cols] matrix is cut into groups of `group_size` columns; when
 group_size does not divide cols the last group of every row is simply shorter
 (stories260K's w2 has cols = 172 = 64 + 64 + 44), so no group size is shrunk
 behind the user's back. The runtime quantizes activations with the same groups.
+
+q4 values lie in [-8, 7] and are packed two per byte, the even column in the low
+nibble, each stored as value + 8 (a row with an odd number of columns ends in a
+zero nibble, 8). Groups are even so each starts on a byte. With only 16 levels
+the scale matters: each group takes, of a few candidate scales, the one with the
+least squared error.
 """
 from __future__ import annotations
 
@@ -15,15 +21,25 @@ from tqdm import tqdm
 from .config import Model
 from .errors import ToolchainError
 
-QUANT_MODES = ("f32", "q8")
+QUANT_MODES = ("f32", "q8", "q4")  # in ImageHeader.quant order
+DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 32}
+LEVELS = {"q8": (-127, 127), "q4": (-8, 7)}  # the range of a quantized value
+Q4_DIVISORS = np.linspace(6.5, 8.5, 17, dtype=np.float32)  # candidate scales: max|w| / divisor
 PROGRESS_PARAMS = 10_000_000  # models above this size show progress bars
 
 
 @dataclass
 class QuantizedMatrix:
-    q: np.ndarray       # int8 [rows, cols]
+    q: np.ndarray       # int8 [rows, cols], values within LEVELS[mode]
     scales: np.ndarray  # float32 [rows, n_groups]
     group_size: int
+    mode: str = "q8"
+
+    def stored(self) -> np.ndarray:
+        """The values as the image holds them: q8 as they are, q4 packed two per byte."""
+        if self.mode == "q8":
+            return self.q
+        return pack_q4(self.q)
 
     def dequantize(self) -> np.ndarray:
         rows, cols = self.q.shape
@@ -54,22 +70,60 @@ def n_groups(cols: int, group_size: int) -> int:
     return -(-cols // group_size)
 
 
-def quantize_q8(w: np.ndarray, group_size: int) -> QuantizedMatrix:
+def stored_row_bytes(cols: int, mode: str) -> int:
+    return cols if mode == "q8" else -(-cols // 2)
+
+
+def pack_q4(q: np.ndarray) -> np.ndarray:
+    rows, cols = q.shape
+    nibbles = np.full((rows, 2 * stored_row_bytes(cols, "q4")), 8, dtype=np.uint8)
+    nibbles[:, :cols] = (q.astype(np.int16) + 8).astype(np.uint8)
+    return (nibbles[:, 0::2] | (nibbles[:, 1::2] << 4)).astype(np.uint8)
+
+
+def _round(groups: np.ndarray, scales: np.ndarray, mode: str) -> np.ndarray:
+    lo, hi = LEVELS[mode]
+    safe = np.where(scales > 0, scales, 1.0)[:, :, None]
+    return np.clip(np.rint(groups / safe), lo, hi)
+
+
+def _best_q4_scales(groups: np.ndarray, amax: np.ndarray) -> np.ndarray:
+    best = amax / np.float32(7)
+    best_err = np.full(amax.shape, np.inf, dtype=np.float32)
+    for divisor in Q4_DIVISORS:
+        scales = (amax / divisor).astype(np.float32)
+        err = ((_round(groups, scales, "q4") * scales[:, :, None] - groups) ** 2).sum(axis=2)
+        better = err < best_err
+        best = np.where(better, scales, best)
+        best_err = np.where(better, err, best_err)
+    return best
+
+
+def quantize_matrix(w: np.ndarray, group_size: int, mode: str = "q8") -> QuantizedMatrix:
     rows, cols = w.shape
     padded = np.zeros((rows, n_groups(cols, group_size) * group_size), dtype=np.float32)
     padded[:, :cols] = w
     groups = padded.reshape(rows, -1, group_size)
-    scales = (np.abs(groups).max(axis=2) / 127.0).astype(np.float32)
-    safe = np.where(scales > 0, scales, 1.0)[:, :, None]
-    q = np.clip(np.rint(groups / safe), -127, 127).astype(np.int8)
-    return QuantizedMatrix(q.reshape(rows, -1)[:, :cols].copy(), scales, group_size)
+    amax = np.abs(groups).max(axis=2)
+    if mode == "q8":
+        scales = (amax / np.float32(127)).astype(np.float32)
+    else:
+        scales = _best_q4_scales(groups, amax)
+    q = _round(groups, scales, mode).astype(np.int8)
+    return QuantizedMatrix(q.reshape(rows, -1)[:, :cols].copy(), scales, group_size, mode)
 
 
-def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> QuantizedModel:
+def check_group_size(mode: str, group_size: int) -> None:
     if mode not in QUANT_MODES:
         raise ToolchainError(f"unknown quantization {mode!r} (choose from {', '.join(QUANT_MODES)})")
     if group_size < 1:
         raise ToolchainError(f"--group-size must be at least 1, not {group_size}")
+    if mode == "q4" and group_size % 2:
+        raise ToolchainError(f"--group-size {group_size} is odd; q4 packs two values per byte, so groups are even")
+
+
+def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> QuantizedModel:
+    check_group_size(mode, group_size)
     tensors: dict[str, np.ndarray | QuantizedMatrix] = {}
     errors: list[TensorError] = []
     big = model.config.n_params() > PROGRESS_PARAMS
@@ -78,7 +132,7 @@ def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> Quan
         if mode == "f32" or w.ndim != 2:
             tensors[name] = w
             continue
-        qm = quantize_q8(w, group_size)
+        qm = quantize_matrix(w, group_size, mode)
         diff = w - qm.dequantize()
         norm = float(np.linalg.norm(w))
         errors.append(TensorError(name, float(np.abs(diff).max()),

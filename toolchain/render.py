@@ -22,7 +22,7 @@ from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .manifest import write_manifest
 from .plan import KV_MODES, MemoryPlan
-from .quantize import QuantizedModel
+from .quantize import QUANT_MODES, QuantizedModel
 from .resources import resource_dir
 from .run import emulator_command, image_args
 from .tokenizer import Tokenizer
@@ -86,7 +86,7 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
     emulation_ld = "llm_qemu.ld" if board.emulation.get("memory") else None
     values = dict(version=__version__, board=board, cfg=cfg, context=context, quant=qm.mode,
                   image_copy=image_copied(board, image.size),
-                  kv_modes=KV_MODES, emulation_ld=emulation_ld,
+                  kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   **ci_values(board))

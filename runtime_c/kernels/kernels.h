@@ -12,12 +12,21 @@
 /* out[i] = sum_j w[i, j] * x[j] for a [rows x cols] row-major float matrix. */
 void matmul_f32(float *out, const float *x, const float *w, int rows, int cols);
 
-/* The same for int8 weights and activations: int32 sums per group of
- * `group_size` columns (the last group may be shorter), each scaled by the
- * weight scale ws[i, g] and the activation scale xs[g], summed over groups in order.
- * xq is in the form group_dot_q8 takes (see KERNEL_X_BYTES). */
+/* sums[g] = the int32 dot product of activations x and weights w over group g
+ * of n columns (the last group may be shorter). */
+typedef void (*GroupDot)(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+
+/* The same for int8 (q8) or packed int4 (q4) weights and int8 activations: int32
+ * sums per group of `group_size` columns, each scaled by the weight scale
+ * ws[i, g] and the activation scale xs[g], summed over groups in order. For q8
+ * xq is in the form group_dot_q8 takes (see KERNEL_X_BYTES); q4 takes it plain. */
 void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
                const float *ws, int rows, int cols, int group_size);
+void matmul_q4(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
+               const float *ws, int rows, int cols, int group_size);
+/* Their common body: `bits` per stored weight, `x_bytes` per activation. */
+void matmul_grouped(float *out, const int8_t *xq, int x_bytes, const float *xs, const int8_t *w,
+                    int bits, const float *ws, int rows, int cols, int group_size, GroupDot dot);
 
 /* sums[g] = the int32 dot product of x and w over group g of n columns: the
  * integer core of matmul_q8. One portable reference and one variant per ISA,
@@ -29,6 +38,9 @@ void group_dot_q8_neon(int32_t *sums, const int8_t *x, const int8_t *w, int n, i
 void group_dot_q8_dotprod(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
 void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
 void group_dot_q8_mve(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+
+/* The q4 integer core: w holds two values per byte (group_dot_q4.c); portable only so far. */
+void group_dot_q4_reference(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
 
 #if defined(LLM_KERNEL_AVX_VNNI)
 #define group_dot_q8 group_dot_q8_avx2

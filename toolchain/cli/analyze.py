@@ -7,7 +7,7 @@ import click
 from ..analyze import analyze, report_lines
 from ..boards import get_board
 from ..plan import KV_MODES
-from ..quantize import QUANT_MODES
+from ..quantize import DEFAULT_GROUP_SIZE, QUANT_MODES
 from ..tokenizer import load_tokenizer
 
 
@@ -15,7 +15,7 @@ from ..tokenizer import load_tokenizer
 @click.argument("model")
 @click.option("--board", "-b", required=True, help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True)
-@click.option("--group-size", type=int, default=64, show_default=True)
+@click.option("--group-size", type=int, default=None, help="[default: 64 for q8, 32 for q4]")
 @click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
               help="KV cache storage to show the layout for.")
 @click.option("--context", type=int, default=None, help="[default: the largest that fits]")
@@ -30,7 +30,7 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
     the largest context for each KV cache storage, and an estimate of decode tok/s
     from the board's clock, bandwidth and MACs per cycle."""
     tok = load_tokenizer(tokenizer) if tokenizer else None
-    a = analyze(model, get_board(board), quant, group_size, kv, context, tok)
+    a = analyze(model, get_board(board), quant, group_size or DEFAULT_GROUP_SIZE[quant], kv, context, tok)
     if as_json:
         click.echo(json.dumps(a.to_json(), indent=2))
     else:

@@ -15,9 +15,10 @@ from ..quantize import QUANT_MODES
 @click.option("--board", "-b", default="host", show_default=True,
               help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True,
-              help="Weight format: int8 groups with float scales, or plain float32.")
-@click.option("--group-size", type=int, default=64, show_default=True,
-              help="Columns per int8 scale group (a last shorter group takes the rest).")
+              help="Weight format: int8 or int4 (two per byte) groups with float scales, or plain float32.")
+@click.option("--group-size", type=int, default=None,
+              help="Columns per scale group, a last shorter group taking the rest "
+                   "[default: 64 for q8, 32 for q4].")
 @click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
               help="KV cache storage: float32, half, or int8 with a scale per head.")
 @click.option("--context", type=int, default=None,

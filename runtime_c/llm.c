@@ -4,6 +4,7 @@
 #include "llm.h"
 #include "model.h"
 #include "image.h"
+#include "crc32.h"
 #include "kernels/kernels.h"
 #include "kv_cache.h"
 #include "parallel.h"
@@ -23,11 +24,19 @@
 int llm_init(void) {
     const ImageHeader *h = (const ImageHeader *)llm_image;
     if (memcmp(h->magic, "LLMTOOL", 8) != 0 || h->version != LLM_IMAGE_VERSION ||
-        h->image_size != LLM_IMAGE_SIZE || h->dim != LLM_DIM ||
-        h->hidden_dim != LLM_HIDDEN_DIM || h->n_layers != LLM_N_LAYERS ||
+        h->image_size != LLM_IMAGE_SIZE) {
+        return -LLM_ERR_IMAGE;
+    }
+    uint32_t stored;
+    memcpy(&stored, llm_image + LLM_IMAGE_CRC_OFFSET, sizeof stored); /* little-endian, like every board */
+    if (crc32_update(0, llm_image, LLM_IMAGE_CRC_OFFSET) != stored) {
+        return -LLM_ERR_CORRUPT;
+    }
+    if (h->dim != LLM_DIM || h->hidden_dim != LLM_HIDDEN_DIM || h->n_layers != LLM_N_LAYERS ||
         h->n_heads != LLM_N_HEADS || h->n_kv_heads != LLM_N_KV_HEADS ||
         h->vocab_size != LLM_VOCAB_SIZE || h->context != LLM_CONTEXT ||
-        h->quant != LLM_QUANT_MODE || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE) {
+        h->quant != LLM_QUANT_MODE || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE ||
+        h->tokenizer != LLM_TOKENIZER_KIND) {
         return -LLM_ERR_IMAGE;
     }
     llm_weights_init(image_base());
@@ -212,6 +221,7 @@ const char *llm_strerror(int code) {
     case LLM_ERR_POS: return "position out of range";
     case LLM_ERR_TOO_LONG: return "text does not fit the context";
     case LLM_ERR_ARG: return "invalid argument";
+    case LLM_ERR_CORRUPT: return "the weight image is corrupt (CRC-32 mismatch): compile and flash it again";
     default: return "unknown error";
     }
 }

@@ -17,10 +17,12 @@ enum {
     LLM_ERR_TOKEN = 2,     /* a token id outside [0, vocab) */
     LLM_ERR_POS = 3,       /* a position outside [0, context) */
     LLM_ERR_TOO_LONG = 4,  /* text or prompt does not fit the buffer or context */
-    LLM_ERR_ARG = 5        /* any other invalid argument */
+    LLM_ERR_ARG = 5,       /* any other invalid argument */
+    LLM_ERR_CORRUPT = 6    /* the weight image fails its CRC-32: corrupted since compiled */
 };
 
-/* Checks the weight image against this build and clears the state. 0 or -LLM_ERR_*. */
+/* Checks the weight image against this build and its CRC-32 (every byte is read
+ * once), then clears the state. 0 or -LLM_ERR_*. */
 int llm_init(void);
 
 /* Forgets the conversation: clears the KV cache. */
@@ -33,12 +35,14 @@ void llm_reset(void);
 const float *llm_forward(int token, int pos);
 
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
- * with BOS/EOS when asked, exactly as llama2.c's encoder. Needs up to
+ * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies)
+ * or tiktoken's encode(text, allowed_special="all") (Llama 3). Needs up to
  * strlen(text) + 3 slots before merging. Returns the token count or -LLM_ERR_*. */
 int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens);
 
-/* The text of `token` following `prev_token`: the leading space is dropped after BOS,
- * and byte tokens such as "<0x0A>" become that byte. NULL for an invalid token. */
+/* The text of `token` following `prev_token`. SentencePiece: the leading space is
+ * dropped after BOS, and byte tokens such as "<0x0A>" become that byte; tiktoken:
+ * the token's bytes. NULL for an invalid token. */
 const char *llm_decode(int prev_token, int token);
 
 /* Called for each token generated (prompt tokens included, as llama2.c prints them).
@@ -52,6 +56,23 @@ typedef int (*llm_token_callback)(int token, const char *text, void *user);
  * BOS is produced. Returns the number of positions run, or -LLM_ERR_*. */
 int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
                  float topp, uint64_t seed, llm_token_callback callback, void *user);
+
+/* Chat, in the model's template: Llama 2's "[INST] ... [/INST]" (with "<<SYS>>" on the
+ * first turn) for a SentencePiece vocabulary, Llama 3's header tokens and
+ * <|eot_id|> for a tiktoken one. llm_chat_encode writes one user turn's tokens
+ * (`first`: the conversation's first turn, which starts with BOS and carries the
+ * system prompt, if any); `scratch` is the caller's buffer for the rendered text,
+ * at least strlen(system) + strlen(user) + 40 bytes. Returns the token count or
+ * -LLM_ERR_*. */
+int llm_chat_encode(const char *system, const char *user, int first, char *scratch, int scratch_size,
+                    int *tokens, int max_tokens);
+
+/* Runs a turn's tokens from position `pos` (the conversation so far fills 0..pos-1),
+ * then samples the reply until the end-of-turn token (run too, so the next turn
+ * follows it) or the context's end, calling back for each reply token. Returns
+ * the position after the turn: the next turn's `pos`; or -LLM_ERR_*. */
+int llm_chat_reply(const int *tokens, int n_tokens, int pos, float temperature, float topp,
+                   uint64_t seed, llm_token_callback callback, void *user);
 
 /* Uses up to n threads for the forward pass (Linux boards; at most the board's
  * cores). Returns the number in use; always 1 where threads are not built in. */

@@ -39,11 +39,17 @@ typedef struct {
 
 /* The tokenizer, sorted by the compiler so the runtime needs no allocation. */
 typedef struct {
-    const uint32_t *piece_offsets; /* [vocab] offset of each NUL-terminated piece */
+    const uint32_t *piece_offsets; /* [vocab + 1] where each piece starts; piece i is
+                                      piece_offsets[i + 1] - piece_offsets[i] - 1 bytes
+                                      (it may hold a NUL byte), then a NUL */
     const char *piece_bytes;
-    const float *scores;           /* [vocab] merge priority, higher first */
-    const int32_t *sorted_ids;     /* [vocab] ids ordered by strcmp of their piece */
+    const float *scores;           /* [vocab] merge priority, higher first (tiktoken: -rank) */
+    const int32_t *sorted_ids;     /* [vocab] ids ordered by their piece's bytes (memcmp, shorter first) */
     const int32_t *byte_ids;       /* [256] token of each raw byte (byte fallback) */
+#if LLM_TOKENIZER_TIKTOKEN
+    const uint32_t *char_classes;  /* [LLM_CHAR_CLASS_RUNS] codepoint << 2 | class where the
+                                      Unicode class changes (toolchain/unicode_classes.py) */
+#endif
 } Vocab;
 
 typedef struct {
@@ -108,6 +114,7 @@ typedef struct {
     uint32_t quant;     /* 0 = f32, 1 = q8, 2 = q4 */
     uint32_t group_size;
     uint32_t kv;        /* 0 = f32, 1 = f16, 2 = q8 */
+    uint32_t tokenizer; /* 0 = sentencepiece, 1 = tiktoken */
 } ImageHeader;
 
 extern const uint8_t llm_image[];

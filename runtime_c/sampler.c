@@ -75,6 +75,9 @@ static int sample_topp(const float *probs, int n, float topp, float coin) {
             n0++;
         }
     }
+    /* Nothing reaches the cutoff only when topp < 1/n (near-uniform probabilities,
+     * e.g. a huge temperature): then the top token alone is past topp, the nucleus. */
+    if (n0 == 0) return argmax(probs, n);
     sort_candidates(candidates, n0);
     float cumulative = 0.0f;
     int last = n0 - 1;

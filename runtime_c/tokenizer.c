@@ -1,95 +1,126 @@
-/* tokenizer.c - llama2.c-compatible BPE encoder (with byte fallback) and decoder.
- * The compiler stores the vocabulary already sorted, so lookups are a binary
- * search and nothing is allocated. */
+/* tokenizer.c - the vocabulary and BPE merging both encoders share, llama2.c's
+ * encoder (SentencePiece vocabularies, with byte fallback) and the decoder.
+ * Llama 3's tiktoken encoder is in tokenizer_tiktoken.c; LLM_TOKENIZER_TIKTOKEN
+ * picks one. The compiler stores the vocabulary already sorted, so lookups are
+ * a binary search and nothing is allocated. */
 #include <string.h>
 #include "llm.h"
 #include "model.h"
+#include "tokenizer.h"
 
-static const char *piece(int id) {
+const char *vocab_piece(int id) {
     return llm_weights.vocab.piece_bytes + llm_weights.vocab.piece_offsets[id];
 }
 
-/* The id of the piece equal to `str`, or -1. With duplicate pieces, the lowest id. */
-static int lookup(const char *str) {
+size_t vocab_piece_length(int id) {
+    const uint32_t *offsets = llm_weights.vocab.piece_offsets;
+    return offsets[id + 1] - offsets[id] - 1; /* less the NUL after each piece */
+}
+
+/* <0, 0 or >0 as the piece of `id` sorts before, equal to or after bytes[0..len):
+ * memcmp's order with a prefix first, as Python sorts bytes (the compiler's sort). */
+static int compare_piece(int id, const char *bytes, size_t len) {
+    size_t n = vocab_piece_length(id);
+    int c = memcmp(vocab_piece(id), bytes, n < len ? n : len);
+    return c != 0 ? c : (n > len) - (n < len);
+}
+
+int vocab_lookup(const char *bytes, size_t len) {
     const int32_t *sorted = llm_weights.vocab.sorted_ids;
     int lo = 0, hi = LLM_VOCAB_SIZE;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        if (strcmp(piece(sorted[mid]), str) < 0) {
+        if (compare_piece(sorted[mid], bytes, len) < 0) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    return lo < LLM_VOCAB_SIZE && strcmp(piece(sorted[lo]), str) == 0 ? sorted[lo] : -1;
+    return lo < LLM_VOCAB_SIZE && compare_piece(sorted[lo], bytes, len) == 0 ? sorted[lo] : -1;
 }
 
-int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens) {
-    if (text == NULL || tokens == NULL || max_tokens < 0) return -LLM_ERR_ARG;
-    const Vocab *vocab = &llm_weights.vocab;
-    char *buf = llm_state.str_buffer;
-    int n = 0;
-#define PUSH(tok) do { if (n >= max_tokens) return -LLM_ERR_TOO_LONG; tokens[n++] = (tok); } while (0)
-
-    if (bos) PUSH(LLM_BOS_ID);
-    /* SentencePiece's add_dummy_prefix: non-empty text starts with a space. */
-    if (text[0] != '\0') {
-        int space = lookup(" ");
-        if (space >= 0) PUSH(space);
-    }
-
-    /* One token per UTF-8 codepoint, or one per byte where the codepoint has none. */
-    size_t len = 0;
-    for (const char *c = text; *c != '\0'; c++) {
-        if (((unsigned char)*c & 0xC0) != 0x80) len = 0; /* a codepoint starts here */
-        buf[len++] = *c;
-        buf[len] = '\0';
-        if (((unsigned char)c[1] & 0xC0) == 0x80 && len < 4) continue;
-        int id = lookup(buf);
-        if (id >= 0) {
-            PUSH(id);
-        } else {
-            for (size_t i = 0; i < len; i++) PUSH(vocab->byte_ids[(unsigned char)buf[i]]);
-        }
-        len = 0;
-    }
-
-    /* Merge the adjacent pair whose merged piece scores highest, until none exists. */
+int vocab_merge(int *tokens, int first, int n) {
+    const float *scores = llm_weights.vocab.scores;
+    char *pair = llm_state.str_buffer; /* 2 * max_token_length + 1 bytes */
     for (;;) {
         int best_id = -1, best_idx = -1;
         float best_score = 0.0f;
-        for (int i = 0; i + 1 < n; i++) {
-            strcpy(buf, piece(tokens[i]));
-            strcat(buf, piece(tokens[i + 1]));
-            int id = lookup(buf);
-            if (id >= 0 && (best_id < 0 || vocab->scores[id] > best_score)) {
-                best_score = vocab->scores[id];
+        for (int i = first; i + 1 < n; i++) {
+            size_t left = vocab_piece_length(tokens[i]), right = vocab_piece_length(tokens[i + 1]);
+            memcpy(pair, vocab_piece(tokens[i]), left);
+            memcpy(pair + left, vocab_piece(tokens[i + 1]), right);
+            int id = vocab_lookup(pair, left + right);
+            if (id >= 0 && (best_id < 0 || scores[id] > best_score)) {
+                best_score = scores[id];
                 best_id = id;
                 best_idx = i;
             }
         }
-        if (best_idx < 0) break;
+        if (best_idx < 0) return n;
         tokens[best_idx] = best_id;
         memmove(&tokens[best_idx + 1], &tokens[best_idx + 2], sizeof(int) * (size_t)(n - best_idx - 2));
         n--;
     }
+}
 
-    if (eos) PUSH(LLM_EOS_ID);
-#undef PUSH
+#if !LLM_TOKENIZER_TIKTOKEN
+/* llama2.c's encoder: SentencePiece's dummy prefix, one token per codepoint (or
+ * per byte where the codepoint has none), then merges by score over everything. */
+static int sentencepiece_encode(const char *text, int *tokens, int n, int max_tokens) {
+    char *buf = llm_state.str_buffer;
+    /* SentencePiece's add_dummy_prefix: non-empty text starts with a space. */
+    if (text[0] != '\0') {
+        int space = vocab_lookup(" ", 1);
+        if (space >= 0) PUSH_TOKEN(space);
+    }
+    size_t len = 0;
+    for (const char *c = text; *c != '\0'; c++) {
+        if (((unsigned char)*c & 0xC0) != 0x80) len = 0; /* a codepoint starts here */
+        buf[len++] = *c;
+        if (((unsigned char)c[1] & 0xC0) == 0x80 && len < 4) continue;
+        int id = vocab_lookup(buf, len);
+        if (id >= 0) {
+            PUSH_TOKEN(id);
+        } else {
+            for (size_t i = 0; i < len; i++) PUSH_TOKEN(llm_weights.vocab.byte_ids[(unsigned char)buf[i]]);
+        }
+        len = 0;
+    }
+    return vocab_merge(tokens, 0, n); /* from 0, BOS included, as llama2.c */
+}
+#endif
+
+int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens) {
+    if (text == NULL || tokens == NULL || max_tokens < 0) return -LLM_ERR_ARG;
+    int n = 0;
+    if (bos) PUSH_TOKEN(LLM_BOS_ID);
+#if LLM_TOKENIZER_TIKTOKEN
+    n = tiktoken_encode(text, tokens, n, max_tokens);
+#else
+    n = sentencepiece_encode(text, tokens, n, max_tokens);
+#endif
+    if (n < 0) return n;
+    if (eos) PUSH_TOKEN(LLM_EOS_ID);
     return n;
 }
 
+#if !LLM_TOKENIZER_TIKTOKEN
 static int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
+#endif
 
 const char *llm_decode(int prev_token, int token) {
-    static char byte_piece[2];
     if (token < 0 || token >= LLM_VOCAB_SIZE) return NULL;
-    const char *p = piece(token);
+    const char *p = vocab_piece(token);
+#if LLM_TOKENIZER_TIKTOKEN
+    (void)prev_token; /* byte-level BPE: the text is the tokens' bytes, one after another */
+    return p;
+#else
+    static char byte_piece[2];
     if (prev_token == LLM_BOS_ID && p[0] == ' ') p++;
     /* Byte-fallback pieces are spelled "<0xAB>". */
     if (p[0] == '<' && p[1] == '0' && p[2] == 'x' && hex_digit(p[3]) >= 0 &&
@@ -99,4 +130,5 @@ const char *llm_decode(int prev_token, int token) {
         return byte_piece;
     }
     return p;
+#endif
 }

@@ -12,7 +12,8 @@ SUDO=""
 
 # The host toolchain, plus each board's `toolchain_package` and emulation `package`.
 mapfile -t BOARD_PACKAGES < <(sed -n -E 's/^(toolchain_package|package) = "(.*)"/\2/p' boards/*.toml | tr ' ' '\n')
-PACKAGES=(build-essential make binutils "${BOARD_PACKAGES[@]}")
+# clang and its compiler-rt (libFuzzer, sanitizers) build scripts/fuzz.sh's harnesses.
+PACKAGES=(build-essential make binutils clang libclang-rt-dev "${BOARD_PACKAGES[@]}")
 missing=()
 for p in $(printf '%s\n' "${PACKAGES[@]}" | sort -u); do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

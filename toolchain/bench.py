@@ -94,7 +94,7 @@ def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: 
             raise ToolchainError(f"the counting run failed: {result.stderr.strip()}")
         return int(found.group(1)), result.stderr
 
-    matvec_ticks, _ = ticks(["-m", str(matvec)], "matvec")
+    matvec_ticks, _ = ticks(["-M", str(matvec)], "matvec")
     gen_ticks, err = ticks(image_args("", min(steps, manifest["context"]), 0.0, 0.9, 1), "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions

@@ -38,7 +38,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if tok.vocab_size != cfg.vocab_size:
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
-    group_size = group_size or DEFAULT_GROUP_SIZE[quant]
+    group_size = DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size
     check_group_size(quant, group_size)
     best = largest_context(cfg, quant, group_size, kv, board, tok)
     if best == 0:

@@ -20,6 +20,9 @@ class ModelConfig:
     norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     shared_classifier: bool = True  # output.weight is tok_embeddings.weight
+    # RoPE scaling (Llama 3.1's rule, linear scaling) as llama.cpp keeps it: each of the
+    # head_dim / 2 frequencies is divided by its factor; empty means no scaling.
+    rope_freq_factors: tuple[float, ...] = ()
 
     @property
     def head_dim(self) -> int:
@@ -49,6 +52,10 @@ class ModelConfig:
                                  f"n_kv_heads {self.n_kv_heads}")
         if self.head_dim % 2:
             raise ToolchainError(f"model config: head_dim {self.head_dim} is odd; RoPE rotates pairs")
+        if self.rope_freq_factors and (len(self.rope_freq_factors) != self.head_dim // 2
+                                       or not all(f > 0 for f in self.rope_freq_factors)):
+            raise ToolchainError(f"model config: rope_freq_factors needs {self.head_dim // 2} positive "
+                                 f"factors (one per RoPE frequency), not {len(self.rope_freq_factors)}")
 
     def n_params(self) -> int:
         return sum(int(np.prod(s)) for s in tensor_shapes(self).values())
@@ -58,7 +65,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+        # JSON gives lists back; the config stays frozen and hashable with tuples
+        return cls(**{f.name: tuple(d[f.name]) if isinstance(d[f.name], list) else d[f.name]
+                      for f in fields(cls) if f.name in d})
 
 
 def tensor_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:

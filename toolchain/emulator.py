@@ -17,6 +17,10 @@ from .manifest import read_manifest
 from .toolcheck import require
 
 LIBRARY = Path("build/emulator/libllm.so")
+# LLMTOOL_SANITIZE=1: the same library built with ASan and UBSan (make emulator SANITIZE=1),
+# so a memory error or undefined behaviour in the C stops the run with a report.
+SANITIZE_ENV = "LLMTOOL_SANITIZE"
+SANITIZED_LIBRARY = Path("build/emulator-sanitized/libllm.so")
 TOKEN_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
 
 
@@ -34,16 +38,38 @@ class Generation:
         return (self.positions - 1) / self.seconds if self.positions > 1 and self.seconds > 0 else 0.0
 
 
+def sanitized() -> bool:
+    return os.environ.get(SANITIZE_ENV, "") not in ("", "0")
+
+
+def require_sanitizer_runtime() -> None:
+    """ASan aborts the process when a library built with it is loaded without its
+    runtime preloaded: say so in one line instead."""
+    if "libasan" not in Path("/proc/self/maps").read_text():
+        raise ToolchainError(f"{SANITIZE_ENV}=1 needs the sanitizer runtimes preloaded: run with "
+                             "LD_PRELOAD=\"$(cc -print-file-name=libasan.so) $(cc -print-file-name=libubsan.so)\" "
+                             "ASAN_OPTIONS=detect_leaks=0")
+
+
 def build_emulator(out: Path) -> Path:
-    """Builds (or brings up to date) the project's host shared library."""
+    """Builds (or brings up to date) the project's host shared library; the
+    sanitized one under LLMTOOL_SANITIZE=1."""
     require("make", "make")
     require("cc", "gcc")
-    result = subprocess.run(["make", "-C", str(out), "--no-print-directory", "emulator"],
+    result = subprocess.run(["make", "-C", str(out), "--no-print-directory", "emulator"]
+                            + (["SANITIZE=1"] if sanitized() else []),
                             capture_output=True, text=True)
     if result.returncode != 0:
         errors = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines()
         raise ToolchainError(f"building the emulator in {out} failed: {errors[0] if errors else 'make failed'}")
-    return Path(out) / LIBRARY
+    return Path(out) / (SANITIZED_LIBRARY if sanitized() else LIBRARY)
+
+
+def utf8(text: str) -> bytes:
+    """Text as the C encoder takes it. Invalid UTF-8 on the command line reaches
+    Python as surrogate escapes: those bytes go through unchanged, as they reach
+    the board's own main (the encoder's byte fallback takes them)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 class Emulator:
@@ -56,7 +82,10 @@ class Emulator:
         self.vocab_size = self.manifest["config"]["vocab_size"]
         self.context = self.manifest["context"]
         self.bos_id = self.manifest["tokenizer"]["bos_id"]
-        lib = ctypes.CDLL(str(build_emulator(self.out).resolve()))
+        library = build_emulator(self.out).resolve()
+        if sanitized():
+            require_sanitizer_runtime()
+        lib = ctypes.CDLL(str(library))
         lib.llm_init.restype = ctypes.c_int
         lib.llm_forward.restype = ctypes.POINTER(ctypes.c_float)
         lib.llm_forward.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -67,6 +96,11 @@ class Emulator:
         lib.llm_generate.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
                                      ctypes.c_float, ctypes.c_float, ctypes.c_uint64,
                                      TOKEN_CALLBACK, ctypes.c_void_p]
+        lib.llm_chat_encode.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        lib.llm_chat_reply.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
+                                       ctypes.c_float, ctypes.c_float, ctypes.c_uint64,
+                                       TOKEN_CALLBACK, ctypes.c_void_p]
         lib.llm_strerror.restype = ctypes.c_char_p
         self.lib = lib
         self._check(lib.llm_init())
@@ -89,7 +123,7 @@ class Emulator:
 
     def encode(self, text: str | bytes, bos: bool = True, eos: bool = False) -> list[int]:
         """Token ids from the C encoder."""
-        data = text.encode() if isinstance(text, str) else text
+        data = utf8(text) if isinstance(text, str) else text
         capacity = len(data) + 3
         buf = (ctypes.c_int * capacity)()
         n = self._check(self.lib.llm_encode(data, int(bos), int(eos), buf, capacity))
@@ -101,10 +135,13 @@ class Emulator:
             raise ToolchainError(f"token {token} is out of range (vocab {self.vocab_size})")
         return piece
 
-    def generate(self, prompt: str = "", steps: int = 256, temperature: float = 1.0,
+    def generate(self, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,
                  topp: float = 0.9, seed: int | None = None, stream=None) -> Generation:
         """Runs llama2.c's generation loop in C. `steps` counts positions including
-        BOS; 0 means the whole context. Text is written to `stream` (bytes) as it comes."""
+        BOS; 0 means the whole context, None 256 or the context if smaller. Text is
+        written to `stream` (bytes) as it comes."""
+        if steps is None:
+            steps = min(256, self.context)
         if steps == 0:
             steps = self.context
         if not 1 <= steps <= self.context:
@@ -140,7 +177,64 @@ class Emulator:
         return gen
 
 
-def emulate(out: Path, prompt: str, steps: int, temperature: float, topp: float,
+    def chat_tokens(self, system: str, user: str, first: bool) -> list[int]:
+        """One user turn in the model's chat template (llm_chat_encode)."""
+        system_b, user_b = utf8(system), utf8(user)
+        scratch = ctypes.create_string_buffer(len(system_b) + len(user_b) + 64)
+        capacity = len(system_b) + len(user_b) + 64
+        buf = (ctypes.c_int * capacity)()
+        n = self._check(self.lib.llm_chat_encode(system_b, user_b, int(first), scratch, len(scratch),
+                                                 buf, capacity))
+        return list(buf[:n])
+
+    def chat_turn(self, system: str, user: str, pos: int, temperature: float = 1.0, topp: float = 0.9,
+                  seed: int = 1, stream=None) -> tuple[bytes, int]:
+        """Answers one user turn after the conversation in positions 0..pos-1: the
+        reply's text and the next turn's position."""
+        tokens = self.chat_tokens(system, user, first=pos == 0)
+        if len(tokens) >= self.context - pos:
+            raise ToolchainError(f"the conversation is longer than the context of this build "
+                                 f"({self.context} tokens)")
+        reply = []
+
+        def on_token(_token, text, _user):
+            reply.append(text)
+            if stream is not None:
+                stream.write(text)
+                stream.flush()
+            return 0
+
+        pos = self._check(self.lib.llm_chat_reply((ctypes.c_int * len(tokens))(*tokens), len(tokens), pos,
+                                                  temperature, topp, seed, TOKEN_CALLBACK(on_token), None))
+        return b"".join(reply), pos
+
+
+def chat(out: Path, system: str, prompt: str, temperature: float, topp: float, seed: int | None,
+         lines=None) -> None:
+    """`llmtool emulate --mode chat`: what the Linux main's `-m chat` prints, turn by
+    turn; user turns from `lines` (default stdin), the first from `prompt` if given."""
+    emulator = Emulator(out)
+    lines = iter(lines if lines is not None else sys.stdin)
+    seed = seed or time.time_ns() // 1_000_000 or 1
+    out_stream = sys.stdout.buffer
+    pos, turn = 0, 0
+    while pos < emulator.context:
+        user = prompt if turn == 0 and prompt else None
+        if user is None:
+            out_stream.write(b"User: ")
+            out_stream.flush()
+            user = next(lines, None)
+            if user is None:
+                break
+            user = user.rstrip("\n")
+        out_stream.write(b"Assistant: ")
+        _, pos = emulator.chat_turn(system, user, pos, temperature, topp, seed + turn, stream=out_stream)
+        out_stream.write(b"\n")
+        out_stream.flush()
+        turn += 1
+
+
+def emulate(out: Path, prompt: str, steps: int | None, temperature: float, topp: float,
             seed: int | None) -> Generation:
     """`llmtool emulate`: text to stdout as llama2.c's run prints it, speed to stderr."""
     emulator = Emulator(out)

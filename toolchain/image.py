@@ -8,22 +8,24 @@ typed pointers without parsing it.
 from __future__ import annotations
 
 import struct
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .errors import ToolchainError
 from .config import ModelConfig, tensor_shapes
 from .model import rope_table
 from .plan import KV_MODES
 from .quantize import PROGRESS_PARAMS, QUANT_MODES, QuantizedMatrix, QuantizedModel, n_groups, stored_row_bytes
 from .tokenizer import Tokenizer
+from .unicode_classes import class_runs
 
 MAGIC = b"LLMTOOL\0"
 VERSION = 1
-HEADER = struct.Struct("<8s12I")  # runtime_c/model.h: ImageHeader
+HEADER = struct.Struct("<8s13I")  # runtime_c/model.h: ImageHeader
 ALIGN = 64  # a cache line: every tensor starts on one
 
 
@@ -36,25 +38,28 @@ class ImageLayout:
 
 
 def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
-    """The tokenizer as the C runtime wants it: NUL-terminated pieces sorted for bsearch."""
-    if any(b"\0" in p for p in tok.pieces):
-        raise ToolchainError("tokenizer has a piece containing a NUL byte, which the runtime cannot store")
-    offsets, blob, at = [], bytearray(), 0
-    for p in tok.pieces:
-        offsets.append(at)
-        blob += p + b"\0"
-        at += len(p) + 1
+    """The tokenizer as the C runtime wants it: each piece NUL-terminated (llm_decode
+    returns it as a string) with its length given by the next offset (a tiktoken piece
+    may hold a NUL byte), the ids sorted by piece for bsearch, the token of each raw
+    byte; for tiktoken also the Unicode class table of its pre-tokenizer."""
+    offsets = np.cumsum([0] + [len(p) + 1 for p in tok.pieces])
     ids = {p: i for i, p in reversed(list(enumerate(tok.pieces)))}  # lowest id wins
     unk = 0
-    byte_ids = [ids.get(f"<0x{b:02X}>".encode(), unk) for b in range(256)]
+    if tok.kind == "tiktoken":
+        byte_ids = [ids[bytes([b])] for b in range(256)]
+    else:  # SentencePiece's byte fallback tokens
+        byte_ids = [ids.get(f"<0x{b:02X}>".encode(), unk) for b in range(256)]
     order = sorted(range(tok.vocab_size), key=lambda i: (tok.pieces[i], i))
-    return {
+    tables = {
         "vocab.piece_offsets": np.array(offsets, dtype="<u4"),
         "vocab.scores": np.array(tok.scores, dtype="<f4"),
         "vocab.sorted_ids": np.array(order, dtype="<i4"),
         "vocab.byte_ids": np.array(byte_ids, dtype="<i4"),
-        "vocab.piece_bytes": np.frombuffer(bytes(blob), dtype=np.uint8),
+        "vocab.piece_bytes": np.frombuffer(b"".join(p + b"\0" for p in tok.pieces), dtype=np.uint8),
     }
+    if tok.kind == "tiktoken":
+        tables["vocab.char_classes"] = class_runs()
+    return tables
 
 
 def _aligned_offsets(entries: list[tuple[str, int]]) -> tuple[dict[str, int], int]:
@@ -73,16 +78,18 @@ def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
     estimated at 8 per token."""
     v = cfg.vocab_size
     piece_bytes = sum(len(p) + 1 for p in tok.pieces) if tok is not None else 8 * v
-    entries = [("vocab.piece_offsets", 4 * v), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
-               ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes),
-               ("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
+    entries = [("vocab.piece_offsets", 4 * (v + 1)), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
+               ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes)]
+    if tok is not None and tok.kind == "tiktoken":
+        entries.append(("vocab.char_classes", class_runs().nbytes))
+    entries += [("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
     for name, shape in tensor_shapes(cfg).items():
         if quant != "f32" and len(shape) == 2:
             entries += [(name + ".q", shape[0] * stored_row_bytes(shape[1], quant)),
                         (name + ".s", 4 * shape[0] * n_groups(shape[1], group_size))]
         else:
             entries.append((name, 4 * int(np.prod(shape))))
-    return entries
+    return entries + [("crc32", 4)]  # of every byte before it: the runtime refuses a corrupt image
 
 
 def image_size(cfg: ModelConfig, quant: str, group_size: int, context: int,
@@ -101,19 +108,32 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str) -> I
         else:
             arrays[name] = t
     arrays = {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")) for k, v in arrays.items()}
-    entries = [(k, a.nbytes) for k, a in arrays.items()]
+    entries = [(k, a.nbytes) for k, a in arrays.items()] + [("crc32", 4)]
     assert entries == image_entries(cfg, qm.mode, qm.group_size, context, tok), "image layout drifted"
     offsets, size = _aligned_offsets(entries)
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
                          cfg.n_kv_heads, cfg.vocab_size, context, QUANT_MODES.index(qm.mode), qm.group_size,
-                         KV_MODES.index(kv))
-    return ImageLayout(arrays, offsets, size, header)
+                         KV_MODES.index(kv), tok.kind_index)
+    layout = ImageLayout(arrays, offsets, size, header)
+    crc = 0
+    for chunk in _chunks(layout):
+        crc = zlib.crc32(chunk, crc)
+    arrays["crc32"] = np.array([crc], dtype="<u4")
+    return layout
+
+
+def _chunks(layout: ImageLayout, progress: bool = False) -> Iterator[bytes]:
+    """The image's bytes in order: the header, then each array after its padding."""
+    yield layout.header
+    at = len(layout.header)
+    for name, a in tqdm(layout.arrays.items(), desc="write image", unit="tensor",
+                        disable=not progress, leave=False):
+        yield b"\0" * (layout.offsets[name] - at)
+        yield a.tobytes()
+        at = layout.offsets[name] + a.nbytes
 
 
 def write_image(layout: ImageLayout, path: Path, n_params: int) -> None:
     with open(path, "wb") as f:
-        f.write(layout.header)
-        for name, a in tqdm(layout.arrays.items(), desc="write image", unit="tensor",
-                            disable=n_params <= PROGRESS_PARAMS, leave=False):
-            f.write(b"\0" * (layout.offsets[name] - f.tell()))
-            f.write(a.tobytes())
+        for chunk in _chunks(layout, progress=n_params > PROGRESS_PARAMS):
+            f.write(chunk)

@@ -17,8 +17,24 @@ def rope_table(config: ModelConfig, n_positions: int) -> tuple[np.ndarray, np.nd
     so the reference and every board rotate by the same numbers."""
     half = config.head_dim // 2
     freqs = config.rope_theta ** (-2.0 * np.arange(half, dtype=np.float64) / config.head_dim)
+    if config.rope_freq_factors:
+        freqs = freqs / np.asarray(config.rope_freq_factors, dtype=np.float64)
     angles = np.outer(np.arange(n_positions, dtype=np.float64), freqs)
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+def llama3_rope_factors(head_dim: int, rope_theta: float, factor: float, low_freq_factor: float,
+                        high_freq_factor: float, original_context: int) -> tuple[float, ...]:
+    """Llama 3.1's RoPE scaling as a divisor per frequency (what rope_table applies):
+    wavelengths shorter than original_context / high_freq_factor keep their frequency,
+    those longer than original_context / low_freq_factor are slowed by `factor`, and
+    the band between blends the two smoothly in 1 / wavelength."""
+    freqs = rope_theta ** (-2.0 * np.arange(head_dim // 2, dtype=np.float64) / head_dim)
+    wavelen = 2 * np.pi / freqs
+    smooth = np.clip((original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor),
+                     0.0, 1.0)
+    scaled = (1 - smooth) * freqs / factor + smooth * freqs  # smooth 0: slowed, 1: kept
+    return tuple(float(f) for f in freqs / scaled)
 
 
 class RMSNorm(nn.Module):
@@ -39,8 +55,9 @@ def apply_rope(x, cos, sin):
 
 
 class Attention(nn.Module):
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: ModelConfig, dropout: float = 0.0):
         super().__init__()
+        self.dropout = dropout  # training only: F.dropout is the identity in eval mode
         self.n_heads, self.n_kv_heads, self.head_dim = c.n_heads, c.n_kv_heads, c.head_dim
         self.wq = nn.Linear(c.dim, c.n_heads * c.head_dim, bias=False)
         self.wk = nn.Linear(c.dim, c.kv_dim, bias=False)
@@ -65,28 +82,29 @@ class Attention(nn.Module):
         # causal: query i (at start_pos + i) sees keys 0 .. start_pos + i
         mask = torch.ones(t, k.shape[2], dtype=torch.bool).tril(diagonal=k.shape[2] - t)
         scores = scores.masked_fill(~mask, float("-inf"))
-        out = F.softmax(scores, dim=-1) @ v
-        return self.wo(out.transpose(1, 2).reshape(b, t, -1))
+        out = F.dropout(F.softmax(scores, dim=-1), self.dropout, self.training) @ v
+        return F.dropout(self.wo(out.transpose(1, 2).reshape(b, t, -1)), self.dropout, self.training)
 
 
 class FeedForward(nn.Module):
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: ModelConfig, dropout: float = 0.0):
         super().__init__()
+        self.dropout = dropout
         self.w1 = nn.Linear(c.dim, c.hidden_dim, bias=False)
         self.w2 = nn.Linear(c.hidden_dim, c.dim, bias=False)
         self.w3 = nn.Linear(c.dim, c.hidden_dim, bias=False)
 
     def forward(self, x):
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+        return F.dropout(self.w2(F.silu(self.w1(x)) * self.w3(x)), self.dropout, self.training)
 
 
 class Block(nn.Module):
-    def __init__(self, c: ModelConfig):
+    def __init__(self, c: ModelConfig, dropout: float = 0.0):
         super().__init__()
         self.attention_norm = RMSNorm(c.dim, c.norm_eps)
-        self.attention = Attention(c)
+        self.attention = Attention(c, dropout)
         self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
-        self.feed_forward = FeedForward(c)
+        self.feed_forward = FeedForward(c, dropout)
 
     def forward(self, x, start_pos, cos, sin, use_cache):
         x = x + self.attention(self.attention_norm(x), start_pos, cos, sin, use_cache)
@@ -94,14 +112,16 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
-    """Parameter names match the Model's tensor names, so loading is a state dict."""
+    """Parameter names match the Model's tensor names, so loading is a state dict.
+    `dropout` only acts in train mode (toolchain.train); inference never sees it."""
 
-    def __init__(self, model: Model | ModelConfig):
+    def __init__(self, model: Model | ModelConfig, dropout: float = 0.0):
         super().__init__()
         c = model.config if isinstance(model, Model) else model
         self.config = c
+        self.dropout = dropout
         self.tok_embeddings = nn.Embedding(c.vocab_size, c.dim)
-        self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layers))
+        self.layers = nn.ModuleList(Block(c, dropout) for _ in range(c.n_layers))
         self.norm = RMSNorm(c.dim, c.norm_eps)
         self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
         if c.shared_classifier:
@@ -127,18 +147,21 @@ class Transformer(nn.Module):
     def _run(self, tokens, start_pos, use_cache):
         squeeze = tokens.dim() == 1
         tokens = tokens[None] if squeeze else tokens
-        t = tokens.shape[1]
         if use_cache and (self.layers[0].attention.cache_k is None
                           or self.layers[0].attention.cache_k.shape[0] < tokens.shape[0]):
             self.reset(tokens.shape[0])
+        with torch.inference_mode():
+            logits = self._layers(tokens, start_pos, use_cache).float()
+        return logits[0] if squeeze else logits
+
+    def _layers(self, tokens, start_pos, use_cache):
+        t = tokens.shape[1]
         cos = self.rope_cos[start_pos:start_pos + t]
         sin = self.rope_sin[start_pos:start_pos + t]
-        with torch.inference_mode():
-            x = self.tok_embeddings(tokens)
-            for layer in self.layers:
-                x = layer(x, start_pos, cos, sin, use_cache)
-            logits = self.output(self.norm(x)).float()
-        return logits[0] if squeeze else logits
+        x = F.dropout(self.tok_embeddings(tokens), self.dropout, self.training)
+        for layer in self.layers:
+            x = layer(x, start_pos, cos, sin, use_cache)
+        return self.output(self.norm(x))
 
     def forward(self, tokens: torch.Tensor, start_pos: int = 0) -> torch.Tensor:
         """Logits [.., T, vocab] for tokens [T] or [B, T] at positions start_pos..;
@@ -148,6 +171,11 @@ class Transformer(nn.Module):
     def score(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits for a whole sequence from position 0, leaving the cache alone."""
         return self._run(tokens, 0, use_cache=False)
+
+    def train_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits [B, T, vocab] for sequences [B, T] from position 0 with autograd on
+        (and dropout in train mode): the training forward pass, no KV cache."""
+        return self._layers(tokens, 0, use_cache=False)
 
     def generate_greedy(self, prompt: list[int], steps: int, bos_id: int = 1) -> list[int]:
         """llama2.c's loop, greedy: `steps` positions counting the prompt; the next

@@ -13,10 +13,11 @@ from .manifest import read_manifest
 from .toolcheck import require
 
 
-def image_args(prompt: str, steps: int, temperature: float, topp: float, seed: int) -> list[str]:
-    """main.c's flags. Floats as plain decimals, which main.c parses the same everywhere."""
-    return ["-i", prompt, "-n", str(steps), "-t", f"{temperature:.6f}", "-p", f"{topp:.6f}",
-            "-s", str(seed)]
+def image_args(prompt: str, steps: int | None, temperature: float, topp: float, seed: int) -> list[str]:
+    """main.c's flags (no -n: its default, 256 or the context if smaller). Floats as
+    plain decimals, which main.c parses the same everywhere."""
+    return ["-i", prompt, *(["-n", str(steps)] if steps is not None else []), "-t", f"{temperature:.6f}",
+            "-p", f"{topp:.6f}", "-s", str(seed)]
 
 
 def _semihosting_arg(arg: str) -> str:
@@ -48,18 +49,25 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
                          f"`llmtool build` still checks that it fits")
 
 
-def run_project(out: Path, prompt: str = "", steps: int = 256, temperature: float = 1.0,
+def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,
                 topp: float = 0.9, seed: int | None = None, capture: bool = False,
-                timeout: float | None = None, threads: int | None = None) -> subprocess.CompletedProcess:
-    """Builds the image if needed, then generates; its stdout and stderr are the user's."""
+                timeout: float | None = None, threads: int | None = None, mode: str = "generate",
+                system: str = "", input_text: str | None = None) -> subprocess.CompletedProcess:
+    """Builds the image if needed, then generates; its stdout and stderr are the user's.
+    mode "chat" (Linux boards): user turns from stdin, or from input_text."""
     args = image_args(prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000)
     if threads is not None:
         args += ["-T", str(threads)]
-    return run_image(out, args, capture, timeout)
+    if mode == "chat":
+        if get_board(read_manifest(out)["board"]).os == "baremetal":
+            raise ToolchainError("chat reads user turns from stdin: it needs a Linux board")
+        args += ["-m", "chat", "-y", system]
+    return run_image(out, args, capture, timeout, input_text=input_text)
 
 
 def run_image(out: Path, args: list[str], capture: bool = False, timeout: float | None = None,
-              binary: str = str(BINARY), icount: bool = False) -> subprocess.CompletedProcess:
+              binary: str = str(BINARY), icount: bool = False,
+              input_text: str | None = None) -> subprocess.CompletedProcess:
     """Builds the image if needed and runs it (or another build of it) with main.c's `args`."""
     out = Path(out)
     board = get_board(read_manifest(out)["board"])
@@ -68,6 +76,7 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     command = emulator_command(board, out / binary, args, icount=icount)
     make(out, "all", board)
     try:
-        return subprocess.run(command, capture_output=capture, text=capture, timeout=timeout)
+        return subprocess.run(command, capture_output=capture, text=capture or input_text is not None,
+                              timeout=timeout, input=input_text)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{board.name}: the image ran for more than {timeout:.0f} s") from None

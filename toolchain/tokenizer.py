@@ -1,15 +1,38 @@
 """Tokenizers: every format becomes one representation, llama2.c's.
 
-A token is a byte string (SentencePiece's '▁' already turned into a space, byte
-tokens spelled "<0x0A>") with a merge score; BOS and EOS ids come with it.
+A token is a byte string with a merge score; BOS and EOS ids come with it. Two kinds:
+- "sentencepiece": llama2.c's BPE by score (SentencePiece's '▁' already turned into a
+  space, byte tokens spelled "<0x0A>"), from a tokenizer.bin or a SentencePiece .model;
+- "tiktoken": Llama 3's byte-level BPE, from a tiktoken ranks file. Each piece is the
+  token's raw bytes (byte 0 is a token) with score -rank, so "higher score merges
+  first" holds for both kinds; Meta's 256 special tokens follow with score 0.
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import os
+import re
 import struct
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolchainError
+
+TOKENIZER_KINDS = ("sentencepiece", "tiktoken")  # ImageHeader.tokenizer and LLM_TOKENIZER_KIND order
+
+SPECIAL_SCORE = 0.0  # tiktoken special tokens: never the result of a merge
+
+
+def llama3_special_tokens() -> list[str]:
+    """Meta's Llama 3 special tokens in id order (they follow the ranks: <|begin_of_text|>
+    is 128000): ten named or reserved ones, then reserved tokens 5..250."""
+    named = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
+             "<|reserved_special_token_1|>", "<|reserved_special_token_2|>",
+             "<|reserved_special_token_3|>", "<|start_header_id|>", "<|end_header_id|>",
+             "<|reserved_special_token_4|>", "<|eot_id|>"]
+    return named + [f"<|reserved_special_token_{i}|>" for i in range(5, 251)]
 
 
 @dataclass
@@ -18,6 +41,9 @@ class Tokenizer:
     scores: list[float]
     bos_id: int = 1
     eos_id: int = 2
+    kind: str = "sentencepiece"  # one of TOKENIZER_KINDS: which encoder the runtime builds
+    n_special: int = 0           # tiktoken: the last n_special pieces are special tokens,
+                                 # recognised in text as a whole, never merged
 
     @property
     def vocab_size(self) -> int:
@@ -26,6 +52,15 @@ class Tokenizer:
     @property
     def max_token_length(self) -> int:
         return max(map(len, self.pieces))
+
+    @property
+    def kind_index(self) -> int:
+        """The kind as the image header and llm_config.h number it."""
+        return TOKENIZER_KINDS.index(self.kind)
+
+    @property
+    def first_special_id(self) -> int:
+        return self.vocab_size - self.n_special
 
 
 def _read_llama2c(data: bytes) -> Tokenizer | None:
@@ -47,7 +82,46 @@ def _read_llama2c(data: bytes) -> Tokenizer | None:
         pieces.append(data[at + 8:at + 8 + n])
         scores.append(score)
         at += 8 + n
-    return Tokenizer(pieces, scores) if len(pieces) > 2 else None
+    if len(pieces) <= 2:
+        return None
+    return _as_tiktoken(pieces, scores) or Tokenizer(pieces, scores)
+
+
+def _as_tiktoken(pieces: list[bytes], scores: list[float]) -> Tokenizer | None:
+    """A tokenizer.bin that write_llama2c_tokenizer wrote from a tiktoken tokenizer: every
+    piece's score is -id up to the special tokens, which score SPECIAL_SCORE (at least
+    BOS and EOS, in Meta's order), and every single byte is a piece."""
+    n = next((i for i, s in enumerate(scores) if s != -i), len(scores))
+    if len(scores) - n < 2 or any(s != SPECIAL_SCORE for s in scores[n:]):
+        return None
+    if len({p for p in pieces[:n] if len(p) == 1}) != 256:
+        return None
+    return Tokenizer(pieces, scores, bos_id=n, eos_id=n + 1, kind="tiktoken", n_special=len(scores) - n)
+
+
+def _read_tiktoken(data: bytes, path: Path) -> Tokenizer | None:
+    """A tiktoken BPE ranks file (base64 token, space, rank on each line; ranks 0..n-1),
+    with Llama 3's special tokens after the ranks. None if the first line is not one.
+    (tiktoken's own load_tiktoken_bpe caches files by path name in the temp directory,
+    which would return stale ranks for a rewritten file.)"""
+    lines = data.splitlines()
+    if not lines or not re.fullmatch(rb"[A-Za-z0-9+/]+=* \d+", lines[0]):
+        return None
+    ranks: dict[int, bytes] = {}
+    for number, line in enumerate(lines, 1):
+        token, _, rank = line.partition(b" ")
+        try:
+            ranks[int(rank)] = base64.b64decode(token, validate=True)
+        except (ValueError, binascii.Error):
+            raise ToolchainError(f"{path}: line {number} is not a base64 token and a rank") from None
+    if sorted(ranks) != list(range(len(lines))):
+        raise ToolchainError(f"{path}: the ranks are not 0..{len(lines) - 1}, each once")
+    pieces = [ranks[r] for r in range(len(ranks))]
+    if len({p for p in pieces if len(p) == 1}) != 256 or len(set(pieces)) != len(pieces):
+        raise ToolchainError(f"{path}: a byte-level BPE needs every byte as a token and no token twice")
+    specials = [s.encode() for s in llama3_special_tokens()]
+    return Tokenizer(pieces + specials, [-float(r) for r in range(len(pieces))] + [SPECIAL_SCORE] * len(specials),
+                     bos_id=len(pieces), eos_id=len(pieces) + 1, kind="tiktoken", n_special=len(specials))
 
 
 def _read_sentencepiece(data: bytes) -> Tokenizer | None:
@@ -77,15 +151,26 @@ def load_tokenizer(path: Path | str) -> Tokenizer:
     if not path.is_file():
         raise ToolchainError(f"{path}: no such file")
     data = path.read_bytes()
-    tok = _read_llama2c(data) or _read_sentencepiece(data)
+    tok = _read_llama2c(data) or _read_tiktoken(data, path) or _read_sentencepiece(data)
     if tok is None:
-        raise ToolchainError(f"{path}: not a tokenizer (expected a llama2.c tokenizer.bin "
-                             f"or a SentencePiece .model)")
+        raise ToolchainError(f"{path}: not a tokenizer (expected a llama2.c tokenizer.bin, "
+                             f"a SentencePiece .model or a tiktoken ranks file)")
     return tok
 
 
 def write_llama2c_tokenizer(tok: Tokenizer, path: Path | str) -> None:
-    with open(path, "wb") as f:
-        f.write(struct.pack("<i", tok.max_token_length))
-        for piece, score in zip(tok.pieces, tok.scores):
-            f.write(struct.pack("<fi", score, len(piece)) + piece)
+    """Writes llama2.c's tokenizer.bin layout (a tiktoken tokenizer stays recognisable by
+    its scores, see _as_tiktoken); all at once, so a failure leaves no partial file."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ToolchainError(f"{path.parent}: no such directory")
+    data = [struct.pack("<i", tok.max_token_length)]
+    data += [struct.pack("<fi", score, len(piece)) + piece for piece, score in zip(tok.pieces, tok.scores)]
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"".join(data))
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -69,4 +69,83 @@ void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, in
         sums[g] = acc;
     }
 }
+
+/* GROUP_DOT_ROWS rows at once, row r at w + r * stride, its sums at
+ * sums + r * sums_stride: each pair of activation words is loaded once for all. */
+void group_dot_rows_q8_dsp(int32_t *sums, int sums_stride, const int8_t *x, const int8_t *w, long stride,
+                           int n, int group_size) {
+    int start = 0, g = 0;
+    if (group_size % 8 == 0) {
+        const uint32_t *xw = (const uint32_t *)(const void *)x; /* 8-byte aligned: a planned buffer */
+        uint32_t xa, xb, v, t;
+        for (; start + group_size <= n; start += group_size, g++) {
+            const int8_t *p = w + start, *q = p + 2 * stride; /* rows 0, 2; rows 1, 3 at +stride */
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            int k = group_size / 8;
+            /* Four activations (two words, loaded once) times four weights of each row,
+             * twice: 44 instructions for 32 multiply-accumulates. Written out because
+             * the compiler spills these 13 live registers to the stack. */
+            __asm__ volatile(
+                "1:\n\t"
+                "ldrd   %[xa], %[xb], [%[xw]], #8\n\t"
+                "ldr    %[v], [%[p], %[stride]]\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a1], %[t], %[xa], %[a1]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a1], %[v], %[xb], %[a1]\n\t"
+                "ldr    %[v], [%[p]], #4\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a0], %[t], %[xa], %[a0]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a0], %[v], %[xb], %[a0]\n\t"
+                "ldr    %[v], [%[q], %[stride]]\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a3], %[t], %[xa], %[a3]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a3], %[v], %[xb], %[a3]\n\t"
+                "ldr    %[v], [%[q]], #4\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a2], %[t], %[xa], %[a2]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a2], %[v], %[xb], %[a2]\n\t"
+                "ldrd   %[xa], %[xb], [%[xw]], #8\n\t"
+                "ldr    %[v], [%[p], %[stride]]\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a1], %[t], %[xa], %[a1]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a1], %[v], %[xb], %[a1]\n\t"
+                "ldr    %[v], [%[p]], #4\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a0], %[t], %[xa], %[a0]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a0], %[v], %[xb], %[a0]\n\t"
+                "ldr    %[v], [%[q], %[stride]]\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a3], %[t], %[xa], %[a3]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a3], %[v], %[xb], %[a3]\n\t"
+                "ldr    %[v], [%[q]], #4\n\t"
+                "sxtb16 %[t], %[v]\n\t"
+                "smlad  %[a2], %[t], %[xa], %[a2]\n\t"
+                "sxtb16 %[v], %[v], ror #8\n\t"
+                "smlad  %[a2], %[v], %[xb], %[a2]\n\t"
+                "subs   %[k], %[k], #1\n\t"
+                "bne    1b\n\t"
+                : [p] "+r"(p), [q] "+r"(q), [xw] "+r"(xw), [k] "+r"(k), [a0] "+r"(a0), [a1] "+r"(a1),
+                  [a2] "+r"(a2), [a3] "+r"(a3), [xa] "=&r"(xa), [xb] "=&r"(xb), [v] "=&r"(v), [t] "=&r"(t)
+                : [stride] "r"(stride)
+                : "cc", "memory");
+            sums[g] = a0;
+            sums[sums_stride + g] = a1;
+            sums[2 * sums_stride + g] = a2;
+            sums[3 * sums_stride + g] = a3;
+        }
+    }
+    if (start < n) { /* a shorter last group, or groups off the quads: row by row */
+        for (int r = 0; r < GROUP_DOT_ROWS; r++) {
+            group_dot_q8_dsp(sums + r * sums_stride + g, x + (long)start * KERNEL_X_BYTES, w + r * stride + start,
+                             n - start, group_size);
+        }
+    }
+}
 #endif

@@ -1,6 +1,7 @@
 /* platform/linux.c - platform glue for Linux boards and the host: stdio and clock_gettime. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "platform.h"
 
@@ -11,6 +12,17 @@ void platform_write_out(const char *text, size_t len) {
 
 void platform_write_err(const char *text, size_t len) {
     fwrite(text, 1, len, stderr);
+}
+
+int platform_read_line(char *line, int size) {
+    if (fgets(line, size, stdin) == NULL) return -1;
+    int len = (int)strlen(line);
+    if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+    else { /* a longer line: the rest is dropped */
+        int c;
+        while ((c = getchar()) != EOF && c != '\n') {}
+    }
+    return len;
 }
 
 long long platform_now_ms(void) {

@@ -39,9 +39,9 @@ def main():
 
 
 def _register():
-    from . import analyze, bench, boards, build, compile, emulate, run, validate  # noqa: A004 (named for commands)
+    from . import analyze, bench, boards, build, compile, demo, emulate, run, tokenizer, train, validate  # noqa: A004 (named for commands)
 
-    for module in (compile, build, run, emulate, validate, analyze, bench, boards):
+    for module in (compile, build, run, emulate, validate, analyze, bench, boards, train, demo, tokenizer):
         main.add_command(module.command)
 
 

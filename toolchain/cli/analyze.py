@@ -30,7 +30,7 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
     the largest context for each KV cache storage, and an estimate of decode tok/s
     from the board's clock, bandwidth and MACs per cycle."""
     tok = load_tokenizer(tokenizer) if tokenizer else None
-    a = analyze(model, get_board(board), quant, group_size or DEFAULT_GROUP_SIZE[quant], kv, context, tok)
+    a = analyze(model, get_board(board), quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size, kv, context, tok)
     if as_json:
         click.echo(json.dumps(a.to_json(), indent=2))
     else:

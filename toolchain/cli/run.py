@@ -13,8 +13,9 @@ from .emulate import generation_options
 @generation_options
 @click.option("--threads", "-T", type=int, default=None,
               help="Threads on Linux boards [default: the board's cores].")
-def command(outdir, prompt, steps, temperature, topp, seed, threads):
+def command(outdir, prompt, steps, temperature, topp, seed, mode, system, threads):
     """Run OUTDIR's image: under qemu-user for Linux boards, qemu-system-arm with
     semihosting for microcontrollers, natively for `host`. Builds it first if
     needed. Same flags and output as `llmtool emulate`."""
-    sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed, threads=threads).returncode)
+    sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed, threads=threads, mode=mode,
+                         system=system).returncode)

@@ -1,30 +1,40 @@
-"""Checkpoint importers: every format becomes one in-memory Model. The format is
-detected from the file's content, never its name."""
+"""Checkpoint importers: every format becomes one in-memory Model (Meta's tensor
+names, float32). The format is detected from content, never from a file's name; a
+directory is probed by what its files hold."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..config import Model
 from ..errors import ToolchainError
-from . import llama2c
+from . import gguf_file, hf, llama2c, meta, pytorch
+from .common import head
 
-# (name, probe(path, head bytes) -> bool, loader(path) -> Model), tried in order
+# (name, probe(path, head bytes; b"" for a directory) -> bool, loader(path) -> Model), tried in order
 FORMATS = [
+    ("GGUF", gguf_file.is_gguf, gguf_file.read_gguf),
+    ("PyTorch (llama2.c train.py .pt, Meta consolidated.*.pth)", pytorch.is_torch_file, pytorch.read_torch_file),
+    ("Hugging Face LlamaForCausalLM", hf.is_hf, hf.read_hf),
+    ("Meta params.json directory", meta.is_meta, meta.read_meta),
     ("llama2.c versioned", llama2c.is_versioned, llama2c.read_llama2c),
     ("llama2.c legacy", llama2c.is_legacy, llama2c.read_llama2c),
 ]
+EXPECTED = ("a llama2.c .bin or train.py .pt, a Meta directory (params.json + consolidated.*.pth), "
+            "a Hugging Face Llama directory (config.json + safetensors) or a llama GGUF")
 
 
 def load_checkpoint(path: Path | str) -> Model:
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ToolchainError(f"{path}: no such file")
-    with open(path, "rb") as f:
-        head = f.read(256)
+    first = b"" if path.is_dir() else head(path)
     for _name, probe, loader in FORMATS:
-        if probe(path, head):
+        if probe(path, first):
             model = loader(path)
-            model.check()
+            try:
+                model.check()
+            except ToolchainError as e:
+                raise ToolchainError(f"{path}: {e}") from None
             return model
-    raise ToolchainError(f"{path}: not a recognised checkpoint (expected a llama2.c .bin, "
-                         f"legacy or versioned)")
+    what = "holds no recognised checkpoint" if path.is_dir() else "not a recognised checkpoint"
+    raise ToolchainError(f"{path}: {what} (expected {EXPECTED})")

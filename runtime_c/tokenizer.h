@@ -1,0 +1,33 @@
+/* tokenizer.h - what the encoders share: the vocabulary and BPE merging
+ * (tokenizer.c), used by llama2.c's SentencePiece-style encoder there and by
+ * Llama 3's tiktoken encoder (tokenizer_tiktoken.c). Internal to the runtime. */
+#ifndef LLM_TOKENIZER_H
+#define LLM_TOKENIZER_H
+
+#include <stddef.h>
+#include "llm.h"
+
+/* Appends `tok` to tokens[n++] (names as in llm_encode), or returns
+ * -LLM_ERR_TOO_LONG from the calling function when the array is full. */
+#define PUSH_TOKEN(tok) do { if (n >= max_tokens) return -LLM_ERR_TOO_LONG; tokens[n++] = (tok); } while (0)
+
+/* The bytes of token `id`, NUL-terminated, and their count (a tiktoken piece
+ * may hold a NUL byte, so the count is not always strlen). */
+const char *vocab_piece(int id);
+size_t vocab_piece_length(int id);
+
+/* The token whose piece is exactly bytes[0..len), the lowest id if several; -1 if none. */
+int vocab_lookup(const char *bytes, size_t len);
+
+/* BPE over tokens[first..n): merges the adjacent pair whose joined piece is a token
+ * with the highest score (the leftmost on ties) until no pair joins into a token.
+ * Returns the new count. */
+int vocab_merge(int *tokens, int first, int n);
+
+#if LLM_TOKENIZER_TIKTOKEN
+/* Appends the tokens of `text` to tokens[n..max_tokens) as tiktoken's
+ * encode(text, allowed_special="all") with Llama 3's pattern; the new count or -LLM_ERR_*. */
+int tiktoken_encode(const char *text, int *tokens, int n, int max_tokens);
+#endif
+
+#endif

@@ -1,0 +1,161 @@
+"""What the importers share: telling files apart by their first bytes, Meta-style
+model arguments, and turning a state dict with Meta's tensor names into a Model."""
+from __future__ import annotations
+
+import json
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import Model, ModelConfig, tensor_shapes
+from ..errors import ToolchainError
+from ..model import llama3_rope_factors
+
+HEAD_BYTES = 256
+MAX_JSON_BYTES = 4 << 20  # configs are kilobytes; a bigger file is not worth parsing
+# Non-weight tensors some checkpoints carry: Meta's Llama 2 stores its RoPE frequencies,
+# old Hugging Face checkpoints their rotary inverse frequencies.
+NOT_WEIGHTS = ("rope.freqs", "freqs_cos", "freqs_sin")
+
+
+def head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def is_zip(head_bytes: bytes) -> bool:
+    """torch.save writes a zip archive (every .pt and Meta .pth since PyTorch 1.6)."""
+    return head_bytes[:4] == b"PK\x03\x04"
+
+
+def is_safetensors(path: Path, head_bytes: bytes) -> bool:
+    """A little-endian u64 header length, then the JSON header itself."""
+    if len(head_bytes) < 10 or head_bytes[8:9] != b"{":
+        return False
+    return int.from_bytes(head_bytes[:8], "little") <= path.stat().st_size - 8
+
+
+def read_json(path: Path) -> dict | None:
+    """The JSON object in `path`, or None when the file is not a (small) JSON object."""
+    if not path.is_file() or path.stat().st_size > MAX_JSON_BYTES or not head(path).lstrip().startswith(b"{"):
+        return None
+    try:
+        value = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def find_json(directory: Path, kind) -> tuple[Path, dict] | None:
+    """The first file of `directory` (by name) holding a JSON object for which kind(obj) holds."""
+    for p in sorted(directory.iterdir()):
+        obj = read_json(p)
+        if obj is not None and kind(obj):
+            return p, obj
+    return None
+
+
+def files_where(directory: Path, probe) -> list[Path]:
+    """The regular files of `directory`, by name, whose first bytes satisfy probe(path, head)."""
+    return [p for p in sorted(directory.iterdir()) if p.is_file() and probe(p, head(p))]
+
+
+def number(args: dict, key: str, path: Path, kind=int, default=None):
+    """args[key] as an int (or float), with a one-line error naming the file when it is not."""
+    value = args.get(key, default)
+    if value is None:
+        raise ToolchainError(f"{path}: {key} is missing")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (kind is int and value != int(value)):
+        raise ToolchainError(f"{path}: {key} should be {'an integer' if kind is int else 'a number'}, "
+                             f"not {value!r}")
+    return kind(value)
+
+
+def config_from_args(args: dict, path: Path, vocab_size: int, max_seq_len: int, shared: bool) -> ModelConfig:
+    """Meta's ModelArgs (params.json, llama2.c's model_args): the FFN width is given as
+    hidden_dim (llama2.c) or follows from multiple_of and ffn_dim_multiplier (Meta)."""
+    dim = number(args, "dim", path)
+    n_heads = number(args, "n_heads", path)
+    hidden = args.get("hidden_dim")
+    if hidden is None:
+        multiplier = args.get("ffn_dim_multiplier")
+        multiplier = None if multiplier is None else number(args, "ffn_dim_multiplier", path, float)
+        hidden = ModelConfig.ffn_hidden_dim(dim, number(args, "multiple_of", path, default=256), multiplier)
+    else:
+        hidden = number(args, "hidden_dim", path)
+    return checked(ModelConfig(dim=dim, n_layers=number(args, "n_layers", path), n_heads=n_heads,
+                               n_kv_heads=number(args, "n_kv_heads", path, default=n_heads),
+                               vocab_size=vocab_size, hidden_dim=hidden, max_seq_len=max_seq_len,
+                               norm_eps=number(args, "norm_eps", path, float, 1e-5),
+                               rope_theta=number(args, "rope_theta", path, float, 10000.0),
+                               shared_classifier=shared), path)
+
+
+def checked(config: ModelConfig, path: Path) -> ModelConfig:
+    """config.validate() with the file named in the error."""
+    try:
+        config.validate()
+    except ToolchainError as e:
+        raise ToolchainError(f"{path}: {e}") from None
+    return config
+
+
+def llama3_scaling(head_dim: int, rope_theta: float, scaling: dict, path: Path) -> tuple[float, ...]:
+    """Frequency factors of a Hugging Face rope_scaling {"rope_type": "llama3", ...}."""
+    factor = number(scaling, "factor", path, float)
+    low = number(scaling, "low_freq_factor", path, float, 1.0)
+    high = number(scaling, "high_freq_factor", path, float, 4.0)
+    original = number(scaling, "original_max_position_embeddings", path, int, 8192)
+    if factor <= 0 or high <= low or original <= 0:
+        raise ToolchainError(f"{path}: llama3 rope_scaling needs factor > 0, high_freq_factor > "
+                             f"low_freq_factor and original_max_position_embeddings > 0")
+    return llama3_rope_factors(head_dim, rope_theta, factor, low, high, original)
+
+
+def load_torch(path: Path):
+    """A torch.save file's object, unpickled with weights_only=True (tensors and plain
+    values only: a checkpoint cannot run code). Read through a file object: given a
+    path, torch.load picks the format by the file's name."""
+    try:
+        with open(path, "rb") as f:
+            return torch.load(f, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ToolchainError(f"{path}: refused: this PyTorch file holds more than tensors and plain "
+                             f"values, so it cannot be loaded safely (weights_only)") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]  # torch adds advice
+        raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({first})") from None
+
+
+def as_float32(t) -> np.ndarray:
+    """A float32 numpy copy of a torch tensor (any float dtype, bf16 included) or array."""
+    if isinstance(t, torch.Tensor):
+        return t.detach().to(torch.float32).numpy().copy()
+    return np.array(t, dtype=np.float32)
+
+
+def model_from_state(config: ModelConfig, state: dict, path: Path) -> Model:
+    """A Model from tensors named as Meta names them (extra RoPE buffers ignored); a
+    missing or foreign tensor is an error naming the file."""
+    want = tensor_shapes(config)
+    for name in state:
+        if name not in want and name != "output.weight" and name not in NOT_WEIGHTS:
+            raise ToolchainError(f"{path}: unexpected tensor {name} (not a Llama checkpoint?)")
+    missing = [n for n in want if n not in state]
+    if missing:
+        raise ToolchainError(f"{path}: tensor {missing[0]} is missing")
+    return Model(config, {name: as_float32(state[name]) for name in want})
+
+
+def shares_classifier(state: dict) -> bool:
+    """No output.weight, or one equal to the embedding: the classifier is the embedding."""
+    out, emb = state.get("output.weight"), state.get("tok_embeddings.weight")
+    if out is None:
+        return True
+    if emb is None or tuple(out.shape) != tuple(emb.shape):
+        return False
+    return torch.equal(out, emb) if isinstance(out, torch.Tensor) else bool(np.array_equal(out, emb))

@@ -1,0 +1,137 @@
+"""GGUF files (llama.cpp) of the llama architecture, read with the gguf package.
+
+Hyperparameters come from the llama.* metadata (embedding_length, block_count,
+feed_forward_length, attention.head_count / head_count_kv, layer_norm_rms_epsilon,
+rope.freq_base, context_length), the vocabulary size from token_embd's rows.
+Tensors token_embd, blk.N.attn_norm / attn_q / attn_k / attn_v / attn_output /
+ffn_norm / ffn_gate / ffn_down / ffn_up, output_norm and output (absent: shared
+classifier) are dequantized to float32 by gguf's own routines (F32, F16, Q8_0 and
+whatever else gguf can dequantize).
+
+llama.cpp's converter applies its own permutation to the attn_q / attn_k rows of
+a Hugging Face model, which exactly reverses HF's: llama.cpp's llama RoPE rotates
+adjacent pairs, as Meta's does. So GGUF rows are in Meta's layout already and are
+taken as they are. Llama 3.1's RoPE scaling arrives as the rope_freqs tensor, a
+divisor per frequency, which is what ModelConfig.rope_freq_factors holds;
+rope.scaling.type "linear" divides every frequency by rope.scaling.factor.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import gguf
+import numpy as np
+
+from ..config import Model, ModelConfig
+from ..errors import ToolchainError
+from .common import checked, model_from_state
+
+ARCH = "llama"
+LAYER_NAMES = {  # GGUF name (after "blk.N.") -> Meta name (after "layers.N.")
+    "attn_norm.weight": "attention_norm.weight",
+    "attn_q.weight": "attention.wq.weight",
+    "attn_k.weight": "attention.wk.weight",
+    "attn_v.weight": "attention.wv.weight",
+    "attn_output.weight": "attention.wo.weight",
+    "ffn_norm.weight": "ffn_norm.weight",
+    "ffn_gate.weight": "feed_forward.w1.weight",
+    "ffn_down.weight": "feed_forward.w2.weight",
+    "ffn_up.weight": "feed_forward.w3.weight",
+}
+TOP_NAMES = {"token_embd.weight": "tok_embeddings.weight", "output_norm.weight": "norm.weight",
+             "output.weight": "output.weight"}
+ROPE_FREQS = "rope_freqs.weight"
+
+
+def is_gguf(path: Path, head: bytes) -> bool:
+    return path.is_file() and head[:4] == b"GGUF"
+
+
+def _open(path: Path) -> gguf.GGUFReader:
+    try:
+        return gguf.GGUFReader(path)
+    except (ValueError, IndexError, KeyError, TypeError, OSError) as e:
+        # gguf reads past the end of a truncated file into short arrays and fails on them
+        raise ToolchainError(f"{path}: truncated or damaged GGUF file ({e})") from None
+
+
+def _value(reader: gguf.GGUFReader, key: str, path: Path, default=None, kind=None):
+    """Metadata `key`: a single value (of type `kind` if given) or `default` when absent."""
+    field = reader.get_field(key)
+    if field is None:
+        if default is None:
+            raise ToolchainError(f"{path}: GGUF metadata {key} is missing")
+        return default
+    value = field.contents()
+    allowed = (int, float) if kind is float else kind
+    if kind is not None and (isinstance(value, (bool, list)) or not isinstance(value, allowed)):
+        raise ToolchainError(f"{path}: GGUF metadata {key} is {value!r}, not a single {kind.__name__}")
+    if field.types == [gguf.GGUFValueType.FLOAT32]:
+        return float(str(np.float32(value)))  # the shortest decimal of the float32: 1e-05, not 9.99e-06
+    return value
+
+
+def _dequantize(t: gguf.ReaderTensor, path: Path) -> np.ndarray:
+    try:
+        values = gguf.quants.dequantize(t.data, t.tensor_type)
+    except NotImplementedError:
+        raise ToolchainError(f"{path}: tensor {t.name} is {t.tensor_type.name}, "
+                             f"which gguf cannot dequantize") from None
+    return np.array(values, dtype=np.float32).reshape(tuple(reversed(t.shape.tolist())))
+
+
+def _rope_factors(reader: gguf.GGUFReader, freqs: np.ndarray | None, head_dim: int,
+                  path: Path) -> tuple[float, ...]:
+    keys = gguf.Keys.Rope
+    kind = _value(reader, keys.SCALING_TYPE.format(arch=ARCH), path, "none", str)
+    if kind == "linear":
+        return (float(_value(reader, keys.SCALING_FACTOR.format(arch=ARCH), path, kind=float)),) * (head_dim // 2)
+    if kind != "none":
+        raise ToolchainError(f"{path}: RoPE scaling {kind!r} is not supported (linear and Llama 3's are)")
+    return () if freqs is None else tuple(float(f) for f in freqs.reshape(-1))
+
+
+def _config(reader: gguf.GGUFReader, tensors: dict, freqs: np.ndarray | None, path: Path) -> ModelConfig:
+    def meta(key: str, kind, default=None):
+        return kind(_value(reader, key.format(arch=ARCH), path, default, kind))
+
+    llm, attention, rope = gguf.Keys.LLM, gguf.Keys.Attention, gguf.Keys.Rope
+    n_heads = meta(attention.HEAD_COUNT, int)
+    if "tok_embeddings.weight" not in tensors:
+        raise ToolchainError(f"{path}: tensor token_embd.weight is missing")
+    config = checked(ModelConfig(
+        dim=meta(llm.EMBEDDING_LENGTH, int), n_layers=meta(llm.BLOCK_COUNT, int), n_heads=n_heads,
+        n_kv_heads=meta(attention.HEAD_COUNT_KV, int, n_heads),
+        vocab_size=int(tensors["tok_embeddings.weight"].shape[0]),
+        hidden_dim=meta(llm.FEED_FORWARD_LENGTH, int), max_seq_len=meta(llm.CONTEXT_LENGTH, int),
+        norm_eps=meta(attention.LAYERNORM_RMS_EPS, float, 1e-5),
+        rope_theta=meta(rope.FREQ_BASE, float, 10000.0),
+        shared_classifier="output.weight" not in tensors), path)
+    rotated = meta(rope.DIMENSION_COUNT, int, config.head_dim)
+    if rotated != config.head_dim:
+        raise ToolchainError(f"{path}: RoPE rotates {rotated} of each head's {config.head_dim} "
+                             f"dimensions; only full rotation is supported")
+    return replace(config, rope_freq_factors=_rope_factors(reader, freqs, config.head_dim, path))
+
+
+def read_gguf(path: Path | str) -> Model:
+    path = Path(path)
+    reader = _open(path)
+    arch = _value(reader, gguf.Keys.General.ARCHITECTURE, path, kind=str)
+    if arch != ARCH:
+        raise ToolchainError(f"{path}: GGUF architecture {arch!r} is not {ARCH!r}")
+    tensors = {}
+    for t in reader.tensors:
+        if t.name in TOP_NAMES:
+            name = TOP_NAMES[t.name]
+        elif t.name == ROPE_FREQS:
+            name = ROPE_FREQS
+        else:
+            parts = t.name.split(".", 2)  # blk, N, rest
+            if len(parts) != 3 or parts[0] != "blk" or parts[2] not in LAYER_NAMES:
+                raise ToolchainError(f"{path}: unexpected tensor {t.name} (not a llama GGUF?)")
+            name = f"layers.{parts[1]}.{LAYER_NAMES[parts[2]]}"
+        tensors[name] = _dequantize(t, path)
+    freqs = tensors.pop(ROPE_FREQS, None)
+    return model_from_state(_config(reader, tensors, freqs, path), tensors, path)

@@ -1,0 +1,62 @@
+"""The runtime's own encoder on the host, for `llmtool tokenizer encode`.
+
+A tokenizer is compiled once into a minimal host project (a tiny random model with
+the tokenizer's vocabulary, on board `host`) and driven through the host emulator,
+so the ids are the ones the boards' C code produces. Projects are cached under
+$LLMTOOL_CACHE (default ~/.cache/llmtool), keyed by the content of the tokenizer,
+the C runtime, the templates and llmtool's version, so a change to any rebuilds.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from . import __version__
+from .compiler import compile_project
+from .config import ModelConfig, random_model
+from .emulator import Emulator
+from .errors import ToolchainError
+from .manifest import MANIFEST
+from .resources import resource_dir
+from .tokenizer import load_tokenizer
+
+CACHE_ENV = "LLMTOOL_CACHE"
+
+
+def cache_root() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "llmtool"
+
+
+def _cache_key(tokenizer_bytes: bytes) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(hashlib.sha256(tokenizer_bytes).digest())
+    for name in ("runtime_c", "templates"):
+        root = resource_dir(name)
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def host_encoder(tokenizer: Path) -> Emulator:
+    """The host emulator of a project built around `tokenizer` (built on first use)."""
+    tokenizer = Path(tokenizer)
+    if not tokenizer.is_file():
+        raise ToolchainError(f"{tokenizer}: no such file")
+    out = cache_root() / "tokenizers" / _cache_key(tokenizer.read_bytes())
+    if not (out / MANIFEST).is_file():
+        tok = load_tokenizer(tokenizer)
+        # the smallest model the runtime takes: only its vocabulary matters here
+        config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
+                             hidden_dim=32, max_seq_len=32)
+        try:
+            compile_project(random_model(config), tok, "host", out, quant="f32", model_name="tokenizer")
+        except (ToolchainError, OSError) as e:
+            if (out / MANIFEST).is_file():  # another process built it meanwhile
+                return Emulator(out)
+            if isinstance(e, OSError):
+                raise ToolchainError(f"cannot build the tokenizer's project in {out}: {e.strerror}") from None
+            raise
+    return Emulator(out)

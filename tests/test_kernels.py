@@ -1,33 +1,16 @@
 """The C reference kernels, built alone and called through ctypes, against numpy."""
 import ctypes
-import subprocess
 
 import numpy as np
 import pytest
 
+from c_kernels import build_kernels
 from toolchain.quantize import LEVELS, pack_q4
-from toolchain.resources import resource_dir
-
-F32P = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
-I8P = np.ctypeslib.ndpointer(np.int8, flags="C_CONTIGUOUS")
-U8P = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
 
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    src = resource_dir("runtime_c") / "kernels"
-    lib = tmp_path_factory.mktemp("kernels") / "libkernels.so"
-    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-                    "-fPIC", "-shared", "-o", str(lib), *map(str, sorted(src.glob("*.c"))), "-lm"],
-                   check=True)
-    k = ctypes.CDLL(str(lib))
-    k.matmul_q8.argtypes = [F32P, I8P, F32P, I8P, F32P] + [ctypes.c_int] * 3
-    k.matmul_q4.argtypes = [F32P, I8P, F32P, U8P, F32P] + [ctypes.c_int] * 3
-    k.matmul_f32.argtypes = [F32P, F32P, F32P, ctypes.c_int, ctypes.c_int]
-    k.quantize_q8.argtypes = [I8P, F32P, F32P, ctypes.c_int, ctypes.c_int]
-    k.exp_f32.argtypes = [ctypes.c_float]
-    k.exp_f32.restype = ctypes.c_float
-    return k
+    return build_kernels(tmp_path_factory.mktemp("kernels"))
 
 
 @pytest.mark.parametrize("mode", ["q8", "q4"])

@@ -3,8 +3,6 @@ activations' in C, keep every element within half a step of its group's scale,
 whatever the shape, group size and values (tails, all-zero groups, extremes); and
 the memory planner, over random models, contexts, KV storage and boards, never
 lets two buffers live in the same phase overlap and keeps every alignment."""
-import ctypes
-import subprocess
 
 import numpy as np
 import pytest
@@ -12,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from c_kernels import build_kernels
 from toolchain.boards import all_boards
 from toolchain.config import ModelConfig
 from toolchain.plan import ALIGN, KV_MODES, PHASES, buffers_needed, plan_memory
 from toolchain.quantize import QUANT_MODES, n_groups, quantize_matrix
-from toolchain.resources import resource_dir
 
 # The largest magnitude tested: at FLT_MAX itself 127 x (FLT_MAX / 127) rounds past
 # the largest float, so dequantizing gives inf.
@@ -91,17 +89,7 @@ def test_q8_round_trip_is_stable(case):
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
-    src = resource_dir("runtime_c") / "kernels"
-    lib = tmp_path_factory.mktemp("kernels") / "libkernels.so"
-    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
-                    "-fPIC", "-shared", "-o", str(lib), *map(str, sorted(src.glob("*.c"))), "-lm"],
-                   check=True)
-    k = ctypes.CDLL(str(lib))
-    k.quantize_q8.argtypes = [np.ctypeslib.ndpointer(np.int8, flags="C_CONTIGUOUS"),
-                              np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS"),
-                              np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS"),
-                              ctypes.c_int, ctypes.c_int]
-    return k
+    return build_kernels(tmp_path_factory.mktemp("kernels"))
 
 
 @settings(max_examples=300, deadline=None, database=None,

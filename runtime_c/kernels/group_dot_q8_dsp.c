@@ -70,6 +70,22 @@ void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, in
     }
 }
 
+/* acc += four activations (xa, xb: prepared, two words loaded once) times the word
+ * of four weights at p, p + stride, q, q + stride (rows 0 to 3): 21 instructions
+ * for 16 multiply-accumulates. */
+#define ROW_STEP(acc, load)                              \
+    load                                                 \
+    "sxtb16 %[t], %[v]\n\t"                             \
+    "smlad  " acc ", %[t], %[xa], " acc "\n\t"          \
+    "sxtb16 %[v], %[v], ror #8\n\t"                     \
+    "smlad  " acc ", %[v], %[xb], " acc "\n\t"
+#define FOUR_ROWS_STEP                                          \
+    "ldrd   %[xa], %[xb], [%[xw]], #8\n\t"                    \
+    ROW_STEP("%[a1]", "ldr    %[v], [%[p], %[stride]]\n\t")   \
+    ROW_STEP("%[a0]", "ldr    %[v], [%[p]], #4\n\t")          \
+    ROW_STEP("%[a3]", "ldr    %[v], [%[q], %[stride]]\n\t")   \
+    ROW_STEP("%[a2]", "ldr    %[v], [%[q]], #4\n\t")
+
 /* GROUP_DOT_ROWS rows at once, row r at w + r * stride, its sums at
  * sums + r * sums_stride: each pair of activation words is loaded once for all. */
 void group_dot_rows_q8_dsp(int32_t *sums, int sums_stride, const int8_t *x, const int8_t *w, long stride,
@@ -82,53 +98,10 @@ void group_dot_rows_q8_dsp(int32_t *sums, int sums_stride, const int8_t *x, cons
             const int8_t *p = w + start, *q = p + 2 * stride; /* rows 0, 2; rows 1, 3 at +stride */
             int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
             int k = group_size / 8;
-            /* Four activations (two words, loaded once) times four weights of each row,
-             * twice: 44 instructions for 32 multiply-accumulates. Written out because
-             * the compiler spills these 13 live registers to the stack. */
+            /* FOUR_ROWS_STEP twice per turn: 44 instructions for 32 multiply-accumulates.
+             * Written out because the compiler spills these 13 live registers. */
             __asm__ volatile(
-                "1:\n\t"
-                "ldrd   %[xa], %[xb], [%[xw]], #8\n\t"
-                "ldr    %[v], [%[p], %[stride]]\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a1], %[t], %[xa], %[a1]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a1], %[v], %[xb], %[a1]\n\t"
-                "ldr    %[v], [%[p]], #4\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a0], %[t], %[xa], %[a0]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a0], %[v], %[xb], %[a0]\n\t"
-                "ldr    %[v], [%[q], %[stride]]\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a3], %[t], %[xa], %[a3]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a3], %[v], %[xb], %[a3]\n\t"
-                "ldr    %[v], [%[q]], #4\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a2], %[t], %[xa], %[a2]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a2], %[v], %[xb], %[a2]\n\t"
-                "ldrd   %[xa], %[xb], [%[xw]], #8\n\t"
-                "ldr    %[v], [%[p], %[stride]]\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a1], %[t], %[xa], %[a1]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a1], %[v], %[xb], %[a1]\n\t"
-                "ldr    %[v], [%[p]], #4\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a0], %[t], %[xa], %[a0]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a0], %[v], %[xb], %[a0]\n\t"
-                "ldr    %[v], [%[q], %[stride]]\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a3], %[t], %[xa], %[a3]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a3], %[v], %[xb], %[a3]\n\t"
-                "ldr    %[v], [%[q]], #4\n\t"
-                "sxtb16 %[t], %[v]\n\t"
-                "smlad  %[a2], %[t], %[xa], %[a2]\n\t"
-                "sxtb16 %[v], %[v], ror #8\n\t"
-                "smlad  %[a2], %[v], %[xb], %[a2]\n\t"
+                "1:\n\t" FOUR_ROWS_STEP FOUR_ROWS_STEP
                 "subs   %[k], %[k], #1\n\t"
                 "bne    1b\n\t"
                 : [p] "+r"(p), [q] "+r"(q), [xw] "+r"(xw), [k] "+r"(k), [a0] "+r"(a0), [a1] "+r"(a1),

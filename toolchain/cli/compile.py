@@ -11,7 +11,7 @@ from ..quantize import QUANT_MODES
 @click.command("compile")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--tokenizer", "-t", "tokenizer", required=True, type=click.Path(path_type=Path),
-              help="Tokenizer: llama2.c tokenizer.bin or SentencePiece .model.")
+              help="Tokenizer: llama2.c tokenizer.bin, SentencePiece .model or tiktoken ranks file.")
 @click.option("--board", "-b", default="host", show_default=True,
               help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True,
@@ -28,7 +28,9 @@ from ..quantize import QUANT_MODES
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
 def command(model, tokenizer, board, quant, group_size, kv, context, force, out):
-    """Compile MODEL (a llama2.c checkpoint) into a C project for one board.
+    """Compile MODEL into a C project for one board. MODEL is a llama2.c .bin or
+    train.py .pt, a Meta (params.json + consolidated.*.pth) or Hugging Face
+    (config.json + safetensors) directory, or a GGUF file, told apart by content.
 
     The project in OUTDIR builds with `make` alone: a config header, the weight
     image, the memory plan, the C runtime, a Makefile and a README.

@@ -11,16 +11,11 @@
  * multiple of 4, so every call starts on a whole quad of activations. */
 #define GROUPS_PER_CHUNK 64
 
-/* sum + the groups' int32 sums scaled by their weight and activation scales. The
- * float part is the same for every ISA: one order, one result. The products are
- * independent (and vectorise); the sum runs in group order. */
+/* sum + the groups' int32 sums scaled by their weight and activation scales, in
+ * group order. The float part is the same for every ISA: one order, one result. */
 static inline float add_groups(float sum, const int32_t *sums, const float *row_scales, const float *xs, int groups) {
-    float products[GROUPS_PER_CHUNK];
     for (int g = 0; g < groups; g++) {
-        products[g] = (float)sums[g] * row_scales[g] * xs[g];
-    }
-    for (int g = 0; g < groups; g++) {
-        sum += products[g];
+        sum += (float)sums[g] * row_scales[g] * xs[g];
     }
     return sum;
 }

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Fuzzes a generated project's C runtime with libFuzzer under AddressSanitizer and
+# UBSan (harnesses in tests/fuzz/): the tokenizer encoder and decoder and the chat
+# template through llm.h, for stories260K's SentencePiece vocabulary and for Llama 3's
+# tiktoken one, and the Linux command line. Compiles the projects for board host into a work directory,
+# builds each harness against its project's sources, runs it, and prints each
+# harness's executions and findings. A finding's input is kept in the work directory
+# with the command that replays it.
+#
+# Usage: scripts/fuzz.sh [--time SECONDS] [--runs N] [--workdir DIR] [HARNESS...]
+#   --time     seconds per harness (default 60 when --runs is not given)
+#   --runs     inputs per harness
+#   --workdir  build and keep everything there (default: a temporary directory,
+#              removed afterwards unless something was found)
+#   HARNESS    encode, decode, chat, cmdline, encode-llama3, decode-llama3, chat-llama3
+#              (default: all)
+# Exit status: 0 when no harness found anything, 1 on a finding or an error.
+set -euo pipefail
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+here="${BASH_SOURCE[0]}"
+[[ $here == */* ]] || here="./$here"
+ROOT="$(cd "${here%/*}/.." && pwd)"
+MODELS="${LLMTOOL_MODELS:-$ROOT/../shared/models}"
+FUZZ="$ROOT/tests/fuzz"
+ALL_HARNESSES=(encode decode chat cmdline encode-llama3 decode-llama3 chat-llama3)
+
+TIME="" RUNS="" WORK="" HARNESSES=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --time) [[ ${2-} =~ ^[0-9]+$ ]] || die "--time takes a number of seconds"; TIME=$2; shift 2 ;;
+    --runs) [[ ${2-} =~ ^[0-9]+$ ]] || die "--runs takes a number of inputs"; RUNS=$2; shift 2 ;;
+    --workdir) [ -n "${2-}" ] || die "--workdir takes a directory"; WORK=$2; shift 2 ;;
+    encode | decode | chat | cmdline | encode-llama3 | decode-llama3 | chat-llama3) HARNESSES+=("$1"); shift ;;
+    *) die "unknown argument '$1' (usage: scripts/fuzz.sh [--time SECONDS] [--runs N] [--workdir DIR] [${ALL_HARNESSES[*]}])" ;;
+    esac
+done
+[ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=("${ALL_HARNESSES[@]}")
+[ -n "$TIME$RUNS" ] || TIME=60
+
+command -v clang >/dev/null ||
+    die "clang not found: install the Debian packages clang and libclang-rt-dev (apt-get install clang libclang-rt-dev, or run scripts/setup.sh)"
+for model in stories260K.bin tok512.bin llama3-tokenizer.model; do
+    [ -f "$MODELS/$model" ] || die "test model missing: $MODELS/$model (set LLMTOOL_MODELS to the directory that has it)"
+done
+
+if [ -z "$WORK" ]; then
+    WORK="$(mktemp -d "${TMPDIR:-/tmp}/llmtool-fuzz.XXXXXX")"
+    trap '[ -f "$WORK/.found" ] || rm -rf "$WORK"' EXIT
+fi
+mkdir -p "$WORK/bin" "$WORK/findings"
+WORK="$(cd "$WORK" && pwd)"
+
+SANITIZE=(-fsanitize=address,undefined -fno-sanitize-recover=all)
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -O1 -g -ffp-contract=off -fno-strict-aliasing -fno-math-errno
+        -DLLM_SINGLE_THREAD "${SANITIZE[@]}")
+
+echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' |
+    clang -x c - -fsanitize=fuzzer "${SANITIZE[@]}" -o "$WORK/bin/probe" 2>/dev/null ||
+    die "clang cannot link libFuzzer (-fsanitize=fuzzer): install the Debian package libclang-rt-dev"
+
+# The projects. stories260K gets a small context, which bounds what one command line
+# can make main.c run; llama3 is the smallest model around Llama 3's 128,256-token
+# vocabulary (only the tokenizer is fuzzed there).
+compile_project() { # compile_project NAME
+    local out="$WORK/$1"
+    [ ! -f "$out/plan.json" ] || return 0
+    case "$1" in
+    stories260K)
+        (cd "$ROOT" && python3 -m toolchain compile "$MODELS/stories260K.bin" --tokenizer "$MODELS/tok512.bin" \
+            --board host --context 8 --force -o "$out") >/dev/null ;;
+    llama3)
+        (cd "$ROOT" && python3 - "$MODELS/llama3-tokenizer.model" "$out") <<'PY' ;;
+import sys
+from toolchain.compiler import compile_project
+from toolchain.config import ModelConfig, random_model
+from toolchain.tokenizer import load_tokenizer
+tok = load_tokenizer(sys.argv[1])
+config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
+                     hidden_dim=32, max_seq_len=8)
+compile_project(random_model(config), tok, "host", sys.argv[2], quant="f32", model_name="llama3-tokenizer")
+PY
+    esac
+}
+
+make_var() { # make_var PROJECT VARIABLE: the value of a variable of the project's Makefile
+    make -s -C "$1" --no-print-directory --eval='print-%: ; @echo $($*)' "print-$2"
+}
+
+# A project's runtime, once per project, sanitized, in $WORK/NAME/fuzz/; main.c renamed
+# for fuzz_cmdline.c. The arithmetic (kernels, the image's checksum) gets no coverage
+# instrumentation: its branches tell the fuzzer nothing about the input, and
+# instrumented it makes every llm_init and forward pass many times slower.
+# fuzz_plan.h there: the main arena and the buffers live while encoding (fuzz_encode.c).
+prepare() { # prepare NAME
+    local project="$WORK/$1" dir="$WORK/$1/fuzz"
+    [ ! -f "$dir/done" ] || return 0
+    compile_project "$1"
+    mkdir -p "$dir"
+    python3 - "$project/plan.json" >"$dir/fuzz_plan.h" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+arena = plan["arenas"][0]
+x = next(b for b in arena["buffers"] if b["name"] == "x")
+live = [b for b in arena["buffers"] if "encode" in b["phases"]]
+print("/* generated by scripts/fuzz.sh from plan.json */")
+print(f"#define FUZZ_ARENA_BYTES {arena['bytes']}")
+print(f"#define FUZZ_ARENA_BASE ((unsigned char *)llm_state.x - {x['offset']})")
+print("static const struct { unsigned offset, bytes; } fuzz_encode_live[] = {")
+print("".join(f"    {{{b['offset']}, {b['nbytes']}}}, /* {b['name']} */\n" for b in live) + "};")
+PY
+    local kernels sources src coverage defines
+    read -r -a kernels <<<"$(make_var "$project" KERNELS)"
+    read -r -a sources <<<"$(make_var "$project" RUNTIME) $(make_var "$project" GENERATED) main.c"
+    for src in "${sources[@]}"; do
+        case "$src" in runtime/kernels/* | runtime/crc32.c) coverage=() ;; *) coverage=(-fsanitize=fuzzer-no-link) ;; esac
+        [ "$src" = main.c ] && defines=(-Dmain=llm_main) || defines=()
+        (cd "$project" && clang "${CFLAGS[@]}" "${kernels[@]}" "${defines[@]}" "${coverage[@]}" \
+            -I. -Iruntime -c "$src" -o "$dir/${src//\//_}.o")
+    done
+    touch "$dir/done"
+}
+
+build() { # build HARNESS PROJECT: $WORK/bin/fuzz_HARNESS-PROJECT from tests/fuzz/fuzz_HARNESS.c
+    local harness=$1 project=$2 dir="$WORK/$2/fuzz" objects=() obj
+    prepare "$project"
+    for obj in "$dir"/*.o; do # main.c only for the command line's harness
+        [ "$harness" = cmdline ] || [ "$obj" != "$dir/main.c.o" ] && objects+=("$obj")
+    done
+    clang "${CFLAGS[@]}" -fsanitize=fuzzer -I"$WORK/$project" -I"$WORK/$project/runtime" -I"$dir" \
+        "$FUZZ/fuzz_$harness.c" "${objects[@]}" -lm -o "$WORK/bin/fuzz_$harness-$project"
+}
+
+seed() { # seed NAME BYTES...: one starting input per printf format
+    local name=$1 i
+    shift
+    mkdir -p "$WORK/corpus/$name"
+    for i in $(seq $#); do
+        printf -- "${!i}" >"$WORK/corpus/$name/seed$i"
+    done
+}
+
+seed_args() { # seed_args NAME FILE STDIN ARG...: what fuzz_cmdline.c reads: stdin's length, stdin, the arguments
+    local name=$1 file=$2 input=$3
+    shift 3
+    mkdir -p "$WORK/corpus/$name"
+    {
+        printf "\\x$(printf %02x "$(printf '%s' "$input" | wc -c)")"
+        printf '%s' "$input"
+        [ $# -eq 0 ] || printf '%s' "$1"
+        [ $# -lt 2 ] || printf '\0%s' "${@:2}"
+    } >"$WORK/corpus/$name/$file"
+}
+
+found=0
+run() { # run NAME BINARY MAX_LEN [libFuzzer options...]
+    local name=$1 binary=$2 max_len=$3 log="$WORK/fuzz_$1.log"
+    shift 3
+    local options=(-max_len="$max_len" -timeout=20 -print_final_stats=1
+                   -artifact_prefix="$WORK/findings/$name-" "$@")
+    [ -z "$TIME" ] || options+=(-max_total_time="$TIME")
+    [ -z "$RUNS" ] || options+=(-runs="$RUNS")
+    local start=$SECONDS
+    "$binary" "${options[@]}" "$WORK/corpus/$name" >"$log" 2>&1 || true
+    local seconds=$((SECONDS - start))
+    local execs
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+    local artifacts=("$WORK/findings/$name"-{crash,leak,timeout,oom}-*)
+    local n=0 artifact
+    for artifact in "${artifacts[@]}"; do [ -e "$artifact" ] && n=$((n + 1)); done
+    printf '%-14s %12s executions in %5d s, %d findings\n' "$name" "${execs:-?}" "$seconds" "$n"
+    if [ "$n" -gt 0 ]; then
+        found=1
+        touch "$WORK/.found"
+        grep -m 1 -E 'ERROR: |runtime error|property violated|deadly signal' "$log" | sed 's/^/    /' || true
+        for artifact in "${artifacts[@]}"; do
+            [ -e "$artifact" ] && echo "    replay: $binary $artifact   (log: $log)"
+        done
+    elif [ -z "$execs" ]; then
+        die "$binary did not run: see $log"
+    fi
+}
+
+echo "fuzzing in $WORK with $(clang --version | head -n 1)"
+for name in "${HARNESSES[@]}"; do
+    harness=${name%-llama3}
+    [ "$harness" = "$name" ] && project=stories260K || project=llama3
+    build "$harness" "$project"
+    binary="$WORK/bin/fuzz_$harness-$project"
+    case "$harness" in
+    encode)
+        seed "$name" '\x01Once upon a time' '\x03hello\nworld \xe2\x80\x94 \xf0\x9f\x98\x80' '\x02\x80\xbf\xff' \
+            '\xfd abc' '\x01<|begin_of_text|>Hi<|eot_id|> 123 '"'"'s'
+        run "$name" "$binary" 256 ;;
+    decode)
+        seed "$name" '\x01\x00\x00\x00\x0f\x00\x00\x00' '\x05\x00\x00\x00\xff\x01\x00\x00' \
+            '\x01\x00\x00\x00\x00\x02\x00\x00\xff\xff\xff\xff\x03\x00\x00\x00' '\x00\xf4\x01\x00\xff\xf4\x01\x00'
+        run "$name" "$binary" 64 ;;
+    chat)
+        seed "$name" '\x01Be brief.\x00Hello there!' '\x00  What next?  ' '\x31\x00\t' '\xff<|eot_id|>\x00[INST] hi [/INST]'
+        run "$name" "$binary" 256 ;;
+    cmdline)
+        seed_args "$name" none ''
+        seed_args "$name" prompt '' -i "Once upon a time" -n 5 -t 0.5
+        seed_args "$name" forced '' -x "1 2 3 4"
+        seed_args "$name" selftest '' -k 7
+        seed_args "$name" sampling '' -T 2 -s 42 -p 0.9 -t 1
+        seed_args "$name" greedy '' -n 0 -t 0
+        seed_args "$name" chat $'hello\nhow are you\n' -m chat -y "Be brief." -t 0
+        # inputs that found bugs: an -x id that overflowed, a top-p nucleus left empty
+        seed_args "$name" overflow '' -x "1 99999999999999999999"
+        seed_args "$name" uniform '' -t 9999999999 -p 0.001
+        run "$name" "$binary" 128 -dict="$FUZZ/cmdline.dict" ;;
+    esac
+done
+[ "$found" -eq 0 ] || echo "findings kept in $WORK/findings"
+exit "$found"

@@ -1,0 +1,66 @@
+/* fuzz_chat.c - libFuzzer harness for llm_chat_encode, a chat turn rendered in the
+ * model's template and encoded, through the public API.
+ *
+ * Input: one control byte, then the system prompt, a NUL and the user's text (no
+ * NUL: no system prompt, all of it the user's). Control bit 0 marks the first turn;
+ * bits 1-3 pick the scratch size: the strlen(system) + strlen(user) + 40 bytes llm.h
+ * asks for, more, or less; bits 4-7 the token capacity: plenty, or tight. Scratch and
+ * tokens are allocated at exactly those sizes (ASan sees a write past either), and
+ * the planned buffers not live while encoding are poisoned (fuzz_arena.h).
+ *
+ * Checks beyond memory safety: a count within the capacity or -LLM_ERR_TOO_LONG, ids
+ * in the vocabulary, BOS first on a first turn, and success whenever the scratch is
+ * the size llm.h asks for and the capacity is plenty. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "llm.h"
+#include "model.h"
+#include "fuzz_arena.h"
+#include "fuzz_check.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    check(llm_init() == LLM_OK, "llm_init succeeds");
+    return 0;
+}
+
+static char *copy(const uint8_t *data, size_t len) {
+    char *s = malloc(len + 1);
+    memcpy(s, data, len);
+    s[len] = '\0';
+    return s;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size < 1) return 0;
+    int first = data[0] & 1, scratch_pick = (data[0] >> 1) & 7, tokens_pick = data[0] >> 4;
+    const uint8_t *rest = data + 1, *nul = memchr(rest, 0, size - 1);
+    char *system = nul != NULL ? copy(rest, (size_t)(nul - rest)) : NULL;
+    char *user = nul != NULL ? copy(nul + 1, size - 1 - (size_t)(nul + 1 - rest)) : copy(rest, size - 1);
+    int asked = (int)(strlen(system != NULL ? system : "") + strlen(user)) + 40;
+    int scratch_size = scratch_pick < 5 ? asked + scratch_pick : scratch_pick == 5 ? 1 : scratch_pick == 6 ? asked / 2 : asked - 1;
+    int plenty = 2 * asked;
+    int max_tokens = tokens_pick < 12 ? plenty : tokens_pick == 12 ? 0 : tokens_pick == 13 ? 1 : asked / (tokens_pick - 11);
+    char *scratch = malloc((size_t)scratch_size);
+    int *tokens = malloc(sizeof(int) * (size_t)(max_tokens > 0 ? max_tokens : 1));
+
+    poison_all_but_encode_buffers();
+    int n = llm_chat_encode(system, user, first, scratch, scratch_size, tokens, max_tokens);
+    unpoison_arena();
+
+    if (n < 0) {
+        check(n == -LLM_ERR_TOO_LONG, "a count or -LLM_ERR_TOO_LONG");
+        check(scratch_size < asked || max_tokens < plenty, "the scratch llm.h asks for and plenty of slots suffice");
+    } else {
+        check(n <= max_tokens, "a count within the capacity");
+        for (int i = 0; i < n; i++) check(tokens[i] >= 0 && tokens[i] < LLM_VOCAB_SIZE, "ids in the vocabulary");
+        check(!first || (n >= 1 && tokens[0] == LLM_BOS_ID), "BOS first on a first turn");
+    }
+    free(tokens);
+    free(scratch);
+    free(user);
+    free(system);
+    return 0;
+}

@@ -7,16 +7,22 @@
 #include "model.h"
 #include "generate.h"
 
-/* text without leading and trailing whitespace, copied to out (NUL-terminated);
- * 0, or -1 when it does not fit. */
-static int copy_stripped(char *out, int size, const char *text) {
+/* Appends n bytes of text to out[*len] (capacity size, kept NUL-terminated); 0, or
+ * -1 when they do not fit. */
+static int put_n(char *out, int size, int *len, const char *text, int n) {
+    if (*len + n >= size) return -1;
+    memcpy(out + *len, text, (size_t)n);
+    *len += n;
+    out[*len] = '\0';
+    return 0;
+}
+
+/* The same for text without its leading and trailing whitespace. */
+static int put_stripped(char *out, int size, int *len, const char *text) {
     const char *end = text + strlen(text);
     while (*text == ' ' || (*text >= '\t' && *text <= '\r')) text++;
     while (end > text && (end[-1] == ' ' || (end[-1] >= '\t' && end[-1] <= '\r'))) end--;
-    if (end - text >= size) return -1;
-    memcpy(out, text, (size_t)(end - text));
-    out[end - text] = '\0';
-    return 0;
+    return put_n(out, size, len, text, (int)(end - text));
 }
 
 #if LLM_TOKENIZER_TIKTOKEN
@@ -49,7 +55,8 @@ static int append_message(const char *role, const char *content, char *scratch, 
     if (rc == LLM_OK) rc = append_id(special("<|end_header_id|>"), tokens, n, max_tokens);
     if (rc == LLM_OK) rc = append("\n\n", tokens, n, max_tokens);
     if (rc != LLM_OK || content == NULL) return rc;
-    if (copy_stripped(scratch, scratch_size, content) != 0) return -LLM_ERR_TOO_LONG;
+    int len = 0;
+    if (put_stripped(scratch, scratch_size, &len, content) != 0) return -LLM_ERR_TOO_LONG;
     rc = append(scratch, tokens, n, max_tokens);
     if (rc == LLM_OK) rc = append_id(special("<|eot_id|>"), tokens, n, max_tokens);
     return rc;
@@ -76,13 +83,8 @@ static int end_of_turn(int token) {
     return token == eot || token == LLM_EOS_ID;
 }
 #else
-/* Appends s to out[*len] (capacity size, NUL kept); -1 when it does not fit. */
 static int put(char *out, int size, int *len, const char *s) {
-    int n = (int)strlen(s);
-    if (*len + n >= size) return -1;
-    memcpy(out + *len, s, (size_t)n + 1);
-    *len += n;
-    return 0;
+    return put_n(out, size, len, s, (int)strlen(s));
 }
 
 /* "[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST]" after BOS, with the system
@@ -94,13 +96,11 @@ int llm_chat_encode(const char *system, const char *user, int first, char *scrat
     int fits = put(scratch, scratch_size, &len, "[INST] ") == 0;
     if (fits && first && system != NULL && system[0] != '\0') {
         fits = put(scratch, scratch_size, &len, "<<SYS>>\n") == 0 &&
-               copy_stripped(scratch + len, scratch_size - len, system) == 0;
-        len += fits ? (int)strlen(scratch + len) : 0;
-        fits = fits && put(scratch, scratch_size, &len, "\n<</SYS>>\n\n") == 0;
+               put_stripped(scratch, scratch_size, &len, system) == 0 &&
+               put(scratch, scratch_size, &len, "\n<</SYS>>\n\n") == 0;
     }
-    fits = fits && copy_stripped(scratch + len, scratch_size - len, user) == 0;
-    len += fits ? (int)strlen(scratch + len) : 0;
-    fits = fits && put(scratch, scratch_size, &len, " [/INST]") == 0;
+    fits = fits && put_stripped(scratch, scratch_size, &len, user) == 0 &&
+           put(scratch, scratch_size, &len, " [/INST]") == 0;
     if (!fits) return -LLM_ERR_TOO_LONG;
     return llm_encode(scratch, 1, 0, tokens, max_tokens);
 }

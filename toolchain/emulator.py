@@ -180,8 +180,8 @@ class Emulator:
     def chat_tokens(self, system: str, user: str, first: bool) -> list[int]:
         """One user turn in the model's chat template (llm_chat_encode)."""
         system_b, user_b = utf8(system), utf8(user)
-        scratch = ctypes.create_string_buffer(len(system_b) + len(user_b) + 64)
-        capacity = len(system_b) + len(user_b) + 64
+        capacity = len(system_b) + len(user_b) + 64  # bytes of text, and at most one token per byte
+        scratch = ctypes.create_string_buffer(capacity)
         buf = (ctypes.c_int * capacity)()
         n = self._check(self.lib.llm_chat_encode(system_b, user_b, int(first), scratch, len(scratch),
                                                  buf, capacity))

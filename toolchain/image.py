@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,26 +113,20 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str) -> I
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
                          cfg.n_kv_heads, cfg.vocab_size, context, QUANT_MODES.index(qm.mode), qm.group_size,
                          KV_MODES.index(kv), tok.kind_index)
-    layout = ImageLayout(arrays, offsets, size, header)
-    crc = 0
-    for chunk in _chunks(layout):
-        crc = zlib.crc32(chunk, crc)
-    arrays["crc32"] = np.array([crc], dtype="<u4")
-    return layout
-
-
-def _chunks(layout: ImageLayout, progress: bool = False) -> Iterator[bytes]:
-    """The image's bytes in order: the header, then each array after its padding."""
-    yield layout.header
-    at = len(layout.header)
-    for name, a in tqdm(layout.arrays.items(), desc="write image", unit="tensor",
-                        disable=not progress, leave=False):
-        yield b"\0" * (layout.offsets[name] - at)
-        yield a.tobytes()
-        at = layout.offsets[name] + a.nbytes
+    return ImageLayout(arrays, offsets, size, header)
 
 
 def write_image(layout: ImageLayout, path: Path, n_params: int) -> None:
+    """The header, each array after its padding, then the CRC-32 of all those bytes,
+    computed as they are written."""
+    crc = zlib.crc32(layout.header)
     with open(path, "wb") as f:
-        for chunk in _chunks(layout, progress=n_params > PROGRESS_PARAMS):
-            f.write(chunk)
+        f.write(layout.header)
+        for name, a in tqdm(layout.arrays.items(), desc="write image", unit="tensor",
+                            disable=n_params <= PROGRESS_PARAMS, leave=False):
+            for chunk in (b"\0" * (layout.offsets[name] - f.tell()), a.tobytes()):
+                crc = zlib.crc32(chunk, crc)
+                f.write(chunk)
+        padding = b"\0" * (layout.offsets["crc32"] - f.tell())
+        f.write(padding)
+        f.write(np.array([zlib.crc32(padding, crc)], dtype="<u4").tobytes())

@@ -12,13 +12,13 @@
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
 #define LLM_WIDEST (LLM_DIM > LLM_HIDDEN_DIM ? LLM_DIM : LLM_HIDDEN_DIM)
 
-/* Bytes per stored weight row of `cols` columns, and the matrix kernel. */
-#if LLM_QUANT_Q4
-#define ROW_BYTES(cols) (((long)(cols) + 1) / 2)
-#define MATMUL_INT matmul_q4
-#else
-#define ROW_BYTES(cols) ((long)(cols))
-#define MATMUL_INT matmul_q8
+/* How the compiler laid out the matrices (kernels.h: WeightLayout), and the bits
+ * of each stored value. The image is written for the board's q8 kernel. */
+static const WeightLayout layout = {LLM_BLOCK_ROWS, LLM_CHUNK_COLS, LLM_WEIGHT_BIAS};
+#define WEIGHT_BITS (LLM_QUANT_Q8 ? 8 : LLM_QUANT_Q4 ? 4 : 32)
+#if LLM_QUANT_Q8 && defined(KERNEL_ROWS) && \
+    (KERNEL_ROWS != LLM_BLOCK_ROWS || KERNEL_COLS != LLM_CHUNK_COLS || KERNEL_BIAS != LLM_WEIGHT_BIAS)
+#error "the weight image is not in the layout of this board's kernel: compile the project again"
 #endif
 
 int llm_init(void) {
@@ -57,11 +57,13 @@ void llm_reset(void) {
 static void prepare_input(const float *x, int n) {
 #if LLM_QUANT_Q4 || (LLM_QUANT_Q8 && KERNEL_X_BYTES == 1)
     quantize_q8(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    for (int j = n; j % LLM_CHUNK_COLS; j++) llm_state.xq[j] = 0; /* kernels read whole chunks */
 #elif LLM_QUANT_Q8
     /* quantized just after the kernel's form of them, then turned into it */
-    int8_t *staged = llm_state.xq + (long)LLM_WIDEST * KERNEL_X_BYTES;
+    int8_t *staged = llm_state.xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS *
+                                        KERNEL_X_BYTES;
     quantize_q8(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
-    group_dot_q8_prepare(llm_state.xq, staged, n);
+    matvec_q8_prepare(llm_state.xq, staged, n);
 #else
     (void)x;
     (void)n;
@@ -69,7 +71,8 @@ static void prepare_input(const float *x, int n) {
 }
 
 /* Up to three matrix-vector products with the same input, run as one parallel
- * loop over their rows together (Q, K and V; W1 and W3): one hand-out, not three. */
+ * loop over their row blocks together (Q, K and V; W1 and W3): one hand-out, not
+ * three. Threads split the blocks, so each row is computed as on one thread. */
 typedef struct {
     float *out[3];
     const Matrix *m[3];
@@ -79,29 +82,35 @@ typedef struct {
     const float *x; /* the input last passed to prepare_input */
 } MatmulJob;
 
-static void matmul_rows(void *ctx, int start, int end) {
+static int blocks(int rows) {
+    return (rows + LLM_BLOCK_ROWS - 1) / LLM_BLOCK_ROWS;
+}
+
+static void matmul_blocks(void *ctx, int start, int end) {
     const MatmulJob *job = ctx;
-    int first = 0; /* the first row of job->m[k] in the joint row range */
-    for (int k = 0; k < job->n; first += job->rows[k], k++) {
+    const long block_bytes = layout_block_bytes(&layout, LLM_BLOCK_ROWS, job->cols, LLM_GROUP_SIZE, WEIGHT_BITS);
+    int first = 0; /* the first block of job->m[k] in the joint range */
+    for (int k = 0; k < job->n; first += blocks(job->rows[k]), k++) {
         int lo = start > first ? start - first : 0;
-        int hi = end - first < job->rows[k] ? end - first : job->rows[k];
+        int hi = end - first < blocks(job->rows[k]) ? end - first : blocks(job->rows[k]);
         if (lo >= hi) continue;
-        const Matrix *m = job->m[k];
-#if LLM_QUANT_INT
-        const int n_groups = (job->cols + LLM_GROUP_SIZE - 1) / LLM_GROUP_SIZE;
-        const int8_t *q = m->q + (long)lo * ROW_BYTES(job->cols);
-        MATMUL_INT(job->out[k] + lo, llm_state.xq, llm_state.xs, q, m->s + (long)lo * n_groups,
-                   hi - lo, job->cols, LLM_GROUP_SIZE);
+        const int row = lo * LLM_BLOCK_ROWS, rows = (hi * LLM_BLOCK_ROWS < job->rows[k] ? hi * LLM_BLOCK_ROWS
+                                                                                          : job->rows[k]) - row;
+        const uint8_t *w = job->m[k]->w + lo * block_bytes;
+#if LLM_QUANT_Q8
+        matmul_q8(job->out[k] + row, llm_state.xq, llm_state.xs, w, rows, job->cols, LLM_GROUP_SIZE, &layout);
+#elif LLM_QUANT_Q4
+        matmul_q4(job->out[k] + row, llm_state.xq, llm_state.xs, w, rows, job->cols, LLM_GROUP_SIZE, &layout);
 #else
-        matmul_f32(job->out[k] + lo, job->x, m->w + (long)lo * job->cols, hi - lo, job->cols);
+        matmul_f32(job->out[k] + row, job->x, w, rows, job->cols, &layout);
 #endif
     }
 }
 
 static void matmul_job(MatmulJob *job) {
-    int rows = 0;
-    for (int k = 0; k < job->n; k++) rows += job->rows[k];
-    parallel_for(matmul_rows, job, rows, (long)rows * job->cols);
+    int n = 0, rows = 0;
+    for (int k = 0; k < job->n; k++) n += blocks(job->rows[k]), rows += job->rows[k];
+    parallel_for(matmul_blocks, job, n, (long)rows * job->cols);
 }
 
 /* out[rows] = m[rows x cols] @ x, where x is the input last passed to prepare_input. */
@@ -112,22 +121,7 @@ static void matmul(float *out, const float *x, const Matrix *m, int rows, int co
 
 /* Row `token` of the embedding table, as floats. */
 static void embed(float *out, const Matrix *table, int token) {
-#if LLM_QUANT_INT
-    const int n_groups = (LLM_DIM + LLM_GROUP_SIZE - 1) / LLM_GROUP_SIZE;
-    const int8_t *q = table->q + (long)token * ROW_BYTES(LLM_DIM);
-    const float *s = table->s + (long)token * n_groups;
-    for (int j = 0; j < LLM_DIM; j++) {
-#if LLM_QUANT_Q4
-        const uint8_t byte = (uint8_t)q[j >> 1];
-        const int value = (j & 1 ? byte >> 4 : byte & 15) - 8;
-#else
-        const int value = q[j];
-#endif
-        out[j] = (float)value * s[j / LLM_GROUP_SIZE];
-    }
-#else
-    memcpy(out, table->w + (long)token * LLM_DIM, sizeof(float) * LLM_DIM);
-#endif
+    layout_row_f32(out, table->w, LLM_VOCAB_SIZE, LLM_DIM, LLM_GROUP_SIZE, WEIGHT_BITS, &layout, token);
 }
 
 typedef struct {

@@ -12,17 +12,13 @@
 #include <stdint.h>
 #include "llm_config.h"
 
-/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order. For q8 and
- * q4 each row is split into groups of LLM_GROUP_SIZE along cols (the last group
- * may be shorter) with one float scale per (row, group); a q4 row is packed two
- * values per byte (kernels.h: group_dot_q4), ceil(cols / 2) bytes. */
+/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order, in the layout
+ * the compiler chose for the board's kernels (LLM_BLOCK_ROWS, LLM_CHUNK_COLS,
+ * LLM_WEIGHT_BIAS; kernels.h: WeightLayout): blocks of rows interleaved in chunks
+ * of columns, for q8 and q4 each group of LLM_GROUP_SIZE columns (the last may be
+ * shorter) followed by its scales, one per row of the block. */
 typedef struct {
-#if LLM_QUANT_INT
-    const int8_t *q;
-    const float *s;
-#else
-    const float *w;
-#endif
+    const uint8_t *w;
 } Matrix;
 
 typedef struct {
@@ -96,8 +92,9 @@ typedef struct {
     float *value_scales[LLM_N_LAYERS]; /* [context, n_kv_heads] */
 #endif
 #if LLM_QUANT_INT
-    int8_t *xq;         /* [max(dim, hidden_dim) * KERNEL_X_BYTES] quantized activations, */
-    float *xs;          /* [groups of max(dim, hidden_dim)] their scales   in the kernel's form */
+    int8_t *xq;         /* [max(dim, hidden_dim), padded to whole chunks, * KERNEL_X_BYTES] */
+    float *xs;          /* [groups of max(dim, hidden_dim)]  quantized activations in the kernel's
+                           form, and their scales */
 #endif
     ProbIndex *probindex; /* [vocab] top-p candidates */
     char *str_buffer;   /* [2 * max_token_length + 1] encoder scratch */

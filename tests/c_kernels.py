@@ -13,16 +13,30 @@ I8P = np.ctypeslib.ndpointer(np.int8, flags="C_CONTIGUOUS")
 U8P = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
 
 
-def build_kernels(directory: Path) -> ctypes.CDLL:
+class WeightLayout(ctypes.Structure):
+    """runtime_c/kernels/kernels.h: WeightLayout."""
+    _fields_ = [("rows", ctypes.c_int), ("cols", ctypes.c_int), ("bias", ctypes.c_int)]
+
+    @classmethod
+    def of(cls, layout) -> "WeightLayout":
+        return cls(layout.rows, layout.cols, layout.bias)
+
+
+LAYOUTP = ctypes.POINTER(WeightLayout)
+
+
+def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     src = resource_dir("runtime_c") / "kernels"
     lib = directory / "libkernels.so"
-    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off",
+    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *flags,
                     "-fPIC", "-shared", "-o", str(lib), *map(str, sorted(src.glob("*.c"))), "-lm"],
                    check=True)
     k = ctypes.CDLL(str(lib))
-    k.matmul_q8.argtypes = [F32P, I8P, F32P, I8P, F32P] + [ctypes.c_int] * 3
-    k.matmul_q4.argtypes = [F32P, I8P, F32P, U8P, F32P] + [ctypes.c_int] * 3
-    k.matmul_f32.argtypes = [F32P, F32P, F32P, ctypes.c_int, ctypes.c_int]
+    k.matmul_q8.argtypes = [F32P, I8P, F32P, U8P] + [ctypes.c_int] * 3 + [LAYOUTP]
+    k.matmul_q4.argtypes = [F32P, I8P, F32P, U8P] + [ctypes.c_int] * 3 + [LAYOUTP]
+    k.matmul_f32.argtypes = [F32P, F32P, U8P, ctypes.c_int, ctypes.c_int, LAYOUTP]
+    k.layout_row_f32.argtypes = [F32P, U8P] + [ctypes.c_int] * 4 + [LAYOUTP, ctypes.c_int]
+    k.kernel_selftest.argtypes = [ctypes.c_uint32, ctypes.POINTER(ctypes.c_int)]
     k.quantize_q8.argtypes = [I8P, F32P, F32P, ctypes.c_int, ctypes.c_int]
     k.exp_f32.argtypes = [ctypes.c_float]
     k.exp_f32.restype = ctypes.c_float

@@ -4,8 +4,11 @@ import ctypes
 import numpy as np
 import pytest
 
+from c_kernels import WeightLayout as WeightLayout_c
 from c_kernels import build_kernels
-from toolchain.quantize import LEVELS, pack_q4
+from toolchain.boards import Q4_LAYOUT
+from toolchain.layout import BITS, WeightLayout, pack_matrix
+from toolchain.quantize import LEVELS
 
 
 @pytest.fixture(scope="module")
@@ -13,28 +16,65 @@ def kernels(tmp_path_factory):
     return build_kernels(tmp_path_factory.mktemp("kernels"))
 
 
+# layouts the compiler writes (toolchain/boards.py) and some it might: every chunk a
+# whole number of 4-byte words, so scales stay aligned
+LAYOUTS = {"q8": [WeightLayout(1, 4), WeightLayout(4, 4), WeightLayout(4, 16), WeightLayout(16, 4, bias=128),
+                  WeightLayout(8, 4, bias=128), WeightLayout(3, 8)],
+           "q4": [Q4_LAYOUT, WeightLayout(4, 8), WeightLayout(2, 32)],
+           "f32": [WeightLayout(1, 1), WeightLayout(8, 1), WeightLayout(16, 1), WeightLayout(4, 4)]}
+SHAPES = [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 2), (3, 45, 10), (19, 72, 24), (33, 65, 16)]
+
+
+def grouped_reference(wq, xq, ws, xs, group):
+    """The C order: an int32 sum per group, then (acc * ws) * xs, groups in order."""
+    expected = np.zeros(wq.shape[0], np.float32)
+    for g in range(ws.shape[1]):
+        sl = slice(g * group, (g + 1) * group)
+        acc = (wq[:, sl].astype(np.int32) @ xq[sl].astype(np.int32)).astype(np.float32)
+        expected = expected + acc * ws[:, g] * xs[g]
+    return expected
+
+
 @pytest.mark.parametrize("mode", ["q8", "q4"])
-@pytest.mark.parametrize("rows,cols,group", [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 2),
-                                             (3, 45, 10)])
-def test_matmul_sums_groups_exactly(kernels, mode, rows, cols, group):
+@pytest.mark.parametrize("rows,cols,group", SHAPES)
+def test_matmul_sums_groups_exactly_in_every_layout(kernels, mode, rows, cols, group):
+    if mode == "q4" and group % 2:
+        group += 1
     rng = np.random.default_rng(rows * cols)
     ng = -(-cols // group)
     lo, hi = LEVELS[mode]
     wq = rng.integers(lo, hi + 1, (rows, cols), dtype=np.int8)
-    xq = rng.integers(-127, 128, cols, dtype=np.int8)
+    xq = np.zeros(cols + 32, np.int8)  # kernels read whole chunks: zeros after the end
+    xq[:cols] = rng.integers(-127, 128, cols, dtype=np.int8)
     ws = rng.random((rows, ng), dtype=np.float32)
     xs = rng.random(ng, dtype=np.float32)
-    out = np.zeros(rows, np.float32)
-    if mode == "q8":
-        kernels.matmul_q8(out, xq, xs, wq, ws, rows, cols, group)
-    else:  # the image's packing, from the compiler
-        kernels.matmul_q4(out, xq, xs, np.ascontiguousarray(pack_q4(wq)), ws, rows, cols, group)
+    expected = grouped_reference(wq, xq[:cols], ws, xs, group)
+    for layout in LAYOUTS[mode]:
+        packed = pack_matrix(wq, ws, group, mode, layout)
+        out = np.zeros(rows, np.float32)
+        getattr(kernels, f"matmul_{mode}")(out, xq, xs, packed, rows, cols, group, WeightLayout_c.of(layout))
+        np.testing.assert_array_equal(out, expected, err_msg=str(layout))
+        row = np.zeros(cols, np.float32)  # one row back as floats (the embedding lookup)
+        kernels.layout_row_f32(row, packed, rows, cols, group, BITS[mode], WeightLayout_c.of(layout), rows - 1)
+        np.testing.assert_array_equal(row, wq[-1] * np.repeat(ws[-1], group)[:cols])
+
+
+@pytest.mark.parametrize("rows,cols,_", SHAPES)
+def test_matmul_f32_sums_in_column_order_in_every_layout(kernels, rows, cols, _):
+    rng = np.random.default_rng(rows + cols)
+    w = rng.standard_normal((rows, cols)).astype(np.float32)
+    x = rng.standard_normal(cols).astype(np.float32)
     expected = np.zeros(rows, np.float32)
-    for g in range(ng):  # the C order: int32 sum per group, then (acc * ws) * xs, groups in order
-        sl = slice(g * group, (g + 1) * group)
-        acc = (wq[:, sl].astype(np.int32) @ xq[sl].astype(np.int32)).astype(np.float32)
-        expected = expected + acc * ws[:, g] * xs[g]
-    np.testing.assert_array_equal(out, expected)
+    for j in range(cols):  # the C order: one column after another, no fused multiply-add
+        expected = expected + w[:, j] * x[j]
+    for layout in LAYOUTS["f32"]:
+        packed = pack_matrix(w, None, cols, "f32", layout)
+        out = np.zeros(rows, np.float32)
+        kernels.matmul_f32(out, x, packed, rows, cols, WeightLayout_c.of(layout))
+        np.testing.assert_array_equal(out, expected, err_msg=str(layout))
+        row = np.zeros(cols, np.float32)
+        kernels.layout_row_f32(row, packed, rows, cols, cols, 32, WeightLayout_c.of(layout), rows // 2)
+        np.testing.assert_array_equal(row, w[rows // 2])
 
 
 def test_quantize_q8_round_trip_and_tail_group(kernels):
@@ -49,15 +89,6 @@ def test_quantize_q8_round_trip_and_tail_group(kernels):
         assert xs[g] == np.float32(np.abs(x[sl]).max()) / np.float32(127)
         assert np.abs(xq[sl] * xs[g] - x[sl]).max() <= xs[g] / 2 * 1.0001
         assert np.abs(xq[sl]).max() == 127
-
-
-def test_matmul_f32_matches_numpy(kernels):
-    rng = np.random.default_rng(2)
-    w = rng.standard_normal((33, 65)).astype(np.float32)
-    x = rng.standard_normal(65).astype(np.float32)
-    out = np.zeros(33, np.float32)
-    kernels.matmul_f32(out, x, w, 33, 65)
-    np.testing.assert_allclose(out, w.astype(np.float64) @ x, rtol=1e-5, atol=1e-5)
 
 
 def test_exp_f32_within_two_ulp(kernels):

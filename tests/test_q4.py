@@ -9,7 +9,9 @@ from toolchain.config import ModelConfig
 from toolchain.emulator import Emulator
 from toolchain.image import image_entries
 from toolchain.manifest import read_manifest
-from toolchain.quantize import pack_q4, quantize_matrix
+from toolchain.boards import Q4_LAYOUT
+from toolchain.layout import pack_matrix
+from toolchain.quantize import quantize_matrix
 from toolchain.run import run_project
 from toolchain.validate import validate
 
@@ -21,18 +23,20 @@ def test_q4_values_packing_and_error_bound():
     w[1, :32] = 0.0  # a zero group: scale 0, values 0
     qm = quantize_matrix(w, 32, "q4")
     assert qm.q.min() >= -8 and qm.q.max() <= 7 and qm.scales[1, 0] == 0 and not qm.q[1, :32].any()
-    packed = qm.stored()
-    assert packed.shape == (5, 23) and packed.dtype == np.uint8
-    assert (packed[:, -1] >> 4 == 8).all()  # the odd column's partner nibble holds zero
-    low, high = (packed & 15).astype(int) - 8, (packed >> 4).astype(int) - 8
-    assert (np.stack([low, high], axis=2).reshape(5, 46)[:, :45] == qm.q).all()
+    # a row: 32 values in 16 bytes, their scale, 13 values padded to 16 in 8 bytes, their scale
+    packed = pack_matrix(qm.q, qm.scales, 32, "q4", Q4_LAYOUT).reshape(5, 32)
+    values = np.concatenate([packed[:, :16], packed[:, 20:28]], axis=1)
+    nibbles = np.stack([values & 15, values >> 4], axis=2).reshape(5, 48).astype(int) - 8
+    assert (nibbles[:, :45] == qm.q).all() and not nibbles[:, 45:].any()  # padding holds zeros
+    assert (packed[:, 16:20].copy().view(np.float32)[:, 0] == qm.scales[:, 0]).all()
     # the best-of-candidates scale never does worse than max|w| / 7 rounding
     g, rows = w[:, :32], [0, 2, 3, 4]
     plain_scale = np.abs(g[rows]).max(1, keepdims=True) / 7
     plain_err = ((np.clip(np.rint(g[rows] / plain_scale), -8, 7) * plain_scale - g[rows]) ** 2).sum(1)
     err = ((qm.dequantize()[rows, :32] - g[rows]) ** 2).sum(1)
     assert (err <= plain_err + 1e-7).all()
-    assert np.array_equal(pack_q4(np.array([[-8, 7, 0]], np.int8)), np.array([[0xF0, 0x88]], np.uint8))
+    one = pack_matrix(np.array([[-8, 7, 0]], np.int8), np.ones((1, 1), np.float32), 32, "q4", Q4_LAYOUT)
+    assert np.array_equal(one[:4], np.array([0xF0, 0x88, 0x88, 0x88], np.uint8))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +54,7 @@ def q4_projects(shared_models, tmp_path_factory):
 
 def test_q4_weights_take_about_half_the_flash_of_q8(q4_projects):
     def weight_bytes(out):
-        return sum(n for name, n in _entries(out) if name.endswith((".q", ".s")))
+        return sum(n for name, n in _entries(out) if name.endswith(".weight") and "norm" not in name)
     ratio = weight_bytes(q4_projects["host"]) / weight_bytes(q4_projects["q8"])
     print(f"q4 / q8 weight bytes: {ratio:.3f}")
     # 4 bits + a float scale per 32 against 8 bits + one per 64: (0.5 + 4/32) / (1 + 4/64)

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .boards import Board
-from .config import LLAMA2C_SHAPES, ModelConfig
+from .config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from .errors import ToolchainError
 from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
 from .image import image_entries
 from .importers import load_checkpoint
+from .layout import scale_bytes
 from .plan import KV_MODES
 from .tokenizer import Tokenizer
 
@@ -55,9 +56,14 @@ def model_config(model: str) -> tuple[str, ModelConfig]:
 def flash_sections(cfg: ModelConfig, quant: str, group_size: int, context: int,
                    tok: Tokenizer | None, board: Board) -> dict[str, int]:
     sections = {"weights": 0, "scales": 0, "norms": 0, "tokenizer": 0, "rope tables": 0}
-    for name, nbytes in image_entries(cfg, quant, group_size, context, tok):
+    shapes = tensor_shapes(cfg)
+    for name, nbytes in image_entries(cfg, quant, group_size, context, tok, board.kernel(quant, group_size)):
         key = ("tokenizer" if name.startswith("vocab.") else "rope tables" if name.startswith("rope")
-               else "scales" if name.endswith(".s") else "norms" if "norm" in name else "weights")
+               else "norms" if "norm" in name else "weights")
+        if key == "weights" and len(shapes.get(name, ())) == 2:  # scales lie beside their groups
+            scales = scale_bytes(*shapes[name], group_size, quant)
+            sections["scales"] += scales
+            nbytes -= scales
         sections[key] += nbytes
     if board.os == "baremetal":
         sections["code (estimate)"] = CODE_ESTIMATE

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from .boards import get_board
+from .boards import PORTABLE, Kernel, get_board, kernel_named
 from .build import make
 from .config import ModelConfig
 from .errors import ToolchainError
@@ -32,14 +32,14 @@ def read_bandwidth_gb_s(megabytes: int = 512, repeats: int = 5) -> float:
     return data.nbytes / best / 1e9
 
 
-def weight_bytes_per_token(cfg: ModelConfig, quant: str, group_size: int, context: int) -> int:
+def weight_bytes_per_token(cfg: ModelConfig, quant: str, group_size: int, context: int,
+                           kernel: Kernel = PORTABLE) -> int:
     """Bytes of weights a decode step reads: every matrix and norm once; of the
     embedding table only one row, unless it is also the classifier."""
-    total = sum(n for name, n in image_entries(cfg, quant, group_size, context)
-                if not name.startswith(("vocab.", "rope")))
+    entries = image_entries(cfg, quant, group_size, context, kernel=kernel)
+    total = sum(n for name, n in entries if not name.startswith(("vocab.", "rope")))
     if not cfg.shared_classifier:
-        table = sum(n for name, n in image_entries(cfg, quant, group_size, context)
-                    if name.startswith("tok_embeddings"))
+        table = sum(n for name, n in entries if name.startswith("tok_embeddings"))
         total -= table - table // cfg.vocab_size
     return total
 
@@ -61,13 +61,13 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     if speeds is None:
         raise ToolchainError("the run was too short to time prompt and decode apart")
     bw = bandwidth if bandwidth is not None else read_bandwidth_gb_s()
-    per_token = weight_bytes_per_token(cfg, manifest["quant"], manifest["group_size"], manifest["context"])
+    per_token = weight_bytes_per_token(cfg, manifest["quant"], manifest["group_size"], manifest["context"],
+                                       kernel_named(manifest["kernel"]))
     roofline = bw * 1e9 / per_token
     decode = float(speeds.group(2))
     return {
         "board": board.name, "emulated": board.emulation.get("kind") != "native",
-        "kernels": "reference" if reference else (board.kernel_flags[0].split("_", 2)[-1].lower()
-                                                   if board.kernel_flags else "reference"),
+        "kernels": "reference" if reference else manifest["kernel"],
         "threads": threads, "params": cfg.n_params(), "quant": manifest["quant"],
         "prompt_tok_s": float(speeds.group(1)), "decode_tok_s": decode,
         "weight_bytes_per_token": per_token, "read_bw_gb_s": round(bw, 2),
@@ -99,8 +99,7 @@ def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: 
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions
     return {
-        "board": board.name, "kernels": "reference" if reference else board.kernel_flags[0].split("_", 2)[-1].lower()
-        if board.kernel_flags else "reference",
+        "board": board.name, "kernels": "reference" if reference else manifest["kernel"],
         "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3),
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,

@@ -10,18 +10,56 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolchainError
+from .layout import WeightLayout
 from .resources import resource_dir
 
 
-# Kernel variants, best first: (board feature, LLM_KERNEL_<NAME> macro, extra compiler flags)
+@dataclass(frozen=True)
+class Kernel:
+    """A set of ISA kernels (runtime_c/kernels/*_<name>.c) and the weight layouts
+    they read, which the compiler then writes."""
+    feature: str                  # the board feature (or host CPU flag) it needs
+    name: str                     # LLM_KERNEL_<NAME>
+    cflags: tuple[str, ...] = ()  # what the compiler needs for it
+    q8: WeightLayout = WeightLayout()
+    f32: WeightLayout = WeightLayout(1, 1)
+    x_bytes: int = 1              # bytes per activation in the q8 kernel's form
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """-DLLM_KERNEL_<NAME> and what the compiler needs; none for the portable kernels."""
+        return (f"-DLLM_KERNEL_{self.name}", *self.cflags) if self.feature else ()
+
+    @property
+    def label(self) -> str:
+        return self.name.lower().replace("_", "-")
+
+    def layout(self, quant: str) -> WeightLayout:
+        return {"q8": self.q8, "f32": self.f32}.get(quant, Q4_LAYOUT)
+
+    def fits(self, quant: str, group_size: int) -> bool:
+        """Whether its q8 kernel can take this group size (whole chunks per group)."""
+        return quant != "q8" or group_size % self.q8.cols == 0
+
+
+PORTABLE = Kernel("", "REFERENCE")
+Q4_LAYOUT = WeightLayout(1, 8)  # four bytes per chunk: every scale stays 4-byte aligned
+# best first
 KERNELS = (
-    ("mve", "MVE", ()),
-    ("dsp", "DSP", ()),
-    ("dotprod", "DOTPROD", ()),
-    ("neon", "NEON", ()),
-    ("avx_vnni", "AVX_VNNI", ("-mavx2", "-mavxvnni")),
-    ("avx2", "AVX2", ("-mavx2",)),
+    Kernel("mve", "MVE", (), WeightLayout(4, 16)),
+    Kernel("dsp", "DSP", (), WeightLayout(4, 4), x_bytes=1),  # STUB: 2 once the DSP kernel widens them
+    Kernel("dotprod", "DOTPROD", (), WeightLayout(4, 16)),
+    Kernel("neon", "NEON", (), WeightLayout(4, 16)),
+    Kernel("avx512_vnni", "AVX512_VNNI", ("-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"),
+           WeightLayout(16, 4, bias=128)),
+    Kernel("avx_vnni", "AVX_VNNI", ("-mavx2", "-mavxvnni"), WeightLayout(8, 4, bias=128)),
+    Kernel("avx2", "AVX2", ("-mavx2",), WeightLayout(8, 4)),
 )
+
+
+def kernel_named(label: str) -> Kernel:
+    """The kernels a project was compiled for, by the label its manifest records."""
+    return next((k for k in KERNELS if k.label == label), PORTABLE)
 
 
 def cpu_flags() -> set[str]:
@@ -67,19 +105,16 @@ class Board:
     emulation: dict = field(default_factory=dict)  # kind: native | qemu-user | qemu-system | none
 
     @property
-    def kernel_flags(self) -> tuple[str, ...]:
-        """-DLLM_KERNEL_<ISA> (and what the compiler needs for it) for the best kernel
-        the board's features allow; empty for the portable reference."""
+    def best_kernel(self) -> Kernel:
+        """The best kernels the board's features allow (the host: this CPU's)."""
         features = set(self.features) | (cpu_flags() if self.detect_features else set())
-        for feature, macro, flags in KERNELS:
-            if feature in features:
-                return (f"-DLLM_KERNEL_{macro}", *flags)
-        return ()
+        return next((k for k in KERNELS if k.feature in features), PORTABLE)
 
-    @property
-    def kernel_x_bytes(self) -> int:
-        """Bytes per activation in the kernel's form (runtime_c/kernels/kernels.h)."""
-        return 2 if "-DLLM_KERNEL_DSP" in self.kernel_flags else 1
+    def kernel(self, quant: str, group_size: int) -> Kernel:
+        """The kernels a project with these weights uses: the best, unless its q8
+        kernel cannot take the group size, then the portable ones."""
+        best = self.best_kernel
+        return best if best.fits(quant, group_size) else PORTABLE
 
     @property
     def threads(self) -> int:

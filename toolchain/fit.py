@@ -37,7 +37,7 @@ def assess(config: ModelConfig, quant: str, group_size: int, kv: str, context: i
            tok: Tokenizer | None = None) -> Fit:
     max_token_length = tok.max_token_length if tok is not None else 16
     plan = plan_memory(config, quant, group_size, context, max_token_length, board, kv)
-    image = image_size(config, quant, group_size, context, tok)
+    image = image_size(config, quant, group_size, context, tok, board.kernel(quant, group_size))
     if board.os == "baremetal":
         flash, ram = image + CODE_ESTIMATE, plan.ram_bytes
         fits = flash <= board.flash_bytes and plan_fits(plan, board)

@@ -1,9 +1,9 @@
 """The weight image: one little-endian binary blob the C project links in (.incbin).
 
 Layout: header, tokenizer tables, RoPE tables, then every tensor in model order
-(a q8 or q4 matrix as its stored values followed by its scales), each aligned. The
-offsets are rendered into llm_weights.c, so the runtime reads the image through
-typed pointers without parsing it.
+(each matrix in the layout the board's kernel reads, scales beside their groups:
+layout.py), each aligned. The offsets are rendered into llm_weights.c, so the
+runtime reads the image through typed pointers without parsing it.
 """
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .boards import PORTABLE, Kernel
 from .config import ModelConfig, tensor_shapes
+from .layout import matrix_bytes, pack_matrix
 from .model import rope_table
 from .plan import KV_MODES
-from .quantize import PROGRESS_PARAMS, QUANT_MODES, QuantizedMatrix, QuantizedModel, n_groups, stored_row_bytes
+from .quantize import PROGRESS_PARAMS, QUANT_MODES, QuantizedMatrix, QuantizedModel
 from .tokenizer import Tokenizer
 from .unicode_classes import class_runs
 
@@ -71,10 +73,10 @@ def _aligned_offsets(entries: list[tuple[str, int]]) -> tuple[dict[str, int], in
 
 
 def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
-                  tok: Tokenizer | None = None) -> list[tuple[str, int]]:
+                  tok: Tokenizer | None = None, kernel: Kernel = PORTABLE) -> list[tuple[str, int]]:
     """Every array of the image with its size in bytes, in image order, from the config
-    alone (the planner sizes flash with it). Without a tokenizer its piece bytes are
-    estimated at 8 per token."""
+    alone (the planner sizes flash with it); matrices in `kernel`'s layout. Without a
+    tokenizer its piece bytes are estimated at 8 per token."""
     v = cfg.vocab_size
     piece_bytes = sum(len(p) + 1 for p in tok.pieces) if tok is not None else 8 * v
     entries = [("vocab.piece_offsets", 4 * (v + 1)), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
@@ -82,33 +84,33 @@ def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
     if tok is not None and tok.kind == "tiktoken":
         entries.append(("vocab.char_classes", class_runs().nbytes))
     entries += [("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
+    layout = kernel.layout(quant)
     for name, shape in tensor_shapes(cfg).items():
-        if quant != "f32" and len(shape) == 2:
-            entries += [(name + ".q", shape[0] * stored_row_bytes(shape[1], quant)),
-                        (name + ".s", 4 * shape[0] * n_groups(shape[1], group_size))]
-        else:
-            entries.append((name, 4 * int(np.prod(shape))))
+        size = matrix_bytes(*shape, group_size, quant, layout) if len(shape) == 2 else 4 * int(np.prod(shape))
+        entries.append((name, size))
     return entries + [("crc32", 4)]  # of every byte before it: the runtime refuses a corrupt image
 
 
 def image_size(cfg: ModelConfig, quant: str, group_size: int, context: int,
-               tok: Tokenizer | None = None) -> int:
-    return _aligned_offsets(image_entries(cfg, quant, group_size, context, tok))[1]
+               tok: Tokenizer | None = None, kernel: Kernel = PORTABLE) -> int:
+    return _aligned_offsets(image_entries(cfg, quant, group_size, context, tok, kernel))[1]
 
 
-def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str) -> ImageLayout:
+def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str, kernel: Kernel) -> ImageLayout:
     cfg = qm.model.config
     cos, sin = rope_table(cfg, context)
     arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
+    layout = kernel.layout(qm.mode)
     for name, t in qm.tensors.items():
         if isinstance(t, QuantizedMatrix):
-            arrays[name + ".q"] = t.stored()
-            arrays[name + ".s"] = t.scales
+            arrays[name] = pack_matrix(t.q, t.scales, qm.group_size, qm.mode, layout)
+        elif t.ndim == 2:
+            arrays[name] = pack_matrix(t, None, qm.group_size, "f32", layout)
         else:
             arrays[name] = t
     arrays = {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")) for k, v in arrays.items()}
     entries = [(k, a.nbytes) for k, a in arrays.items()] + [("crc32", 4)]
-    assert entries == image_entries(cfg, qm.mode, qm.group_size, context, tok), "image layout drifted"
+    assert entries == image_entries(cfg, qm.mode, qm.group_size, context, tok, kernel), "image layout drifted"
     offsets, size = _aligned_offsets(entries)
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
                          cfg.n_kv_heads, cfg.vocab_size, context, QUANT_MODES.index(qm.mode), qm.group_size,

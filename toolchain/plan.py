@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .boards import Board, MemoryRegion
+from .boards import PORTABLE, Board, Kernel, MemoryRegion
 from .config import ModelConfig
 from .errors import ToolchainError
+from .layout import chunk_padded
 from .quantize import n_groups
 
 KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
@@ -102,7 +103,7 @@ class MemoryPlan:
 
 
 def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context: int,
-                   max_token_length: int, os: str, x_bytes: int = 1) -> tuple[list[Buffer], int, int]:
+                   max_token_length: int, os: str, kernel: Kernel = PORTABLE) -> tuple[list[Buffer], int, int]:
     """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
     if kv not in KV_MODES:
         raise ToolchainError(f"unknown KV cache storage {kv!r} (choose from {', '.join(KV_MODES)})")
@@ -136,8 +137,10 @@ def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context
     ]
     if quant != "f32":
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")
-        # in the kernel's form; a kernel that widens them also needs the int8 values staged
-        xq = widest * x_bytes + (widest if x_bytes > 1 else 0)
+        # in the kernel's form, padded to its chunks; a kernel that widens them also
+        # needs the int8 values staged
+        x_bytes = kernel.x_bytes if quant == "q8" else 1
+        xq = chunk_padded(widest, kernel.layout(quant)) * x_bytes + (widest if x_bytes > 1 else 0)
         wanted += [b("xq", "int8_t", 1, xq, matmuls, 2, "quantized activations"),
                    b("xs", "float", 4, n_groups(widest, group_size), matmuls, 3, "activation scales")]
     for l in range(c.n_layers):
@@ -171,8 +174,7 @@ def place(buffers: list[Buffer], region: str) -> tuple[list[Buffer], int]:
 def plan_memory(config: ModelConfig, quant: str, group_size: int, context: int,
                 max_token_length: int, board: Board, kv: str = "f32") -> MemoryPlan:
     wanted, prompt_capacity, cmdline = buffers_needed(config, quant, group_size, kv, context,
-                                                      max_token_length, board.os,
-                                                      board.kernel_x_bytes if quant == "q8" else 1)
+                                                      max_token_length, board.os, board.kernel(quant, group_size))
     fast_regions: list[MemoryRegion] = [r for r in board.memory if r.fast and r.kind == "ram"] \
         if board.os == "baremetal" else []
     arenas = []

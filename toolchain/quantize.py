@@ -5,11 +5,10 @@ group_size does not divide cols the last group of every row is simply shorter
 (stories260K's w2 has cols = 172 = 64 + 64 + 44), so no group size is shrunk
 behind the user's back. The runtime quantizes activations with the same groups.
 
-q4 values lie in [-8, 7] and are packed two per byte, the even column in the low
-nibble, each stored as value + 8 (a row with an odd number of columns ends in a
-zero nibble, 8). Groups are even so each starts on a byte. With only 16 levels
-the scale matters: each group takes, of a few candidate scales, the one with the
-least squared error.
+q4 values lie in [-8, 7] (stored two per byte, see layout.py); groups are even so
+each starts on a byte. With only 16 levels the scale matters: each group takes, of
+a few candidate scales, the one with the least squared error. A scale below
+layout.MIN_SCALE is taken as 0 (the group's weights are below 1e-17 anyway).
 """
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ from tqdm import tqdm
 
 from .config import Model
 from .errors import ToolchainError
+from .layout import MIN_SCALE
 
 QUANT_MODES = ("f32", "q8", "q4")  # in ImageHeader.quant order
 DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 32}
@@ -34,12 +34,6 @@ class QuantizedMatrix:
     scales: np.ndarray  # float32 [rows, n_groups]
     group_size: int
     mode: str = "q8"
-
-    def stored(self) -> np.ndarray:
-        """The values as the image holds them: q8 as they are, q4 packed two per byte."""
-        if self.mode == "q8":
-            return self.q
-        return pack_q4(self.q)
 
     def dequantize(self) -> np.ndarray:
         rows, cols = self.q.shape
@@ -70,17 +64,6 @@ def n_groups(cols: int, group_size: int) -> int:
     return -(-cols // group_size)
 
 
-def stored_row_bytes(cols: int, mode: str) -> int:
-    return cols if mode == "q8" else -(-cols // 2)
-
-
-def pack_q4(q: np.ndarray) -> np.ndarray:
-    rows, cols = q.shape
-    nibbles = np.full((rows, 2 * stored_row_bytes(cols, "q4")), 8, dtype=np.uint8)
-    nibbles[:, :cols] = (q.astype(np.int16) + 8).astype(np.uint8)
-    return (nibbles[:, 0::2] | (nibbles[:, 1::2] << 4)).astype(np.uint8)
-
-
 def _round(groups: np.ndarray, scales: np.ndarray, mode: str) -> np.ndarray:
     lo, hi = LEVELS[mode]
     safe = np.where(scales > 0, scales, 1.0)[:, :, None]
@@ -109,6 +92,7 @@ def quantize_matrix(w: np.ndarray, group_size: int, mode: str = "q8") -> Quantiz
         scales = (amax / np.float32(127)).astype(np.float32)
     else:
         scales = _best_q4_scales(groups, amax)
+    scales = np.where(scales < MIN_SCALE, np.float32(0), scales)  # a group that small is zeros
     q = _round(groups, scales, mode).astype(np.int8)
     return QuantizedMatrix(q.reshape(rows, -1)[:, :cols].copy(), scales, group_size, mode)
 

@@ -82,18 +82,21 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
         raise ToolchainError(f"{out} already exists (use --force to replace it)")
     cfg = qm.model.config
     context = plan.context
-    image = layout_image(qm, tok, context, plan.kv)
+    kernel = board.kernel(qm.mode, qm.group_size)
+    image = layout_image(qm, tok, context, plan.kv, kernel)
     emulation_ld = "llm_qemu.ld" if board.emulation.get("memory") else None
     values = dict(version=__version__, board=board, cfg=cfg, context=context, quant=qm.mode,
                   image_copy=image_copied(board, image.size),
                   kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
+                  kernel=kernel, layout=kernel.layout(qm.mode),
                   **ci_values(board))
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
         "config": cfg.to_dict(), "quant": qm.mode, "group_size": qm.group_size,
         "context": context, "kv": plan.kv, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
+        "kernel": kernel.label, "layout": kernel.layout(qm.mode).to_dict(),
         "source": str(Path(source).resolve()) if source is not None else None,
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id},
         "quantization_error": [asdict(e) for e in qm.errors],

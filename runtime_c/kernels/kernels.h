@@ -9,97 +9,132 @@
 
 #include <stdint.h>
 
-/* out[i] = sum_j w[i, j] * x[j] for a [rows x cols] row-major float matrix. */
-void matmul_f32(float *out, const float *x, const float *w, int rows, int cols);
+/* How the compiler laid out a weight matrix for the kernels (toolchain/layout.py):
+ * blocks of `rows` rows, the last block possibly shorter. Within a block each group
+ * of columns (q8/q4: group_size; f32: the whole row) is stored in chunks of `cols`
+ * columns, a chunk holding that span of every row of the block in turn; a group not
+ * a multiple of `cols` long ends in a chunk padded with zero weights. After each
+ * quantized group come the block's float scales for it, one per row. A q8 byte is
+ * the value + `bias` (0, or 128: unsigned bytes for VNNI); a q4 byte holds two
+ * values + 8, the even column in the low nibble. */
+typedef struct {
+    int rows, cols, bias;
+} WeightLayout;
 
-/* sums[g] = the int32 dot product of activations x and weights w over group g
- * of n columns (the last group may be shorter). */
-typedef void (*GroupDot)(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+/* Bytes of one block of `rows` rows, of values of `bits` bits (32: float). */
+long layout_block_bytes(const WeightLayout *l, int rows, int cols, int group_size, int bits);
+/* Row `row` of a [rows x cols] matrix in layout l, as floats (dequantized). */
+void layout_row_f32(float *out, const uint8_t *w, int rows, int cols, int group_size, int bits,
+                    const WeightLayout *l, int row);
 
-/* The same for int8 (q8) or packed int4 (q4) weights and int8 activations: int32
- * sums per group of `group_size` columns, each scaled by the weight scale
- * ws[i, g] and the activation scale xs[g], summed over groups in order. For q8
- * xq is in the form group_dot_q8 takes (see KERNEL_X_BYTES); q4 takes it plain. */
-void matmul_q8(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
-               const float *ws, int rows, int cols, int group_size);
-void matmul_q4(float *out, const int8_t *xq, const float *xs, const int8_t *wq,
-               const float *ws, int rows, int cols, int group_size);
+/* out[r] for the `rows` rows of one block of a matrix in layout l:
+ * f32: sum_j w[r, j] * x[j], in column order;
+ * q8, q4: over groups in order, (float)(int32 sum of the group's products)
+ *   * weight scale * activation scale xs[g], added to the row's float sum.
+ * The portable references; every ISA variant gives the same floats bit for bit. */
+void matvec_f32_reference(float *out, const float *x, const uint8_t *block, int rows, int cols,
+                          const WeightLayout *l);
+void matvec_q8_reference(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                         int group_size, const WeightLayout *l);
+void matvec_q4_reference(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                         int group_size, const WeightLayout *l);
 
-/* sums[g] = the int32 dot product of x and w over group g of n columns: the
- * integer core of matmul_q8. One portable reference and one variant per ISA,
- * picked at compile time by one LLM_KERNEL_<ISA> macro (from the board's
- * features); every variant returns exactly the reference's sums. */
-void group_dot_q8_reference(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
-void group_dot_q8_avx2(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
-void group_dot_q8_neon(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
-void group_dot_q8_dotprod(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
-void group_dot_q8_dsp(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
-void group_dot_q8_mve(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+/* A whole matrix (or a run of its blocks, starting on one): out[rows]. The q8 and
+ * f32 ones take the board's kernel where there is one (below); xq is in the form
+ * the q8 kernel takes (KERNEL_X_BYTES). */
+void matmul_f32(float *out, const float *x, const uint8_t *w, int rows, int cols, const WeightLayout *l);
+void matmul_q8(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
+               int group_size, const WeightLayout *l);
+void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
+               int group_size, const WeightLayout *l);
 
-/* The q4 integer core: w holds two values per byte (group_dot_q4.c); portable only so far. */
-void group_dot_q4_reference(int32_t *sums, const int8_t *x, const int8_t *w, int n, int group_size);
+/* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
+ * of at most KERNEL_ROWS rows in the kernel's own layout (KERNEL_ROWS, KERNEL_COLS,
+ * KERNEL_BIAS, which the compiler wrote the image in), picked at compile time by
+ * one LLM_KERNEL_<ISA> macro from the board's features. */
+typedef void (*MatvecQ8)(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
+                         int cols, int group_size);
+void matvec_q8_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                    int group_size);
+void matvec_q8_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
+                           int cols, int group_size);
+void matvec_q8_neon(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                    int group_size);
+void matvec_q8_dotprod(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                       int group_size);
+void matvec_q8_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                   int group_size);
+void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                   int group_size);
 
-#if defined(LLM_KERNEL_AVX_VNNI)
-#define group_dot_q8 group_dot_q8_avx2
+#if defined(LLM_KERNEL_AVX512_VNNI)
+#define LLM_KERNEL_NAME "avx512-vnni"
+#define KERNEL_ROWS 16
+#define KERNEL_COLS 4
+#define KERNEL_BIAS 128
+#define matvec_q8_kernel matvec_q8_avx512_vnni
+#elif defined(LLM_KERNEL_AVX_VNNI)
 #define LLM_KERNEL_NAME "avx-vnni"
+#define KERNEL_ROWS 8
+#define KERNEL_COLS 4
+#define KERNEL_BIAS 128
+#define matvec_q8_kernel matvec_q8_avx2
 #elif defined(LLM_KERNEL_AVX2)
-#define group_dot_q8 group_dot_q8_avx2
 #define LLM_KERNEL_NAME "avx2"
+#define KERNEL_ROWS 8
+#define KERNEL_COLS 4
+#define KERNEL_BIAS 0
+#define matvec_q8_kernel matvec_q8_avx2
 #elif defined(LLM_KERNEL_DOTPROD)
-#define group_dot_q8 group_dot_q8_dotprod
 #define LLM_KERNEL_NAME "neon-dotprod"
+#define KERNEL_ROWS 4
+#define KERNEL_COLS 16
+#define KERNEL_BIAS 0
+#define matvec_q8_kernel matvec_q8_dotprod
 #elif defined(LLM_KERNEL_NEON)
-#define group_dot_q8 group_dot_q8_neon
 #define LLM_KERNEL_NAME "neon"
+#define KERNEL_ROWS 4
+#define KERNEL_COLS 16
+#define KERNEL_BIAS 0
+#define matvec_q8_kernel matvec_q8_neon
 #elif defined(LLM_KERNEL_MVE)
-#define group_dot_q8 group_dot_q8_mve
 #define LLM_KERNEL_NAME "mve"
+#define KERNEL_ROWS 4
+#define KERNEL_COLS 16
+#define KERNEL_BIAS 0
+#define matvec_q8_kernel matvec_q8_mve
 #elif defined(LLM_KERNEL_DSP)
-#define group_dot_q8 group_dot_q8_dsp
 #define LLM_KERNEL_NAME "dsp"
+#define KERNEL_ROWS 4
+#define KERNEL_COLS 4
+#define KERNEL_BIAS 0
+#define matvec_q8_kernel matvec_q8_dsp
 #else
-#define group_dot_q8 group_dot_q8_reference
 #define LLM_KERNEL_NAME "reference"
 #endif
 
-/* The form group_dot_q8 takes its activations in. Most kernels read the int8
- * values as they are; the DSP kernel wants them widened and reordered, once per
- * matrix-vector product, into KERNEL_X_BYTES bytes per value. */
-#if defined(LLM_KERNEL_DSP)
+/* The form the q8 kernel takes its activations in. Most kernels read the int8
+ * values as they are, zero-padded to whole chunks; the DSP kernel wants them
+ * widened and reordered, once per matrix-vector product, into KERNEL_X_BYTES
+ * bytes per value (matvec_q8_prepare). */
+#if defined(LLM_KERNEL_DSP) && 0 /* STUB: until the DSP kernel widens them */
 #define KERNEL_X_BYTES 2
-void group_dot_q8_prepare(int8_t *prepared, const int8_t *x, int n);
+void matvec_q8_prepare(int8_t *prepared, const int8_t *x, int n);
 #else
 #define KERNEL_X_BYTES 1
 #endif
 
-/* Kernels that take GROUP_DOT_ROWS rows at once (row r at w + r * stride, its
- * sums at sums + r * sums_stride) load each activation once for all of them;
- * matmul_q8 uses one where the ISA has it, and the sums are the same. They pay
- * on the microcontrollers, where every load is an instruction; on x86 four
- * weight streams measured slower than one (66-72 against 41-48 tok/s on 110M). */
-typedef void (*GroupDotRows)(int32_t *sums, int sums_stride, const int8_t *x, const int8_t *w, long stride,
-                             int n, int group_size);
-void group_dot_rows_q8_dsp(int32_t *sums, int sums_stride, const int8_t *x, const int8_t *w, long stride,
-                           int n, int group_size);
-void group_dot_rows_q8_mve(int32_t *sums, int sums_stride, const int8_t *x, const int8_t *w, long stride,
-                           int n, int group_size);
-#if defined(LLM_KERNEL_MVE)
-#define GROUP_DOT_ROWS 4
-#define group_dot_rows_q8 group_dot_rows_q8_mve
-#elif defined(LLM_KERNEL_DSP)
-#define GROUP_DOT_ROWS 4
-#define group_dot_rows_q8 group_dot_rows_q8_dsp
-#else
-#define GROUP_DOT_ROWS 1
-#define group_dot_rows_q8 ((GroupDotRows)0)
-#endif
-
-/* Runs the selected group_dot_q8 and the reference on random inputs of many
- * sizes and group sizes (values in [-127, 127], as quantization produces);
- * 0 when every sum agrees, -1 at the first that does not. */
+/* Runs the board's matvec_q8 kernel and the reference on random matrices of many
+ * shapes and group sizes (values in [-127, 127], as quantization produces): first
+ * with one group's scales 1 and the others 0, so each output is that group's int32
+ * sum exactly, then with random scales; 0 when every output agrees to the bit, -1
+ * at the first that does not. */
 int kernel_selftest(uint32_t seed, int *cases);
 
-/* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127. */
+/* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127, or 0 (and
+ * the group zeros) below KERNEL_MIN_SCALE, so that every product of scales and
+ * sums in matvec_q8 is a normal float (toolchain/layout.py: MIN_SCALE). */
+#define KERNEL_MIN_SCALE 0x1p-63f
 void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size);
 
 /* out = x / rms(x) * weight; out may alias x. */

@@ -12,12 +12,13 @@ void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size) {
             if (a > amax) amax = a;
         }
         float scale = amax / 127.0f;
+        if (scale < KERNEL_MIN_SCALE) scale = 0.0f; /* and the group zeros: see kernels.h */
         xs[g] = scale;
         for (int j = start; j < end; j++) {
-            /* roundf is exact (IEEE), so every board rounds alike; an all-zero
-             * group has scale 0 and must not divide by it. A subnormal scale keeps
-             * few bits and may round well below amax / 127 (2e-43 / 127 becomes
-             * 1.4e-45): clamp, or the quotient overflows int8 (undefined behaviour). */
+            /* roundf is exact (IEEE), so every board rounds alike; a group of scale
+             * 0 must not divide by it. The clamp guards the quotient against
+             * overflowing int8 (undefined behaviour), as for a scale that rounded
+             * below amax / 127. */
             float r = scale > 0.0f ? roundf(x[j] / scale) : 0.0f;
             xq[j] = (int8_t)(r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r);
         }

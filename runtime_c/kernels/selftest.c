@@ -1,9 +1,25 @@
-/* selftest.c - the board's kernel against the portable reference, on the board
- * itself (llm -k): random int8 inputs of awkward sizes and group tails. */
+/* selftest.c - the board's q8 kernel against the portable reference, on the board
+ * itself (llm -k): random int8 matrices of awkward shapes, group tails and short
+ * blocks, in the kernel's layout. */
 #include <string.h>
-#include "kernels.h"
+#include "layout.h"
 
 #define MAX_N 300
+#if defined(KERNEL_ROWS)
+#define ROWS KERNEL_ROWS
+static const WeightLayout kernel_layout = {KERNEL_ROWS, KERNEL_COLS, KERNEL_BIAS};
+#define KERNEL matvec_q8_kernel
+#else /* no ISA kernel: the reference against itself, in a layout like the DSP's */
+#define ROWS 4
+static const WeightLayout kernel_layout = {4, 4, 0};
+static void reference(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+                      int group_size) {
+    matvec_q8_reference(out, x, xs, block, rows, cols, group_size, &kernel_layout);
+}
+#define KERNEL reference
+#endif
+#define MAX_GROUPS (MAX_N / 4)
+#define PADDED (MAX_N + 16) /* a row rounded up to whole chunks */
 
 static uint32_t next(uint32_t *state) { /* xorshift32 */
     *state ^= *state << 13;
@@ -12,59 +28,74 @@ static uint32_t next(uint32_t *state) { /* xorshift32 */
     return *state;
 }
 
-/* The multi-row kernel, if the ISA has one, on GROUP_DOT_ROWS rows `stride` apart
- * (the first row is w; groups of 4 or more): each row's sums must be the
- * reference's (want: scratch for them). */
-static int rows_agree(const int16_t *prepared, const int8_t *x, int8_t *w, long stride, int n, int group_size,
-                      int32_t *want, uint32_t *state) {
-#if GROUP_DOT_ROWS > 1
-    int32_t got[GROUP_DOT_ROWS * (MAX_N / 4)];
-    const int n_groups = (n + group_size - 1) / group_size;
-    if (group_size < 4) return 1;
-    for (int r = 1; r < GROUP_DOT_ROWS; r++) {
-        for (int i = 0; i < n; i++) w[r * stride + i] = (int8_t)((int)(next(state) % 255) - 127);
-    }
-    group_dot_rows_q8(got, n_groups, (const int8_t *)prepared, w, stride, n, group_size);
-    for (int r = 0; r < GROUP_DOT_ROWS; r++) {
-        group_dot_q8_reference(want, x, w + r * stride, n, group_size);
-        for (int k = 0; k < n_groups; k++) {
-            if (got[r * n_groups + k] != want[k]) return 0;
+/* w[rows][MAX_N] with scales s[rows][MAX_GROUPS] into one block in the kernel's layout
+ * (the C twin of toolchain/layout.py's pack_matrix). */
+static void pack(uint8_t *block, const int8_t *w, const float *s, int rows, int cols, int group_size) {
+    const WeightLayout *l = &kernel_layout;
+    for (int start = 0, g = 0; start < cols; start += group_size, g++) {
+        const int len = cols - start < group_size ? cols - start : group_size;
+        const long values = layout_values_bytes(l, rows, len, 8);
+        for (long i = 0; i < values; i++) { /* chunk, then row, then column within the chunk */
+            const int chunk = (int)(i / ((long)rows * l->cols)), r = (int)(i / l->cols % rows);
+            const int j = chunk * l->cols + (int)(i % l->cols);
+            block[i] = (uint8_t)((j < len ? w[r * MAX_N + start + j] : 0) ^ l->bias);
         }
+        for (int r = 0; r < rows; r++) memcpy(block + values + 4 * r, &s[r * MAX_GROUPS + g], 4);
+        block += values + 4L * rows;
     }
-#else
-    (void)prepared, (void)x, (void)w, (void)stride, (void)n, (void)group_size, (void)want, (void)state;
-#endif
-    return 1;
+}
+
+/* The kernel and the reference on one packed block: the same floats, bit for bit. */
+static int agree(const int8_t *prepared, const int8_t *x, const float *xs, const int8_t *w, const float *s,
+                 int rows, int cols, int group_size) {
+    uint8_t block[ROWS * PADDED + 4 * ROWS * MAX_GROUPS];
+    float want[ROWS], got[ROWS];
+    pack(block, w, s, rows, cols, group_size);
+    matvec_q8_reference(want, x, xs, block, rows, cols, group_size, &kernel_layout);
+    KERNEL(got, prepared, xs, block, rows, cols, group_size);
+    return memcmp(want, got, sizeof(float) * (size_t)rows) == 0;
 }
 
 int kernel_selftest(uint32_t seed, int *cases) {
     static const int sizes[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 172, 255, 300};
-    static const int groups[] = {1, 3, 4, 8, 16, 32, 64, 100, 256};
-    int8_t x[MAX_N], w[GROUP_DOT_ROWS * (MAX_N + 4)]; /* rows MAX_N + 4 apart */
-    int16_t prepared[MAX_N + 4]; /* int16: aligned for either form */
-    int32_t want[MAX_N], got[MAX_N];
+    static const int groups[] = {4, 8, 16, 32, 48, 64, 96, 128, 256};
+    int8_t x[PADDED], w[ROWS * MAX_N];
+    int16_t prepared[PADDED]; /* int16: aligned for either form */
+    float xs[MAX_GROUPS], s[ROWS * MAX_GROUPS];
     uint32_t state = seed ? seed : 1;
     *cases = 0;
-    for (unsigned s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-        for (unsigned g = 0; g < sizeof groups / sizeof *groups; g++) {
-            int n = sizes[s], group_size = groups[g], n_groups = (n + group_size - 1) / group_size;
-            for (int i = 0; i < n; i++) { /* quantized values lie in [-127, 127] */
-                x[i] = (int8_t)((int)(next(&state) % 255) - 127);
-                w[i] = (int8_t)((int)(next(&state) % 255) - 127);
-            }
-            if (s == 0) x[0] = w[0] = -127; /* the extreme product */
-            group_dot_q8_reference(want, x, w, n, group_size);
+    for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        for (unsigned gi = 0; gi < sizeof groups / sizeof *groups; gi++) {
+            const int cols = sizes[si], group_size = groups[gi], n_groups = (cols + group_size - 1) / group_size;
+            if (group_size % kernel_layout.cols) continue; /* the compiler never pairs these */
+            for (int i = 0; i < cols; i++) x[i] = (int8_t)((int)(next(&state) % 255) - 127);
+            for (int i = 0; i < ROWS * MAX_N; i++) w[i] = (int8_t)((int)(next(&state) % 255) - 127);
+            if (si == 0) x[0] = w[0] = -127; /* the extreme product */
+            memset(x + cols, 0, sizeof x - (size_t)cols);
 #if KERNEL_X_BYTES == 1
-            memcpy(prepared, x, (size_t)n);
+            memcpy(prepared, x, sizeof x);
 #else
-            group_dot_q8_prepare((int8_t *)prepared, x, n);
+            matvec_q8_prepare((int8_t *)prepared, x, cols);
 #endif
-            group_dot_q8(got, (const int8_t *)prepared, w, n, group_size);
-            for (int k = 0; k < n_groups; k++) {
-                if (got[k] != want[k]) return -1;
+            const int heights[2] = {ROWS, 1 + (int)(next(&state) % ROWS)}; /* a whole block, and any */
+            for (int h = 0; h < 2; h++) {
+                const int rows = heights[h];
+                /* each group alone, scales 1: every output is that group's int32 sum exactly */
+                for (int one = 0; one < n_groups; one++) {
+                    for (int g = 0; g < n_groups; g++) {
+                        xs[g] = g == one ? 1.0f : 0.0f;
+                        for (int r = 0; r < rows; r++) s[r * MAX_GROUPS + g] = xs[g];
+                    }
+                    if (!agree((const int8_t *)prepared, x, xs, w, s, rows, cols, group_size)) return -1;
+                }
+                /* then random scales: the same float epilogue, in the same order */
+                for (int g = 0; g < n_groups; g++) {
+                    xs[g] = (float)(next(&state) % 1000000 + 1) * 3.1e-7f;
+                    for (int r = 0; r < rows; r++) s[r * MAX_GROUPS + g] = (float)(next(&state) % 1000000 + 1) * 1.7e-8f;
+                }
+                if (!agree((const int8_t *)prepared, x, xs, w, s, rows, cols, group_size)) return -1;
+                (*cases)++;
             }
-            if (!rows_agree(prepared, x, w, MAX_N + 4, n, group_size, want, &state)) return -1;
-            (*cases)++;
         }
     }
     return 0;

@@ -1,0 +1,55 @@
+/* layout.h - walking a matrix in the compiler's layout (kernels.h: WeightLayout),
+ * shared by the reference kernels. */
+#ifndef LLM_LAYOUT_H
+#define LLM_LAYOUT_H
+
+#include "kernels.h"
+
+/* Bytes of one chunk (`rows` rows of l->cols values of `bits` bits), and of one
+ * group's values (without its scales). */
+static inline long layout_chunk_bytes(const WeightLayout *l, int rows, int bits) {
+    return (long)rows * l->cols * bits / 8;
+}
+
+static inline long layout_values_bytes(const WeightLayout *l, int rows, int len, int bits) {
+    return (long)((len + l->cols - 1) / l->cols) * layout_chunk_bytes(l, rows, bits);
+}
+
+/* Value c of a row's span in a chunk, the span starting at `span` (bits 8 or 4). */
+static inline int layout_value(const uint8_t *span, int c, int bits, uint8_t bias) {
+    if (bits == 8) return (int8_t)(span[c] ^ bias); /* value + bias, as a byte */
+    const uint8_t byte = span[c >> 1];
+    return (c & 1 ? byte >> 4 : byte & 15) - 8;
+}
+
+/* The int32 sum of x[0..len) times row r's values in the group at `group` of a
+ * block of `rows` rows. */
+static inline int32_t layout_group_dot(const int8_t *x, const uint8_t *group, const WeightLayout *l, int rows,
+                                       int r, int len, int bits) {
+    const long chunk = layout_chunk_bytes(l, rows, bits), span = (long)l->cols * bits / 8;
+    int32_t acc = 0;
+    for (int j0 = 0; j0 < len; j0 += l->cols, group += chunk) {
+        const int n = len - j0 < l->cols ? len - j0 : l->cols;
+        for (int c = 0; c < n; c++) acc += (int32_t)x[j0 + c] * layout_value(group + r * span, c, bits, (uint8_t)l->bias);
+    }
+    return acc;
+}
+
+/* The reference matvec of a quantized block (matvec_q8_reference, matvec_q4_reference). */
+static inline void layout_matvec(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
+                                 int cols, int group_size, const WeightLayout *l, int bits) {
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *group = block;
+        float sum = 0.0f;
+        for (int start = 0, g = 0; start < cols; start += group_size, g++) {
+            const int len = cols - start < group_size ? cols - start : group_size;
+            const long values = layout_values_bytes(l, rows, len, bits);
+            const float *scales = (const float *)(const void *)(group + values); /* 4-byte aligned */
+            sum += (float)layout_group_dot(x + start, group, l, rows, r, len, bits) * scales[r] * xs[g];
+            group += values + 4L * rows;
+        }
+        out[r] = sum;
+    }
+}
+
+#endif

@@ -1,0 +1,31 @@
+/* matmul.c - whole matrices, block by block, each block with the board's kernel
+ * where it has one (kernels.h), else the portable reference. */
+#include "kernels.h"
+
+void matmul_q8(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
+               int group_size, const WeightLayout *l) {
+    const long step = layout_block_bytes(l, l->rows, cols, group_size, 8);
+    for (int i = 0; i < rows; i += l->rows, w += step) {
+        const int n = rows - i < l->rows ? rows - i : l->rows;
+#if defined(KERNEL_ROWS)
+        matvec_q8_kernel(out + i, xq, xs, w, n, cols, group_size); /* the image is in its layout */
+#else
+        matvec_q8_reference(out + i, xq, xs, w, n, cols, group_size, l);
+#endif
+    }
+}
+
+void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
+               int group_size, const WeightLayout *l) {
+    const long step = layout_block_bytes(l, l->rows, cols, group_size, 4);
+    for (int i = 0; i < rows; i += l->rows, w += step) {
+        matvec_q4_reference(out + i, xq, xs, w, rows - i < l->rows ? rows - i : l->rows, cols, group_size, l);
+    }
+}
+
+void matmul_f32(float *out, const float *x, const uint8_t *w, int rows, int cols, const WeightLayout *l) {
+    const long step = layout_block_bytes(l, l->rows, cols, cols, 32);
+    for (int i = 0; i < rows; i += l->rows, w += step) {
+        matvec_f32_reference(out + i, x, w, rows - i < l->rows ? rows - i : l->rows, cols, l);
+    }
+}

@@ -16,9 +16,10 @@
  * of each stored value. The image is written for the board's q8 kernel. */
 static const WeightLayout layout = {LLM_BLOCK_ROWS, LLM_CHUNK_COLS, LLM_WEIGHT_BIAS};
 #define WEIGHT_BITS (LLM_QUANT_Q8 ? 8 : LLM_QUANT_Q4 ? 4 : 32)
-#if LLM_QUANT_Q8 && defined(KERNEL_ROWS) && \
-    (KERNEL_ROWS != LLM_BLOCK_ROWS || KERNEL_COLS != LLM_CHUNK_COLS || KERNEL_BIAS != LLM_WEIGHT_BIAS)
-#error "the weight image is not in the layout of this board's kernel: compile the project again"
+#if (LLM_QUANT_Q8 && defined(KERNEL_ROWS) && \
+     (KERNEL_ROWS != LLM_BLOCK_ROWS || KERNEL_COLS != LLM_CHUNK_COLS || KERNEL_BIAS != LLM_WEIGHT_BIAS)) || \
+    (!LLM_QUANT_INT && defined(KERNEL_F32_ROWS) && (KERNEL_F32_ROWS != LLM_BLOCK_ROWS || KERNEL_F32_COLS != LLM_CHUNK_COLS))
+#error "the weight image is not in the layout of this board's kernels: compile the project again"
 #endif
 
 int llm_init(void) {

@@ -41,3 +41,14 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     k.exp_f32.argtypes = [ctypes.c_float]
     k.exp_f32.restype = ctypes.c_float
     return k
+
+
+def grouped_reference(wq: np.ndarray, xq: np.ndarray, ws: np.ndarray, xs: np.ndarray, group: int) -> np.ndarray:
+    """matvec_q8/q4 in numpy, in the C order: an int32 sum per group, then
+    (acc * ws) * xs, added group after group."""
+    expected = np.zeros(wq.shape[0], np.float32)
+    for g in range(ws.shape[1]):
+        sl = slice(g * group, (g + 1) * group)
+        acc = (wq[:, sl].astype(np.int32) @ xq[sl].astype(np.int32)).astype(np.float32)
+        expected = expected + acc * ws[:, g] * xs[g]
+    return expected

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from c_kernels import WeightLayout as WeightLayout_c
-from c_kernels import build_kernels
+from c_kernels import build_kernels, grouped_reference
 from toolchain.boards import Q4_LAYOUT
 from toolchain.layout import BITS, WeightLayout, pack_matrix
 from toolchain.quantize import LEVELS
@@ -23,16 +23,6 @@ LAYOUTS = {"q8": [WeightLayout(1, 4), WeightLayout(4, 4), WeightLayout(4, 16), W
            "q4": [Q4_LAYOUT, WeightLayout(4, 8), WeightLayout(2, 32)],
            "f32": [WeightLayout(1, 1), WeightLayout(8, 1), WeightLayout(16, 1), WeightLayout(4, 4)]}
 SHAPES = [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 2), (3, 45, 10), (19, 72, 24), (33, 65, 16)]
-
-
-def grouped_reference(wq, xq, ws, xs, group):
-    """The C order: an int32 sum per group, then (acc * ws) * xs, groups in order."""
-    expected = np.zeros(wq.shape[0], np.float32)
-    for g in range(ws.shape[1]):
-        sl = slice(g * group, (g + 1) * group)
-        acc = (wq[:, sl].astype(np.int32) @ xq[sl].astype(np.int32)).astype(np.float32)
-        expected = expected + acc * ws[:, g] * xs[g]
-    return expected
 
 
 @pytest.mark.parametrize("mode", ["q8", "q4"])

@@ -49,9 +49,10 @@ void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, 
                int group_size, const WeightLayout *l);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
- * of at most KERNEL_ROWS rows in the kernel's own layout (KERNEL_ROWS, KERNEL_COLS,
- * KERNEL_BIAS, which the compiler wrote the image in), picked at compile time by
- * one LLM_KERNEL_<ISA> macro from the board's features. */
+ * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
+ * (KERNEL_ROWS, KERNEL_COLS, KERNEL_BIAS; KERNEL_F32_ROWS, KERNEL_F32_COLS), which
+ * the compiler wrote the image in, picked at compile time by one LLM_KERNEL_<ISA>
+ * macro from the board's features. */
 typedef void (*MatvecQ8)(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
                          int cols, int group_size);
 void matvec_q8_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
@@ -66,6 +67,8 @@ void matvec_q8_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                    int group_size);
+
+typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_NAME "avx512-vnni"
@@ -123,6 +126,9 @@ void matvec_q8_prepare(int8_t *prepared, const int8_t *x, int n);
 #else
 #define KERNEL_X_BYTES 1
 #endif
+
+/* An ISA with an f32 kernel defines KERNEL_F32_ROWS, KERNEL_F32_COLS and
+ * matvec_f32_kernel next to its q8 ones above. */
 
 /* Runs the board's matvec_q8 kernel and the reference on random matrices of many
  * shapes and group sizes (values in [-127, 127], as quantization produces): first

@@ -26,6 +26,11 @@ void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, 
 void matmul_f32(float *out, const float *x, const uint8_t *w, int rows, int cols, const WeightLayout *l) {
     const long step = layout_block_bytes(l, l->rows, cols, cols, 32);
     for (int i = 0; i < rows; i += l->rows, w += step) {
-        matvec_f32_reference(out + i, x, w, rows - i < l->rows ? rows - i : l->rows, cols, l);
+        const int n = rows - i < l->rows ? rows - i : l->rows;
+#if defined(KERNEL_F32_ROWS)
+        matvec_f32_kernel(out + i, x, w, n, cols);
+#else
+        matvec_f32_reference(out + i, x, w, n, cols, l);
+#endif
     }
 }

@@ -1,6 +1,6 @@
-/* selftest.c - the board's q8 kernel against the portable reference, on the board
- * itself (llm -k): random int8 matrices of awkward shapes, group tails and short
- * blocks, in the kernel's layout. */
+/* selftest.c - the board's q8 (and f32) kernels against the portable reference, on
+ * the board itself (llm -k): random matrices of awkward shapes, group tails and
+ * short blocks, in the kernels' layouts. */
 #include <string.h>
 #include "layout.h"
 
@@ -56,6 +56,26 @@ static int agree(const int8_t *prepared, const int8_t *x, const float *xs, const
     return memcmp(want, got, sizeof(float) * (size_t)rows) == 0;
 }
 
+#if defined(KERNEL_F32_ROWS)
+static const WeightLayout f32_layout = {KERNEL_F32_ROWS, KERNEL_F32_COLS, 0};
+
+/* The f32 kernel against the reference on one block of random floats (values of
+ * every magnitude, so that rounding differs wherever the order would). */
+static int f32_agrees(uint32_t *state, int rows, int cols) {
+    static float w[KERNEL_F32_ROWS * PADDED], x[PADDED];
+    float want[KERNEL_F32_ROWS], got[KERNEL_F32_ROWS];
+    const long chunk = (long)rows * KERNEL_F32_COLS;
+    for (int j = 0; j < cols; j++) x[j] = (float)((int)(next(state) % 2001) - 1000) * 1.3e-3f;
+    for (long i = 0; i < (cols + KERNEL_F32_COLS - 1) / KERNEL_F32_COLS * chunk; i++) {
+        const int j = (int)(i / chunk) * KERNEL_F32_COLS + (int)(i % KERNEL_F32_COLS);
+        w[i] = j < cols ? (float)((int)(next(state) % 2001) - 1000) * 7.1e-4f : 0.0f;
+    }
+    matvec_f32_reference(want, x, (const uint8_t *)w, rows, cols, &f32_layout);
+    matvec_f32_kernel(got, x, (const uint8_t *)w, rows, cols);
+    return memcmp(want, got, sizeof(float) * (size_t)rows) == 0;
+}
+#endif
+
 int kernel_selftest(uint32_t seed, int *cases) {
     static const int sizes[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 172, 255, 300};
     static const int groups[] = {4, 8, 16, 32, 48, 64, 96, 128, 256};
@@ -97,6 +117,12 @@ int kernel_selftest(uint32_t seed, int *cases) {
                 (*cases)++;
             }
         }
+#if defined(KERNEL_F32_ROWS)
+        for (int rows = 1; rows <= KERNEL_F32_ROWS; rows++) {
+            if (!f32_agrees(&state, rows, sizes[si])) return -1;
+            (*cases)++;
+        }
+#endif
     }
     return 0;
 }

@@ -1,8 +1,9 @@
 """The weight image: one little-endian binary blob the C project links in (.incbin).
 
-Layout: header, tokenizer tables, RoPE tables, then every tensor in model order
-(each matrix in the layout the board's kernel reads, scales beside their groups:
-layout.py), each aligned. The offsets are rendered into llm_weights.c, so the
+Layout: header, tokenizer tables, RoPE tables, then every tensor in the order a
+forward pass reads them (each layer's W1 and W3, read together, before W2), so the
+weights are one stream front to back; each matrix in the layout the board's kernel
+reads, scales beside their groups (layout.py); each tensor aligned. The offsets are rendered into llm_weights.c, so the
 runtime reads the image through typed pointers without parsing it.
 """
 from __future__ import annotations
@@ -72,6 +73,18 @@ def _aligned_offsets(entries: list[tuple[str, int]]) -> tuple[dict[str, int], in
     return offsets, at
 
 
+def read_order(names: list[str]) -> list[str]:
+    """Tensors in the order the forward pass reads them: model order, but each
+    layer's feed-forward W3 (computed together with W1) before its W2."""
+    order = list(names)
+    for i, name in enumerate(order):
+        if name.endswith(".feed_forward.w2.weight"):
+            j = order.index(name.replace(".w2.", ".w3."))
+            if j > i:
+                order[i], order[j] = order[j], order[i]
+    return order
+
+
 def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
                   tok: Tokenizer | None = None, kernel: Kernel = PORTABLE) -> list[tuple[str, int]]:
     """Every array of the image with its size in bytes, in image order, from the config
@@ -85,7 +98,9 @@ def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
         entries.append(("vocab.char_classes", class_runs().nbytes))
     entries += [("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
     layout = kernel.layout(quant)
-    for name, shape in tensor_shapes(cfg).items():
+    shapes = tensor_shapes(cfg)
+    for name in read_order(list(shapes)):
+        shape = shapes[name]
         size = matrix_bytes(*shape, group_size, quant, layout) if len(shape) == 2 else 4 * int(np.prod(shape))
         entries.append((name, size))
     return entries + [("crc32", 4)]  # of every byte before it: the runtime refuses a corrupt image
@@ -101,7 +116,8 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str, kern
     cos, sin = rope_table(cfg, context)
     arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
     layout = kernel.layout(qm.mode)
-    for name, t in qm.tensors.items():
+    for name in read_order(list(qm.tensors)):
+        t = qm.tensors[name]
         if isinstance(t, QuantizedMatrix):
             arrays[name] = pack_matrix(t.q, t.scales, qm.group_size, qm.mode, layout)
         elif t.ndim == 2:

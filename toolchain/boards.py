@@ -47,7 +47,7 @@ Q4_LAYOUT = WeightLayout(1, 8)  # four bytes per chunk: every scale stays 4-byte
 # best first
 KERNELS = (
     Kernel("mve", "MVE", (), WeightLayout(4, 16)),
-    Kernel("dsp", "DSP", (), WeightLayout(4, 4), x_bytes=1),  # STUB: 2 once the DSP kernel widens them
+    Kernel("dsp", "DSP", (), WeightLayout(4, 4), x_bytes=2),  # int16 activations (matvec_q8_prepare)
     Kernel("dotprod", "DOTPROD", (), WeightLayout(4, 16)),
     Kernel("neon", "NEON", (), WeightLayout(4, 16)),
     Kernel("avx512_vnni", "AVX512_VNNI", ("-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"),

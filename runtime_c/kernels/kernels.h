@@ -120,7 +120,7 @@ typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int 
  * values as they are, zero-padded to whole chunks; the DSP kernel wants them
  * widened and reordered, once per matrix-vector product, into KERNEL_X_BYTES
  * bytes per value (matvec_q8_prepare). */
-#if defined(LLM_KERNEL_DSP) && 0 /* STUB: until the DSP kernel widens them */
+#if defined(LLM_KERNEL_DSP)
 #define KERNEL_X_BYTES 2
 void matvec_q8_prepare(int8_t *prepared, const int8_t *x, int n);
 #else

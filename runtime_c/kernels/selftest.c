@@ -80,7 +80,7 @@ int kernel_selftest(uint32_t seed, int *cases) {
     static const int sizes[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 172, 255, 300};
     static const int groups[] = {4, 8, 16, 32, 48, 64, 96, 128, 256};
     int8_t x[PADDED], w[ROWS * MAX_N];
-    int16_t prepared[PADDED]; /* int16: aligned for either form */
+    _Alignas(8) int16_t prepared[PADDED]; /* either form; aligned as a planned buffer (LDRD) */
     float xs[MAX_GROUPS], s[ROWS * MAX_GROUPS];
     uint32_t state = seed ? seed : 1;
     *cases = 0;

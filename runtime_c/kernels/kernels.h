@@ -94,12 +94,20 @@ typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int 
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_dotprod
+#define KERNEL_F32_ROWS 8 /* the NEON f32 kernel: 8 rows per column */
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_neon
+void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 #elif defined(LLM_KERNEL_NEON)
 #define LLM_KERNEL_NAME "neon"
 #define KERNEL_ROWS 4
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_neon
+#define KERNEL_F32_ROWS 8 /* AArch64: two vectors of 4 rows; Armv7: 8 scalar VFP sums */
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_neon
+void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 #elif defined(LLM_KERNEL_MVE)
 #define LLM_KERNEL_NAME "mve"
 #define KERNEL_ROWS 4

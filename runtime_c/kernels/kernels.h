@@ -141,8 +141,9 @@ void matvec_q8_prepare(int8_t *prepared, const int8_t *x, int n);
 /* Runs the board's matvec_q8 kernel and the reference on random matrices of many
  * shapes and group sizes (values in [-127, 127], as quantization produces): first
  * with one group's scales 1 and the others 0, so each output is that group's int32
- * sum exactly, then with random scales; 0 when every output agrees to the bit, -1
- * at the first that does not. */
+ * sum exactly, then with random scales, then with running sums that cancel into
+ * subnormals (and the f32 kernel, if any, on normal and on tiny values); 0 when
+ * every output agrees to the bit, -1 at the first that does not. */
 int kernel_selftest(uint32_t seed, int *cases);
 
 /* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127, or 0 (and

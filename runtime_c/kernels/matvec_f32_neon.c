@@ -38,7 +38,19 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
         return;
     }
     float32x4_t lo = vdupq_n_f32(0.0f), hi = lo;
-    for (int j = 0; j < cols; j++, w += KERNEL_F32_ROWS) {
+    int j = 0;
+    for (; j + 4 <= cols; j += 4, w += 4 * KERNEL_F32_ROWS) { /* four columns per load of x */
+        const float32x4_t xj = vld1q_f32(x + j);
+        lo = vaddq_f32(lo, vmulq_laneq_f32(vld1q_f32(w), xj, 0));
+        hi = vaddq_f32(hi, vmulq_laneq_f32(vld1q_f32(w + 4), xj, 0));
+        lo = vaddq_f32(lo, vmulq_laneq_f32(vld1q_f32(w + 8), xj, 1));
+        hi = vaddq_f32(hi, vmulq_laneq_f32(vld1q_f32(w + 12), xj, 1));
+        lo = vaddq_f32(lo, vmulq_laneq_f32(vld1q_f32(w + 16), xj, 2));
+        hi = vaddq_f32(hi, vmulq_laneq_f32(vld1q_f32(w + 20), xj, 2));
+        lo = vaddq_f32(lo, vmulq_laneq_f32(vld1q_f32(w + 24), xj, 3));
+        hi = vaddq_f32(hi, vmulq_laneq_f32(vld1q_f32(w + 28), xj, 3));
+    }
+    for (; j < cols; j++, w += KERNEL_F32_ROWS) {
         lo = vaddq_f32(lo, vmulq_n_f32(vld1q_f32(w), x[j]));
         hi = vaddq_f32(hi, vmulq_n_f32(vld1q_f32(w + 4), x[j]));
     }
@@ -48,11 +60,32 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #else
 void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols) {
     const float *w = (const float *)(const void *)block;
-    if (rows == KERNEL_F32_ROWS) {
-        block_f32_scalar(out, x, w, KERNEL_F32_ROWS, cols); /* unrolled: 8 sums in registers */
-    } else {
+    if (rows != KERNEL_F32_ROWS) {
         block_f32_scalar(out, x, w, rows, cols);
+        return;
     }
+    /* spelled out so that the 8 sums live in S registers (GCC keeps an array of them
+     * in memory); VFP's VMLA.F32, which GCC may use, rounds the product before the add */
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f, s4 = 0.0f, s5 = 0.0f, s6 = 0.0f, s7 = 0.0f;
+    for (int j = 0; j < cols; j++, w += KERNEL_F32_ROWS) {
+        const float xj = x[j];
+        s0 += w[0] * xj;
+        s1 += w[1] * xj;
+        s2 += w[2] * xj;
+        s3 += w[3] * xj;
+        s4 += w[4] * xj;
+        s5 += w[5] * xj;
+        s6 += w[6] * xj;
+        s7 += w[7] * xj;
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+    out[4] = s4;
+    out[5] = s5;
+    out[6] = s6;
+    out[7] = s7;
 }
 #endif
 #endif

@@ -90,13 +90,14 @@ static inline __attribute__((always_inline)) void block_q8(float *out, const int
 #else
     float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
 #endif
+    /* chunks per group: the compiler picks this kernel only for groups of whole chunks */
+    const int group_chunks = group_size / 16;
     for (int start = 0, g = 0; start < cols; start += group_size, g++) {
-        const int len = cols - start < group_size ? cols - start : group_size;
-        const int8_t *xg = x + start;
+        /* a short last group ends in a zero-padded chunk, and x is padded too: whole chunks */
+        const int8_t *end = x + 16 * (cols - start < group_size ? (cols - start + 15) / 16 : group_chunks);
         int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
-        /* the last chunk of a short group is zero-padded, and so is x: whole chunks */
-        for (int j = 0; j < len; j += 16) {
-            const int8x16_t xv = vld1q_s8(xg + j);
+        do { /* at least one chunk */
+            const int8x16_t xv = vld1q_s8(x);
 #if defined(__aarch64__)
             a0 = dot16(a0, vld1q_s8(w), xv); /* a whole block: two LDP of 32 bytes */
             a1 = dot16(a1, vld1q_s8(w + o1), xv);
@@ -113,7 +114,8 @@ static inline __attribute__((always_inline)) void block_q8(float *out, const int
             a3 = dot16(a3, vld1q_s8(w), xv);
             w = step(w, chunk - o3);
 #endif
-        }
+            x += 16;
+        } while (x != end);
         /* ((float)acc * ws) * xs per lane: vcvt rounds to nearest like the C cast */
         const float32x4_t p =
             vmulq_n_f32(vmulq_f32(vcvtq_f32_s32(reduce4(a0, a1, a2, a3)), load_scales(w, rows)), xs[g]);

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from toolchain.boards import all_boards, get_board
+from toolchain.boards import PORTABLE, all_boards, get_board
 from toolchain.build import build_project
 from toolchain.compiler import compile_project
 from toolchain.emulator import Emulator
@@ -16,7 +16,10 @@ from toolchain.errors import ToolchainError
 from toolchain.run import run_project
 
 HEAP = {"malloc", "calloc", "realloc", "free", "_malloc_r", "_free_r", "_sbrk", "sbrk"}
-QEMU_BOARDS = ["rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "mps2-an500", "mps3-an547"]
+QEMU_BOARDS = ["rpi4", "rpi-zero2w", "rpi5", "rpi3-armhf", "visionfive2", "mps2-an386", "mps2-an500", "mps3-an547"]
+# boards with an f32 kernel of their own (its layout differs from the portable one)
+F32_KERNEL_BOARDS = sorted(name for name, b in all_boards().items()
+                           if b.kernel("f32", 64).f32 != PORTABLE.f32 and b.emulation.get("kind") != "none")
 PROMPTS = ["", "Once upon a time", "Tom and his dog went to the park"]
 
 
@@ -123,3 +126,24 @@ def test_qemu_board_matches_host_emulator(projects, host_texts, name):
         result = run_project(out, prompt, steps=200, temperature=0.0, capture=True, timeout=300)
         assert result.returncode == 0, result.stderr
         assert result.stdout == host_texts[prompt], (name, prompt)
+
+
+@pytest.fixture(scope="module")
+def f32_projects(stories, tmp_path_factory):
+    """stories260K in f32 for the host and each board with an f32 kernel, built."""
+    root = tmp_path_factory.mktemp("f32")
+    for name in ["host", *F32_KERNEL_BOARDS]:
+        compile_project(stories[0], stories[1], name, root / name, quant="f32")
+        build_project(root / name)
+    return root
+
+
+@pytest.mark.parametrize("name", F32_KERNEL_BOARDS)
+def test_f32_kernel_board_matches_host_emulator(f32_projects, name):
+    """The board's f32 kernel (in its own layout) prints the host emulator's f32 text."""
+    emu = Emulator(f32_projects / "host")
+    for prompt in PROMPTS:
+        want = emu.generate(prompt, steps=200, temperature=0.0).text.decode() + "\n"
+        result = run_project(f32_projects / name, prompt, steps=200, temperature=0.0, capture=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == want, (name, prompt)

@@ -48,8 +48,8 @@ Q4_LAYOUT = WeightLayout(1, 8)  # four bytes per chunk: every scale stays 4-byte
 KERNELS = (
     Kernel("mve", "MVE", (), WeightLayout(4, 16)),
     Kernel("dsp", "DSP", (), WeightLayout(4, 4), x_bytes=2),  # int16 activations (matvec_q8_prepare)
-    Kernel("dotprod", "DOTPROD", (), WeightLayout(4, 16)),
-    Kernel("neon", "NEON", (), WeightLayout(4, 16)),
+    Kernel("dotprod", "DOTPROD", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),
+    Kernel("neon", "NEON", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),
     Kernel("avx512_vnni", "AVX512_VNNI", ("-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"),
            WeightLayout(16, 4, bias=128)),
     Kernel("avx_vnni", "AVX_VNNI", ("-mavx2", "-mavxvnni"), WeightLayout(8, 4, bias=128)),

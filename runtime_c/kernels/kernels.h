@@ -94,12 +94,20 @@ typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int 
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_dotprod
+#define KERNEL_F32_ROWS 8 /* the NEON f32 kernel: 8 rows per column */
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_neon
+void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 #elif defined(LLM_KERNEL_NEON)
 #define LLM_KERNEL_NAME "neon"
 #define KERNEL_ROWS 4
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_neon
+#define KERNEL_F32_ROWS 8 /* AArch64: two vectors of 4 rows; Armv7: 8 scalar VFP sums */
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_neon
+void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 #elif defined(LLM_KERNEL_MVE)
 #define LLM_KERNEL_NAME "mve"
 #define KERNEL_ROWS 4
@@ -133,8 +141,9 @@ void matvec_q8_prepare(int8_t *prepared, const int8_t *x, int n);
 /* Runs the board's matvec_q8 kernel and the reference on random matrices of many
  * shapes and group sizes (values in [-127, 127], as quantization produces): first
  * with one group's scales 1 and the others 0, so each output is that group's int32
- * sum exactly, then with random scales; 0 when every output agrees to the bit, -1
- * at the first that does not. */
+ * sum exactly, then with random scales, then with running sums that cancel into
+ * subnormals (and the f32 kernel, if any, on normal and on tiny values); 0 when
+ * every output agrees to the bit, -1 at the first that does not. */
 int kernel_selftest(uint32_t seed, int *cases);
 
 /* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127, or 0 (and

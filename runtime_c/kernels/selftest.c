@@ -56,19 +56,46 @@ static int agree(const int8_t *prepared, const int8_t *x, const float *xs, const
     return memcmp(want, got, sizeof(float) * (size_t)rows) == 0;
 }
 
+/* Running sums that cancel into subnormals: x is 1 at each group's first column and
+ * 0 elsewhere, each row's weight there +-1 (the rest 0), so every group sum is +-1;
+ * the scales are 2^-63 * (1 + k/8), so every product is +-(1 + k/8) * 2^-126, a
+ * normal float, while the sums of two of them are often below 2^-126. A kernel
+ * that adds the sums on a unit that flushes subnormals to zero fails here. */
+static int subnormal_sums_agree(uint32_t *state, int8_t *x, int16_t *prepared, int8_t *w, float *xs, float *s,
+                                int rows, int cols, int group_size) { /* the caller's buffers, overwritten */
+    memset(x, 0, PADDED);
+    memset(w, 0, ROWS * MAX_N);
+    for (int start = 0, g = 0; start < cols; start += group_size, g++) {
+        x[start] = 1;
+        xs[g] = KERNEL_MIN_SCALE;
+        for (int r = 0; r < rows; r++) {
+            w[r * MAX_N + start] = next(state) & 1 ? 1 : -1;
+            s[r * MAX_GROUPS + g] = KERNEL_MIN_SCALE * (1.0f + (float)(next(state) % 8) / 8.0f);
+        }
+    }
+#if KERNEL_X_BYTES == 1
+    memcpy(prepared, x, PADDED);
+#else
+    matvec_q8_prepare((int8_t *)prepared, x, cols);
+#endif
+    return agree((const int8_t *)prepared, x, xs, w, s, rows, cols, group_size);
+}
+
 #if defined(KERNEL_F32_ROWS)
 static const WeightLayout f32_layout = {KERNEL_F32_ROWS, KERNEL_F32_COLS, 0};
 
 /* The f32 kernel against the reference on one block of random floats (values of
- * every magnitude, so that rounding differs wherever the order would). */
-static int f32_agrees(uint32_t *state, int rows, int cols) {
+ * every magnitude, so that rounding differs wherever the order would); `unit` 1, or
+ * 1e-18: products and sums then largely subnormal (a kernel whose unit flushes
+ * them to zero fails). */
+static int f32_agrees(uint32_t *state, int rows, int cols, float unit) {
     static float w[KERNEL_F32_ROWS * PADDED], x[PADDED];
     float want[KERNEL_F32_ROWS], got[KERNEL_F32_ROWS];
     const long chunk = (long)rows * KERNEL_F32_COLS;
-    for (int j = 0; j < cols; j++) x[j] = (float)((int)(next(state) % 2001) - 1000) * 1.3e-3f;
+    for (int j = 0; j < cols; j++) x[j] = (float)((int)(next(state) % 2001) - 1000) * 1.3e-3f * unit;
     for (long i = 0; i < (cols + KERNEL_F32_COLS - 1) / KERNEL_F32_COLS * chunk; i++) {
         const int j = (int)(i / chunk) * KERNEL_F32_COLS + (int)(i % KERNEL_F32_COLS);
-        w[i] = j < cols ? (float)((int)(next(state) % 2001) - 1000) * 7.1e-4f : 0.0f;
+        w[i] = j < cols ? (float)((int)(next(state) % 2001) - 1000) * 7.1e-4f * unit : 0.0f;
     }
     matvec_f32_reference(want, x, (const uint8_t *)w, rows, cols, &f32_layout);
     matvec_f32_kernel(got, x, (const uint8_t *)w, rows, cols);
@@ -116,10 +143,14 @@ int kernel_selftest(uint32_t seed, int *cases) {
                 if (!agree((const int8_t *)prepared, x, xs, w, s, rows, cols, group_size)) return -1;
                 (*cases)++;
             }
+            for (int h = 0; h < 2 && n_groups > 1; h++) { /* last: it overwrites x and w */
+                if (!subnormal_sums_agree(&state, x, prepared, w, xs, s, heights[h], cols, group_size)) return -1;
+                (*cases)++;
+            }
         }
 #if defined(KERNEL_F32_ROWS)
         for (int rows = 1; rows <= KERNEL_F32_ROWS; rows++) {
-            if (!f32_agrees(&state, rows, sizes[si])) return -1;
+            if (!f32_agrees(&state, rows, sizes[si], 1.0f) || !f32_agrees(&state, rows, sizes[si], 1e-18f)) return -1;
             (*cases)++;
         }
 #endif

@@ -144,7 +144,7 @@ static void attention_heads(void *ctx, int start, int end) {
         kv_prepare_query(q);
         float *att = s->att + h * LLM_CONTEXT;
         kv_key_dots(att, q, l, pos, kv_head, scale);
-        softmax_f32(att, pos + 1);
+        softmax_f32_kernel(att, pos + 1);
         float *o = out + h * LLM_HEAD_DIM;
         kv_value_sum(o, att, l, pos, kv_head);
         kv_finish_output(o);
@@ -191,10 +191,7 @@ const float *llm_forward(int token, int pos) {
         prepare_input(s->xb, LLM_DIM);
         MatmulJob up = {{s->hb, s->hb2}, {&lw->w1, &lw->w3}, {LLM_HIDDEN_DIM, LLM_HIDDEN_DIM}, 2, LLM_DIM, s->xb};
         matmul_job(&up);
-        for (int i = 0; i < LLM_HIDDEN_DIM; i++) {
-            float g = s->hb[i];
-            s->hb[i] = g / (1.0f + exp_f32(-g)) * s->hb2[i];
-        }
+        swiglu_f32_kernel(s->hb, s->hb2, LLM_HIDDEN_DIM);
         prepare_input(s->hb, LLM_HIDDEN_DIM);
         matmul(s->xb, s->hb, &lw->w2, LLM_DIM, LLM_HIDDEN_DIM);
         for (int i = 0; i < LLM_DIM; i++) {

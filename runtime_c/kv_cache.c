@@ -27,8 +27,8 @@ void kv_store(int l, int pos) {
         hadamard_f32(s->v + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
     }
 #endif
-    quantize_q8(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, s->k, LLM_KV_DIM, LLM_HEAD_DIM);
-    quantize_q8(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, s->v, LLM_KV_DIM, LLM_HEAD_DIM);
+    quantize_q8_kernel(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, s->k, LLM_KV_DIM, LLM_HEAD_DIM);
+    quantize_q8_kernel(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, s->v, LLM_KV_DIM, LLM_HEAD_DIM);
 #else
     for (int i = 0; i < LLM_KV_DIM; i++) {
 #if LLM_KV_F16

@@ -57,13 +57,13 @@ void llm_reset(void) {
  * quantized once into the shared xq/xs buffers, then multiplied by several matrices. */
 static void prepare_input(const float *x, int n) {
 #if LLM_QUANT_Q4 || (LLM_QUANT_Q8 && KERNEL_X_BYTES == 1)
-    quantize_q8(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    quantize_q8_kernel(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
     for (int j = n; j % LLM_CHUNK_COLS; j++) llm_state.xq[j] = 0; /* kernels read whole chunks */
 #elif LLM_QUANT_Q8
     /* quantized just after the kernel's form of them, then turned into it */
     int8_t *staged = llm_state.xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS *
                                         KERNEL_X_BYTES;
-    quantize_q8(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    quantize_q8_kernel(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
     matvec_q8_prepare(llm_state.xq, staged, n);
 #else
     (void)x;

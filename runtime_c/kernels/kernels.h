@@ -173,15 +173,18 @@ void softmax_f32_vfp(float *x, int n);
 void scores_f32_vfp(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
 void weighted_sum_f32_vfp(float *out, const float *att, const float *values, int stride, int n, int head_dim);
 void swiglu_f32_vfp(float *h, const float *h3, int n);
+void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_size);
 #define softmax_f32_kernel softmax_f32_vfp
 #define scores_f32_kernel scores_f32_vfp
 #define weighted_sum_f32_kernel weighted_sum_f32_vfp
 #define swiglu_f32_kernel swiglu_f32_vfp
+#define quantize_q8_kernel quantize_q8_vfp
 #else
 #define softmax_f32_kernel softmax_f32
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32
 #define swiglu_f32_kernel swiglu_f32
+#define quantize_q8_kernel quantize_q8
 #endif
 
 /* Rotates the (even, odd) pairs of each of n_heads heads by the angles whose

@@ -148,6 +148,25 @@ static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
             if (!same_floats(want, got, head_dim)) return -1;
             (*cases) += 2;
         }
+        /* quantize_q8: halves (x = k + 0.5 with scale 1), values of every magnitude,
+         * groups below KERNEL_MIN_SCALE and of zeros */
+        static const int group_sizes[] = {4, 8, 32, 64, 100};
+        for (unsigned gi = 0; gi < sizeof group_sizes / sizeof *group_sizes; gi++) {
+            for (int kind = 0; kind < 3; kind++) {
+                int8_t q_want[N], q_got[N];
+                for (int i = 0; i < n; i++) {
+                    x[i] = kind == 0   ? (float)((int)(next(state) % 254) - 127) + 0.5f * (float)(next(state) & 1)
+                           : kind == 1 ? any_float(state)
+                                       : any_float(state) * 0x1p-90f * (float)(next(state) & 1);
+                }
+                x[next(state) % n] = kind == 0 ? 127.0f : x[0];
+                quantize_q8(q_want, want, x, n, group_sizes[gi]);
+                quantize_q8_vfp(q_got, got, x, n, group_sizes[gi]);
+                const int groups = (n + group_sizes[gi] - 1) / group_sizes[gi];
+                if (memcmp(q_want, q_got, (size_t)n) != 0 || !same_floats(want, got, groups)) return -1;
+                (*cases)++;
+            }
+        }
     }
     return 0;
 }

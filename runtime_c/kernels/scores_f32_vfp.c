@@ -14,7 +14,7 @@ static const float zeros[8];
 #define ROW(q) "vldm %[ki], {s16-s23}\n\tadd %[ki], %[ki], %[stride]\n\t" MLA8(q)
 
 void scores_f32_vfp(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale) {
-    if (head_dim % 4 != 0) { /* the loop below takes 4 elements of q at a time */
+    if (head_dim <= 0 || head_dim % 4 != 0) { /* the loop below takes 4 elements of q at a time */
         scores_f32(att, q, keys, stride, n, head_dim, scale);
         return;
     }

@@ -12,6 +12,7 @@
 #define EXP_F32_LN2_LO 1.42860677e-6f
 /* The Taylor series of e^r to r^7, highest power first (Horner's order):
  * the truncation error is below 1e-8 for |r| <= ln2 / 2. */
-#define EXP_F32_TAYLOR {1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f}
+#define EXP_F32_TAYLOR_TERMS 1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f
+#define EXP_F32_TAYLOR {EXP_F32_TAYLOR_TERMS}
 
 #endif

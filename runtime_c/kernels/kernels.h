@@ -150,7 +150,8 @@ void rmsnorm_f32(float *out, const float *x, const float *weight, int n, float e
 void softmax_f32(float *x, int n);
 
 /* att[t] = (sum over i in order of q[i] * keys[i * stride + t]) / scale for t < n:
- * the attention scores of one head over a key cache stored transposed. */
+ * the attention scores of one head over a key cache stored transposed (the VFP
+ * twin may read a row on to the next multiple of 8 positions, up to stride). */
 void scores_f32(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
 
 /* out[i] = sum over t in order of att[t] * values[t * stride + i], for i < head_dim:

@@ -11,11 +11,11 @@
 #if defined(LLM_KERNEL_VFP)
 #include "exp_f32.h"
 
-/* s16..s23 for the exponential loop */
-static const float exp_consts[8] = {1.0f / 5040.0f, EXP_F32_LOG2E, -0.5f, EXP_F32_LN2_HI, EXP_F32_LN2_LO,
-                                    -87.0f, EXP_F32_MIN, 0.0f};
-/* the rest of the series, reloaded for each value: VMLA adds into its destination */
-static const float exp_taylor[8] = EXP_F32_TAYLOR;
+/* s17..s22 for the exponential loop */
+static const float exp_consts[6] = {EXP_F32_LOG2E, EXP_F32_LN2_HI, EXP_F32_LN2_LO, -87.0f, EXP_F32_MIN, 0.0f};
+/* reloaded for each value into s1..s9, as VMLA adds into its destination: -0.5
+ * for kf - 0.5 = -0.5 + d * log2e, then the series from c7 */
+static const float exp_addends[9] = {-0.5f, EXP_F32_TAYLOR_TERMS};
 
 /* max over x[1..n) from `max` on, as softmax_f32's loop: a value replaces the
  * maximum only when greater (never a NaN). */
@@ -53,49 +53,48 @@ void softmax_f32_vfp(float *x, int n) {
     while (left > 0) {
         /* e = exp_f32(x - max) in order, until the end or a value for exp_f32 itself */
         __asm__ volatile(
-            "vldmia %[k], {s16-s23}\n"
+            "vldmia %[k], {s17-s22}\n"
             "1:\n\t"
             "vldr s0, [%[p]]\n\t"
             "vsub.f32 s0, s0, %[max]\n\t"   /* d = x - max */
-            "vcmp.f32 s0, s21\n\t"
-            "vmrs APSR_nzcv, fpscr\n\t"
+            "vcmp.f32 s0, s20\n\t"
+            "vmrs APsR_nzcv, fpscr\n\t"
             "blt 3f\n\t"                    /* d < -87, or NaN */
-            "vmul.f32 s1, s0, s17\n\t"      /* kf = d * log2e */
-            "vadd.f32 s1, s1, s18\n\t"      /* kf - 0.5 */
+            "vldmia %[c], {s1-s9}\n\t"
+            "vmla.f32 s1, s0, s17\n\t"      /* kf - 0.5, kf = d * log2e */
             "vcvt.s32.f32 s1, s1\n\t"       /* k, rounded towards 0 as C's (int) */
             "vmov %[t], s1\n\t"
             "vcvt.f32.s32 s1, s1\n\t"
-            "vmls.f32 s0, s1, s19\n\t"      /* r = (d - k ln2_hi) - k ln2_lo */
-            "vmls.f32 s0, s1, s20\n\t"
-            "vldmia %[c], {s2-s8}\n\t"      /* p = p * r + c, from c7 (s16) down to c0 */
-            "vmla.f32 s2, s16, s0\n\t"
-            "vmla.f32 s3, s2, s0\n\t"
+            "vmls.f32 s0, s1, s18\n\t"      /* r = (d - k ln2_hi) - k ln2_lo */
+            "vmls.f32 s0, s1, s19\n\t"
+            "vmla.f32 s3, s2, s0\n\t"       /* p = p * r + c, from c7 down to c0 */
             "vmla.f32 s4, s3, s0\n\t"
             "vmla.f32 s5, s4, s0\n\t"
             "vmla.f32 s6, s5, s0\n\t"
             "vmla.f32 s7, s6, s0\n\t"
             "vmla.f32 s8, s7, s0\n\t"
+            "vmla.f32 s9, s8, s0\n\t"
             "add %[t], %[one], %[t], lsl #23\n\t" /* 2^k */
             "vmov s1, %[t]\n\t"
-            "vmul.f32 s8, s8, s1\n"
+            "vmul.f32 s9, s9, s1\n"
             "2:\n\t"
-            "vstmia %[p]!, {s8}\n\t"
-            "vadd.f32 %[sum], %[sum], s8\n\t"
+            "vstmia %[p]!, {s9}\n\t"
+            "vadd.f32 %[sum], %[sum], s9\n\t"
             "subs %[left], %[left], #1\n\t"
             "bne 1b\n\t"
             "b 4f\n"
             "3:\n\t"
             "bvs 4f\n\t"                    /* NaN */
-            "vcmp.f32 s0, s22\n\t"
-            "vmrs APSR_nzcv, fpscr\n\t"
+            "vcmp.f32 s0, s21\n\t"
+            "vmrs APsR_nzcv, fpscr\n\t"
             "bge 4f\n\t"                    /* a subnormal result */
-            "vmov.f32 s8, s23\n\t"          /* below EXP_F32_MIN: 0 */
+            "vmov.f32 s9, s22\n\t"          /* below EXP_F32_MIN: 0 */
             "b 2b\n"
             "4:"
             : [p] "+r"(p), [left] "+r"(left), [sum] "+t"(sum), [t] "+r"(t)
-            : [max] "t"(max), [k] "r"(exp_consts), [c] "r"(exp_taylor + 1), [one] "r"(one)
-            : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s16", "s17", "s18", "s19", "s20", "s21",
-              "s22", "s23", "cc", "memory");
+            : [max] "t"(max), [k] "r"(exp_consts), [c] "r"(exp_addends), [one] "r"(one)
+            : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s17", "s18", "s19", "s20", "s21",
+              "s22", "cc", "memory");
         if (left > 0) { /* stopped at a value exp_f32 computes itself */
             *p = exp_f32(*p - max);
             sum += *p++;

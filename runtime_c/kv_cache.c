@@ -27,8 +27,8 @@ void kv_store(int l, int pos) {
         hadamard_f32(s->v + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
     }
 #endif
-    quantize_q8(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, s->k, LLM_KV_DIM, LLM_HEAD_DIM);
-    quantize_q8(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, s->v, LLM_KV_DIM, LLM_HEAD_DIM);
+    quantize_q8_kernel(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, s->k, LLM_KV_DIM, LLM_HEAD_DIM);
+    quantize_q8_kernel(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, s->v, LLM_KV_DIM, LLM_HEAD_DIM);
 #else
     for (int i = 0; i < LLM_KV_DIM; i++) {
 #if LLM_KV_F16
@@ -77,6 +77,9 @@ static inline float finish_score(float sum, int l, int t, int h, float scale) {
 }
 
 void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
+#if !LLM_KV_Q8 && !LLM_KV_F16 /* floats as they are: the same loops, as a kernel (the board's) */
+    scores_f32_kernel(att, q, &KEY(l, h, 0, 0), LLM_CONTEXT, last + 1, LLM_HEAD_DIM, scale);
+#else
     for (int t = 0; t <= last; t++) att[t] = 0.0f;
     for (int i = 0; i < LLM_HEAD_DIM; i++) {
         const KVElem *restrict keys = &KEY(l, h, i, 0);
@@ -85,10 +88,15 @@ void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale
         for (int t = 0; t <= last; t++) a[t] += qi * key_at(keys, t);
     }
     for (int t = 0; t <= last; t++) att[t] = finish_score(att[t], l, t, h, scale);
+#endif
 }
 
 void kv_value_sum(float *restrict out, const float *restrict att, int l, int last, int h) {
     const KVElem *restrict values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
+#if !LLM_KV_Q8 && !LLM_KV_F16
+    (void)l;
+    weighted_sum_f32_kernel(out, att, values, LLM_KV_DIM, last + 1, LLM_HEAD_DIM);
+#else
     for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] = 0.0f;
     for (int t = 0; t <= last; t++) {
         const KVElem *v = values + (long)t * LLM_KV_DIM;
@@ -98,6 +106,7 @@ void kv_value_sum(float *restrict out, const float *restrict att, int l, int las
 #endif
         for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] += weight * key_at(v, i);
     }
+#endif
 }
 
 void kv_finish_output(float *out) {

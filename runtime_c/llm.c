@@ -57,13 +57,13 @@ void llm_reset(void) {
  * quantized once into the shared xq/xs buffers, then multiplied by several matrices. */
 static void prepare_input(const float *x, int n) {
 #if LLM_QUANT_Q4 || (LLM_QUANT_Q8 && KERNEL_X_BYTES == 1)
-    quantize_q8(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    quantize_q8_kernel(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
     for (int j = n; j % LLM_CHUNK_COLS; j++) llm_state.xq[j] = 0; /* kernels read whole chunks */
 #elif LLM_QUANT_Q8
     /* quantized just after the kernel's form of them, then turned into it */
     int8_t *staged = llm_state.xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS *
                                         KERNEL_X_BYTES;
-    quantize_q8(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    quantize_q8_kernel(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
     matvec_q8_prepare(llm_state.xq, staged, n);
 #else
     (void)x;
@@ -144,7 +144,7 @@ static void attention_heads(void *ctx, int start, int end) {
         kv_prepare_query(q);
         float *att = s->att + h * LLM_CONTEXT;
         kv_key_dots(att, q, l, pos, kv_head, scale);
-        softmax_f32(att, pos + 1);
+        softmax_f32_kernel(att, pos + 1);
         float *o = out + h * LLM_HEAD_DIM;
         kv_value_sum(o, att, l, pos, kv_head);
         kv_finish_output(o);
@@ -191,10 +191,7 @@ const float *llm_forward(int token, int pos) {
         prepare_input(s->xb, LLM_DIM);
         MatmulJob up = {{s->hb, s->hb2}, {&lw->w1, &lw->w3}, {LLM_HIDDEN_DIM, LLM_HIDDEN_DIM}, 2, LLM_DIM, s->xb};
         matmul_job(&up);
-        for (int i = 0; i < LLM_HIDDEN_DIM; i++) {
-            float g = s->hb[i];
-            s->hb[i] = g / (1.0f + exp_f32(-g)) * s->hb2[i];
-        }
+        swiglu_f32_kernel(s->hb, s->hb2, LLM_HIDDEN_DIM);
         prepare_input(s->hb, LLM_HIDDEN_DIM);
         matmul(s->xb, s->hb, &lw->w2, LLM_DIM, LLM_HIDDEN_DIM);
         for (int i = 0; i < LLM_DIM; i++) {

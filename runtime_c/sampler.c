@@ -101,7 +101,7 @@ int sampler_sample(Sampler *sampler, float *logits) {
     const int n = LLM_VOCAB_SIZE;
     if (sampler->temperature == 0.0f) return argmax(logits, n);
     for (int i = 0; i < n; i++) logits[i] /= sampler->temperature;
-    softmax_f32(logits, n);
+    softmax_f32_kernel(logits, n);
     float coin = random_f32(&sampler->rng);
     if (sampler->topp <= 0.0f || sampler->topp >= 1.0f) return sample_multinomial(logits, n, coin);
     return sample_topp(logits, n, sampler->topp, coin);

@@ -81,6 +81,46 @@ def test_quantize_q8_round_trip_and_tail_group(kernels):
         assert np.abs(xq[sl]).max() == 127
 
 
+def test_quantize_q8_rounds_halves_away_from_zero(kernels):
+    # amax 127: scale 1, so every x + 0.5 is a tie, which roundf (the reference) takes away from zero
+    x = np.concatenate([np.arange(-127, 127) + 0.5, np.arange(-127, 128), [127.0, -0.25, 0.25, -0.0]])
+    x = x.astype(np.float32)
+    xq = np.zeros(x.size, np.int8)
+    xs = np.zeros(1, np.float32)
+    kernels.quantize_q8(xq, xs, x, x.size, x.size)
+    assert xs[0] == 1.0
+    np.testing.assert_array_equal(xq, (np.sign(x) * np.floor(np.abs(x.astype(np.float64)) + 0.5)).astype(np.int8))
+
+
+def test_attention_and_swiglu_kernels_in_their_order(kernels):
+    # the float kernels' documented formulas, summed in order in float32 (the VFP
+    # assembly twins are held to these same floats by `llm -k` on the boards)
+    rng = np.random.default_rng(5)
+    for head_dim, n, stride in ((8, 1, 1), (8, 37, 40), (6, 9, 9), (16, 100, 128)):
+        q = rng.standard_normal(head_dim).astype(np.float32)
+        keys = (rng.standard_normal(head_dim * stride) * 10.0).astype(np.float32)
+        att = np.zeros(n, np.float32)
+        kernels.scores_f32(att, q, keys, stride, n, head_dim, np.float32(2.828427))
+        want = np.zeros(n, np.float32)
+        for i in range(head_dim):
+            want = want + q[i] * keys[i * stride:i * stride + n]
+        np.testing.assert_array_equal(att, want / np.float32(2.828427))
+        kernels.softmax_f32(att, n)
+        values = rng.standard_normal(n * stride + head_dim).astype(np.float32)
+        out = np.zeros(head_dim, np.float32)
+        kernels.weighted_sum_f32(out, att, values, stride, n, head_dim)
+        want = np.zeros(head_dim, np.float32)
+        for t in range(n):
+            want = want + att[t] * values[t * stride:t * stride + head_dim]
+        np.testing.assert_array_equal(out, want)
+    h = (rng.standard_normal(300) * 30.0).astype(np.float32)
+    h3 = rng.standard_normal(300).astype(np.float32)
+    want = np.array([g / (np.float32(1.0) + np.float32(kernels.exp_f32(float(-g)))) * b for g, b in zip(h, h3)],
+                    np.float32)
+    kernels.swiglu_f32(h, h3, h.size)
+    np.testing.assert_array_equal(h, want)
+
+
 def test_exp_f32_within_two_ulp(kernels):
     for x in np.linspace(-87.0, 88.0, 20001, dtype=np.float32):
         got = kernels.exp_f32(float(x))

@@ -1,5 +1,6 @@
 #include <string.h>
 #include "kernels.h"
+#include "exp_f32.h"
 
 /* 2^k as a float, for -126 <= k <= 127. */
 static float pow2i(int k) {
@@ -10,23 +11,22 @@ static float pow2i(int k) {
 }
 
 float exp_f32(float x) {
+    static const float taylor[8] = EXP_F32_TAYLOR;
     if (x != x) return x;                 /* NaN */
-    if (x > 88.72283f) return pow2i(127) * 2.0f; /* overflows to +inf */
-    if (x < -103.97208f) return 0.0f;
-    /* x = k ln2 + r with |r| <= ln2 / 2; ln2 split in two so k * ln2_hi is exact. */
-    const float log2e = 1.44269504f, ln2_hi = 0.693145752f, ln2_lo = 1.42860677e-6f;
-    float kf = x * log2e;
+    if (x > EXP_F32_MAX) return pow2i(127) * 2.0f; /* overflows to +inf */
+    if (x < EXP_F32_MIN) return 0.0f;
+    /* x = k ln2 + r with |r| <= ln2 / 2. */
+    float kf = x * EXP_F32_LOG2E;
     int k = (int)(kf + (kf < 0.0f ? -0.5f : 0.5f));
-    float r = (x - (float)k * ln2_hi) - (float)k * ln2_lo;
-    /* Taylor series to r^7: the truncation error is below 1e-8 for |r| <= 0.35. */
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    float r = (x - (float)k * EXP_F32_LN2_HI) - (float)k * EXP_F32_LN2_LO;
+    float p = taylor[0];
+    p = p * r + taylor[1];
+    p = p * r + taylor[2];
+    p = p * r + taylor[3];
+    p = p * r + taylor[4];
+    p = p * r + taylor[5];
+    p = p * r + taylor[6];
+    p = p * r + taylor[7];
     if (k < -126) return p * pow2i(k + 64) * pow2i(-64); /* subnormal result */
     if (k > 127) return p * pow2i(k - 1) * 2.0f;
     return p * pow2i(k);

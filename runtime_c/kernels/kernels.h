@@ -158,6 +158,45 @@ void rmsnorm_f32(float *out, const float *x, const float *weight, int n, float e
 /* In-place softmax of x[n]. */
 void softmax_f32(float *x, int n);
 
+/* att[t] = (sum over i in order of q[i] * keys[i * stride + t]) / scale for t < n:
+ * the attention scores of one head over a key cache stored transposed (the VFP
+ * twin may read a row on to the next multiple of 8 positions, up to stride). */
+void scores_f32(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
+
+/* out[i] = sum over t in order of att[t] * values[t * stride + i], for i < head_dim:
+ * one head's attention output over a value cache stored by position. */
+void weighted_sum_f32(float *out, const float *att, const float *values, int stride, int n, int head_dim);
+
+/* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
+void swiglu_f32(float *h, const float *h3, int n);
+
+/* The scalar single-precision FPU of the Cortex-M cores that have one (M4F, M7,
+ * M33, M55) runs the float kernels above from assembly: the same operations in
+ * the same order (VMLA/VMLS round the product, then the sum: not fused), so the
+ * same floats, with a multiply-accumulate and a load of 8 floats each one
+ * instruction. With the board's kernels only: the reference build keeps the C.
+ * selftest.c checks each against its C twin on the board. */
+#if (defined(LLM_KERNEL_DSP) || defined(LLM_KERNEL_MVE)) && defined(__ARM_FP) && (__ARM_FP & 4) && \
+    defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define LLM_KERNEL_VFP 1
+void softmax_f32_vfp(float *x, int n);
+void scores_f32_vfp(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
+void weighted_sum_f32_vfp(float *out, const float *att, const float *values, int stride, int n, int head_dim);
+void swiglu_f32_vfp(float *h, const float *h3, int n);
+void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_size);
+#define softmax_f32_kernel softmax_f32_vfp
+#define scores_f32_kernel scores_f32_vfp
+#define weighted_sum_f32_kernel weighted_sum_f32_vfp
+#define swiglu_f32_kernel swiglu_f32_vfp
+#define quantize_q8_kernel quantize_q8_vfp
+#else
+#define softmax_f32_kernel softmax_f32
+#define scores_f32_kernel scores_f32
+#define weighted_sum_f32_kernel weighted_sum_f32
+#define swiglu_f32_kernel swiglu_f32
+#define quantize_q8_kernel quantize_q8
+#endif
+
 /* Rotates the (even, odd) pairs of each of n_heads heads by the angles whose
  * cosines and sines are cos[head_dim / 2], sin[head_dim / 2]. */
 void rope_f32(float *v, int n_heads, int head_dim, const float *cos, const float *sin);

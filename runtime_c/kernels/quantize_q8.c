@@ -14,13 +14,21 @@ void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size) {
         float scale = amax / 127.0f;
         if (scale < KERNEL_MIN_SCALE) scale = 0.0f; /* and the group zeros: see kernels.h */
         xs[g] = scale;
+        if (scale == 0.0f) { /* the group zeros: it must not divide by its scale */
+            for (int j = start; j < end; j++) xq[j] = 0;
+            continue;
+        }
         for (int j = start; j < end; j++) {
-            /* roundf is exact (IEEE), so every board rounds alike; a group of scale
-             * 0 must not divide by it. The clamp guards the quotient against
-             * overflowing int8 (undefined behaviour), as for a scale that rounded
-             * below amax / 127. */
-            float r = scale > 0.0f ? roundf(x[j] / scale) : 0.0f;
-            xq[j] = (int8_t)(r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r);
+            /* roundf(x / scale), halves away from zero, the same on every board, in
+             * integers (roundf is a library call on FPUs without a rounding
+             * instruction): with q = x / scale, t = (int)(2q) is exact (|q| is at
+             * most 127 and a bit: scale rounded from amax / 127), and the nearest
+             * integer is (t + 1) / 2 for t >= 0, (t - 1) / 2 for t < 0, C's
+             * division rounding towards 0. The clamp guards int8 against a scale
+             * that rounded below amax / 127. */
+            const int t = (int)(2.0f * (x[j] / scale));
+            const int q = (t + (t < 0 ? -1 : 1)) / 2;
+            xq[j] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
         }
     }
 }

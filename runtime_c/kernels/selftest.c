@@ -1,6 +1,7 @@
 /* selftest.c - the board's q8 (and f32) kernels against the portable reference, on
  * the board itself (llm -k): random matrices of awkward shapes, group tails and
  * short blocks, in the kernels' layouts. */
+#include <math.h>
 #include <string.h>
 #include "layout.h"
 
@@ -103,7 +104,103 @@ static int f32_agrees(uint32_t *state, int rows, int cols, float unit) {
 }
 #endif
 
-int kernel_selftest(uint32_t seed, int *cases) {
+#if defined(LLM_KERNEL_VFP)
+/* A float of any sign and magnitude from 2^-35 to 2^11, or zero. */
+static float any_float(uint32_t *state) {
+    const uint32_t r = next(state);
+    if (r % 64 == 0) return r & 64 ? -0.0f : 0.0f;
+    return (float)((int)(r >> 8 & 0xFFFF) - 32768) * (float)(1u << (r % 32)) * 0x1p-35f;
+}
+
+static int same_floats(const float *a, const float *b, int n) {
+    return memcmp(a, b, sizeof(float) * (size_t)n) == 0;
+}
+
+/* The VFP float kernels against their C twins, on the stack (the statics of the
+ * runtime are few by design), in a frame of their own: softmax with x - max over
+ * the whole range of the exponential, its edges (subnormal results, EXP_F32_MIN),
+ * NaN and infinities; SwiGLU the same of either sign; scores and weighted sums of
+ * values of every magnitude, so that any change of order would round differently. */
+static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
+    enum { N = 128, POSITIONS = 45, DIM = 16 };
+    static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 45, 64, 100, 127, 128};
+    static const int dims[] = {8, 4, 16, 12, 6, 1};
+    static const float edges[] = {-87.0f, -86.99999f, -87.00001f, -103.97208f, -103.972076f, -103.97209f,
+                                  -0.0f, 0.0f, -1e-30f, -0.34657359f, -0.34657362f, -88.0f, -150.0f,
+                                  -INFINITY, 87.0f, 87.00001f, 88.72283f, 88.722839f, 100.0f};
+    const int n_edges = (int)(sizeof edges / sizeof *edges);
+    float x[N], want[N], got[N], keys[DIM * POSITIONS], q[DIM];
+    for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        const int n = sizes[si];
+        for (int round = 0; round < 4; round++) {
+            const float max = round == 0 ? 0.0f : (float)(int)(next(state) % 200) - 100.0f;
+            for (int i = 0; i < n; i++) x[i] = max - (float)(next(state) % 1100000) * 1e-4f;
+            x[next(state) % n] = max;
+            if (round == 2) { /* values at the edges */
+                for (int i = 0; i < n; i++) x[i] = max + edges[next(state) % n_edges];
+                x[0] = max;
+            }
+            if (round == 3) x[next(state) % n] = NAN;
+            memcpy(want, x, sizeof(float) * (size_t)n);
+            memcpy(got, x, sizeof(float) * (size_t)n);
+            softmax_f32(want, n);
+            softmax_f32_vfp(got, n);
+            if (!same_floats(want, got, n)) return -1;
+            /* SwiGLU's exponentials take either sign */
+            for (int i = 0; i < n; i++) {
+                const float g = round == 2 ? edges[next(state) % n_edges]
+                                           : (float)((int)(next(state) % 2400001) - 1200000) * 1e-4f;
+                want[i] = got[i] = next(state) & 1 ? g : -g;
+                x[i] = any_float(state);
+            }
+            if (round == 3) want[n / 2] = got[n / 2] = NAN;
+            swiglu_f32(want, x, n);
+            swiglu_f32_vfp(got, x, n);
+            if (!same_floats(want, got, n)) return -1;
+            (*cases) += 2;
+        }
+        const int m = n < POSITIONS ? n : POSITIONS;
+        for (unsigned d = 0; d < sizeof dims / sizeof *dims; d++) {
+            const int head_dim = dims[d];
+            for (int i = 0; i < DIM * POSITIONS; i++) keys[i] = any_float(state);
+            for (int i = 0; i < head_dim; i++) q[i] = any_float(state);
+            for (int i = 0; i < m; i++) x[i] = any_float(state);
+            /* keys [head_dim][POSITIONS] */
+            scores_f32(want, q, keys, POSITIONS, m, head_dim, 2.828427f);
+            scores_f32_vfp(got, q, keys, POSITIONS, m, head_dim, 2.828427f);
+            if (!same_floats(want, got, m)) return -1;
+            /* the same floats as values [m][DIM] */
+            weighted_sum_f32(want, x, keys, DIM, m, head_dim);
+            weighted_sum_f32_vfp(got, x, keys, DIM, m, head_dim);
+            if (!same_floats(want, got, head_dim)) return -1;
+            (*cases) += 2;
+        }
+        /* quantize_q8: halves (x = k + 0.5 with scale 1), values of every magnitude,
+         * groups below KERNEL_MIN_SCALE and of zeros */
+        static const int group_sizes[] = {4, 8, 32, 64, 100};
+        for (unsigned gi = 0; gi < sizeof group_sizes / sizeof *group_sizes; gi++) {
+            for (int kind = 0; kind < 3; kind++) {
+                int8_t q_want[N], q_got[N];
+                for (int i = 0; i < n; i++) {
+                    x[i] = kind == 0   ? (float)((int)(next(state) % 254) - 127) + 0.5f * (float)(next(state) & 1)
+                           : kind == 1 ? any_float(state)
+                                       : any_float(state) * 0x1p-90f * (float)(next(state) & 1);
+                }
+                x[next(state) % n] = kind == 0 ? 127.0f : x[0];
+                quantize_q8(q_want, want, x, n, group_sizes[gi]);
+                quantize_q8_vfp(q_got, got, x, n, group_sizes[gi]);
+                const int groups = (n + group_sizes[gi] - 1) / group_sizes[gi];
+                if (memcmp(q_want, q_got, (size_t)n) != 0 || !same_floats(want, got, groups)) return -1;
+                (*cases)++;
+            }
+        }
+    }
+    return 0;
+}
+#endif
+
+/* The q8 kernel (and the f32 one), in a frame of their own. */
+static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) {
     static const int sizes[] = {1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 172, 255, 300};
     static const int groups[] = {4, 8, 16, 32, 48, 64, 96, 128, 256};
     int8_t x[PADDED], w[ROWS * MAX_N];
@@ -155,5 +252,14 @@ int kernel_selftest(uint32_t seed, int *cases) {
         }
 #endif
     }
+    return 0;
+}
+
+int kernel_selftest(uint32_t seed, int *cases) {
+    if (matvec_selftest(seed, cases) != 0) return -1;
+#if defined(LLM_KERNEL_VFP)
+    uint32_t state = seed ? seed : 1;
+    if (vfp_selftest(&state, cases) != 0) return -1;
+#endif
     return 0;
 }

@@ -69,6 +69,7 @@ void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 
 typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
+void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols);
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_NAME "avx512-vnni"
@@ -76,18 +77,27 @@ typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int 
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx512_vnni
+#define KERNEL_F32_ROWS 16
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_avx2
 #elif defined(LLM_KERNEL_AVX_VNNI)
 #define LLM_KERNEL_NAME "avx-vnni"
 #define KERNEL_ROWS 8
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx2
+#define KERNEL_F32_ROWS 16
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_avx2
 #elif defined(LLM_KERNEL_AVX2)
 #define LLM_KERNEL_NAME "avx2"
 #define KERNEL_ROWS 8
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_avx2
+#define KERNEL_F32_ROWS 16
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_avx2
 #elif defined(LLM_KERNEL_DOTPROD)
 #define LLM_KERNEL_NAME "neon-dotprod"
 #define KERNEL_ROWS 4

@@ -38,6 +38,8 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     k.layout_row_f32.argtypes = [F32P, U8P] + [ctypes.c_int] * 4 + [LAYOUTP, ctypes.c_int]
     k.kernel_selftest.argtypes = [ctypes.c_uint32, ctypes.POINTER(ctypes.c_int)]
     k.quantize_q8.argtypes = [I8P, F32P, F32P, ctypes.c_int, ctypes.c_int]
+    if hasattr(k, "quantize_q8_avx2"):  # built for x86 kernels
+        k.quantize_q8_avx2.argtypes = k.quantize_q8.argtypes
     k.exp_f32.argtypes = [ctypes.c_float]
     k.exp_f32.restype = ctypes.c_float
     return k

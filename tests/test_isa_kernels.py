@@ -93,6 +93,34 @@ def test_x86_f32_kernels_against_numpy(tmp_path, kernel):
             np.testing.assert_array_equal(got, want, err_msg=f"rows={rows} cols={cols}")
 
 
+@pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
+def test_x86_quantize_matches_reference(tmp_path, kernel):
+    """quantize_q8_avx2 against the portable quantize_q8, byte for byte and scale for
+    scale: random values of many magnitudes, exact halves (roundf rounds them away
+    from zero), groups below the smallest scale, and lengths that are not whole
+    vectors or whole groups."""
+    k = build_kernels(tmp_path, x86_flags(kernel))
+    rng = np.random.default_rng(2)
+    halves = np.arange(-127, 127, dtype=np.float32) + np.float32(0.5)  # scale 1: 127 is the max
+    cases = [np.concatenate([halves, [np.float32(127)]]), np.full(40, 1e-30, np.float32),
+             np.zeros(13, np.float32), np.array([-127.0, 2.5, -2.5, 0.5, -0.5, 126.5], np.float32)]
+    for n in (1, 7, 8, 9, 63, 64, 65, 100, 768, 2048):
+        cases.append((rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)).astype(np.float32))
+    for x in cases:
+        for group in (4, 8, 12, 32, 64, 256):
+            ng = -(-x.size // group)
+            want_q, got_q = np.zeros(x.size, np.int8), np.ones(x.size, np.int8)
+            want_s, got_s = np.zeros(ng, np.float32), np.ones(ng, np.float32)
+            k.quantize_q8(want_q, want_s, x, x.size, group)
+            k.quantize_q8_avx2(got_q, got_s, x, x.size, group)
+            np.testing.assert_array_equal(got_s.view(np.uint32), want_s.view(np.uint32), err_msg=f"n={x.size} g={group}")
+            np.testing.assert_array_equal(got_q, want_q, err_msg=f"n={x.size} group={group}")
+    # the halves really were ties, rounded away from zero
+    q, s = np.zeros(halves.size + 1, np.int8), np.zeros(1, np.float32)
+    k.quantize_q8_avx2(q, s, cases[0], cases[0].size, 256)
+    assert s[0] == 1.0 and q[0] == -127 and q[127] == 1 and q[126] == -1 and q[-2] == 127
+
+
 @pytest.fixture(scope="module")
 def threaded_project(tmp_path_factory):
     """The stories15M shape: its matrices are big enough to be split across threads."""

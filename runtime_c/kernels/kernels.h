@@ -80,6 +80,7 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
+#define quantize_q8_kernel quantize_q8_avx2
 #elif defined(LLM_KERNEL_AVX_VNNI)
 #define LLM_KERNEL_NAME "avx-vnni"
 #define KERNEL_ROWS 8
@@ -89,6 +90,7 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
+#define quantize_q8_kernel quantize_q8_avx2
 #elif defined(LLM_KERNEL_AVX2)
 #define LLM_KERNEL_NAME "avx2"
 #define KERNEL_ROWS 8
@@ -98,6 +100,7 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
+#define quantize_q8_kernel quantize_q8_avx2
 #elif defined(LLM_KERNEL_DOTPROD)
 #define LLM_KERNEL_NAME "neon-dotprod"
 #define KERNEL_ROWS 4
@@ -152,6 +155,12 @@ int kernel_selftest(uint32_t seed, int *cases);
  * sums in matvec_q8 is a normal float (toolchain/layout.py: MIN_SCALE). */
 #define KERNEL_MIN_SCALE 0x1p-63f
 void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size);
+/* The same, bit for bit, vectorized (the forward pass calls quantize_q8_kernel, the
+ * board's where it has one). Inputs are finite: a NaN's int8 is undefined in C. */
+void quantize_q8_avx2(int8_t *xq, float *xs, const float *x, int n, int group_size);
+#if !defined(quantize_q8_kernel)
+#define quantize_q8_kernel quantize_q8
+#endif
 
 /* out = x / rms(x) * weight; out may alias x. */
 void rmsnorm_f32(float *out, const float *x, const float *weight, int n, float eps);

@@ -42,6 +42,8 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     k.weighted_sum_f32.argtypes = [F32P, F32P, F32P] + [ctypes.c_int] * 3
     k.swiglu_f32.argtypes = [F32P, F32P, ctypes.c_int]
     k.softmax_f32.argtypes = [F32P, ctypes.c_int]
+    if hasattr(k, "quantize_q8_avx2"):  # built for x86 kernels
+        k.quantize_q8_avx2.argtypes = k.quantize_q8.argtypes
     k.exp_f32.argtypes = [ctypes.c_float]
     k.exp_f32.restype = ctypes.c_float
     return k

@@ -37,20 +37,31 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     assert found.group(1) != "reference"  # the optimized kernel ran
 
 
+def x86_flags(kernel) -> tuple[str, ...]:
+    """The flags to build `kernel` with on this CPU, skipping the test if it cannot run
+    here. A CPU with AVX-512 VNNI but no AVX-VNNI (AMD Zen 4) still runs the AVX-VNNI
+    kernel: built without -mavxvnni it takes the same VPDPBUSD in its EVEX encoding."""
+    have = cpu_flags()
+    if {kernel.feature, "avx2"} <= have:
+        return kernel.flags
+    if kernel.feature == "avx_vnni" and {"avx2", "avx512_vnni", "avx512vl"} <= have:
+        return (f"-DLLM_KERNEL_{kernel.name}", "-mavx2", "-mavx512vnni", "-mavx512vl")
+    pytest.skip(f"this CPU lacks {kernel.feature}")
+
+
 @pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
 def test_x86_kernels_against_numpy(tmp_path, kernel):
-    needed = {kernel.feature, "avx2"}
-    if not needed <= cpu_flags():  # a CPU without the instructions
-        pytest.skip(f"this CPU lacks {', '.join(sorted(needed - cpu_flags()))}")
-    k = build_kernels(tmp_path, kernel.flags)
+    k = build_kernels(tmp_path, x86_flags(kernel))
     rng = np.random.default_rng(0)
     for rows in (1, 5, kernel.q8.rows, kernel.q8.rows + 3, 3 * kernel.q8.rows):
         for cols in (1, 31, 32, 33, 64, 100, 172, 768, 2048):
             for group in (4, 16, 32, 64, 96, 256):
                 if group % kernel.q8.cols:
                     continue
-                xq = np.zeros(cols + 64, np.int8)
-                xq[:cols] = rng.integers(-127, 128, cols, dtype=np.int8)
+                # zero from cols up to whole chunks (as the runtime pads it), garbage past
+                # that, which no kernel may read (the VNNI kernels sum x per group)
+                xq = rng.integers(-127, 128, cols + 64, dtype=np.int8)
+                xq[cols:-(-cols // kernel.q8.cols) * kernel.q8.cols] = 0
                 wq = rng.integers(-127, 128, (rows, cols), dtype=np.int8)
                 ng = -(-cols // group)
                 ws = rng.random((rows, ng), dtype=np.float32)
@@ -60,6 +71,54 @@ def test_x86_kernels_against_numpy(tmp_path, kernel):
                             WeightLayout.of(kernel.q8))
                 np.testing.assert_array_equal(got, grouped_reference(wq, xq[:cols], ws, xs, group),
                                               err_msg=f"rows={rows} cols={cols} group={group}")
+
+
+@pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
+def test_x86_f32_kernels_against_numpy(tmp_path, kernel):
+    """Bit for bit the column-order sum: out[r] = (..(0 + w[r,0] x[0]) + w[r,1] x[1]..),
+    each product rounded, then each sum (values of mixed magnitudes and signs, so
+    any other order or a fused multiply-add would round differently somewhere)."""
+    k = build_kernels(tmp_path, x86_flags(kernel))
+    rng = np.random.default_rng(1)
+    for rows in (1, 7, 9, kernel.f32.rows, kernel.f32.rows + 5, 3 * kernel.f32.rows):
+        for cols in (1, 3, 64, 257, 768):
+            w = (rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-3, 4, (rows, cols))).astype(np.float32)
+            x = (rng.standard_normal(cols) * 10.0 ** rng.integers(-3, 4, cols)).astype(np.float32)
+            got = np.zeros(rows, np.float32)
+            k.matmul_f32(got, x, pack_matrix(w, None, cols, "f32", kernel.f32), rows, cols,
+                         WeightLayout.of(kernel.f32))
+            want = np.zeros(rows, np.float32)
+            for j in range(cols):
+                want = want + w[:, j] * x[j]  # float32 throughout: one rounding per step
+            np.testing.assert_array_equal(got, want, err_msg=f"rows={rows} cols={cols}")
+
+
+@pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
+def test_x86_quantize_matches_reference(tmp_path, kernel):
+    """quantize_q8_avx2 against the portable quantize_q8, byte for byte and scale for
+    scale: random values of many magnitudes, exact halves (roundf rounds them away
+    from zero), groups below the smallest scale, and lengths that are not whole
+    vectors or whole groups."""
+    k = build_kernels(tmp_path, x86_flags(kernel))
+    rng = np.random.default_rng(2)
+    halves = np.arange(-127, 127, dtype=np.float32) + np.float32(0.5)  # scale 1: 127 is the max
+    cases = [np.concatenate([halves, [np.float32(127)]]), np.full(40, 1e-30, np.float32),
+             np.zeros(13, np.float32), np.array([-127.0, 2.5, -2.5, 0.5, -0.5, 126.5], np.float32)]
+    for n in (1, 7, 8, 9, 63, 64, 65, 100, 768, 2048):
+        cases.append((rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)).astype(np.float32))
+    for x in cases:
+        for group in (4, 8, 12, 32, 64, 256):
+            ng = -(-x.size // group)
+            want_q, got_q = np.zeros(x.size, np.int8), np.ones(x.size, np.int8)
+            want_s, got_s = np.zeros(ng, np.float32), np.ones(ng, np.float32)
+            k.quantize_q8(want_q, want_s, x, x.size, group)
+            k.quantize_q8_avx2(got_q, got_s, x, x.size, group)
+            np.testing.assert_array_equal(got_s.view(np.uint32), want_s.view(np.uint32), err_msg=f"n={x.size} g={group}")
+            np.testing.assert_array_equal(got_q, want_q, err_msg=f"n={x.size} group={group}")
+    # the halves really were ties, rounded away from zero
+    q, s = np.zeros(halves.size + 1, np.int8), np.zeros(1, np.float32)
+    k.quantize_q8_avx2(q, s, cases[0], cases[0].size, 256)
+    assert s[0] == 1.0 and q[0] == -127 and q[127] == 1 and q[126] == -1 and q[-2] == 127
 
 
 @pytest.fixture(scope="module")

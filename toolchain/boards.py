@@ -44,6 +44,8 @@ class Kernel:
 
 PORTABLE = Kernel("", "REFERENCE")
 Q4_LAYOUT = WeightLayout(1, 8)  # four bytes per chunk: every scale stays 4-byte aligned
+# x86 f32 (matvec_f32_avx2): 16 rows a column at a time, one 64-byte line per column
+F32_X86 = WeightLayout(16, 1)
 # best first
 KERNELS = (
     Kernel("mve", "MVE", (), WeightLayout(4, 16)),
@@ -51,9 +53,9 @@ KERNELS = (
     Kernel("dotprod", "DOTPROD", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),
     Kernel("neon", "NEON", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),
     Kernel("avx512_vnni", "AVX512_VNNI", ("-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vnni"),
-           WeightLayout(16, 4, bias=128)),
-    Kernel("avx_vnni", "AVX_VNNI", ("-mavx2", "-mavxvnni"), WeightLayout(8, 4, bias=128)),
-    Kernel("avx2", "AVX2", ("-mavx2",), WeightLayout(8, 4)),
+           WeightLayout(16, 4, bias=128), F32_X86),
+    Kernel("avx_vnni", "AVX_VNNI", ("-mavx2", "-mavxvnni"), WeightLayout(8, 4, bias=128), F32_X86),
+    Kernel("avx2", "AVX2", ("-mavx2",), WeightLayout(8, 4), F32_X86),
 )
 
 

@@ -69,6 +69,7 @@ void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 
 typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
+void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols);
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_NAME "avx512-vnni"
@@ -76,18 +77,30 @@ typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int 
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx512_vnni
+#define KERNEL_F32_ROWS 16
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_avx2
+#define quantize_q8_kernel quantize_q8_avx2
 #elif defined(LLM_KERNEL_AVX_VNNI)
 #define LLM_KERNEL_NAME "avx-vnni"
 #define KERNEL_ROWS 8
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx2
+#define KERNEL_F32_ROWS 16
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_avx2
+#define quantize_q8_kernel quantize_q8_avx2
 #elif defined(LLM_KERNEL_AVX2)
 #define LLM_KERNEL_NAME "avx2"
 #define KERNEL_ROWS 8
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_avx2
+#define KERNEL_F32_ROWS 16
+#define KERNEL_F32_COLS 1
+#define matvec_f32_kernel matvec_f32_avx2
+#define quantize_q8_kernel quantize_q8_avx2
 #elif defined(LLM_KERNEL_DOTPROD)
 #define LLM_KERNEL_NAME "neon-dotprod"
 #define KERNEL_ROWS 4
@@ -151,6 +164,9 @@ int kernel_selftest(uint32_t seed, int *cases);
  * sums in matvec_q8 is a normal float (toolchain/layout.py: MIN_SCALE). */
 #define KERNEL_MIN_SCALE 0x1p-63f
 void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size);
+/* The same, bit for bit, vectorized (the forward pass calls quantize_q8_kernel, the
+ * board's where it has one). Inputs are finite: a NaN's int8 is undefined in C. */
+void quantize_q8_avx2(int8_t *xq, float *xs, const float *x, int n, int group_size);
 
 /* out = x / rms(x) * weight; out may alias x. */
 void rmsnorm_f32(float *out, const float *x, const float *weight, int n, float eps);
@@ -194,7 +210,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32
 #define swiglu_f32_kernel swiglu_f32
+#if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8
+#endif
 #endif
 
 /* Rotates the (even, odd) pairs of each of n_heads heads by the angles whose

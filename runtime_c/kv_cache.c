@@ -53,6 +53,7 @@ void kv_prepare_query(float *q) {
 #endif
 }
 
+#if LLM_KV_Q8 || LLM_KV_F16 /* f32 caches go through scores_f32 and weighted_sum_f32 */
 /* One cached element as a float (before its row's q8 scale). */
 static inline float key_at(const KVElem *k, int i) {
 #if LLM_KV_F16
@@ -75,6 +76,7 @@ static inline float finish_score(float sum, int l, int t, int h, float scale) {
 #endif
     return sum / scale;
 }
+#endif
 
 void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
 #if !LLM_KV_Q8 && !LLM_KV_F16 /* floats as they are: the same loops, as a kernel (the board's) */

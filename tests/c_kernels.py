@@ -28,7 +28,8 @@ LAYOUTP = ctypes.POINTER(WeightLayout)
 def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     src = resource_dir("runtime_c") / "kernels"
     lib = directory / "libkernels.so"
-    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *flags,
+    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fno-strict-aliasing",
+                    "-fno-math-errno", "-fvect-cost-model=cheap", *flags,  # the projects' MATH flags
                     "-fPIC", "-shared", "-o", str(lib), *map(str, sorted(src.glob("*.c"))), "-lm"],
                    check=True)
     k = ctypes.CDLL(str(lib))

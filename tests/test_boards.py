@@ -132,7 +132,7 @@ def test_qemu_board_matches_host_emulator(projects, host_texts, name):
 def f32_projects(stories, tmp_path_factory):
     """stories260K in f32 for the host and each board with an f32 kernel, built."""
     root = tmp_path_factory.mktemp("f32")
-    for name in ["host", *F32_KERNEL_BOARDS]:
+    for name in dict.fromkeys(["host", *F32_KERNEL_BOARDS]):
         compile_project(stories[0], stories[1], name, root / name, quant="f32")
         build_project(root / name)
     return root

@@ -17,29 +17,35 @@
 #include <immintrin.h>
 #include <string.h>
 
-#if defined(LLM_KERNEL_AVX_VNNI)
-#if defined(__AVXVNNI__)
-#define DPBUSD _mm256_dpbusd_avx_epi32 /* VEX-encoded: AVX-VNNI */
-#else /* the same instruction EVEX-encoded (AVX512-VNNI + VL): lets a CPU without
-       * AVX-VNNI but with AVX-512 VNNI test this kernel (tests/test_isa_kernels.py) */
+/* VNNI is enabled for this file's functions alone, not for the whole build: GCC 12
+ * auto-vectorizes plain int8 dot products elsewhere (the reference's) into VPDPBUSD
+ * with the signedness wrong (seen on -O2 -fvect-cost-model=cheap, and at -O3). */
+#if defined(LLM_KERNEL_AVX_VNNI) && defined(LLM_VNNI_EVEX)
+/* the same instruction EVEX-encoded (AVX512-VNNI + VL): lets a CPU without AVX-VNNI
+ * but with AVX-512 VNNI test this kernel (tests/test_isa_kernels.py) */
 #define DPBUSD _mm256_dpbusd_epi32
-#endif
+#define TARGET __attribute__((target("avx512vnni,avx512vl")))
+#elif defined(LLM_KERNEL_AVX_VNNI)
+#define DPBUSD _mm256_dpbusd_avx_epi32 /* VEX-encoded: AVX-VNNI */
+#define TARGET __attribute__((target("avxvnni")))
+#else
+#define TARGET
 #endif
 
-static inline __m256i broadcast4(const int8_t *x) {
+TARGET static inline __m256i broadcast4(const int8_t *x) {
     int32_t v;
     memcpy(&v, x, sizeof v);
     return _mm256_set1_epi32(v);
 }
 
 /* The first n of 8 int32 lanes (masked loads and stores of short blocks). */
-static inline __m256i lanes(int n) {
+TARGET static inline __m256i lanes(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 #if defined(LLM_KERNEL_AVX_VNNI)
 /* -128 * (x[0] + ... + x[n - 1]) in every lane, n a multiple of 4 (whole chunks). */
-static inline __m256i minus_128_sum(const int8_t *x, int n) {
+TARGET static inline __m256i minus_128_sum(const int8_t *x, int n) {
     const __m256i ones = _mm256_set1_epi8(1);
     __m256i s = _mm256_setzero_si256();
     int j = 0;
@@ -51,11 +57,11 @@ static inline __m256i minus_128_sum(const int8_t *x, int n) {
     return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(s, 7));
 }
 
-static inline __m256i dot_chunk(__m256i acc, __m256i w, __m256i x) {
+TARGET static inline __m256i dot_chunk(__m256i acc, __m256i w, __m256i x) {
     return DPBUSD(acc, w, x);
 }
 #else
-static inline __m256i dot_chunk(__m256i acc, __m256i w, __m256i x) {
+TARGET static inline __m256i dot_chunk(__m256i acc, __m256i w, __m256i x) {
     const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x));
     return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
 }
@@ -63,12 +69,12 @@ static inline __m256i dot_chunk(__m256i acc, __m256i w, __m256i x) {
 
 /* A chunk of weights: whole blocks load 32 bytes; a short block's chunk is
  * rows * 4 bytes, loaded as `rows` int32 lanes (the others zero). */
-static inline __m256i load_chunk(const uint8_t *p, int rows, __m256i mask) {
+TARGET static inline __m256i load_chunk(const uint8_t *p, int rows, __m256i mask) {
     return rows == 8 ? _mm256_loadu_si256((const __m256i *)p) : _mm256_maskload_epi32((const int *)p, mask);
 }
 
 /* `rows` is the constant 8 for whole blocks, so the masks drop out there. */
-static inline __attribute__((always_inline)) void block_rows(float *out, const int8_t *x, const float *xs,
+TARGET static inline __attribute__((always_inline)) void block_rows(float *out, const int8_t *x, const float *xs,
                                                              const uint8_t *p, int rows, int cols,
                                                              int group_size) {
     const long chunk = 4L * rows;
@@ -108,7 +114,7 @@ static inline __attribute__((always_inline)) void block_rows(float *out, const i
     }
 }
 
-void matvec_q8_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+TARGET void matvec_q8_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                     int group_size) {
     if (rows == 8) {
         block_rows(out, x, xs, block, 8, cols, group_size);

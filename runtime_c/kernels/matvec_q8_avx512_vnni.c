@@ -17,6 +17,11 @@
 #include <immintrin.h>
 #include <string.h>
 
+/* VNNI for this file's functions alone, not the whole build: GCC 12 auto-vectorizes
+ * plain int8 dot products elsewhere (the reference's) into VPDPBUSD with the
+ * signedness wrong (seen on -O2 -fvect-cost-model=cheap, and at -O3). */
+#define TARGET __attribute__((target("avx512vnni")))
+
 /* No software prefetch: a block is one sequential stream, which the hardware
  * prefetcher follows by itself. On AMD Zen 4 (a 116 MB matrix, alternating runs
  * of the same program, best GB/s), every prefetch variant was slower: prefetchnta
@@ -24,7 +29,7 @@
  * 29.5-30.6 against 31.6-32.5; prefetcht1 8 KB 19.1 against 32.1. */
 
 /* -128 * (x[0] + ... + x[n - 1]) in every lane; x is zero-padded to whole chunks. */
-static inline __m512i minus_128_sum(const int8_t *x, int n) {
+TARGET static inline __m512i minus_128_sum(const int8_t *x, int n) {
     const __m512i ones = _mm512_set1_epi8(1);
     __m512i s = _mm512_setzero_si512();
     int j = 0;
@@ -38,7 +43,7 @@ static inline __m512i minus_128_sum(const int8_t *x, int n) {
     return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 7));
 }
 
-static inline __m512i broadcast4(const int8_t *x) {
+TARGET static inline __m512i broadcast4(const int8_t *x) {
     int32_t v;
     memcpy(&v, x, sizeof v);
     return _mm512_set1_epi32(v);
@@ -46,7 +51,7 @@ static inline __m512i broadcast4(const int8_t *x) {
 
 /* A block of `rows` rows: `rows` is the constant 16 for whole blocks, so the
  * compiler drops the masks there; a short block's chunks are rows * 4 bytes. */
-static inline __attribute__((always_inline)) void block_rows(float *out, const int8_t *x, const float *xs,
+TARGET static inline __attribute__((always_inline)) void block_rows(float *out, const int8_t *x, const float *xs,
                                                              const uint8_t *p, int rows, int cols,
                                                              int group_size) {
     const long chunk = 4L * rows;
@@ -78,7 +83,7 @@ static inline __attribute__((always_inline)) void block_rows(float *out, const i
     _mm512_mask_storeu_ps(out, rmask, sum);
 }
 
-void matvec_q8_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+TARGET void matvec_q8_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                            int group_size) {
     if (rows == 16) {
         block_rows(out, x, xs, block, 16, cols, group_size);

@@ -71,6 +71,10 @@ void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
 typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
 void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols);
 
+#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI)
+#define LLM_KERNEL_X86 1 /* every x86-64 kernel set has AVX2: its float kernels too */
+#endif
+
 #if defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_NAME "avx512-vnni"
 #define KERNEL_ROWS 16
@@ -183,6 +187,10 @@ void scores_f32(float *att, const float *q, const float *keys, int stride, int n
  * one head's attention output over a value cache stored by position. */
 void weighted_sum_f32(float *out, const float *att, const float *values, int stride, int n, int head_dim);
 
+/* The same, bit for bit, with AVX2 (x86-64): the sums in registers, not memory. */
+void scores_f32_avx2(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
+void weighted_sum_f32_avx2(float *out, const float *att, const float *values, int stride, int n, int head_dim);
+
 /* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
 void swiglu_f32(float *h, const float *h3, int n);
 
@@ -207,9 +215,14 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define quantize_q8_kernel quantize_q8_vfp
 #else
 #define softmax_f32_kernel softmax_f32
+#define swiglu_f32_kernel swiglu_f32
+#if defined(LLM_KERNEL_X86)
+#define scores_f32_kernel scores_f32_avx2
+#define weighted_sum_f32_kernel weighted_sum_f32_avx2
+#else
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32
-#define swiglu_f32_kernel swiglu_f32
+#endif
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8
 #endif

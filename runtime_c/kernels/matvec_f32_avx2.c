@@ -10,12 +10,8 @@
  * only halve the instruction count of a loop bound by memory. */
 #include "kernels.h"
 
-#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI)
-#include <immintrin.h>
-
-static inline __m256i lanes(int n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+#if defined(LLM_KERNEL_X86)
+#include "lanes_avx2.h"
 
 void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols) {
     const float *w = (const float *)(const void *)block;
@@ -31,7 +27,7 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
         return;
     }
     /* a short block (the matrix's last): columns of `rows` floats, masked */
-    const __m256i mlo = lanes(rows), mhi = lanes(rows - 8);
+    const __m256i mlo = lanes_avx2(rows), mhi = lanes_avx2(rows - 8);
     for (int j = 0; j < cols; j++, w += rows) {
         const __m256 xj = _mm256_set1_ps(x[j]);
         lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_maskload_ps(w, mlo), xj));

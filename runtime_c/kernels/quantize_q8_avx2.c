@@ -11,7 +11,7 @@
 #include <math.h>
 #include "kernels.h"
 
-#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI)
+#if defined(LLM_KERNEL_X86)
 #include <immintrin.h>
 #include <string.h>
 

@@ -104,7 +104,7 @@ static int f32_agrees(uint32_t *state, int rows, int cols, float unit) {
 }
 #endif
 
-#if defined(LLM_KERNEL_VFP)
+#if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86)
 /* A float of any sign and magnitude from 2^-35 to 2^11, or zero. */
 static float any_float(uint32_t *state) {
     const uint32_t r = next(state);
@@ -116,15 +116,22 @@ static int same_floats(const float *a, const float *b, int n) {
     return memcmp(a, b, sizeof(float) * (size_t)n) == 0;
 }
 
-/* The VFP float kernels against their C twins, on the stack (the statics of the
- * runtime are few by design), in a frame of their own: softmax with x - max over
- * the whole range of the exponential, its edges (subnormal results, EXP_F32_MIN),
- * NaN and infinities; SwiGLU the same of either sign; scores and weighted sums of
- * values of every magnitude, so that any change of order would round differently. */
-static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
-    enum { N = 128, POSITIONS = 45, DIM = 16 };
+/* The board's float kernels (VFP assembly on Cortex-M; on x86 the AVX2 attention
+ * kernels and quantizer, the rest being the C) against their C twins, on the stack
+ * (the statics of the runtime are few by design), in a frame of their own: softmax
+ * with x - max over the whole range of the exponential, its edges (subnormal
+ * results, EXP_F32_MIN), NaN and infinities; SwiGLU the same of either sign; scores
+ * and weighted sums of values of every magnitude, so that any change of order would
+ * round differently. */
+static __attribute__((noinline)) int float_selftest(uint32_t *state, int *cases) {
     static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 45, 64, 100, 127, 128};
+#if defined(LLM_KERNEL_X86) /* heads of 64 and more: the AVX2 kernels' 32- and 64-wide blocks */
+    enum { N = 128, POSITIONS = 45, DIM = 80 };
+    static const int dims[] = {8, 4, 16, 12, 6, 1, 33, 48, 64, 80};
+#else
+    enum { N = 128, POSITIONS = 45, DIM = 16 };
     static const int dims[] = {8, 4, 16, 12, 6, 1};
+#endif
     static const float edges[] = {-87.0f, -86.99999f, -87.00001f, -103.97208f, -103.972076f, -103.97209f,
                                   -0.0f, 0.0f, -1e-30f, -0.34657359f, -0.34657362f, -88.0f, -150.0f,
                                   -INFINITY, 87.0f, 87.00001f, 88.72283f, 88.722839f, 100.0f};
@@ -144,7 +151,7 @@ static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
             memcpy(want, x, sizeof(float) * (size_t)n);
             memcpy(got, x, sizeof(float) * (size_t)n);
             softmax_f32(want, n);
-            softmax_f32_vfp(got, n);
+            softmax_f32_kernel(got, n);
             if (!same_floats(want, got, n)) return -1;
             /* SwiGLU's exponentials take either sign */
             for (int i = 0; i < n; i++) {
@@ -155,7 +162,7 @@ static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
             }
             if (round == 3) want[n / 2] = got[n / 2] = NAN;
             swiglu_f32(want, x, n);
-            swiglu_f32_vfp(got, x, n);
+            swiglu_f32_kernel(got, x, n);
             if (!same_floats(want, got, n)) return -1;
             (*cases) += 2;
         }
@@ -167,11 +174,11 @@ static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
             for (int i = 0; i < m; i++) x[i] = any_float(state);
             /* keys [head_dim][POSITIONS] */
             scores_f32(want, q, keys, POSITIONS, m, head_dim, 2.828427f);
-            scores_f32_vfp(got, q, keys, POSITIONS, m, head_dim, 2.828427f);
+            scores_f32_kernel(got, q, keys, POSITIONS, m, head_dim, 2.828427f);
             if (!same_floats(want, got, m)) return -1;
             /* the same floats as values [m][DIM] */
             weighted_sum_f32(want, x, keys, DIM, m, head_dim);
-            weighted_sum_f32_vfp(got, x, keys, DIM, m, head_dim);
+            weighted_sum_f32_kernel(got, x, keys, DIM, m, head_dim);
             if (!same_floats(want, got, head_dim)) return -1;
             (*cases) += 2;
         }
@@ -188,7 +195,7 @@ static __attribute__((noinline)) int vfp_selftest(uint32_t *state, int *cases) {
                 }
                 x[next(state) % n] = kind == 0 ? 127.0f : x[0];
                 quantize_q8(q_want, want, x, n, group_sizes[gi]);
-                quantize_q8_vfp(q_got, got, x, n, group_sizes[gi]);
+                quantize_q8_kernel(q_got, got, x, n, group_sizes[gi]);
                 const int groups = (n + group_sizes[gi] - 1) / group_sizes[gi];
                 if (memcmp(q_want, q_got, (size_t)n) != 0 || !same_floats(want, got, groups)) return -1;
                 (*cases)++;
@@ -257,9 +264,9 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
 
 int kernel_selftest(uint32_t seed, int *cases) {
     if (matvec_selftest(seed, cases) != 0) return -1;
-#if defined(LLM_KERNEL_VFP)
+#if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86)
     uint32_t state = seed ? seed : 1;
-    if (vfp_selftest(&state, cases) != 0) return -1;
+    if (float_selftest(&state, cases) != 0) return -1;
 #endif
     return 0;
 }

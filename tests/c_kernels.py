@@ -45,6 +45,8 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     k.softmax_f32.argtypes = [F32P, ctypes.c_int]
     if hasattr(k, "quantize_q8_avx2"):  # built for x86 kernels
         k.quantize_q8_avx2.argtypes = k.quantize_q8.argtypes
+        k.scores_f32_avx2.argtypes = k.scores_f32.argtypes
+        k.weighted_sum_f32_avx2.argtypes = k.weighted_sum_f32.argtypes
     k.exp_f32.argtypes = [ctypes.c_float]
     k.exp_f32.restype = ctypes.c_float
     return k

@@ -121,6 +121,33 @@ def test_x86_quantize_matches_reference(tmp_path, kernel):
     assert s[0] == 1.0 and q[0] == -127 and q[127] == 1 and q[126] == -1 and q[-2] == 127
 
 
+def test_x86_attention_kernels_match_reference(tmp_path):
+    """scores_f32_avx2 and weighted_sum_f32_avx2 against the C loops, bit for bit, on
+    caches of values of every magnitude (any other order of the sums, or a fused
+    multiply-add, would round differently), heads and position counts that are not
+    whole blocks, rows longer than what is read (the context)."""
+    k = build_kernels(tmp_path, x86_flags(next(k for k in X86 if k.feature == "avx2")))
+    rng = np.random.default_rng(3)
+
+    def floats(*shape):
+        return (rng.standard_normal(shape) * 10.0 ** rng.integers(-4, 5, shape)).astype(np.float32)
+
+    context = 260
+    for head_dim in (1, 7, 8, 33, 48, 64, 72, 128):
+        for n in (1, 7, 8, 9, 31, 32, 33, 100, 257, 260):
+            keys, q = floats(head_dim, context), floats(head_dim)  # transposed: [head_dim][context]
+            want, got = np.zeros(n, np.float32), np.ones(n, np.float32)
+            k.scores_f32(want, q, keys, context, n, head_dim, 8.0)
+            k.scores_f32_avx2(got, q, keys, context, n, head_dim, 8.0)
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"d={head_dim} n={n}")
+            stride = head_dim + 5  # one head of a wider KV row
+            values, att = floats(n, stride), floats(n)
+            want, got = np.zeros(head_dim, np.float32), np.ones(head_dim, np.float32)
+            k.weighted_sum_f32(want, att, values, stride, n, head_dim)
+            k.weighted_sum_f32_avx2(got, att, values, stride, n, head_dim)
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"d={head_dim} n={n}")
+
+
 @pytest.fixture(scope="module")
 def threaded_project(tmp_path_factory):
     """The stories15M shape: its matrices are big enough to be split across threads."""

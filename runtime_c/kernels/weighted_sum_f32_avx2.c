@@ -4,7 +4,8 @@
  * multiply-add). Each lane is one output's sum over the positions in order from
  * 0.0f: the reference's floats, without its load and store of every sum per
  * position. Heads of 64 take one pass over the values; what is left of a head
- * goes 32, then 8 at a time, and its last few outputs masked. */
+ * goes 32, then 8 at a time, and its last few outputs masked. Each position
+ * prefetches the values 8 positions ahead (see scores_f32_avx2.c). */
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)
@@ -17,6 +18,7 @@ static inline __attribute__((always_inline)) void sum_block(float *out, const fl
     for (int v = 0; v < vecs; v++) sum[v] = _mm256_setzero_ps();
     for (int t = 0; t < n; t++, values += stride) {
         const __m256 w = _mm256_set1_ps(att[t]);
+        for (int v = 0; v < vecs; v += 2) _mm_prefetch((const char *)(values + 8L * stride + 8 * v), _MM_HINT_T0);
         for (int v = 0; v < vecs; v++) {
             const __m256 x = vecs > 1 ? _mm256_loadu_ps(values + 8 * v) : _mm256_maskload_ps(values, mask);
             sum[v] = _mm256_add_ps(sum[v], _mm256_mul_ps(w, x));

@@ -69,7 +69,7 @@ def main() -> None:
                         force=True)
         for reference in (True, False):
             c = count_instructions(out, reference)
-            print(f"| {board} | {c['kernels']} | {c['instructions_per_mac']:.2f} | {c['instructions_per_token']:,} "
+            print(f"| {board} | {c['kernels']} | {c['instructions_per_mac']:.3f} | {c['instructions_per_token']:,} "
                   f"| {c['tok_s_at_clock']:.1f} at {c['clock_mhz']} MHz |", flush=True)
     shutil.rmtree(args.work, ignore_errors=True)
 

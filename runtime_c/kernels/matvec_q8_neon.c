@@ -20,6 +20,7 @@
 
 #if defined(LLM_KERNEL_NEON)
 #include <arm_neon.h>
+#include "lanes_neon.h"
 
 /* acc += the 16 products of one row's span w with x, pairwise into 4 lanes. */
 static inline int32x4_t dot16(int32x4_t acc, int8x16_t w, int8x16_t x) {
@@ -53,28 +54,6 @@ static inline int32x4_t reduce4(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x
     const int32x2_t b2 = vadd_s32(vget_low_s32(a2), vget_high_s32(a2)), b3 = vadd_s32(vget_low_s32(a3), vget_high_s32(a3));
     return vcombine_s32(vpadd_s32(b0, b1), vpadd_s32(b2, b3));
 #endif
-}
-
-/* The block's `rows` scales of a group, in lanes; lanes past `rows` are 0 (a short
- * block has only `rows` of them, and the next bytes may be past the image). */
-static inline float32x4_t load_scales(const int8_t *at, int rows) {
-    const float *p = (const float *)(const void *)at; /* 4-byte aligned: whole chunks and floats before */
-    if (rows == 4) return vld1q_f32(p);
-    float32x4_t s = vld1q_lane_f32(p, vdupq_n_f32(0.0f), 0);
-    if (rows > 1) s = vld1q_lane_f32(p + 1, s, 1);
-    if (rows > 2) s = vld1q_lane_f32(p + 2, s, 2);
-    return s;
-}
-
-/* out[0 .. rows) = the first `rows` lanes of v. */
-static inline void store_rows(float *out, float32x4_t v, int rows) {
-    if (rows == 4) {
-        vst1q_f32(out, v);
-        return;
-    }
-    vst1q_lane_f32(out, v, 0);
-    if (rows > 1) vst1q_lane_f32(out + 1, v, 1);
-    if (rows > 2) vst1q_lane_f32(out + 2, v, 2);
 }
 
 /* Inlined twice: rows = 4 (every block but maybe the last: the row offsets fold to

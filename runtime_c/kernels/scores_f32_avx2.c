@@ -14,7 +14,8 @@
 #if defined(LLM_KERNEL_X86)
 #include "lanes_avx2.h"
 
-/* att[0..8 * vecs) from keys[0..) (vecs constant where inlined: registers) */
+/* att[0..8 * vecs) from keys[0..) (vecs constant where inlined: registers); a
+ * single vector takes the lanes of `mask` */
 static inline __attribute__((always_inline)) void score_block(float *att, const float *q, const float *keys,
                                                               int stride, int head_dim, float scale, int vecs,
                                                               __m256i mask) {
@@ -24,18 +25,17 @@ static inline __attribute__((always_inline)) void score_block(float *att, const 
         const __m256 qi = _mm256_set1_ps(q[i]);
         for (int v = 0; v < vecs; v += 2) _mm_prefetch((const char *)(keys + 8L * stride + 8 * v), _MM_HINT_T0);
         for (int v = 0; v < vecs; v++) {
-            const __m256 k = vecs == 4 || v < vecs - 1 ? _mm256_loadu_ps(keys + 8 * v)
-                                                       : _mm256_maskload_ps(keys + 8 * v, mask);
+            const __m256 k = vecs > 1 ? _mm256_loadu_ps(keys + 8 * v) : _mm256_maskload_ps(keys, mask);
             sum[v] = _mm256_add_ps(sum[v], _mm256_mul_ps(qi, k));
         }
     }
     const __m256 s = _mm256_set1_ps(scale);
     for (int v = 0; v < vecs; v++) {
         const __m256 a = _mm256_div_ps(sum[v], s);
-        if (vecs == 4 || v < vecs - 1) {
+        if (vecs > 1) {
             _mm256_storeu_ps(att + 8 * v, a);
         } else {
-            _mm256_maskstore_ps(att + 8 * v, mask, a);
+            _mm256_maskstore_ps(att, mask, a);
         }
     }
 }

@@ -11,7 +11,8 @@
 #if defined(LLM_KERNEL_X86)
 #include "lanes_avx2.h"
 
-/* out[0..8 * vecs) from values[0..) (vecs constant where inlined: registers) */
+/* out[0..8 * vecs) from values[0..) (vecs constant where inlined: registers); a
+ * single vector takes the lanes of `mask` */
 static inline __attribute__((always_inline)) void sum_block(float *out, const float *att, const float *values,
                                                             int stride, int n, int vecs, __m256i mask) {
     __m256 sum[8];

@@ -74,6 +74,9 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 #if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_X86 1 /* every x86-64 kernel set has AVX2: its float kernels too */
 #endif
+#if (defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DOTPROD)) && defined(__aarch64__)
+#define LLM_KERNEL_A64 1 /* AArch64 NEON is IEEE (Armv7's flushes denormals): its float kernels too */
+#endif
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_NAME "avx512-vnni"
@@ -190,6 +193,9 @@ void weighted_sum_f32(float *out, const float *att, const float *values, int str
 /* The same, bit for bit, with AVX2 (x86-64): the sums in registers, not memory. */
 void scores_f32_avx2(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
 void weighted_sum_f32_avx2(float *out, const float *att, const float *values, int stride, int n, int head_dim);
+/* ... and with AArch64 NEON. */
+void scores_f32_neon(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
+void weighted_sum_f32_neon(float *out, const float *att, const float *values, int stride, int n, int head_dim);
 
 /* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
 void swiglu_f32(float *h, const float *h3, int n);
@@ -219,6 +225,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if defined(LLM_KERNEL_X86)
 #define scores_f32_kernel scores_f32_avx2
 #define weighted_sum_f32_kernel weighted_sum_f32_avx2
+#elif defined(LLM_KERNEL_A64)
+#define scores_f32_kernel scores_f32_neon
+#define weighted_sum_f32_kernel weighted_sum_f32_neon
 #else
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32

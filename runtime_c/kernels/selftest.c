@@ -104,7 +104,7 @@ static int f32_agrees(uint32_t *state, int rows, int cols, float unit) {
 }
 #endif
 
-#if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86)
+#if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
 /* A float of any sign and magnitude from 2^-35 to 2^11, or zero. */
 static float any_float(uint32_t *state) {
     const uint32_t r = next(state);
@@ -117,7 +117,7 @@ static int same_floats(const float *a, const float *b, int n) {
 }
 
 /* The board's float kernels (VFP assembly on Cortex-M; on x86 the AVX2 attention
- * kernels and quantizer, the rest being the C) against their C twins, on the stack
+ * kernels and quantizer, on AArch64 the NEON attention kernels, the rest being the C) against their C twins, on the stack
  * (the statics of the runtime are few by design), in a frame of their own: softmax
  * with x - max over the whole range of the exponential, its edges (subnormal
  * results, EXP_F32_MIN), NaN and infinities; SwiGLU the same of either sign; scores
@@ -125,7 +125,7 @@ static int same_floats(const float *a, const float *b, int n) {
  * round differently. */
 static __attribute__((noinline)) int float_selftest(uint32_t *state, int *cases) {
     static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 45, 64, 100, 127, 128};
-#if defined(LLM_KERNEL_X86) /* heads of 64 and more: the AVX2 kernels' 32- and 64-wide blocks */
+#if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64) /* heads of 64 and more: the 32- and 64-wide blocks */
     enum { N = 128, POSITIONS = 45, DIM = 80 };
     static const int dims[] = {8, 4, 16, 12, 6, 1, 33, 48, 64, 80};
 #else
@@ -264,7 +264,7 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
 
 int kernel_selftest(uint32_t seed, int *cases) {
     if (matvec_selftest(seed, cases) != 0) return -1;
-#if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86)
+#if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
     uint32_t state = seed ? seed : 1;
     if (float_selftest(&state, cases) != 0) return -1;
 #endif

@@ -30,6 +30,10 @@ def test_host_bench_reports_speeds_against_the_roofline(projects):
     assert 250_000 < r["weight_bytes_per_token"] < 320_000  # stories260K's int8 weights and scales
     assert r["read_bw_gb_s"] > 0.5
     assert r["roofline_tok_s"] == pytest.approx(r["read_bw_gb_s"] * 1e9 / r["weight_bytes_per_token"], rel=0.01)
+    # two cores reading together: measured apart from the single core, the same way
+    assert r["threads_read_bw_gb_s"] > 0.5 and r["percent_of_threads_roofline"] > 0
+    assert r["threads_roofline_tok_s"] == pytest.approx(
+        r["threads_read_bw_gb_s"] * 1e9 / r["weight_bytes_per_token"], rel=0.01)
 
 
 def test_cortex_m_instruction_counts_are_exact_and_repeatable(projects):

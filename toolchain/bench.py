@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -19,16 +20,19 @@ PROMPT = "Once upon a time, there was a little girl named Lily. She loved to pla
 DECODE_STEPS = 128
 
 
-def read_bandwidth_gb_s(megabytes: int = 512, repeats: int = 5) -> float:
-    """Single-core read bandwidth: the best of a few sums over a buffer far larger
-    than any cache (numpy's sum runs on one core and streams its input)."""
+def read_bandwidth_gb_s(megabytes: int = 512, repeats: int = 5, threads: int = 1) -> float:
+    """Read bandwidth of one core (or of `threads` cores together): the best of a
+    few sums over a buffer far larger than any cache, cut into one part per thread
+    (numpy's sum streams its input on one core and lets go of the GIL)."""
     data = np.ones(megabytes * (1 << 20) // 8, dtype=np.int64)
-    data.sum()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        data.sum()
-        best = min(best, time.perf_counter() - start)
+    parts = np.array_split(data, threads)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(np.sum, parts))
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            list(pool.map(np.sum, parts))
+            best = min(best, time.perf_counter() - start)
     return data.nbytes / best / 1e9
 
 
@@ -45,7 +49,10 @@ def weight_bytes_per_token(cfg: ModelConfig, quant: str, group_size: int, contex
 
 
 def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_STEPS,
-          bandwidth: float | None = None) -> dict:
+          bandwidth: float | None = None, threads_bandwidth: float | None = None) -> dict:
+    """Times OUTDIR's build; the roofline is the single-core read bandwidth over the
+    weight bytes of a token, and for threads > 1 also that of `threads` cores
+    reading together (what a run on that many threads can at best approach)."""
     manifest = read_manifest(out)
     board = get_board(manifest["board"])
     cfg = ModelConfig.from_dict(manifest["config"])
@@ -61,6 +68,10 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     if speeds is None:
         raise ToolchainError("the run was too short to time prompt and decode apart")
     bw = bandwidth if bandwidth is not None else read_bandwidth_gb_s()
+    if threads == 1:
+        bw_threads = bw
+    else:
+        bw_threads = threads_bandwidth if threads_bandwidth is not None else read_bandwidth_gb_s(threads=threads)
     per_token = weight_bytes_per_token(cfg, manifest["quant"], manifest["group_size"], manifest["context"],
                                        kernel_named(manifest["kernel"]))
     roofline = bw * 1e9 / per_token
@@ -72,6 +83,9 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
         "prompt_tok_s": float(speeds.group(1)), "decode_tok_s": decode,
         "weight_bytes_per_token": per_token, "read_bw_gb_s": round(bw, 2),
         "roofline_tok_s": round(roofline, 1), "percent_of_roofline": round(100 * decode / roofline, 1),
+        "threads_read_bw_gb_s": round(bw_threads, 2),
+        "threads_roofline_tok_s": round(bw_threads * 1e9 / per_token, 1),
+        "percent_of_threads_roofline": round(100 * decode * per_token / (bw_threads * 1e9), 1),
     }
 
 

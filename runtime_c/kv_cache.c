@@ -53,61 +53,43 @@ void kv_prepare_query(float *q) {
 #endif
 }
 
-#if LLM_KV_Q8 || LLM_KV_F16 /* f32 caches go through scores_f32 and weighted_sum_f32 */
-/* One cached element as a float (before its row's q8 scale). */
-static inline float key_at(const KVElem *k, int i) {
-#if LLM_KV_F16
-    return f16_to_f32(k[i]);
-#else
-    return (float)k[i];
-#endif
-}
-
-/* The score of one key: its own sum, in element order, whatever the blocking. */
-static inline float finish_score(float sum, int l, int t, int h, float scale) {
-#if !LLM_KV_Q8
-    (void)l, (void)t, (void)h;
-#endif
 #if LLM_KV_Q8
-    sum *= llm_state.key_scales[l][t * LLM_N_KV_HEADS + h];
-#endif
-#if KV_ROTATE
-    sum *= 1.0f / (float)LLM_HEAD_DIM;
-#endif
-    return sum / scale;
-}
+#define key_dots_kernel key_dots_i8_kernel
+#define value_sums_kernel value_sums_i8_kernel
+#elif LLM_KV_F16
+#define key_dots_kernel key_dots_f16_kernel
+#define value_sums_kernel value_sums_f16_kernel
 #endif
 
 void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
-#if !LLM_KV_Q8 && !LLM_KV_F16 /* floats as they are: the same loops, as a kernel (the board's) */
+#if !LLM_KV_Q8 && !LLM_KV_F16 /* floats as they are: scores_f32 (the board's) divides by the scale */
     scores_f32_kernel(att, q, &KEY(l, h, 0, 0), LLM_CONTEXT, last + 1, LLM_HEAD_DIM, scale);
 #else
-    for (int t = 0; t <= last; t++) att[t] = 0.0f;
-    for (int i = 0; i < LLM_HEAD_DIM; i++) {
-        const KVElem *restrict keys = &KEY(l, h, i, 0);
-        float *restrict a = att;
-        const float qi = q[i];
-        for (int t = 0; t <= last; t++) a[t] += qi * key_at(keys, t);
+    key_dots_kernel(att, q, &KEY(l, h, 0, 0), LLM_CONTEXT, last + 1, LLM_HEAD_DIM);
+    for (int t = 0; t <= last; t++) {
+        float sum = att[t];
+#if LLM_KV_Q8
+        sum *= llm_state.key_scales[l][t * LLM_N_KV_HEADS + h];
+#endif
+#if KV_ROTATE
+        sum *= 1.0f / (float)LLM_HEAD_DIM;
+#endif
+        att[t] = sum / scale;
     }
-    for (int t = 0; t <= last; t++) att[t] = finish_score(att[t], l, t, h, scale);
 #endif
 }
 
-void kv_value_sum(float *restrict out, const float *restrict att, int l, int last, int h) {
+void kv_value_sum(float *restrict out, float *restrict att, int l, int last, int h) {
     const KVElem *restrict values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
-#if !LLM_KV_Q8 && !LLM_KV_F16
+#if LLM_KV_Q8 /* each row's scale goes into its weight */
+    for (int t = 0; t <= last; t++) att[t] *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
+#else
     (void)l;
+#endif
+#if !LLM_KV_Q8 && !LLM_KV_F16
     weighted_sum_f32_kernel(out, att, values, LLM_KV_DIM, last + 1, LLM_HEAD_DIM);
 #else
-    for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] = 0.0f;
-    for (int t = 0; t <= last; t++) {
-        const KVElem *v = values + (long)t * LLM_KV_DIM;
-        float weight = att[t];
-#if LLM_KV_Q8
-        weight *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
-#endif
-        for (int i = 0; i < LLM_HEAD_DIM; i++) out[i] += weight * key_at(v, i);
-    }
+    value_sums_kernel(out, att, values, LLM_KV_DIM, last + 1, LLM_HEAD_DIM);
 #endif
 }
 

@@ -15,10 +15,11 @@ void kv_prepare_query(float *q);
 void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale);
 
 /* out[head_dim] = sum over t in 0..last of att[t] * value of layer l, position t,
- * KV head h (in the rotated space for q8; see kv_finish_output). */
-void kv_value_sum(float *restrict out, const float *restrict att, int l, int last, int h);
+ * KV head h (in the rotated space for q8; see kv_finish_output). A q8 cache's
+ * scales are multiplied into att. */
+void kv_value_sum(float *restrict out, float *restrict att, int l, int last, int h);
 
-/* Turns the sum of kv_value_add into the attention output (in place). */
+/* Turns the sum of kv_value_sum into the attention output (in place). */
 void kv_finish_output(float *out);
 
 #endif

@@ -11,6 +11,7 @@ from toolchain.resources import resource_dir
 F32P = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
 I8P = np.ctypeslib.ndpointer(np.int8, flags="C_CONTIGUOUS")
 U8P = np.ctypeslib.ndpointer(np.uint8, flags="C_CONTIGUOUS")
+U16P = np.ctypeslib.ndpointer(np.uint16, flags="C_CONTIGUOUS")
 
 
 class WeightLayout(ctypes.Structure):
@@ -41,12 +42,17 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
     k.quantize_q8.argtypes = [I8P, F32P, F32P, ctypes.c_int, ctypes.c_int]
     k.scores_f32.argtypes = [F32P, F32P, F32P] + [ctypes.c_int] * 3 + [ctypes.c_float]
     k.weighted_sum_f32.argtypes = [F32P, F32P, F32P] + [ctypes.c_int] * 3
+    for name, elem in (("f16", U16P), ("i8", I8P)):  # the half and int8 KV caches'
+        getattr(k, f"key_dots_{name}").argtypes = [F32P, F32P, elem] + [ctypes.c_int] * 3
+        getattr(k, f"value_sums_{name}").argtypes = [F32P, F32P, elem] + [ctypes.c_int] * 3
     k.swiglu_f32.argtypes = [F32P, F32P, ctypes.c_int]
     k.softmax_f32.argtypes = [F32P, ctypes.c_int]
     if hasattr(k, "quantize_q8_avx2"):  # built for x86 kernels
         k.quantize_q8_avx2.argtypes = k.quantize_q8.argtypes
         k.scores_f32_avx2.argtypes = k.scores_f32.argtypes
         k.weighted_sum_f32_avx2.argtypes = k.weighted_sum_f32.argtypes
+        for name in ("key_dots_f16", "key_dots_i8", "value_sums_f16", "value_sums_i8"):
+            getattr(k, f"{name}_avx2").argtypes = getattr(k, name).argtypes
     k.exp_f32.argtypes = [ctypes.c_float]
     k.exp_f32.restype = ctypes.c_float
     return k

@@ -122,10 +122,11 @@ def test_x86_quantize_matches_reference(tmp_path, kernel):
 
 
 def test_x86_attention_kernels_match_reference(tmp_path):
-    """scores_f32_avx2 and weighted_sum_f32_avx2 against the C loops, bit for bit, on
-    caches of values of every magnitude (any other order of the sums, or a fused
-    multiply-add, would round differently), heads and position counts that are not
-    whole blocks, rows longer than what is read (the context)."""
+    """The AVX2 attention kernels against the C loops, bit for bit, over f32, half
+    and int8 caches: values of every magnitude, halves subnormal to 60000 (any other
+    order of the sums, or a fused multiply-add, would round differently), heads and
+    position counts that are not whole blocks, rows longer than what is read (the
+    context)."""
     k = build_kernels(tmp_path, x86_flags(next(k for k in X86 if k.feature == "avx2")))
     rng = np.random.default_rng(3)
 
@@ -146,6 +147,17 @@ def test_x86_attention_kernels_match_reference(tmp_path):
             k.weighted_sum_f32(want, att, values, stride, n, head_dim)
             k.weighted_sum_f32_avx2(got, att, values, stride, n, head_dim)
             np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"d={head_dim} n={n}")
+            caches = {"f16": lambda *shape: np.clip(floats(*shape), -6e4, 6e4).astype(np.float16).view(np.uint16),
+                      "i8": lambda *shape: rng.integers(-128, 128, shape, dtype=np.int8)}
+            for name, cache in caches.items():
+                keys, values = cache(head_dim, context), cache(n, stride)
+                for op, inputs, length in (("key_dots", (q, keys, context), n),
+                                           ("value_sums", (att, values, stride), head_dim)):
+                    want, got = np.zeros(length, np.float32), np.ones(length, np.float32)
+                    getattr(k, f"{op}_{name}")(want, *inputs, n, head_dim)
+                    getattr(k, f"{op}_{name}_avx2")(got, *inputs, n, head_dim)
+                    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32),
+                                                  err_msg=f"{op}_{name} d={head_dim} n={n}")
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ def config(stories):
 def test_buffers_share_storage_and_never_overlap_while_live(config, board, kv):
     plan = plan_memory(config, "q8", 64, 256, 7, get_board(board), kv)
     assert sum(a.nbytes for a in plan.arenas) < plan.unshared_bytes  # sharing saves RAM
+    assert all(a.nbytes > 0 for a in plan.arenas)  # mps3-an547 f16: all in DTCM, no empty main arena
     for arena in plan.arenas:
         for phase in PHASES:  # at every step of the schedule, the live buffers are disjoint
             live = sorted((b for b in arena.buffers if phase in b.phases), key=lambda b: b.offset)
@@ -49,13 +50,14 @@ def test_hottest_buffers_go_to_fast_ram(config):
 def built(stories, tmp_path_factory):
     root = tmp_path_factory.mktemp("planned")
     out = {}
-    for board, kv in [("mps2-an386", "f32"), ("stm32f405", "q8"), ("rp2040", "f16"), ("rpi4", "f32")]:
+    for board, kv in [("mps2-an386", "f32"), ("stm32f405", "q8"), ("rp2040", "f16"), ("rpi4", "f32"),
+                      ("mps3-an547", "f16")]:  # the last all in its DTCM
         compile_project(stories[0], stories[1], board, root / board, quant="q8", kv=kv)
         out[board] = (root / board, build_project(root / board))
     return out
 
 
-@pytest.mark.parametrize("board", ["mps2-an386", "stm32f405", "rp2040", "rpi4"])
+@pytest.mark.parametrize("board", ["mps2-an386", "stm32f405", "rp2040", "rpi4", "mps3-an547"])
 def test_planner_agrees_with_the_linker(built, board):
     out, report = built[board]
     manifest = json.loads((out / "llmtool.json").read_text())

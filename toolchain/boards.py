@@ -52,10 +52,11 @@ KERNELS = (
     Kernel("dsp", "DSP", (), WeightLayout(4, 4), x_bytes=2),  # int16 activations (matvec_q8_prepare)
     Kernel("dotprod", "DOTPROD", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),
     Kernel("neon", "NEON", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),
-    Kernel("avx512_vnni", "AVX512_VNNI", ("-mavx2", "-mavx512f", "-mavx512bw", "-mavx512vl"),
+    # -mf16c: the half KV cache's loads (every AVX2 CPU has F16C)
+    Kernel("avx512_vnni", "AVX512_VNNI", ("-mavx2", "-mf16c", "-mavx512f", "-mavx512bw", "-mavx512vl"),
            WeightLayout(16, 4, bias=128), F32_X86),
-    Kernel("avx_vnni", "AVX_VNNI", ("-mavx2",), WeightLayout(8, 4, bias=128), F32_X86),
-    Kernel("avx2", "AVX2", ("-mavx2",), WeightLayout(8, 4), F32_X86),
+    Kernel("avx_vnni", "AVX_VNNI", ("-mavx2", "-mf16c"), WeightLayout(8, 4, bias=128), F32_X86),
+    Kernel("avx2", "AVX2", ("-mavx2", "-mf16c"), WeightLayout(8, 4), F32_X86),
 )
 
 

@@ -187,9 +187,10 @@ def plan_memory(config: ModelConfig, quant: str, group_size: int, context: int,
             placed, size = place(chosen, region.name)
             arenas.append(Arena(region.name, f".bss.llm_{region.name}", size, tuple(placed)))
             wanted = [w for w in wanted if w not in chosen]
-    main = board.ram_region or "ram"
-    placed, size = place(wanted, main)
-    arenas.insert(0, Arena(main, None, size, tuple(placed)))
+    if wanted or not arenas:  # the rest in the board's main RAM (none left: no empty array, which C warns of)
+        main = board.ram_region or "ram"
+        placed, size = place(wanted, main)
+        arenas.insert(0, Arena(main, None, size, tuple(placed)))
     return MemoryPlan(tuple(arenas), context, kv, prompt_capacity, cmdline, board.stack_bytes)
 
 

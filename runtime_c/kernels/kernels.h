@@ -197,6 +197,24 @@ void weighted_sum_f32_avx2(float *out, const float *att, const float *values, in
 void scores_f32_neon(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
 void weighted_sum_f32_neon(float *out, const float *att, const float *values, int stride, int n, int head_dim);
 
+/* The same sums over a KV cache of halves or int8 (before the cache's scales, and
+ * not divided by a scale: kv_cache.c finishes them): att[t] = sum over i in order
+ * of q[i] * keys[i * stride + t]; out[i] = sum over t in order of att[t] *
+ * values[t * stride + i]. Each element is widened to a float first (exactly). */
+void key_dots_f16(float *att, const float *q, const uint16_t *keys, int stride, int n, int head_dim);
+void key_dots_i8(float *att, const float *q, const int8_t *keys, int stride, int n, int head_dim);
+void value_sums_f16(float *out, const float *att, const uint16_t *values, int stride, int n, int head_dim);
+void value_sums_i8(float *out, const float *att, const int8_t *values, int stride, int n, int head_dim);
+/* ... bit for bit, with AVX2 (F16C for the halves) and AArch64 NEON */
+void key_dots_f16_avx2(float *att, const float *q, const uint16_t *keys, int stride, int n, int head_dim);
+void key_dots_i8_avx2(float *att, const float *q, const int8_t *keys, int stride, int n, int head_dim);
+void value_sums_f16_avx2(float *out, const float *att, const uint16_t *values, int stride, int n, int head_dim);
+void value_sums_i8_avx2(float *out, const float *att, const int8_t *values, int stride, int n, int head_dim);
+void key_dots_f16_neon(float *att, const float *q, const uint16_t *keys, int stride, int n, int head_dim);
+void key_dots_i8_neon(float *att, const float *q, const int8_t *keys, int stride, int n, int head_dim);
+void value_sums_f16_neon(float *out, const float *att, const uint16_t *values, int stride, int n, int head_dim);
+void value_sums_i8_neon(float *out, const float *att, const int8_t *values, int stride, int n, int head_dim);
+
 /* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
 void swiglu_f32(float *h, const float *h3, int n);
 
@@ -225,9 +243,17 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if defined(LLM_KERNEL_X86)
 #define scores_f32_kernel scores_f32_avx2
 #define weighted_sum_f32_kernel weighted_sum_f32_avx2
+#define key_dots_f16_kernel key_dots_f16_avx2
+#define key_dots_i8_kernel key_dots_i8_avx2
+#define value_sums_f16_kernel value_sums_f16_avx2
+#define value_sums_i8_kernel value_sums_i8_avx2
 #elif defined(LLM_KERNEL_A64)
 #define scores_f32_kernel scores_f32_neon
 #define weighted_sum_f32_kernel weighted_sum_f32_neon
+#define key_dots_f16_kernel key_dots_f16_neon
+#define key_dots_i8_kernel key_dots_i8_neon
+#define value_sums_f16_kernel value_sums_f16_neon
+#define value_sums_i8_kernel value_sums_i8_neon
 #else
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32
@@ -235,6 +261,12 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8
 #endif
+#endif
+#if !defined(key_dots_f16_kernel) /* the boards without twins of these */
+#define key_dots_f16_kernel key_dots_f16
+#define key_dots_i8_kernel key_dots_i8
+#define value_sums_f16_kernel value_sums_f16
+#define value_sums_i8_kernel value_sums_i8
 #endif
 
 /* Rotates the (even, odd) pairs of each of n_heads heads by the angles whose
@@ -253,5 +285,16 @@ void hadamard_f32(float *x, int n);
  * board (with or without half-float hardware) converts alike. */
 uint16_t f32_to_f16(float f);
 float f16_to_f32(uint16_t h);
+
+/* How a KV cache stores an element, as its size in bytes (the attention kernels
+ * take it as a constant, one loop for all three). */
+enum { CACHE_F32 = 4, CACHE_F16 = 2, CACHE_I8 = 1 };
+
+/* Element i of a cache as a float. */
+static inline float kv_element(const void *cache, long i, int kind) {
+    if (kind == CACHE_F32) return ((const float *)cache)[i];
+    if (kind == CACHE_F16) return f16_to_f32(((const uint16_t *)cache)[i]);
+    return (float)((const int8_t *)cache)[i];
+}
 
 #endif

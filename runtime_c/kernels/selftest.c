@@ -123,6 +123,34 @@ static int same_floats(const float *a, const float *b, int n) {
  * results, EXP_F32_MIN), NaN and infinities; SwiGLU the same of either sign; scores
  * and weighted sums of values of every magnitude, so that any change of order would
  * round differently. */
+#if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
+/* key_dots and value_sums over caches of random halves (subnormals included, no
+ * infinities or NaNs) and int8: the board's twins against the C. */
+static int half_and_int8_caches_agree(uint32_t *state, const float *q, const float *att, int n, int head_dim) {
+    enum { ROW = 80, POSITIONS = 45 };
+    uint16_t halves[ROW * POSITIONS];
+    int8_t bytes[ROW * POSITIONS];
+    for (int i = 0; i < ROW * POSITIONS; i++) {
+        const uint32_t r = next(state);
+        halves[i] = (uint16_t)((r & 0x7C00u) == 0x7C00u ? r & 0xBFFFu : r & 0xFFFFu);
+        bytes[i] = (int8_t)(r >> 16);
+    }
+    float want[ROW], got[ROW];
+    key_dots_f16(want, q, halves, POSITIONS, n, head_dim);
+    key_dots_f16_kernel(got, q, halves, POSITIONS, n, head_dim);
+    if (!same_floats(want, got, n)) return -1;
+    key_dots_i8(want, q, bytes, POSITIONS, n, head_dim);
+    key_dots_i8_kernel(got, q, bytes, POSITIONS, n, head_dim);
+    if (!same_floats(want, got, n)) return -1;
+    value_sums_f16(want, att, halves, ROW, n, head_dim);
+    value_sums_f16_kernel(got, att, halves, ROW, n, head_dim);
+    if (!same_floats(want, got, head_dim)) return -1;
+    value_sums_i8(want, att, bytes, ROW, n, head_dim);
+    value_sums_i8_kernel(got, att, bytes, ROW, n, head_dim);
+    return same_floats(want, got, head_dim) ? 0 : -1;
+}
+#endif
+
 static __attribute__((noinline)) int float_selftest(uint32_t *state, int *cases) {
     static const int sizes[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 45, 64, 100, 127, 128};
 #if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64) /* heads of 64 and more: the 32- and 64-wide blocks */
@@ -181,6 +209,10 @@ static __attribute__((noinline)) int float_selftest(uint32_t *state, int *cases)
             weighted_sum_f32_kernel(got, x, keys, DIM, m, head_dim);
             if (!same_floats(want, got, head_dim)) return -1;
             (*cases) += 2;
+#if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64) /* the half and int8 caches' twins */
+            if (half_and_int8_caches_agree(state, q, x, m, head_dim) != 0) return -1;
+            (*cases) += 4;
+#endif
         }
         /* quantize_q8: halves (x = k + 0.5 with scale 1), values of every magnitude,
          * groups below KERNEL_MIN_SCALE and of zeros */

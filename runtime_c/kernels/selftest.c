@@ -117,8 +117,9 @@ static int same_floats(const float *a, const float *b, int n) {
 }
 
 /* The board's float kernels (VFP assembly on Cortex-M; on x86 the AVX2 attention
- * kernels and quantizer, on AArch64 the NEON attention kernels, the rest being the C) against their C twins, on the stack
- * (the statics of the runtime are few by design), in a frame of their own: softmax
+ * kernels and quantizer, on AArch64 the NEON attention kernels, the rest being the
+ * C) against their C twins, on the stack (the statics of the runtime are few by
+ * design), in a frame of their own: softmax
  * with x - max over the whole range of the exponential, its edges (subnormal
  * results, EXP_F32_MIN), NaN and infinities; SwiGLU the same of either sign; scores
  * and weighted sums of values of every magnitude, so that any change of order would
@@ -127,7 +128,7 @@ static int same_floats(const float *a, const float *b, int n) {
 /* key_dots and value_sums over caches of random halves (subnormals included, no
  * infinities or NaNs) and int8: the board's twins against the C. */
 static int half_and_int8_caches_agree(uint32_t *state, const float *q, const float *att, int n, int head_dim) {
-    enum { ROW = 80, POSITIONS = 45 };
+    enum { ROW = 80, POSITIONS = 45 }; /* float_selftest's largest head and position count */
     uint16_t halves[ROW * POSITIONS];
     int8_t bytes[ROW * POSITIONS];
     for (int i = 0; i < ROW * POSITIONS; i++) {

@@ -40,10 +40,10 @@ def command(outdir, threads, reference, steps, count, as_json):
     click.echo(f"{r['board']} ({r['kernels']} kernels, {r['threads']} thread{'s' * (r['threads'] > 1)})"
                + (" under emulation" if r["emulated"] else ""))
     click.echo(f"  prompt  {r['prompt_tok_s']:10.1f} tok/s")
-    click.echo(f"  decode  {r['decode_tok_s']:10.1f} tok/s   {r['percent_of_roofline']:.0f} % of the roofline"
-               + (f", {r['percent_of_threads_roofline']:.0f} % of the {r['threads']}-core one" if r["threads"] > 1 else ""))
+    cores = f", {r['percent_of_threads_roofline']:.0f} % of the {r['threads']}-core one" if r["threads"] > 1 else ""
+    click.echo(f"  decode  {r['decode_tok_s']:10.1f} tok/s   {r['percent_of_roofline']:.0f} % of the roofline{cores}")
     click.echo(f"  roofline {r['roofline_tok_s']:9.1f} tok/s = {r['read_bw_gb_s']:.1f} GB/s read bandwidth / "
                f"{r['weight_bytes_per_token'] / 1e6:.1f} MB of weights per token")
     if r["threads"] > 1:
-        click.echo(f"  {r['threads']} cores reading together: {r['threads_read_bw_gb_s']:.1f} GB/s, the {r['threads']}-core "
-                   f"roofline {r['threads_roofline_tok_s']:.1f} tok/s")
+        click.echo(f"  {r['threads']} cores reading together: {r['threads_read_bw_gb_s']:.1f} GB/s, "
+                   f"the {r['threads']}-core roofline {r['threads_roofline_tok_s']:.1f} tok/s")

@@ -1,6 +1,6 @@
 /* scores_avx2.c - the attention scores' sums for x86-64 AVX2, over an f32 key cache
  * (scores_f32, divided by `scale`) or a half or int8 one (key_dots_f16 / _i8, the
- * sums before the cache's scales; key_dots.c): 32 positions at a time, their sums
+ * sums before the cache's scales; scores.c): 32 positions at a time, their sums
  * in four ymm registers for the whole head while each key element's row (the cache
  * holds keys transposed) adds q[i] * k (multiply, then add: no fused multiply-add;
  * halves and int8 widen to floats exactly). Each lane is one position's sum over

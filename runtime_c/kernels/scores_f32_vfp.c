@@ -1,4 +1,4 @@
-/* scores_f32_vfp.c - scores_f32 (scores_f32.c) in single-precision VFP assembly for
+/* scores_f32_vfp.c - scores_f32 (scores.c) in single-precision VFP assembly for
  * the Cortex-M FPU: 8 positions at a time, their 8 sums in s8..s15 while each key
  * element's row is read with one VLDM of 8 floats and multiplied in with VMLA
  * (product rounded, then the sum: C's a += q * k). Each sum still runs over the

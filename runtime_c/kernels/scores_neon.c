@@ -1,6 +1,6 @@
 /* scores_neon.c - the attention scores' sums for AArch64 NEON, over an f32 key
  * cache (scores_f32, divided by `scale`) or a half or int8 one (key_dots_f16 / _i8,
- * the sums before the cache's scales; key_dots.c): 32 positions at a time, their
+ * the sums before the cache's scales; scores.c): 32 positions at a time, their
  * sums in eight q registers for the whole head while each key element's row (the
  * cache holds keys transposed) adds q[i] * k as a vector multiply, then a vector
  * add (never a fused fmla, which rounds once; halves and int8 widen to floats

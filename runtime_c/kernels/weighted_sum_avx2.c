@@ -1,6 +1,6 @@
 /* weighted_sum_avx2.c - one head's attention output for x86-64 AVX2, over an f32
  * value cache (weighted_sum_f32) or a half or int8 one (value_sums_f16 / _i8;
- * value_sums.c): up to 64 outputs at a time in eight ymm registers for all
+ * weighted_sum.c): up to 64 outputs at a time in eight ymm registers for all
  * positions, each position adding att[t] * its value row (multiply, then add: no
  * fused multiply-add; halves and int8 widen to floats exactly). Each lane is one
  * output's sum over the positions in order from 0.0f: the reference's floats,

@@ -1,4 +1,4 @@
-/* weighted_sum_f32_vfp.c - weighted_sum_f32 (weighted_sum_f32.c) in single-precision
+/* weighted_sum_f32_vfp.c - weighted_sum_f32 (weighted_sum.c) in single-precision
  * VFP assembly for the Cortex-M FPU: 8 outputs at a time in s8..s15, each position's
  * 8 values read with one VLDM and added in with VMLA (product rounded, then the
  * sum: C's out += w * v), positions in order: the same floats. */

@@ -1,6 +1,6 @@
 /* weighted_sum_neon.c - one head's attention output for AArch64 NEON, over an f32
  * value cache (weighted_sum_f32) or a half or int8 one (value_sums_f16 / _i8;
- * value_sums.c): up to 64 outputs at a time in sixteen q registers for all
+ * weighted_sum.c): up to 64 outputs at a time in sixteen q registers for all
  * positions, each position adding att[t] * its value row as a vector multiply,
  * then a vector add (no fused fmla; halves and int8 widen to floats exactly). Each
  * lane is one output's sum over the positions in order from 0.0f: the reference's

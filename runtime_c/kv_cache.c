@@ -59,6 +59,8 @@ void kv_prepare_query(float *q) {
 #elif LLM_KV_F16
 #define key_dots_kernel key_dots_f16_kernel
 #define value_sums_kernel value_sums_f16_kernel
+#else
+#define value_sums_kernel weighted_sum_f32_kernel
 #endif
 
 void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
@@ -83,14 +85,8 @@ void kv_value_sum(float *restrict out, float *restrict att, int l, int last, int
     const KVElem *restrict values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
 #if LLM_KV_Q8 /* each row's scale goes into its weight */
     for (int t = 0; t <= last; t++) att[t] *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
-#else
-    (void)l;
 #endif
-#if !LLM_KV_Q8 && !LLM_KV_F16
-    weighted_sum_f32_kernel(out, att, values, LLM_KV_DIM, last + 1, LLM_HEAD_DIM);
-#else
     value_sums_kernel(out, att, values, LLM_KV_DIM, last + 1, LLM_HEAD_DIM);
-#endif
 }
 
 void kv_finish_output(float *out) {

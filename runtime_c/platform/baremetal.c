@@ -45,9 +45,9 @@ static long out_handle, err_handle;
 void platform_write_out(const char *text, size_t len) { write_handle(&out_handle, 4, text, len); }
 void platform_write_err(const char *text, size_t len) { write_handle(&err_handle, 8, text, len); }
 
-long long platform_now_ms(void) {
+long long platform_now_us(void) {
     long centiseconds = semihost(SYS_CLOCK, NULL);
-    return centiseconds < 0 ? 0 : centiseconds * 10LL;
+    return centiseconds < 0 ? 0 : centiseconds * 10000LL;
 }
 
 static void platform_exit(int status) {

@@ -25,10 +25,10 @@ int platform_read_line(char *line, int size) {
     return len;
 }
 
-long long platform_now_ms(void) {
+long long platform_now_us(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
 long long platform_ticks(void) {

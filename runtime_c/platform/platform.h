@@ -9,7 +9,7 @@
 void platform_write_out(const char *text, size_t len); /* stdout */
 void platform_write_err(const char *text, size_t len); /* stderr */
 int platform_read_line(char *line, int size); /* Linux: a line of stdin without its newline; its length, -1 at end */
-long long platform_now_ms(void);                       /* a monotonic clock, or 0 */
+long long platform_now_us(void);                       /* a monotonic clock, or 0 */
 long long platform_ticks(void);  /* bare metal: SysTick ticks at the processor clock; else 0 */
 
 #endif

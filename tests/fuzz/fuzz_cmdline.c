@@ -20,7 +20,7 @@ enum { MAX_ARGS = 16 };
 
 int llm_main(int argc, char **argv);
 
-static long long clock_ms;
+static long long clock_us;
 static volatile unsigned char output_sink;
 static const uint8_t *stdin_data;
 static size_t stdin_left;
@@ -33,7 +33,7 @@ static void consume(const char *text, size_t len) {
 
 void platform_write_out(const char *text, size_t len) { consume(text, len); }
 void platform_write_err(const char *text, size_t len) { consume(text, len); }
-long long platform_now_ms(void) { return ++clock_ms; }
+long long platform_now_us(void) { return ++clock_us; }
 long long platform_ticks(void) { return 0; }
 
 /* As fgets on stdin: at most size - 1 bytes of the line, the rest of a longer line
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         start = end + 1;
     }
     argv[argc] = NULL;
-    clock_ms = 0;
+    clock_us = 0;
     int rc = llm_main(argc, argv);
     check(rc == 0 || rc == 1 || rc == 2, "exit status 0, 1 (an error) or 2 (usage)");
     for (int i = 1; i < argc; i++) free(argv[i]);

@@ -160,6 +160,37 @@ def test_x86_attention_kernels_match_reference(tmp_path):
                                                   err_msg=f"{op}_{name} d={head_dim} n={n}")
 
 
+def test_x86_softmax_and_swiglu_match_reference(tmp_path):
+    """The AVX2 softmax and SwiGLU (eight exponentials at a time) against the C, bit
+    for bit: a dense sweep over the exponential's whole range and past both ends,
+    its edges (subnormal results, rounding of k at +-0.5), random bit patterns
+    (NaNs with payloads, infinities, subnormals), at lengths that are not whole
+    vectors; softmax also with the maximum at x[0], at the end, and a NaN first."""
+    k = build_kernels(tmp_path, x86_flags(next(k for k in X86 if k.feature == "avx2")))
+    rng = np.random.default_rng(4)
+    sweep = np.linspace(-110.0, 95.0, 200_003, dtype=np.float32)
+    edges = np.array([-87.0, -86.99999, -87.00001, -103.97208, -103.972076, -103.97209, -0.0, 0.0, 1e-30,
+                      -0.34657359, -0.34657362, 0.34657359, -88.0, -150.0, -np.inf, np.inf, 87.0, 88.72283,
+                      88.722839, 100.0, np.nan], np.float32)
+    bits = rng.integers(0, 1 << 32, 4099, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    cases = [sweep, -sweep, edges, bits, rng.permutation(sweep)[:1001]]
+    cases += [sweep[rng.integers(0, sweep.size, n)] for n in (1, 7, 8, 9, 31, 33, 100)]
+    for x in cases:
+        h3 = (rng.standard_normal(x.size) * 10.0 ** rng.integers(-3, 4, x.size)).astype(np.float32)
+        want, got = x.copy(), x.copy()
+        k.swiglu_f32(want, h3, x.size)
+        k.swiglu_f32_avx2(got, h3, x.size)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"swiglu n={x.size}")
+    for x in cases[:3] + cases[4:]:
+        for shifted in (x - np.float32(np.nanmax(x[np.isfinite(x)])), x):
+            for variant in (shifted, shifted[::-1].copy(), np.concatenate([[np.nan], shifted]).astype(np.float32)):
+                want, got = variant.copy(), variant.copy()
+                k.softmax_f32(want, variant.size)
+                k.softmax_f32_avx2(got, variant.size)
+                np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32),
+                                              err_msg=f"softmax n={variant.size}")
+
+
 @pytest.fixture(scope="module")
 def threaded_project(tmp_path_factory):
     """The stories15M shape: its matrices are big enough to be split across threads."""

@@ -218,6 +218,11 @@ void value_sums_i8_neon(float *out, const float *att, const int8_t *values, int 
 /* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
 void swiglu_f32(float *h, const float *h3, int n);
 
+/* softmax_f32 and swiglu_f32, bit for bit, with AVX2 (x86-64): eight exponentials
+ * at a time (exp_f32_avx2.h), the softmax's sum still in index order. */
+void softmax_f32_avx2(float *x, int n);
+void swiglu_f32_avx2(float *h, const float *h3, int n);
+
 /* The scalar single-precision FPU of the Cortex-M cores that have one (M4F, M7,
  * M33, M55) runs the float kernels above from assembly: the same operations in
  * the same order (VMLA/VMLS round the product, then the sum: not fused), so the
@@ -237,10 +242,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define weighted_sum_f32_kernel weighted_sum_f32_vfp
 #define swiglu_f32_kernel swiglu_f32_vfp
 #define quantize_q8_kernel quantize_q8_vfp
-#else
-#define softmax_f32_kernel softmax_f32
-#define swiglu_f32_kernel swiglu_f32
-#if defined(LLM_KERNEL_X86)
+#elif defined(LLM_KERNEL_X86)
+#define softmax_f32_kernel softmax_f32_avx2
+#define swiglu_f32_kernel swiglu_f32_avx2
 #define scores_f32_kernel scores_f32_avx2
 #define weighted_sum_f32_kernel weighted_sum_f32_avx2
 #define key_dots_f16_kernel key_dots_f16_avx2
@@ -261,6 +265,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8
 #endif
+#if !defined(softmax_f32_kernel) /* elsewhere the C exponentials */
+#define softmax_f32_kernel softmax_f32
+#define swiglu_f32_kernel swiglu_f32
 #endif
 #if !defined(key_dots_f16_kernel) /* the boards without twins of these */
 #define key_dots_f16_kernel key_dots_f16

@@ -7,7 +7,8 @@
  * broadcast. Vector floats on x86 are IEEE with denormals, so every lane rounds as
  * the scalar reference does. The two chains also hide the add's latency. Used by
  * the AVX-512 boards too: with one 64-byte column per step, zmm registers would
- * only halve the instruction count of a loop bound by memory. */
+ * only halve the instruction count of a loop bound by memory. The weights are
+ * prefetched LLM_PREFETCH_BYTES ahead (kernels.h). */
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)
@@ -18,6 +19,7 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
     if (rows == 16) {
         for (int j = 0; j < cols; j++, w += 16) {
+            _mm_prefetch((const char *)w + LLM_PREFETCH_BYTES, _MM_HINT_T0); /* may pass the image's end: no fault */
             const __m256 xj = _mm256_set1_ps(x[j]);
             lo = _mm256_add_ps(lo, _mm256_mul_ps(_mm256_loadu_ps(w), xj));
             hi = _mm256_add_ps(hi, _mm256_mul_ps(_mm256_loadu_ps(w + 8), xj));

@@ -12,12 +12,9 @@
  * The int32 sums are exact; the float epilogue runs across the 8 rows at once,
  * each lane in the reference's order ((float)acc * scale * xs[g], then added).
  *
- * The weights stream through once per token, and the hardware prefetcher alone
- * does not keep enough lines in flight for one core: a software prefetch 1.5 KB
- * ahead (the layout is one contiguous stream per matrix) took stories110M on one
- * thread of an AMD EPYC (Zen 3, AVX2) from 48 to 62 decode tok/s, median of
- * alternating runs; 1 KB and 2 KB ahead were a little slower, NTA the same. (The
- * AVX-512 kernel runs without: on Zen 4 every prefetch measured slower.) */
+ * The weights stream through once per token, prefetched LLM_PREFETCH_BYTES ahead
+ * (kernels.h): on one thread of an AMD EPYC Zen 3 a prefetch took stories110M from
+ * 48 to 62 decode tok/s, median of alternating runs. */
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI)
@@ -25,7 +22,6 @@
 #include "lanes_avx2.h"
 #include <string.h>
 
-#define PREFETCH_BYTES 1536
 
 /* VNNI is enabled for this file's functions alone, not for the whole build: GCC 12
  * auto-vectorizes plain int8 dot products elsewhere (the reference's) into VPDPBUSD
@@ -98,7 +94,7 @@ TARGET static inline __attribute__((always_inline)) void block_rows(float *out, 
         __m256i acc2 = _mm256_setzero_si256();
         int c = 0;
         for (; c + 2 <= chunks; c += 2, p += 2 * chunk) {
-            _mm_prefetch((const char *)p + PREFETCH_BYTES, _MM_HINT_T0); /* may pass the image's end: no fault */
+            _mm_prefetch((const char *)p + LLM_PREFETCH_BYTES, _MM_HINT_T0); /* may pass the image's end: no fault */
             acc = dot_chunk(acc, load_chunk(p, rows, mask), broadcast4(xg + 4 * c));
             acc2 = dot_chunk(acc2, load_chunk(p + chunk, rows, mask), broadcast4(xg + 4 * c + 4));
         }

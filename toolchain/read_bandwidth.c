@@ -1,0 +1,95 @@
+/* read_bandwidth.c - the memory read bandwidth of this machine's cores, the
+ * roofline `llmtool bench` sets decode speed against (built with the host's cc).
+ *
+ *     read_bandwidth MEGABYTES THREADS REPEATS   prints GB/s, the best of REPEATS
+ *
+ * A buffer far larger than any cache is cut into one contiguous part per thread;
+ * the threads start together and each sums its part with independent vector adds,
+ * prefetching ahead as the matrix kernels do, so the loop waits only for memory.
+ * A pass is timed from the common start to the last thread's end. */
+#define _POSIX_C_SOURCE 200112L
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PREFETCH_BYTES 8192 /* as the x86 kernels (runtime_c/kernels/kernels.h) */
+
+typedef uint64_t Lanes __attribute__((vector_size(32))); /* whatever SIMD the target has */
+
+static size_t part_bytes;
+static unsigned char *buffer;
+static int repeats;
+static pthread_barrier_t start, finish;
+static volatile uint64_t sink; /* keeps the sums, so the loads stay */
+
+static void *reader(void *arg) {
+    const Lanes *p = (const Lanes *)(const void *)(buffer + (size_t)(intptr_t)arg * part_bytes);
+    const size_t n = part_bytes / sizeof(Lanes);
+    for (int r = 0; r < repeats; r++) {
+        pthread_barrier_wait(&start);
+        Lanes a = {0}, b = {0}, c = {0}, d = {0};
+        for (size_t i = 0; i < n; i += 4) {
+            __builtin_prefetch((const char *)(p + i) + PREFETCH_BYTES);
+            __builtin_prefetch((const char *)(p + i) + PREFETCH_BYTES + 64);
+            a += p[i];
+            b += p[i + 1];
+            c += p[i + 2];
+            d += p[i + 3];
+        }
+        const Lanes s = a + b + c + d;
+        sink += s[0] + s[1] + s[2] + s[3];
+        pthread_barrier_wait(&finish);
+    }
+    return NULL;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s MEGABYTES THREADS REPEATS\n", argv[0]);
+        return 2;
+    }
+    const size_t megabytes = strtoul(argv[1], NULL, 10);
+    const int threads = atoi(argv[2]);
+    repeats = atoi(argv[3]);
+    if (megabytes == 0 || threads < 1 || threads > 256 || repeats < 1) {
+        fprintf(stderr, "read_bandwidth: bad arguments\n");
+        return 2;
+    }
+    /* each part a whole number of 4-vector steps */
+    part_bytes = (megabytes << 20) / (size_t)threads / (4 * sizeof(Lanes)) * (4 * sizeof(Lanes));
+    buffer = aligned_alloc(64, part_bytes * (size_t)threads + PREFETCH_BYTES + 64);
+    if (buffer == NULL) {
+        fprintf(stderr, "read_bandwidth: out of memory\n");
+        return 1;
+    }
+    memset(buffer, 1, part_bytes * (size_t)threads + PREFETCH_BYTES + 64); /* every page really mapped */
+    pthread_barrier_init(&start, NULL, (unsigned)threads + 1);
+    pthread_barrier_init(&finish, NULL, (unsigned)threads + 1);
+    pthread_t ids[256];
+    for (int t = 0; t < threads; t++) {
+        if (pthread_create(&ids[t], NULL, reader, (void *)(intptr_t)t) != 0) {
+            fprintf(stderr, "read_bandwidth: cannot start a thread\n");
+            return 1;
+        }
+    }
+    double best = 1e30;
+    for (int r = 0; r < repeats; r++) {
+        pthread_barrier_wait(&start);
+        const double t0 = now();
+        pthread_barrier_wait(&finish);
+        const double dt = now() - t0;
+        if (dt < best) best = dt;
+    }
+    for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
+    printf("%.3f\n", (double)part_bytes * threads / best / 1e9);
+    return 0;
+}

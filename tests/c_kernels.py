@@ -51,8 +51,8 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
         k.quantize_q8_avx2.argtypes = k.quantize_q8.argtypes
         k.scores_f32_avx2.argtypes = k.scores_f32.argtypes
         k.weighted_sum_f32_avx2.argtypes = k.weighted_sum_f32.argtypes
-        k.softmax_f32_avx2.argtypes = k.softmax_f32.argtypes
-        k.swiglu_f32_avx2.argtypes = k.swiglu_f32.argtypes
+        k.softmax_f32_simd.argtypes = k.softmax_f32.argtypes
+        k.swiglu_f32_simd.argtypes = k.swiglu_f32.argtypes
         for name in ("key_dots_f16", "key_dots_i8", "value_sums_f16", "value_sums_i8"):
             getattr(k, f"{name}_avx2").argtypes = getattr(k, name).argtypes
     k.exp_f32.argtypes = [ctypes.c_float]

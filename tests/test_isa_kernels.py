@@ -2,16 +2,18 @@
 identical integer sums, identical text."""
 import re
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from c_kernels import WeightLayout, build_kernels, grouped_reference
 from synthetic import synthetic_tokenizer
-from toolchain.boards import KERNELS, all_boards, cpu_flags
+from toolchain.boards import KERNELS, all_boards, cpu_flags, get_board
 from toolchain.compiler import compile_project
 from toolchain.config import LLAMA2C_SHAPES, random_model
 from toolchain.layout import pack_matrix
+from toolchain.resources import resource_dir
 from toolchain.run import run_image
 
 # boards whose kernel is not the reference and that QEMU (or this machine) can run
@@ -160,13 +162,59 @@ def test_x86_attention_kernels_match_reference(tmp_path):
                                                   err_msg=f"{op}_{name} d={head_dim} n={n}")
 
 
-def test_x86_softmax_and_swiglu_match_reference(tmp_path):
-    """The AVX2 softmax and SwiGLU (eight exponentials at a time) against the C, bit
-    for bit: a dense sweep over the exponential's whole range and past both ends,
-    its edges (subnormal results, rounding of k at +-0.5), random bit patterns
-    (NaNs with payloads, infinities, subnormals), at lengths that are not whole
-    vectors; softmax also with the maximum at x[0], at the end, and a NaN first."""
+def x86_float_twins(tmp_path):
+    """Runs each (op, x, h3) through the C and the AVX2 twin, in process (ctypes)."""
     k = build_kernels(tmp_path, x86_flags(next(k for k in X86 if k.feature == "avx2")))
+
+    def run(requests):
+        results = []
+        for op, x, h3 in requests:
+            want, got = x.copy(), x.copy()
+            if op == "softmax":
+                k.softmax_f32(want, x.size)
+                k.softmax_f32_simd(got, x.size)
+            else:
+                k.swiglu_f32(want, h3, x.size)
+                k.swiglu_f32_simd(got, h3, x.size)
+            results.append((want, got))
+        return results
+    return run
+
+
+def aarch64_float_twins(tmp_path):
+    """Runs every (op, x, h3) through the C and the NEON twin in one run of
+    tests/c/float_twins.c, built as for rpi4 and run under its QEMU."""
+    board = get_board("rpi4")
+    binary = tmp_path / "float_twins"
+    kernels = resource_dir("runtime_c") / "kernels"
+    sources = [Path(__file__).parent / "c" / "float_twins.c"] + [
+        kernels / f for f in ("softmax_f32.c", "softmax_f32_simd.c", "swiglu_f32.c", "swiglu_f32_simd.c", "exp_f32.c")]
+    subprocess.run([board.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fno-math-errno",
+                    *board.cflags, *board.best_kernel.flags, *board.ldflags, f"-I{kernels}", "-o", str(binary),
+                    *map(str, sources), "-lm"], check=True)
+
+    def run(requests):
+        stdin = b"".join(np.int32([op == "swiglu", x.size]).tobytes() + x.tobytes() +
+                         (h3.tobytes() if op == "swiglu" else b"") for op, x, h3 in requests)
+        out = subprocess.run([board.emulation["program"], "-cpu", board.emulation["cpu"], str(binary)],
+                             input=stdin, capture_output=True, check=True).stdout
+        floats, results, at = np.frombuffer(out, np.float32), [], 0
+        for _, x, _ in requests:
+            results.append((floats[at:at + x.size], floats[at + x.size:at + 2 * x.size]))
+            at += 2 * x.size
+        assert at == floats.size
+        return results
+    return run
+
+
+@pytest.mark.parametrize("twins", [x86_float_twins, aarch64_float_twins], ids=["avx2", "neon"])
+def test_softmax_and_swiglu_twins_match_reference(tmp_path, twins):
+    """The AVX2 and NEON softmax and SwiGLU (a vector of exponentials at a time)
+    against the C, bit for bit: a dense sweep over the exponential's whole range and
+    past both ends, its edges (subnormal results, rounding of k at +-0.5), random bit
+    patterns (NaNs with payloads, infinities, subnormals), at lengths that are not
+    whole vectors; softmax also with the maximum at x[0], at the end, and a NaN first."""
+    run = twins(tmp_path)
     rng = np.random.default_rng(4)
     sweep = np.linspace(-110.0, 95.0, 200_003, dtype=np.float32)
     edges = np.array([-87.0, -86.99999, -87.00001, -103.97208, -103.972076, -103.97209, -0.0, 0.0, 1e-30,
@@ -174,23 +222,17 @@ def test_x86_softmax_and_swiglu_match_reference(tmp_path):
                       88.722839, 100.0, np.nan], np.float32)
     bits = rng.integers(0, 1 << 32, 4099, dtype=np.uint64).astype(np.uint32).view(np.float32)
     cases = [sweep, -sweep, edges, bits, rng.permutation(sweep)[:1001]]
-    cases += [sweep[rng.integers(0, sweep.size, n)] for n in (1, 7, 8, 9, 31, 33, 100)]
-    for x in cases:
-        h3 = (rng.standard_normal(x.size) * 10.0 ** rng.integers(-3, 4, x.size)).astype(np.float32)
-        want, got = x.copy(), x.copy()
-        k.swiglu_f32(want, h3, x.size)
-        k.swiglu_f32_avx2(got, h3, x.size)
-        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"swiglu n={x.size}")
+    cases += [sweep[rng.integers(0, sweep.size, n)] for n in (1, 3, 4, 5, 7, 8, 9, 31, 33, 100)]
+    requests = [("swiglu", x, (rng.standard_normal(x.size) * 10.0 ** rng.integers(-3, 4, x.size)).astype(np.float32))
+                for x in cases]
     for x in cases:
         with np.errstate(all="ignore"):  # the random bit patterns overflow in x - max
             shifts = (x - np.float32(np.nanmax(x[np.isfinite(x)])), x)
         for shifted in shifts:
             for variant in (shifted, shifted[::-1].copy(), np.concatenate([np.float32([np.nan]), shifted])):
-                want, got = variant.copy(), variant.copy()
-                k.softmax_f32(want, variant.size)
-                k.softmax_f32_avx2(got, variant.size)
-                np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32),
-                                              err_msg=f"softmax n={variant.size}")
+                requests.append(("softmax", variant, None))
+    for (op, x, _), (want, got) in zip(requests, run(requests), strict=True):
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32), err_msg=f"{op} n={x.size}")
 
 
 @pytest.fixture(scope="module")

@@ -229,10 +229,11 @@ void value_sums_i8_neon(float *out, const float *att, const int8_t *values, int 
 /* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
 void swiglu_f32(float *h, const float *h3, int n);
 
-/* softmax_f32 and swiglu_f32, bit for bit, with AVX2 (x86-64): eight exponentials
- * at a time (exp_f32_avx2.h), the softmax's sum still in index order. */
-void softmax_f32_avx2(float *x, int n);
-void swiglu_f32_avx2(float *h, const float *h3, int n);
+/* softmax_f32 and swiglu_f32, bit for bit, with AVX2 (x86-64) or NEON (AArch64):
+ * eight or four exponentials at a time (exp_f32_simd.h), the softmax's sum still
+ * in index order. */
+void softmax_f32_simd(float *x, int n);
+void swiglu_f32_simd(float *h, const float *h3, int n);
 
 /* The scalar single-precision FPU of the Cortex-M cores that have one (M4F, M7,
  * M33, M55) runs the float kernels above from assembly: the same operations in
@@ -254,8 +255,8 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define swiglu_f32_kernel swiglu_f32_vfp
 #define quantize_q8_kernel quantize_q8_vfp
 #elif defined(LLM_KERNEL_X86)
-#define softmax_f32_kernel softmax_f32_avx2
-#define swiglu_f32_kernel swiglu_f32_avx2
+#define softmax_f32_kernel softmax_f32_simd
+#define swiglu_f32_kernel swiglu_f32_simd
 #define scores_f32_kernel scores_f32_avx2
 #define weighted_sum_f32_kernel weighted_sum_f32_avx2
 #define key_dots_f16_kernel key_dots_f16_avx2
@@ -263,6 +264,8 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define value_sums_f16_kernel value_sums_f16_avx2
 #define value_sums_i8_kernel value_sums_i8_avx2
 #elif defined(LLM_KERNEL_A64)
+#define softmax_f32_kernel softmax_f32_simd
+#define swiglu_f32_kernel swiglu_f32_simd
 #define scores_f32_kernel scores_f32_neon
 #define weighted_sum_f32_kernel weighted_sum_f32_neon
 #define key_dots_f16_kernel key_dots_f16_neon

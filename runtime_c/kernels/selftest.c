@@ -117,8 +117,8 @@ static int same_floats(const float *a, const float *b, int n) {
 }
 
 /* The board's float kernels (VFP assembly on Cortex-M; on x86 the AVX2 attention
- * kernels and quantizer, on AArch64 the NEON attention kernels, the rest being the
- * C) against their C twins, on the stack (the statics of the runtime are few by
+ * kernels, quantizer, softmax and SwiGLU, on AArch64 the NEON attention kernels,
+ * softmax and SwiGLU, the rest being the C) against their C twins, on the stack (the statics of the runtime are few by
  * design), in a frame of their own: softmax
  * with x - max over the whole range of the exponential, its edges (subnormal
  * results, EXP_F32_MIN), NaN and infinities; SwiGLU the same of either sign; scores

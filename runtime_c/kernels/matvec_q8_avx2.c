@@ -22,7 +22,6 @@
 #include "lanes_avx2.h"
 #include <string.h>
 
-
 /* VNNI is enabled for this file's functions alone, not for the whole build: GCC 12
  * auto-vectorizes plain int8 dot products elsewhere (the reference's) into VPDPBUSD
  * with the signedness wrong (seen on -O2 -fvect-cost-model=cheap, and at -O3). */

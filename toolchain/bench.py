@@ -2,7 +2,10 @@
 set by this machine's single-core memory read bandwidth, measured in the same run."""
 from __future__ import annotations
 
+import atexit
+import functools
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,6 +16,7 @@ from .config import ModelConfig
 from .errors import ToolchainError
 from .image import image_entries
 from .manifest import read_manifest
+from .resources import resource_dir
 from .run import image_args, run_image
 from .toolcheck import require
 
@@ -21,22 +25,28 @@ DECODE_STEPS = 128
 PROBE = Path(__file__).with_name("read_bandwidth.c")
 
 
+@functools.cache
+def bandwidth_probe() -> Path:
+    """read_bandwidth.c built with the host's cc, once per process (a benchmark
+    script measures the bandwidth beside every run)."""
+    cc = require("cc", "gcc")
+    tmp = tempfile.mkdtemp(prefix="llmtool-bandwidth-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    probe = Path(tmp) / "read_bandwidth"
+    for arch in (["-march=native"], []):  # the host's widest loads, where cc knows the host
+        built = subprocess.run([cc, "-std=c11", "-O2", *arch, "-pthread", "-I", str(resource_dir("runtime_c") / "kernels"),
+                                "-o", str(probe), str(PROBE)], capture_output=True, text=True)
+        if built.returncode == 0:
+            return probe
+    raise ToolchainError(f"cannot build the bandwidth probe: {(built.stderr.strip().splitlines() or ['cc failed'])[-1]}")
+
+
 def read_bandwidth_gb_s(megabytes: int = 512, repeats: int = 5, threads: int = 1) -> float:
     """Read bandwidth of one core (or of `threads` cores together): the best of a
-    few passes of read_bandwidth.c, built here with the host's cc, over a buffer far
-    larger than any cache (numpy's sums read 15-25 % slower than the kernels do)."""
-    cc = require("cc", "gcc")
-    with tempfile.TemporaryDirectory(prefix="llmtool-bandwidth-") as tmp:
-        probe = Path(tmp) / "read_bandwidth"
-        for arch in (["-march=native"], []):  # the host's widest loads, where cc knows the host
-            built = subprocess.run([cc, "-std=c11", "-O2", *arch, "-pthread", "-o", str(probe), str(PROBE)],
-                                   capture_output=True, text=True)
-            if built.returncode == 0:
-                break
-        else:
-            raise ToolchainError(f"cannot build the bandwidth probe: {(built.stderr.strip().splitlines() or ['cc failed'])[-1]}")
-        result = subprocess.run([str(probe), str(megabytes), str(threads), str(repeats)],
-                                capture_output=True, text=True)
+    few passes of read_bandwidth.c over a buffer far larger than any cache
+    (numpy's sums read 15-25 % slower than the kernels do)."""
+    result = subprocess.run([str(bandwidth_probe()), str(megabytes), str(threads), str(repeats)],
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise ToolchainError(f"the bandwidth probe failed: {result.stderr.strip()}")
     return float(result.stdout)

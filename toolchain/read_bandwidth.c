@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#define PREFETCH_BYTES 8192 /* as the x86 kernels (runtime_c/kernels/kernels.h) */
+#include "prefetch.h" /* runtime_c/kernels/: as far ahead as the x86 kernels */
 
 typedef uint64_t Lanes __attribute__((vector_size(32))); /* whatever SIMD the target has */
 
@@ -46,8 +46,8 @@ static void *reader(void *arg) {
         began[index] = now();
         Lanes a = {0}, b = {0}, c = {0}, d = {0};
         for (size_t i = 0; i < n; i += 4) {
-            __builtin_prefetch((const char *)(p + i) + PREFETCH_BYTES);
-            __builtin_prefetch((const char *)(p + i) + PREFETCH_BYTES + 64);
+            __builtin_prefetch((const char *)(p + i) + LLM_PREFETCH_BYTES);
+            __builtin_prefetch((const char *)(p + i) + LLM_PREFETCH_BYTES + 64);
             a += p[i];
             b += p[i + 1];
             c += p[i + 2];
@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     part_bytes = (megabytes << 20) / (size_t)threads / (4 * sizeof(Lanes)) * (4 * sizeof(Lanes));
     /* in 2 MB pages where the kernel gives them, as the runtime's copy of a large
      * image is (runtime_c/image.c); then every page really mapped */
-    const size_t huge = (size_t)1 << 21, bytes = (part_bytes * (size_t)threads + PREFETCH_BYTES + huge) / huge * huge;
+    const size_t huge = (size_t)1 << 21, bytes = (part_bytes * (size_t)threads + LLM_PREFETCH_BYTES + huge) / huge * huge;
     buffer = aligned_alloc(huge, bytes);
     if (buffer == NULL) {
         fprintf(stderr, "read_bandwidth: out of memory\n");

@@ -73,17 +73,7 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 
 #if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI)
 #define LLM_KERNEL_X86 1 /* every x86-64 kernel set has AVX2: its float kernels too */
-#ifndef LLM_PREFETCH_BYTES
-/* How far ahead of the weight stream the x86 matrix kernels prefetch (prefetcht0; a
- * matrix is one contiguous stream, and the hardware prefetcher alone keeps too few
- * lines in flight for one core to reach its bandwidth). Measured on the 110M shape's
- * matrices, all rounds interleaved in one process, medians of 25, GB/s of weights:
- * AMD EPYC Zen 5, AVX-512 VNNI, 1 thread: none 22.3-27.2, 6 KB 29.6-33.1,
- * 8 KB 32.1-32.6, 12 KB 31.9-32.9, 16 KB 30.8-32.7 (a plain read loop: 31.3-34.1);
- * AVX2 1.5 KB 22.3-25.0, 4 KB 25.9-27.3, 8 KB 27.9-31.1. On Zen 3 (AVX2), 1.5 KB
- * beat 1 and 2 KB: -DLLM_PREFETCH_BYTES=... (the Makefile's KERNELS) tunes it per machine. */
-#define LLM_PREFETCH_BYTES 8192
-#endif
+#include "prefetch.h"
 #endif
 #if (defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DOTPROD)) && defined(__aarch64__)
 #define LLM_KERNEL_A64 1 /* AArch64 NEON is IEEE (Armv7's flushes denormals): its float kernels too */

@@ -113,6 +113,25 @@ __asm__(
     "  vmla.f32 s3, s7, s12\n"
     ".endm\n"
 
+    /* the float sums start at +0.0f, as the reference's; p = block */
+    ".macro DSP_START\n"
+    "  movs r0, #0\n"
+    "  vmov s0, s1, r0, r0\n"
+    "  vmov s2, s3, r0, r0\n"
+    "  mov r0, r3\n"
+    ".endm\n"
+    /* after a group's epilogue: back to 1: while xs (r2) has not reached its end,
+     * else store the four sums where the pushed r0 points and return */
+    ".macro DSP_GROUP_END\n"
+    "  DSP_EPILOGUE\n"
+    "  vmov r3, s13\n"
+    "  cmp r2, r3\n"
+    "  bne 1b\n"
+    "  pop {r3}\n"
+    "  vstmia r3, {s0-s3}\n"
+    "  pop {r4-r11, pc}\n"
+    ".endm\n"
+
     /* matvec_q8_dsp_g64(sums r0, x r1, xs r2, block r3, n_groups [sp]) */
     ".global matvec_q8_dsp_g64\n"
     ".type matvec_q8_dsp_g64, %function\n"
@@ -122,23 +141,14 @@ __asm__(
     "  ldr r4, [sp, #40]\n"           /* n_groups */
     "  add r4, r2, r4, lsl #2\n"
     "  vmov s13, r4\n"                /* the end of xs */
-    "  movs r0, #0\n"
-    "  vmov s0, s1, r0, r0\n"          /* the sums start at +0.0f, as the reference's */
-    "  vmov s2, s3, r0, r0\n"
-    "  mov r0, r3\n"
+    "  DSP_START\n"
     "1:\n"
     "  DSP_CHUNK 1\n"
     "  .rept 15\n"
     "  DSP_CHUNK 0\n"
     "  .endr\n"
     "  vldmia r2!, {s12}\n"
-    "  DSP_EPILOGUE\n"
-    "  vmov r3, s13\n"
-    "  cmp r2, r3\n"
-    "  bne 1b\n"
-    "  pop {r3}\n"
-    "  vstmia r3, {s0-s3}\n"
-    "  pop {r4-r11, pc}\n"
+    "  DSP_GROUP_END\n"
     ".size matvec_q8_dsp_g64, .-matvec_q8_dsp_g64\n"
 
     /* matvec_q8_dsp_quads(sums r0, x r1, xs r2, block r3, n_groups [sp], quads [sp, #4]) */
@@ -152,10 +162,7 @@ __asm__(
     "  add r4, r2, r4, lsl #2\n"
     "  vmov s13, r4\n"
     "  vmov s15, r5\n"
-    "  movs r0, #0\n"
-    "  vmov s0, s1, r0, r0\n"          /* the sums start at +0.0f, as the reference's */
-    "  vmov s2, s3, r0, r0\n"
-    "  mov r0, r3\n"
+    "  DSP_START\n"
     "1:\n"
     "  vmov r2, s15\n"
     "  mov r10, #0\n"
@@ -172,17 +179,13 @@ __asm__(
     "  vmov r2, s14\n"
     "  vldmia r2!, {s12}\n"
     "  vmov s14, r2\n"
-    "  DSP_EPILOGUE\n"
-    "  vmov r3, s13\n"
-    "  cmp r2, r3\n"
-    "  bne 1b\n"
-    "  pop {r3}\n"
-    "  vstmia r3, {s0-s3}\n"
-    "  pop {r4-r11, pc}\n"
+    "  DSP_GROUP_END\n"
     ".size matvec_q8_dsp_quads, .-matvec_q8_dsp_quads\n"
     ".purgem DSP_ROW\n"
     ".purgem DSP_CHUNK\n"
     ".purgem DSP_EPILOGUE\n"
+    ".purgem DSP_START\n"
+    ".purgem DSP_GROUP_END\n"
     ".popsection\n");
 
 /* Row r's word of a chunk times the chunk's activations (xa, xb), added to acc. */

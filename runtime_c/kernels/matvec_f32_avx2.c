@@ -8,7 +8,7 @@
  * the scalar reference does. The two chains also hide the add's latency. Used by
  * the AVX-512 boards too: with one 64-byte column per step, zmm registers would
  * only halve the instruction count of a loop bound by memory. The weights are
- * prefetched LLM_PREFETCH_BYTES ahead (kernels.h). */
+ * prefetched LLM_PREFETCH_BYTES ahead (prefetch.h). */
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)

@@ -13,7 +13,7 @@
  * each lane in the reference's order ((float)acc * scale * xs[g], then added).
  *
  * The weights stream through once per token, prefetched LLM_PREFETCH_BYTES ahead
- * (kernels.h): on one thread of an AMD EPYC Zen 3 a prefetch took stories110M from
+ * (prefetch.h): on one thread of an AMD EPYC Zen 3 a prefetch took stories110M from
  * 48 to 62 decode tok/s, median of alternating runs. */
 #include "kernels.h"
 

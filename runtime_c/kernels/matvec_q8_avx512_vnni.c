@@ -11,7 +11,7 @@
  * The float epilogue runs across the 16 rows at once: (float)acc * scales * xs[g],
  * added to the rows' running sums, each lane in the reference's order (x86 vector
  * floats are IEEE, with denormals). The weight stream is prefetched
- * LLM_PREFETCH_BYTES ahead (kernels.h), two lines per two chunks. */
+ * LLM_PREFETCH_BYTES ahead (prefetch.h), two lines per two chunks. */
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_AVX512_VNNI)

@@ -6,6 +6,7 @@
  * spreads those channels evenly, and quantized after: q.k = (Hq).(Hk) / d and
  * sum a v = H (sum a Hv) / d, with d = head_dim a power of two, so exactly. */
 #include "kv_cache.h"
+#include <string.h>
 #include "model.h"
 #include "kernels/kernels.h"
 
@@ -13,13 +14,14 @@
 
 /* Keys are stored transposed, [kv_head][head_dim][context], so the scores of many
  * positions accumulate side by side (vectorisable) while each score still sums
- * its elements in order. Values stay [context][kv_dim]. */
+ * its elements in order. Values are [kv_head][context][head_dim]: a head's weighted
+ * sum reads one contiguous stream. */
 #define KEY(l, h, i, t) (llm_state.key_cache[l][((long)(h) * LLM_HEAD_DIM + (i)) * LLM_CONTEXT + (t)])
+#define VALUES(l, h, t) (llm_state.value_cache[l] + ((long)(h) * LLM_CONTEXT + (t)) * LLM_HEAD_DIM)
 
 void kv_store(int l, int pos) {
     const RunState *s = &llm_state;
-    KVElem k[LLM_KV_DIM];
-    KVElem *v = s->value_cache[l] + (long)pos * LLM_KV_DIM;
+    KVElem k[LLM_KV_DIM], v[LLM_KV_DIM];
 #if LLM_KV_Q8
 #if KV_ROTATE
     for (int h = 0; h < LLM_N_KV_HEADS; h++) {
@@ -42,6 +44,7 @@ void kv_store(int l, int pos) {
 #endif
     for (int h = 0; h < LLM_N_KV_HEADS; h++) {
         for (int i = 0; i < LLM_HEAD_DIM; i++) KEY(l, h, i, pos) = k[h * LLM_HEAD_DIM + i];
+        memcpy(VALUES(l, h, pos), v + h * LLM_HEAD_DIM, sizeof(KVElem) * LLM_HEAD_DIM);
     }
 }
 
@@ -82,11 +85,11 @@ void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale
 }
 
 void kv_value_sum(float *restrict out, float *restrict att, int l, int last, int h) {
-    const KVElem *restrict values = llm_state.value_cache[l] + h * LLM_HEAD_DIM;
+    const KVElem *restrict values = VALUES(l, h, 0);
 #if LLM_KV_Q8 /* each row's scale goes into its weight */
     for (int t = 0; t <= last; t++) att[t] *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
 #endif
-    value_sums_kernel(out, att, values, LLM_KV_DIM, last + 1, LLM_HEAD_DIM);
+    value_sums_kernel(out, att, values, LLM_HEAD_DIM, last + 1, LLM_HEAD_DIM);
 }
 
 void kv_finish_output(float *out) {

@@ -86,7 +86,7 @@ typedef struct {
     float *logits;      /* [vocab] */
     /* One buffer per layer, so the planner may place each in any RAM region. */
     KVElem *key_cache[LLM_N_LAYERS];   /* [n_kv_heads, head_dim, context]: transposed (kv_cache.c) */
-    KVElem *value_cache[LLM_N_LAYERS]; /* [context, kv_dim] */
+    KVElem *value_cache[LLM_N_LAYERS]; /* [n_kv_heads, context, head_dim] (kv_cache.c) */
 #if LLM_KV_Q8
     float *key_scales[LLM_N_LAYERS];   /* [context, n_kv_heads] */
     float *value_scales[LLM_N_LAYERS]; /* [context, n_kv_heads] */

@@ -5,8 +5,8 @@
  * each head of k and v is first rotated by a Walsh-Hadamard transform H, which
  * spreads those channels evenly, and quantized after: q.k = (Hq).(Hk) / d and
  * sum a v = H (sum a Hv) / d, with d = head_dim a power of two, so exactly. */
-#include "kv_cache.h"
 #include <string.h>
+#include "kv_cache.h"
 #include "model.h"
 #include "kernels/kernels.h"
 

@@ -81,19 +81,6 @@ def test_unknown_board(tmp_path, stories):
     assert_refused(result, out, "unknown board")
 
 
-def test_existing_output_needs_force(tmp_path, stories):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
-    ckpt = stories[1].parent / "stories260K.bin"
-    result = llmtool("compile", ckpt, "--tokenizer", stories[1], "-o", out)
-    assert result.returncode == 1 and "--force" in result.stderr
-    assert (out / "keep.txt").read_text() == "mine"
-    result = llmtool("compile", ckpt, "--tokenizer", stories[1], "--force", "-o", out)
-    assert result.returncode == 0, result.stderr
-    assert not (out / "keep.txt").exists() and (out / "llm_image.bin").exists()
-
-
 def test_emulate_refuses_overlong_prompt_and_steps(tmp_path, stories):
     out = tmp_path / "out"
     ckpt = stories[1].parent / "stories260K.bin"

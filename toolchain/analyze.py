@@ -8,11 +8,12 @@ from pathlib import Path
 from .boards import Board
 from .config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from .errors import ToolchainError
-from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
+from .fit import CODE_ESTIMATE, MAX_CONTEXT, Fit, assess, image_copied, largest_context
 from .image import image_entries
 from .importers import load_checkpoint
 from .layout import scale_bytes
 from .plan import KV_MODES
+from .quantize import check_group_size
 from .tokenizer import Tokenizer
 
 
@@ -104,11 +105,14 @@ def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board) -> tuple[float | No
 def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, kv: str = "f32",
             context: int | None = None, tok: Tokenizer | None = None) -> Analysis:
     name, cfg = model_config(model)
+    check_group_size(quant, group_size, cfg)
     largest = {mode: largest_context(cfg, quant, group_size, mode, board, tok) for mode in KV_MODES}
+    limit = min(cfg.max_seq_len, MAX_CONTEXT)
     if context is None:
         context = largest[kv]
-    elif not 1 <= context <= cfg.max_seq_len:
-        raise ToolchainError(f"--context {context} is outside 1..{cfg.max_seq_len} (the model's max_seq_len)")
+    elif not 1 <= context <= limit:
+        why = "the model's max_seq_len" if limit == cfg.max_seq_len else "the most llmtool plans for"
+        raise ToolchainError(f"--context {context} is outside 1..{limit} ({why})")
     flash = flash_sections(cfg, quant, group_size, max(context, 1), tok, board)
     if context == 0:
         return Analysis(name, cfg, board, quant, kv, 0, None, largest, flash, {}, None, "")

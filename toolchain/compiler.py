@@ -7,8 +7,9 @@ from pathlib import Path
 from .boards import get_board
 from .config import Model
 from .errors import ToolchainError
-from .fit import assess, largest_context
+from .fit import DEFAULT_CONTEXT_CAP, MAX_CONTEXT, assess, largest_context
 from .importers import load_checkpoint
+from .outdir import check_output, clean_stale
 from .quantize import DEFAULT_GROUP_SIZE, QuantizedModel, check_group_size, quantize_model
 from .render import Project, render_project
 from .tokenizer import Tokenizer, load_tokenizer
@@ -19,6 +20,7 @@ class Compiled:
     project: Project
     quantized: QuantizedModel
     context_chosen: bool  # no --context was given: the largest that fits was taken
+    max_seq_len: int      # what the checkpoint claims, which may be more than that
 
 
 def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name: str, out: Path,
@@ -26,8 +28,9 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
                     force: bool = False, model_name: str | None = None, kv: str = "f32") -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`."""
     board = get_board(board_name)
-    if Path(out).exists() and not force:  # before the slow steps
-        raise ToolchainError(f"{out} already exists (use --force to replace it)")
+    inputs = tuple(Path(p) for p in (model, tokenizer) if not isinstance(p, (Model, Tokenizer)))
+    clean_stale(Path(out))
+    check_output(Path(out), force, inputs)  # before the slow steps
     source = None
     if not isinstance(model, Model):
         source = Path(model)
@@ -39,20 +42,23 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
     group_size = DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size
-    check_group_size(quant, group_size)
-    best = largest_context(cfg, quant, group_size, kv, board, tok)
+    check_group_size(quant, group_size, cfg)
+    chosen = context is None
+    limit = min(cfg.max_seq_len, MAX_CONTEXT)
+    if not chosen and not 1 <= context <= limit:
+        why = "the model's max_seq_len" if limit == cfg.max_seq_len else "the most llmtool plans for"
+        raise ToolchainError(f"--context {context} is outside 1..{limit} ({why})")
+    best = largest_context(cfg, quant, group_size, kv, board, tok, DEFAULT_CONTEXT_CAP if chosen else context)
     if best == 0:
         raise ToolchainError(f"the model does not fit {board.name} even with a context of 1 "
                              f"(see `llmtool analyze`)")
-    chosen = context is None
     if chosen:
         context = best
-    elif not 1 <= context <= cfg.max_seq_len:
-        raise ToolchainError(f"--context {context} is outside 1..{cfg.max_seq_len} (the model's max_seq_len)")
     elif context > best:
+        best = largest_context(cfg, quant, group_size, kv, board, tok)
         raise ToolchainError(f"--context {context} does not fit {board.name} with --kv {kv}: "
                              f"the largest that fits is {best}")
     fit = assess(cfg, quant, group_size, kv, context, board, tok)
     qm = quantize_model(model, quant, group_size)
     project = render_project(out, qm, tok, board, fit.plan, model_name or "model", source, force=force)
-    return Compiled(project, qm, chosen)
+    return Compiled(project, qm, chosen, cfg.max_seq_len)

@@ -1,11 +1,21 @@
 """The one in-memory model every importer produces: a config and named tensors."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from .errors import ToolchainError
+
+# Sizes a config may claim: far above any real model's (Llama 3.1 405B: dim 16,384,
+# 126 layers, hidden 53,248, 128 heads; Gemma 3: 262,144 tokens), far below what would
+# have a compile allocate without bound. max_seq_len is only a claim: a compile's
+# context is capped by the board and --context (fit.py), never taken from it alone.
+SIZE_LIMITS = {"dim": 1 << 16, "n_layers": 1024, "n_heads": 1024, "n_kv_heads": 1024,
+               "vocab_size": 1 << 20, "hidden_dim": 1 << 18, "max_seq_len": (1 << 63) - 1}
+NORM_EPS_MAX = 1.0
+ROPE_THETA_RANGE = (1.0, 1e12)  # exclusive below: the frequencies are theta ** (-2i / head_dim)
 
 
 @dataclass(frozen=True)
@@ -35,16 +45,32 @@ class ModelConfig:
     @staticmethod
     def ffn_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float | None = None) -> int:
         """Meta's rule: 2/3 of 4*dim, scaled by the multiplier, rounded up to multiple_of."""
+        if not 0 < multiple_of <= SIZE_LIMITS["hidden_dim"]:
+            raise ToolchainError(f"model config: multiple_of must be from 1 to {SIZE_LIMITS['hidden_dim']:,}, "
+                                 f"not {multiple_of!r}")
         hidden = int(2 * (4 * dim) / 3)
         if ffn_dim_multiplier is not None:
-            hidden = int(ffn_dim_multiplier * hidden)
+            scaled = ffn_dim_multiplier * hidden
+            if not (math.isfinite(scaled) and 0 < scaled <= SIZE_LIMITS["hidden_dim"]):
+                raise ToolchainError(f"model config: ffn_dim_multiplier {ffn_dim_multiplier!r} gives a "
+                                     f"feed-forward width outside 1..{SIZE_LIMITS['hidden_dim']:,}")
+            hidden = int(scaled)
         return multiple_of * ((hidden + multiple_of - 1) // multiple_of)
 
     def validate(self) -> None:
-        sizes = {f.name: getattr(self, f.name) for f in fields(self) if f.type == "int"}
-        for name, value in sizes.items():
-            if value <= 0:
-                raise ToolchainError(f"model config: {name} must be positive, not {value}")
+        for name, limit in SIZE_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
+                raise ToolchainError(f"model config: {name} must be an integer from 1 to {limit:,}, not {value!r}")
+        if not isinstance(self.shared_classifier, bool):
+            raise ToolchainError(f"model config: shared_classifier must be true or false, not {self.shared_classifier!r}")
+        if not (math.isfinite(self.norm_eps) and 0 < self.norm_eps <= NORM_EPS_MAX and np.float32(self.norm_eps) > 0):
+            raise ToolchainError(f"model config: norm_eps must be a number above 0 and at most {NORM_EPS_MAX:g} "
+                                 f"(1e-5 or 1e-6 in Llama models), not {self.norm_eps!r}")
+        low, high = ROPE_THETA_RANGE
+        if not (math.isfinite(self.rope_theta) and low < self.rope_theta <= high):
+            raise ToolchainError(f"model config: rope_theta must be a number above {low:g} and at most {high:g} "
+                                 f"(10000 in Llama 2, 500000 in Llama 3), not {self.rope_theta!r}")
         if self.dim % self.n_heads:
             raise ToolchainError(f"model config: dim {self.dim} is not a multiple of n_heads {self.n_heads}")
         if self.n_heads % self.n_kv_heads:
@@ -52,10 +78,14 @@ class ModelConfig:
                                  f"n_kv_heads {self.n_kv_heads}")
         if self.head_dim % 2:
             raise ToolchainError(f"model config: head_dim {self.head_dim} is odd; RoPE rotates pairs")
-        if self.rope_freq_factors and (len(self.rope_freq_factors) != self.head_dim // 2
-                                       or not all(f > 0 for f in self.rope_freq_factors)):
-            raise ToolchainError(f"model config: rope_freq_factors needs {self.head_dim // 2} positive "
-                                 f"factors (one per RoPE frequency), not {len(self.rope_freq_factors)}")
+        factors = self.rope_freq_factors
+        if factors and len(factors) != self.head_dim // 2:
+            raise ToolchainError(f"model config: rope_freq_factors needs {self.head_dim // 2} factors "
+                                 f"(one per RoPE frequency), not {len(factors)}")
+        bad = next((i for i, f in enumerate(factors) if not (math.isfinite(f) and f > 0)), None)
+        if bad is not None:
+            raise ToolchainError(f"model config: RoPE frequency factor {bad} is {factors[bad]!r}; "
+                                 f"each must be a positive number")
 
     def n_params(self) -> int:
         return sum(int(np.prod(s)) for s in tensor_shapes(self).values())

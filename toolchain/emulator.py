@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import ToolchainError
 from .manifest import read_manifest
+from .run import check_sampling
 from .toolcheck import require
 
 LIBRARY = Path("build/emulator/libllm.so")
@@ -82,6 +83,9 @@ class Emulator:
         self.vocab_size = self.manifest["config"]["vocab_size"]
         self.context = self.manifest["context"]
         self.bos_id = self.manifest["tokenizer"]["bos_id"]
+        # main.c's limits on a prompt, checked on its bytes before anything is encoded
+        self.prompt_capacity = self.manifest.get("prompt_capacity", 4 * self.context + 3)
+        self.max_token_length = self.manifest["tokenizer"].get("max_token_length", 1)
         library = build_emulator(self.out).resolve()
         if sanitized():
             require_sanitizer_runtime()
@@ -146,9 +150,14 @@ class Emulator:
             steps = self.context
         if not 1 <= steps <= self.context:
             raise ToolchainError(f"--steps {steps} is outside 1..{self.context} (the context of this build)")
-        if temperature < 0:
-            raise ToolchainError("--temperature must not be negative")
-        tokens = self.encode(prompt, bos=True)
+        check_sampling(temperature, topp, seed)
+        data = utf8(prompt)
+        # main.c's rule (strlen + 3 slots), and BOS plus a token per max_token_length
+        # bytes at the least: a long prompt is refused before it is encoded
+        if len(data) + 3 > self.prompt_capacity or 1 + -(-len(data) // self.max_token_length) > self.context:
+            raise ToolchainError(f"the prompt ({len(data):,} bytes) is longer than the context "
+                                 f"({self.context} tokens)")
+        tokens = self.encode(data, bos=True)
         if len(tokens) > self.context:
             raise ToolchainError(f"the prompt is {len(tokens)} tokens, longer than the context "
                                  f"({self.context})")
@@ -191,6 +200,12 @@ class Emulator:
                   seed: int = 1, stream=None) -> tuple[bytes, int]:
         """Answers one user turn after the conversation in positions 0..pos-1: the
         reply's text and the next turn's position."""
+        check_sampling(temperature, topp, seed)
+        whitespace = b" \t\n\v\f\r"  # what llm_chat_encode strips
+        text_bytes = len(utf8(user).strip(whitespace)) + (len(utf8(system).strip(whitespace)) if pos == 0 else 0)
+        if -(-text_bytes // self.max_token_length) >= self.context - pos:  # too long before it is encoded
+            raise ToolchainError(f"the conversation is longer than the context of this build "
+                                 f"({self.context} tokens)")
         tokens = self.chat_tokens(system, user, first=pos == 0)
         if len(tokens) >= self.context - pos:
             raise ToolchainError(f"the conversation is longer than the context of this build "
@@ -213,6 +228,7 @@ def chat(out: Path, system: str, prompt: str, temperature: float, topp: float, s
          lines=None) -> None:
     """`llmtool emulate --mode chat`: what the Linux main's `-m chat` prints, turn by
     turn; user turns from `lines` (default stdin), the first from `prompt` if given."""
+    check_sampling(temperature, topp, seed)
     emulator = Emulator(out)
     lines = iter(lines if lines is not None else sys.stdin)
     seed = seed or time.time_ns() // 1_000_000 or 1
@@ -237,6 +253,7 @@ def chat(out: Path, system: str, prompt: str, temperature: float, topp: float, s
 def emulate(out: Path, prompt: str, steps: int | None, temperature: float, topp: float,
             seed: int | None) -> Generation:
     """`llmtool emulate`: text to stdout as llama2.c's run prints it, speed to stderr."""
+    check_sampling(temperature, topp, seed)
     emulator = Emulator(out)
     gen = emulator.generate(prompt, steps, temperature, topp, seed, stream=sys.stdout.buffer)
     if gen.stopped:

@@ -15,6 +15,13 @@ from .tokenizer import Tokenizer
 CODE_ESTIMATE = 32 * 1024
 # On Linux, images this large are read from a copy in 2 MB pages (runtime_c/image.c).
 IMAGE_COPY_BYTES = 16 << 20
+# A checkpoint's max_seq_len is a claim about its training, not a size to plan by: a
+# compile without --context takes the largest context that fits the board, at most
+# this many positions (llama.cpp's default context too), so that on a board with no
+# RAM limit (host) a claim of 2^31 positions does not size the KV cache and RoPE
+# tables. --context takes up to the model's max_seq_len and MAX_CONTEXT.
+DEFAULT_CONTEXT_CAP = 4096
+MAX_CONTEXT = 1 << 18
 
 
 def image_copied(board: Board, image_bytes: int) -> bool:
@@ -50,9 +57,9 @@ def assess(config: ModelConfig, quant: str, group_size: int, kv: str, context: i
 
 
 def largest_context(config: ModelConfig, quant: str, group_size: int, kv: str, board: Board,
-                    tok: Tokenizer | None = None) -> int:
-    """The largest context (at most max_seq_len) that fits the board, or 0."""
-    lo, hi = 0, config.max_seq_len
+                    tok: Tokenizer | None = None, cap: int = MAX_CONTEXT) -> int:
+    """The largest context (at most max_seq_len and `cap`) that fits the board, or 0."""
+    lo, hi = 0, min(config.max_seq_len, cap)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if assess(config, quant, group_size, kv, mid, board, tok).fits:

@@ -10,6 +10,12 @@ from torch import nn
 
 from .config import Model, ModelConfig
 
+# Positions the RoPE tables and the KV cache are first made for (fewer if max_seq_len
+# is less); both grow when a call reaches past them. A checkpoint's max_seq_len is
+# only a claim: 2^31 of it must not size anything.
+ROPE_POSITIONS = 8192
+CACHE_POSITIONS = 1024
+
 
 def rope_table(config: ModelConfig, n_positions: int) -> tuple[np.ndarray, np.ndarray]:
     """cos and sin of every RoPE angle, [n_positions, head_dim / 2], computed in float64
@@ -63,7 +69,7 @@ class Attention(nn.Module):
         self.wk = nn.Linear(c.dim, c.kv_dim, bias=False)
         self.wv = nn.Linear(c.dim, c.kv_dim, bias=False)
         self.wo = nn.Linear(c.n_heads * c.head_dim, c.dim, bias=False)
-        self.cache_k = self.cache_v = None  # [B, max_seq_len, kv_heads, head_dim] when decoding
+        self.cache_k = self.cache_v = None  # [B, positions, kv_heads, head_dim] when decoding
 
     def forward(self, x, start_pos, cos, sin, use_cache):
         b, t, _ = x.shape
@@ -126,9 +132,7 @@ class Transformer(nn.Module):
         self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
         if c.shared_classifier:
             self.output.weight = self.tok_embeddings.weight
-        cos, sin = rope_table(c, c.max_seq_len)
-        self.register_buffer("rope_cos", torch.from_numpy(cos), persistent=False)
-        self.register_buffer("rope_sin", torch.from_numpy(sin), persistent=False)
+        self._make_rope(min(c.max_seq_len, ROPE_POSITIONS))
         if isinstance(model, Model):
             state = {k: torch.from_numpy(v) for k, v in model.tensors.items()}
             if c.shared_classifier:
@@ -136,26 +140,46 @@ class Transformer(nn.Module):
             self.load_state_dict(state, strict=True)
         self.eval()
 
-    def reset(self, batch: int = 1) -> None:
-        """Empties the KV cache (sized for max_seq_len positions)."""
+    def _make_rope(self, positions: int) -> None:
+        cos, sin = rope_table(self.config, positions)
+        device = self.tok_embeddings.weight.device
+        self.register_buffer("rope_cos", torch.from_numpy(cos).to(device), persistent=False)
+        self.register_buffer("rope_sin", torch.from_numpy(sin).to(device), persistent=False)
+
+    def reset(self, batch: int = 1, positions: int | None = None) -> None:
+        """Empties the KV cache (it grows past `positions` when a call needs it)."""
         c = self.config
+        positions = positions or min(c.max_seq_len, CACHE_POSITIONS)
         for layer in self.layers:
-            shape = (batch, c.max_seq_len, c.n_kv_heads, c.head_dim)
+            shape = (batch, positions, c.n_kv_heads, c.head_dim)
             layer.attention.cache_k = torch.zeros(shape)
             layer.attention.cache_v = torch.zeros(shape)
+
+    def _grow_cache(self, positions: int) -> None:
+        """Makes room for `positions` in the KV cache, keeping what it holds."""
+        for layer in self.layers:
+            a = layer.attention
+            old = a.cache_k.shape[1]
+            grown = [torch.cat([c, c.new_zeros(c.shape[0], max(positions, 2 * old) - old, *c.shape[2:])], dim=1)
+                     for c in (a.cache_k, a.cache_v)]
+            a.cache_k, a.cache_v = grown
 
     def _run(self, tokens, start_pos, use_cache):
         squeeze = tokens.dim() == 1
         tokens = tokens[None] if squeeze else tokens
-        if use_cache and (self.layers[0].attention.cache_k is None
-                          or self.layers[0].attention.cache_k.shape[0] < tokens.shape[0]):
+        cache = self.layers[0].attention.cache_k
+        if use_cache and (cache is None or cache.shape[0] < tokens.shape[0]):
             self.reset(tokens.shape[0])
+        if use_cache and self.layers[0].attention.cache_k.shape[1] < start_pos + tokens.shape[1]:
+            self._grow_cache(start_pos + tokens.shape[1])
         with torch.inference_mode():
             logits = self._layers(tokens, start_pos, use_cache).float()
         return logits[0] if squeeze else logits
 
     def _layers(self, tokens, start_pos, use_cache):
         t = tokens.shape[1]
+        if self.rope_cos.shape[0] < start_pos + t:
+            self._make_rope(max(start_pos + t, 2 * self.rope_cos.shape[0]))
         cos = self.rope_cos[start_pos:start_pos + t]
         sin = self.rope_sin[start_pos:start_pos + t]
         x = F.dropout(self.tok_embeddings(tokens), self.dropout, self.training)

@@ -1,19 +1,19 @@
 """Rendering: writes the self-contained C project for one board.
 
-The project is written into a temporary directory beside the output and renamed
-into place at the end, so a failure never leaves a half-written project.
+The project is written into a hidden directory beside the output and renamed into
+place at the end (outdir.py), so a failure never leaves a half-written project and
+nothing but an llmtool project is ever replaced.
 """
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from . import __version__
 from .boards import Board
@@ -21,6 +21,7 @@ from .errors import ToolchainError
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .manifest import write_manifest
+from .outdir import check_output, clean_stale, publish, temp_dir
 from .plan import KV_MODES, MemoryPlan
 from .quantize import QUANT_MODES, QuantizedModel
 from .resources import resource_dir
@@ -59,27 +60,28 @@ def ci_values(board: Board) -> dict:
     return {"packages": packages, "smoke_command": smoke}
 
 
+def c_float(x: float) -> str:
+    """`x` rounded to float32, as a C float literal of exactly that value: the shortest
+    decimal that reads back as it, always with a point or an exponent ("1.0f", not "1f")."""
+    value = np.float32(x)
+    if not np.isfinite(value):
+        raise ValueError(f"{x!r} has no C float literal")  # the config's checks refuse it first
+    text = str(value)
+    return (text if any(c in text for c in ".e") else text + ".0") + "f"
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(resource_dir("templates")),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-
-
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Moves tmp to out; an existing out is only removed once tmp is complete."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.rename(out, old / out.name)
-        os.rename(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.rename(tmp, out)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(resource_dir("templates")),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["c_float"] = c_float
+    return env
 
 
 def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, plan: MemoryPlan,
                    model_name: str, source: Path | None = None, force: bool = False) -> Project:
     out = Path(out)
-    if out.exists() and not force:
-        raise ToolchainError(f"{out} already exists (use --force to replace it)")
+    clean_stale(out)
+    check_output(out, force)
     cfg = qm.model.config
     context = plan.context
     kernel = board.kernel(qm.mode, qm.group_size)
@@ -98,12 +100,17 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
         "context": context, "kv": plan.kv, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
         "kernel": kernel.label, "layout": kernel.layout(qm.mode).to_dict(),
         "source": str(Path(source).resolve()) if source is not None else None,
-        "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id},
+        "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id,
+                      "max_token_length": tok.max_token_length},
+        "prompt_capacity": plan.prompt_capacity,
         "quantization_error": [asdict(e) for e in qm.errors],
     }
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_dir(out)
+    except OSError as e:
+        raise ToolchainError(f"cannot create {out}: {e.strerror or e}") from None
     try:
         env = _environment()
         for template, name in TEMPLATES.items():
@@ -121,8 +128,11 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
                         ignore=shutil.ignore_patterns("__pycache__", "*.o", "*.so"))
         (tmp / "plan.json").write_text(json.dumps(plan.report(), indent=2) + "\n")
         write_manifest(tmp, manifest)
-        _replace_dir(tmp, out)
-    except BaseException:
+        publish(tmp, out, force)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ToolchainError(f"cannot write {out}: {e.strerror or e}") from None
+    except BaseException:  # SIGINT and SIGTERM too (cli/__init__.py): no hidden directory is left
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Project(out, image.size, plan.ram_bytes, context)

@@ -2,6 +2,7 @@
 with the same command-line flags and stdout contract as `llmtool emulate`."""
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -11,6 +12,26 @@ from .build import BINARY, make
 from .errors import ToolchainError
 from .manifest import read_manifest
 from .toolcheck import require
+
+
+# What main.c parses: -t as at most 15 digits (written with six decimals below), a
+# seed and a thread count as integers of the C types they become.
+MAX_TEMPERATURE = 1e6
+MAX_SEED = (1 << 63) - 1
+MAX_THREADS = 1024
+
+
+def check_sampling(temperature: float, topp: float, seed: int | None, threads: int | None = None) -> None:
+    """Refuses sampling settings the runtime would misread: NaN or infinite floats
+    (click's float type takes "nan"), a seed or thread count past their C types."""
+    if not (math.isfinite(temperature) and 0 <= temperature <= MAX_TEMPERATURE):
+        raise ToolchainError(f"--temperature must be a number from 0 to {MAX_TEMPERATURE:g}, not {temperature}")
+    if not (math.isfinite(topp) and 0 <= topp <= 1):
+        raise ToolchainError(f"--top-p must be a number from 0 to 1, not {topp}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ToolchainError(f"--seed must be from 0 (from the clock) to {MAX_SEED}, not {seed}")
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise ToolchainError(f"--threads must be from 1 to {MAX_THREADS}, not {threads}")
 
 
 def image_args(prompt: str, steps: int | None, temperature: float, topp: float, seed: int) -> list[str]:
@@ -55,6 +76,7 @@ def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperatur
                 system: str = "", input_text: str | None = None) -> subprocess.CompletedProcess:
     """Builds the image if needed, then generates; its stdout and stderr are the user's.
     mode "chat" (Linux boards): user turns from stdin, or from input_text."""
+    check_sampling(temperature, topp, seed, threads)
     args = image_args(prompt, steps, temperature, topp, seed or time.time_ns() // 1_000_000)
     if threads is not None:
         args += ["-T", str(threads)]

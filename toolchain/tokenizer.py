@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 import re
 import struct
@@ -19,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolchainError
+from .outdir import file_mode
 
 TOKENIZER_KINDS = ("sentencepiece", "tiktoken")  # ImageHeader.tokenizer and LLM_TOKENIZER_KIND order
 
 SPECIAL_SCORE = 0.0  # tiktoken special tokens: never the result of a merge
+MAX_TOKENIZER_BYTES = 256 << 20  # Llama 3's ranks are 2 MB, Gemma's SentencePiece model 5 MB
 
 
 def llama3_special_tokens() -> list[str]:
@@ -77,7 +80,7 @@ def _read_llama2c(data: bytes) -> Tokenizer | None:
         if at + 8 > len(data):
             return None
         score, n = struct.unpack_from("<fi", data, at)
-        if not 0 < n <= max_len or at + 8 + n > len(data) or score != score:
+        if not 0 < n <= max_len or at + 8 + n > len(data):
             return None
         pieces.append(data[at + 8:at + 8 + n])
         scores.append(score)
@@ -150,11 +153,16 @@ def load_tokenizer(path: Path | str) -> Tokenizer:
     path = Path(path)
     if not path.is_file():
         raise ToolchainError(f"{path}: no such file")
+    if path.stat().st_size > MAX_TOKENIZER_BYTES:
+        raise ToolchainError(f"{path}: {path.stat().st_size:,} bytes is too large for a tokenizer")
     data = path.read_bytes()
     tok = _read_llama2c(data) or _read_tiktoken(data, path) or _read_sentencepiece(data)
     if tok is None:
         raise ToolchainError(f"{path}: not a tokenizer (expected a llama2.c tokenizer.bin, "
                              f"a SentencePiece .model or a tiktoken ranks file)")
+    bad = next((i for i, score in enumerate(tok.scores) if not math.isfinite(score)), None)
+    if bad is not None:  # the encoder orders merges by score: NaN has no order
+        raise ToolchainError(f"{path}: token {bad}'s score is {tok.scores[bad]}, not a finite number")
     return tok
 
 
@@ -168,6 +176,7 @@ def write_llama2c_tokenizer(tok: Tokenizer, path: Path | str) -> None:
     data += [struct.pack("<fi", score, len(piece)) + piece for piece, score in zip(tok.pieces, tok.scores)]
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())  # as the user's umask gives new files (mkstemp's is 0600)
         with os.fdopen(fd, "wb") as f:
             f.write(b"".join(data))
         os.replace(tmp, path)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 
@@ -10,11 +11,15 @@ from ..errors import ToolchainError
 
 
 class Group(click.Group):
-    """Turns a ToolchainError into one line on stderr and exit status 1."""
+    """Turns a ToolchainError into one line on stderr and exit status 1. numpy's
+    RuntimeWarnings (overflow in a cast of a damaged file's values, say) are not
+    shown: the checks that follow turn what matters into that line."""
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return super().invoke(ctx)
         except ToolchainError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)

@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from ..compiler import compile_project
+from ..fit import DEFAULT_CONTEXT_CAP
 from ..plan import KV_MODES
 from ..quantize import QUANT_MODES
 
@@ -23,7 +24,7 @@ from ..quantize import QUANT_MODES
               help="KV cache storage: float32, half, or int8 with a scale per head.")
 @click.option("--context", type=int, default=None,
               help="Positions the KV cache holds [default: the largest that fits the board, "
-                   "at most the model's max_seq_len].")
+                   f"at most the model's max_seq_len and {DEFAULT_CONTEXT_CAP}].")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
@@ -38,8 +39,13 @@ def command(model, tokenizer, board, quant, group_size, kv, context, force, out)
     done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv)
     project = done.project
     click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv})")
-    click.echo(f"  context {project.context}" + (" (the largest that fits; set it with --context)"
-                                                 if done.context_chosen else ""))
+    if not done.context_chosen:
+        click.echo(f"  context {project.context}")
+    elif project.context == DEFAULT_CONTEXT_CAP < done.max_seq_len:
+        click.echo(f"  context {project.context} (at most {DEFAULT_CONTEXT_CAP} unless asked: the model claims "
+                   f"{done.max_seq_len:,}; set it with --context)")
+    else:
+        click.echo(f"  context {project.context} (the largest that fits; set it with --context)")
     click.echo(f"  weight image {project.image_bytes:,} bytes, static RAM {project.ram_bytes:,} bytes")
     worst = done.quantized.worst()
     if worst is not None:

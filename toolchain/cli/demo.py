@@ -12,7 +12,7 @@ import click
 from .. import __version__
 from ..compiler import compile_project
 from ..manifest import MANIFEST
-from ..run import run_project
+from ..run import check_sampling, run_project
 from ..train import CHECKPOINT, STORIES, VOCAB_SIZE, TrainConfig, prepare_inputs, read_checkpoint, train
 
 DEFAULT_WORKDIR = Path("~/.cache/llmtool/demo")
@@ -48,6 +48,7 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
              seed: int | None, config: TrainConfig | None = None, stories: int = STORIES,
              vocab_size: int = VOCAB_SIZE) -> int:
     """Trains (or reuses) the model, compiles it for `board` (once), runs it; the exit status."""
+    check_sampling(temperature, topp, seed)  # before the minutes of training
     workdir = Path(workdir).expanduser()
     config = config or TrainConfig("", "", "")
     checkpoint = trained_model(workdir, config, stories, vocab_size)

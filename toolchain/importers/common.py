@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import reprlib
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -39,12 +42,13 @@ def is_safetensors(path: Path, head_bytes: bytes) -> bool:
 
 
 def read_json(path: Path) -> dict | None:
-    """The JSON object in `path`, or None when the file is not a (small) JSON object."""
+    """The JSON object in `path`, or None when the file is not a (small) JSON object
+    (nested too deeply to parse counts as not one)."""
     if not path.is_file() or path.stat().st_size > MAX_JSON_BYTES or not head(path).lstrip().startswith(b"{"):
         return None
     try:
         value = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
@@ -64,15 +68,29 @@ def files_where(directory: Path, probe) -> list[Path]:
 
 
 def number(args: dict, key: str, path: Path, kind=int, default=None):
-    """args[key] as an int (or float), with a one-line error naming the file when it is not."""
+    """args[key] as an int (or float), with a one-line error naming the file when it is
+    not one, or not one that fits 64 bits (JSON integers have no limit)."""
     value = args.get(key, default)
     if value is None:
         raise ToolchainError(f"{path}: {key} is missing")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or (kind is int and value != int(value)):
-        raise ToolchainError(f"{path}: {key} should be {'an integer' if kind is int else 'a number'}, "
-                             f"not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        ok = False
+    elif isinstance(value, int):
+        ok = abs(value) < 1 << 63
+    else:
+        ok = math.isfinite(value) and (kind is float or value == int(value))
+    if not ok:
+        raise ToolchainError(f"{path}: {key} should be {'an integer' if kind is int else 'a finite number'}"
+                             f" of at most 64 bits, not {reprlib.repr(value)}")
     return kind(value)
+
+
+def flag(args: dict, key: str, path: Path, default: bool = False) -> bool:
+    """args[key] as a JSON boolean: "no", 0 or "false" are not taken for one."""
+    value = args.get(key, default)
+    if not isinstance(value, bool):
+        raise ToolchainError(f"{path}: {key} should be true or false, not {reprlib.repr(value)}")
+    return value
 
 
 def config_from_args(args: dict, path: Path, vocab_size: int, max_seq_len: int, shared: bool) -> ModelConfig:
@@ -84,7 +102,10 @@ def config_from_args(args: dict, path: Path, vocab_size: int, max_seq_len: int, 
     if hidden is None:
         multiplier = args.get("ffn_dim_multiplier")
         multiplier = None if multiplier is None else number(args, "ffn_dim_multiplier", path, float)
-        hidden = ModelConfig.ffn_hidden_dim(dim, number(args, "multiple_of", path, default=256), multiplier)
+        try:
+            hidden = ModelConfig.ffn_hidden_dim(dim, number(args, "multiple_of", path, default=256), multiplier)
+        except ToolchainError as e:
+            raise ToolchainError(f"{path}: {e}") from None
     else:
         hidden = number(args, "hidden_dim", path)
     return checked(ModelConfig(dim=dim, n_layers=number(args, "n_layers", path), n_heads=n_heads,
@@ -116,10 +137,26 @@ def llama3_scaling(head_dim: int, rope_theta: float, scaling: dict, path: Path) 
     return llama3_rope_factors(head_dim, rope_theta, factor, low, high, original)
 
 
+def check_zip(path: Path) -> None:
+    """Reads every member of a torch.save archive against its CRC-32, which torch.load
+    never checks: a flipped byte in the weights would otherwise load as a weight."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while member.read(1 << 24):
+                        pass
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
+        raise ToolchainError(f"{path}: damaged PyTorch file ({str(e).strip() or type(e).__name__})") from None
+    except OSError as e:
+        raise ToolchainError(f"{path}: cannot read it ({e.strerror or e})") from None
+
+
 def load_torch(path: Path):
     """A torch.save file's object, unpickled with weights_only=True (tensors and plain
-    values only: a checkpoint cannot run code). Read through a file object: given a
-    path, torch.load picks the format by the file's name."""
+    values only: a checkpoint cannot run code), after its CRC-32s are checked. Read
+    through a file object: given a path, torch.load picks the format by the file's name."""
+    check_zip(path)
     try:
         with open(path, "rb") as f:
             return torch.load(f, map_location="cpu", weights_only=True)
@@ -129,6 +166,19 @@ def load_torch(path: Path):
     except (RuntimeError, EOFError, ValueError, OSError) as e:
         first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]  # torch adds advice
         raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({first})") from None
+
+
+def check_tensors(state: dict, path: Path) -> None:
+    """Refuses tensors the importers cannot read as dense float arrays: sparse or
+    quantized ones, those on the meta device (no data), integer or complex ones."""
+    for name, t in state.items():
+        if not isinstance(t, torch.Tensor):
+            continue
+        what = "sparse" if t.layout != torch.strided else "on the meta device (it holds no data)" \
+            if t.device.type == "meta" else "quantized" if t.is_quantized else \
+            f"{str(t.dtype).removeprefix('torch.')}, not floating point" if not t.dtype.is_floating_point else None
+        if what:
+            raise ToolchainError(f"{path}: tensor {name} is {what}")
 
 
 def as_float32(t) -> np.ndarray:

@@ -50,10 +50,27 @@ def is_gguf(path: Path, head: bytes) -> bool:
 
 def _open(path: Path) -> gguf.GGUFReader:
     try:
-        return gguf.GGUFReader(path)
-    except (ValueError, IndexError, KeyError, TypeError, OSError) as e:
+        reader = gguf.GGUFReader(path)
+    except (ValueError, IndexError, KeyError, TypeError, OSError, OverflowError) as e:
         # gguf reads past the end of a truncated file into short arrays and fails on them
-        raise ToolchainError(f"{path}: truncated or damaged GGUF file ({e})") from None
+        raise ToolchainError(f"{path}: truncated or damaged GGUF file ({str(e)[:200]})") from None
+    _check_data(reader, path)
+    return reader
+
+
+def _check_data(reader: gguf.GGUFReader, path: Path) -> None:
+    """Every tensor's bytes start on the file's alignment inside the data section and
+    overlap no other's (gguf itself checks only that they lie inside the file)."""
+    spans = sorted((t.data_offset, t.data_offset + t.n_bytes, t.name) for t in reader.tensors)
+    end, last = reader.data_offset, None
+    for start, stop, name in spans:
+        if (start - reader.data_offset) % reader.alignment:
+            raise ToolchainError(f"{path}: tensor {name}'s data is not aligned to {reader.alignment} bytes: "
+                                 f"damaged GGUF file")
+        if start < end:
+            where = f"tensor {last}'s" if last else "the header's"
+            raise ToolchainError(f"{path}: tensor {name}'s data overlaps {where}: damaged GGUF file")
+        end, last = stop, name
 
 
 def _value(reader: gguf.GGUFReader, key: str, path: Path, default=None, kind=None):

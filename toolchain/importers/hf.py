@@ -14,6 +14,7 @@ factors (ModelConfig.rope_freq_factors); other kinds are refused.
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from safetensors import SafetensorError, safe_open
 
 from ..config import Model, ModelConfig
 from ..errors import ToolchainError
-from .common import (as_float32, checked, files_where, find_json, head, is_safetensors, llama3_scaling,
+from .common import (as_float32, checked, files_where, find_json, flag, head, is_safetensors, llama3_scaling,
                      model_from_state, number, read_json)
 
 # Hugging Face name (after "model.layers.N.") -> Meta name (after "layers.N.")
@@ -91,7 +92,7 @@ def _config(cfg: dict, path: Path) -> ModelConfig:
     if kind != "llama" or cfg.get("architectures", ["LlamaForCausalLM"]) != ["LlamaForCausalLM"]:
         raise ToolchainError(f"{path}: model_type {kind!r} / architectures {cfg.get('architectures')} "
                              f"is not a Hugging Face LlamaForCausalLM")
-    if cfg.get("hidden_act", "silu") != "silu" or cfg.get("attention_bias") or cfg.get("mlp_bias"):
+    if cfg.get("hidden_act", "silu") != "silu" or flag(cfg, "attention_bias", path) or flag(cfg, "mlp_bias", path):
         raise ToolchainError(f"{path}: only Llama's SiLU FFN without biases is supported")
     dim = number(cfg, "hidden_size", path)
     n_heads = number(cfg, "num_attention_heads", path)
@@ -104,7 +105,7 @@ def _config(cfg: dict, path: Path) -> ModelConfig:
         vocab_size=number(cfg, "vocab_size", path), hidden_dim=number(cfg, "intermediate_size", path),
         max_seq_len=number(cfg, "max_position_embeddings", path),
         norm_eps=number(cfg, "rms_norm_eps", path, float, 1e-6), rope_theta=theta,
-        shared_classifier=bool(cfg.get("tie_word_embeddings", False))), path)
+        shared_classifier=flag(cfg, "tie_word_embeddings", path)), path)
     return replace(config, rope_freq_factors=_rope_factors(cfg, config.head_dim, theta, path))
 
 
@@ -112,7 +113,13 @@ def _weight_files(directory: Path) -> list[Path]:
     index = find_json(directory, lambda o: isinstance(o.get("weight_map"), dict))
     if index is not None:
         index_path, obj = index
-        files = [directory / name for name in sorted(set(obj["weight_map"].values()))]
+        names = list(obj["weight_map"].values())
+        bad = next((n for n in names if not isinstance(n, str) or n in ("", ".", "..") or "\0" in n
+                    or Path(n).name != n), None)
+        if bad is not None:  # only plain names of files beside the index: never "../x" or "/etc/passwd"
+            raise ToolchainError(f"{index_path}: the weight_map names {reprlib.repr(bad)}, which is not "
+                                 f"the name of a file in {directory}")
+        files = [directory / name for name in sorted(set(names))]
         for f in files:
             if not f.is_file():
                 raise ToolchainError(f"{index_path}: names {f.name}, which is not in {directory}")

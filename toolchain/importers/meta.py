@@ -21,8 +21,8 @@ import torch
 from ..config import Model
 from ..errors import ToolchainError
 from ..model import llama3_rope_factors
-from .common import (config_from_args, files_where, find_json, is_zip, load_torch, model_from_state,
-                     number, read_json, shares_classifier)
+from .common import (check_tensors, config_from_args, files_where, find_json, flag, is_zip, load_torch,
+                     model_from_state, number, read_json, shares_classifier)
 
 COLUMN_PARALLEL = ("attention.wq.weight", "attention.wk.weight", "attention.wv.weight",
                    "feed_forward.w1.weight", "feed_forward.w3.weight", "output.weight")
@@ -59,7 +59,7 @@ def _merge(name: str, parts: list[torch.Tensor], dim: int) -> torch.Tensor:
 def _max_seq_len(params: dict, path: Path) -> int:
     """params.json rarely says it: Llama 2 was trained on 4096 positions, Llama 3 on
     8192, Llama 3.1's scaled RoPE reaches 131072."""
-    default = 131072 if params.get("use_scaled_rope") else 4096 if params.get("rope_theta", 10000) == 10000 \
+    default = 131072 if flag(params, "use_scaled_rope", path) else 4096 if params.get("rope_theta", 10000) == 10000 \
         else 8192
     return number(params, "max_seq_len", path, default=default)
 
@@ -78,6 +78,7 @@ def read_meta(path: Path | str) -> Model:
     for shard, state in zip(shards, states):
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise ToolchainError(f"{shard}: not a Meta checkpoint shard (expected a state dict of tensors)")
+        check_tensors(state, shard)
     names = set(states[0])
     for shard, state in zip(shards[1:], states[1:]):
         if set(state) != names:
@@ -94,7 +95,7 @@ def read_meta(path: Path | str) -> Model:
         vocab = int(state["tok_embeddings.weight"].shape[0])
     config = config_from_args(params, params_path, vocab, _max_seq_len(params, params_path),
                               shares_classifier(state))
-    if params.get("use_scaled_rope"):
+    if flag(params, "use_scaled_rope", params_path):
         config = replace(config, rope_freq_factors=llama3_rope_factors(config.head_dim, config.rope_theta,
                                                                        *META_ROPE_SCALING))
     return model_from_state(config, state, shards[0] if len(shards) == 1 else directory)

@@ -23,7 +23,7 @@ import torch
 from ..config import Model
 from ..errors import ToolchainError
 from . import meta
-from .common import config_from_args, is_zip, load_torch, model_from_state, number, shares_classifier
+from .common import check_tensors, config_from_args, is_zip, load_torch, model_from_state, number, shares_classifier
 
 COMPILED_PREFIX = "_orig_mod."
 
@@ -53,6 +53,7 @@ def read_train_checkpoint(checkpoint: dict, path: Path) -> Model:
     if not isinstance(args, dict) or not _is_state_dict(state):
         raise ToolchainError(f"{path}: model_args must be a dict and model a state dict of tensors")
     state = {k.removeprefix(COMPILED_PREFIX): v for k, v in state.items()}
+    check_tensors(state, path)
     config = config_from_args(args, path, number(args, "vocab_size", path), number(args, "max_seq_len", path),
                               shares_classifier(state))
     return model_from_state(config, state, path)

@@ -163,20 +163,20 @@ def q8_0_round(w: np.ndarray) -> np.ndarray:
 
 
 def write_gguf(model: Model, path: Path, qtype=gguf.GGMLQuantizationType.F32, arch: str = "llama",
-               rope_freqs: np.ndarray | None = None) -> Model:
+               rope_freqs: np.ndarray | None = None, metadata: dict | None = None) -> Model:
     """A GGUF as llama.cpp's convert_hf_to_gguf writes one from the HF form of `model`
-    (matrices in `qtype`, norms in F32); returns the model as stored (after rounding)."""
+    (matrices in `qtype`, norms in F32); returns the model as stored (after rounding).
+    `metadata` replaces or adds keys ("{arch}" filled in): key -> (value, GGUFValueType)."""
     c = model.config
     writer = gguf.GGUFWriter(path, arch)
-    writer.add_context_length(c.max_seq_len)
-    writer.add_embedding_length(c.dim)
-    writer.add_block_count(c.n_layers)
-    writer.add_feed_forward_length(c.hidden_dim)
-    writer.add_head_count(c.n_heads)
-    writer.add_head_count_kv(c.n_kv_heads)
-    writer.add_layer_norm_rms_eps(c.norm_eps)
-    writer.add_rope_freq_base(c.rope_theta)
-    writer.add_rope_dimension_count(c.head_dim)
+    u32, f32 = gguf.GGUFValueType.UINT32, gguf.GGUFValueType.FLOAT32
+    keys = {"{arch}.context_length": (c.max_seq_len, u32), "{arch}.embedding_length": (c.dim, u32),
+            "{arch}.block_count": (c.n_layers, u32), "{arch}.feed_forward_length": (c.hidden_dim, u32),
+            "{arch}.attention.head_count": (c.n_heads, u32), "{arch}.attention.head_count_kv": (c.n_kv_heads, u32),
+            "{arch}.attention.layer_norm_rms_epsilon": (c.norm_eps, f32), "{arch}.rope.freq_base": (c.rope_theta, f32),
+            "{arch}.rope.dimension_count": (c.head_dim, u32)} | (metadata or {})
+    for key, (value, vtype) in keys.items():
+        writer.add_key_value(key.format(arch=arch), value, vtype)
     stored = {}  # in Meta's layout: rounding keeps rows whole, so it commutes with row permutations
     hf = hf_tensors(model)
     for name, meta in model.tensors.items():
@@ -189,8 +189,8 @@ def write_gguf(model: Model, path: Path, qtype=gguf.GGMLQuantizationType.F32, ar
                 t = llamacpp_permute(hf[f"model.layers.{i}.{HF_LAYER[rest]}"], heads)
         else:
             gguf_name = GGUF_TOP[name]
-        if t.ndim == 1 or qtype == gguf.GGMLQuantizationType.F32:
-            writer.add_tensor(gguf_name, t.astype(np.float32))
+        if t.ndim == 1 or qtype in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F64):
+            writer.add_tensor(gguf_name, t.astype(np.float64 if qtype == gguf.GGMLQuantizationType.F64 else np.float32))
             stored[name] = meta
         elif qtype == gguf.GGMLQuantizationType.F16:
             writer.add_tensor(gguf_name, t.astype(np.float16))

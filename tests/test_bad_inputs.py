@@ -140,7 +140,7 @@ def project(shared_models, tmp_path_factory):
 def test_prompts_and_steps(project):
     refused(["emulate", project, "--prompt", "Once upon a time " * 30], words="longer than the context")
     refused(["emulate", project, "--steps", "65"], words="outside 1..64")
-    refused(["emulate", project, "--temperature", "-1"], words="negative")
+    refused(["emulate", project, "--temperature", "-1"], words="--temperature must be a number from 0")
     refused(["emulate", project.parent], words="llmtool.json")
     # invalid UTF-8 is not an error: its bytes take the encoder's byte fallback, on the board as here
     result = CliRunner().invoke(main, ["emulate", str(project), "--prompt", b"ok \xff\xfe".decode("utf-8", "surrogateescape"),

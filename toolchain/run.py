@@ -25,7 +25,7 @@ def check_sampling(temperature: float, topp: float, seed: int | None, threads: i
     """Refuses sampling settings the runtime would misread: NaN or infinite floats
     (click's float type takes "nan"), a seed or thread count past their C types."""
     if not (math.isfinite(temperature) and 0 <= temperature <= MAX_TEMPERATURE):
-        raise ToolchainError(f"--temperature must be a number from 0 to {MAX_TEMPERATURE:g}, not {temperature}")
+        raise ToolchainError(f"--temperature must be a number from 0 to {MAX_TEMPERATURE:,.0f}, not {temperature}")
     if not (math.isfinite(topp) and 0 <= topp <= 1):
         raise ToolchainError(f"--top-p must be a number from 0 to 1, not {topp}")
     if seed is not None and not 0 <= seed <= MAX_SEED:

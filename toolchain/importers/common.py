@@ -147,7 +147,7 @@ def check_zip(path: Path) -> None:
                     while member.read(1 << 24):
                         pass
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
-        raise ToolchainError(f"{path}: damaged PyTorch file ({str(e).strip() or type(e).__name__})") from None
+        raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({str(e).strip() or type(e).__name__})") from None
     except OSError as e:
         raise ToolchainError(f"{path}: cannot read it ({e.strerror or e})") from None
 

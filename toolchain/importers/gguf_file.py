@@ -89,7 +89,12 @@ def _value(reader: gguf.GGUFReader, key: str, path: Path, default=None, kind=Non
     return value
 
 
+FLOAT_TYPES = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F64)
+
+
 def _dequantize(t: gguf.ReaderTensor, path: Path) -> np.ndarray:
+    if t.tensor_type in FLOAT_TYPES:  # gguf reads these as numpy arrays of their type already
+        return np.array(t.data, dtype=np.float32).reshape(tuple(reversed(t.shape.tolist())))
     try:
         values = gguf.quants.dequantize(t.data, t.tensor_type)
     except NotImplementedError:

@@ -241,3 +241,14 @@ def test_projects_and_exported_tokenizers_take_the_users_umask(inputs, tmp_path,
         os.umask(old)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~mask
     assert (tmp_path / "tok.bin").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+@pytest.mark.parametrize("args, words", [(["tokenizer", "export", "TOK", "-o", "/tmp"], "/tmp is a directory"),
+                                         (["tokenizer", "export", "TOK", "-o", "/dev/null/x"], "/dev/null: no such"),
+                                         (["tokenizer", "export", "TOK", "-o", "/sys/x.bin"], "cannot write /sys/x.bin"),
+                                         (["analyze", "stories15M", "-b", "host", "--plot", "/dev/null/x.png"],
+                                          "/dev/null/x.png: Not a directory"),
+                                         (["analyze", "stories15M", "-b", "host", "--plot", "/tmp"],
+                                          "/tmp is a directory")])
+def test_other_outputs_in_unwritable_places_are_one_line(inputs, args, words):
+    one_error_line(llmtool(*[str(inputs[1]) if a == "TOK" else a for a in args]), words)

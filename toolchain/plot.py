@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .analyze import Analysis, kib
+from .errors import ToolchainError
 from .plan import STATIC_SLACK
 
 COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
@@ -29,6 +30,8 @@ def _bars(a: Analysis) -> list[tuple[str, dict[str, int], int | None]]:
 
 
 def plot_memory(a: Analysis, path: Path) -> None:
+    if Path(path).is_dir():
+        raise ToolchainError(f"{path} is a directory: name the PNG file to draw")
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no screen

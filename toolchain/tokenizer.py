@@ -172,9 +172,14 @@ def write_llama2c_tokenizer(tok: Tokenizer, path: Path | str) -> None:
     path = Path(path)
     if not path.parent.is_dir():
         raise ToolchainError(f"{path.parent}: no such directory")
+    if path.is_dir():
+        raise ToolchainError(f"{path} is a directory: name the tokenizer.bin to write")
     data = [struct.pack("<i", tok.max_token_length)]
     data += [struct.pack("<fi", score, len(piece)) + piece for piece, score in zip(tok.pieces, tok.scores)]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as e:
+        raise ToolchainError(f"cannot write {path}: {e.strerror}") from None
     try:
         os.fchmod(fd, file_mode())  # as the user's umask gives new files (mkstemp's is 0600)
         with os.fdopen(fd, "wb") as f:

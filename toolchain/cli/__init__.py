@@ -11,7 +11,8 @@ from ..errors import ToolchainError
 
 
 class Group(click.Group):
-    """Turns a ToolchainError into one line on stderr and exit status 1. numpy's
+    """Turns a ToolchainError, or an OSError on a named path, into one line on stderr
+    and exit status 1. numpy's
     RuntimeWarnings (overflow in a cast of a damaged file's values, say) are not
     shown: the checks that follow turn what matters into that line."""
 
@@ -22,6 +23,11 @@ class Group(click.Group):
                 return super().invoke(ctx)
         except ToolchainError as e:
             click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except OSError as e:  # a path of the user's that cannot be read or written
+            if e.filename is None:
+                raise
+            click.echo(f"error: {e.filename}: {e.strerror or e}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from checkpoint_writers import meta_args, write_gguf, write_hf, write_train_pt
 from synthetic import synthetic_tokenizer
 from toolchain.cli import main
-from toolchain.config import ModelConfig, random_model
+from toolchain.config import Model, ModelConfig, random_model
 from toolchain.importers.llama2c import write_llama2c
+from toolchain.model import Transformer
 from toolchain.tokenizer import Tokenizer, write_llama2c_tokenizer
 
 SMALL = ModelConfig(dim=32, n_layers=1, n_heads=4, n_kv_heads=2, vocab_size=300, hidden_dim=96, max_seq_len=32)
@@ -244,3 +245,15 @@ def test_a_tokenizer_score_that_is_not_finite(tmp_path):
 def test_config_limits_name_the_field():
     with pytest.raises(Exception, match="dim must be an integer from 1 to 65,536"):
         replace(SMALL, dim=1 << 17).validate()
+
+
+def test_the_reference_sizes_nothing_by_the_claimed_context(model):
+    """validate runs the PyTorch reference of the source checkpoint: its RoPE tables and
+    KV cache grow with the positions run, whatever max_seq_len claims."""
+    tokens = torch.tensor(np.random.default_rng(1).integers(0, SMALL.vocab_size, 40))
+    want = Transformer(model).score(tokens)
+    claimed = Transformer(Model(replace(SMALL, max_seq_len=2 ** 31), model.tensors))
+    assert torch.equal(claimed.score(tokens), want)
+    step = torch.cat([claimed.forward(tokens[i:i + 1], start_pos=i) for i in range(40)])
+    assert torch.allclose(step, want, atol=1e-5)
+    assert claimed.rope_cos.shape[0] <= 8192 and claimed.layers[0].attention.cache_k.shape[1] <= 1024

@@ -98,19 +98,20 @@ def quantize_matrix(w: np.ndarray, group_size: int, mode: str = "q8") -> Quantiz
 
 
 def check_group_size(mode: str, group_size: int, config: ModelConfig | None = None) -> None:
-    """A group size the quantizer can take; with a config, at most its widest row (a
-    larger group is that row padded with zeros: a 2^31 group would pad every row to
-    2^31 columns)."""
+    """A group size the quantizer can take; with a config, at most its widest row or the
+    default (a larger group is a row padded with zeros: a group of 2^31 padded every row
+    to 2^31 columns). f32 has no groups."""
     if mode not in QUANT_MODES:
         raise ToolchainError(f"unknown quantization {mode!r} (choose from {', '.join(QUANT_MODES)})")
     if group_size < 1:
         raise ToolchainError(f"--group-size must be at least 1, not {group_size}")
-    widest = max(config.dim, config.hidden_dim) if config is not None else None
-    if widest is not None and group_size > widest:
-        raise ToolchainError(f"--group-size {group_size} is wider than the model's widest row "
-                             f"({widest} columns)")
     if mode == "q4" and group_size % 2:
         raise ToolchainError(f"--group-size {group_size} is odd; q4 packs two values per byte, so groups are even")
+    if config is not None and mode != "f32":
+        widest = max(config.dim, config.hidden_dim)
+        if group_size > max(widest, DEFAULT_GROUP_SIZE[mode]):
+            raise ToolchainError(f"--group-size {group_size} is wider than the model's widest row "
+                                 f"({widest} columns)")
 
 
 def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> QuantizedModel:

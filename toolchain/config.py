@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -47,12 +48,12 @@ class ModelConfig:
         """Meta's rule: 2/3 of 4*dim, scaled by the multiplier, rounded up to multiple_of."""
         if not 0 < multiple_of <= SIZE_LIMITS["hidden_dim"]:
             raise ToolchainError(f"model config: multiple_of must be from 1 to {SIZE_LIMITS['hidden_dim']:,}, "
-                                 f"not {multiple_of!r}")
+                                 f"not {reprlib.repr(multiple_of)}")
         hidden = int(2 * (4 * dim) / 3)
         if ffn_dim_multiplier is not None:
             scaled = ffn_dim_multiplier * hidden
             if not (math.isfinite(scaled) and 0 < scaled <= SIZE_LIMITS["hidden_dim"]):
-                raise ToolchainError(f"model config: ffn_dim_multiplier {ffn_dim_multiplier!r} gives a "
+                raise ToolchainError(f"model config: ffn_dim_multiplier {reprlib.repr(ffn_dim_multiplier)} gives a "
                                      f"feed-forward width outside 1..{SIZE_LIMITS['hidden_dim']:,}")
             hidden = int(scaled)
         return multiple_of * ((hidden + multiple_of - 1) // multiple_of)
@@ -61,16 +62,16 @@ class ModelConfig:
         for name, limit in SIZE_LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
-                raise ToolchainError(f"model config: {name} must be an integer from 1 to {limit:,}, not {value!r}")
+                raise ToolchainError(f"model config: {name} must be an integer from 1 to {limit:,}, not {reprlib.repr(value)}")
         if not isinstance(self.shared_classifier, bool):
-            raise ToolchainError(f"model config: shared_classifier must be true or false, not {self.shared_classifier!r}")
+            raise ToolchainError(f"model config: shared_classifier must be true or false, not {reprlib.repr(self.shared_classifier)}")
         if not (math.isfinite(self.norm_eps) and 0 < self.norm_eps <= NORM_EPS_MAX and np.float32(self.norm_eps) > 0):
             raise ToolchainError(f"model config: norm_eps must be a number above 0 and at most {NORM_EPS_MAX:g} "
-                                 f"(1e-5 or 1e-6 in Llama models), not {self.norm_eps!r}")
+                                 f"(1e-5 or 1e-6 in Llama models), not {reprlib.repr(self.norm_eps)}")
         low, high = ROPE_THETA_RANGE
         if not (math.isfinite(self.rope_theta) and low < self.rope_theta <= high):
             raise ToolchainError(f"model config: rope_theta must be a number above {low:g} and at most {high:g} "
-                                 f"(10000 in Llama 2, 500000 in Llama 3), not {self.rope_theta!r}")
+                                 f"(10000 in Llama 2, 500000 in Llama 3), not {reprlib.repr(self.rope_theta)}")
         if self.dim % self.n_heads:
             raise ToolchainError(f"model config: dim {self.dim} is not a multiple of n_heads {self.n_heads}")
         if self.n_heads % self.n_kv_heads:
@@ -84,7 +85,7 @@ class ModelConfig:
                                  f"(one per RoPE frequency), not {len(factors)}")
         bad = next((i for i, f in enumerate(factors) if not (math.isfinite(f) and f > 0)), None)
         if bad is not None:
-            raise ToolchainError(f"model config: RoPE frequency factor {bad} is {factors[bad]!r}; "
+            raise ToolchainError(f"model config: RoPE frequency factor {bad} is {reprlib.repr(factors[bad])}; "
                                  f"each must be a positive number")
 
     def n_params(self) -> int:

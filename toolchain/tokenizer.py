@@ -133,13 +133,13 @@ def _read_sentencepiece(data: bytes) -> Tokenizer | None:
     sp = sentencepiece.SentencePieceProcessor()
     try:
         sp.LoadFromSerializedProto(data)
-    except (RuntimeError, OSError):
+        pieces_text = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    except (RuntimeError, OSError, UnicodeDecodeError):  # not a model, or pieces that are not UTF-8
         return None
-    if sp.get_piece_size() == 0:
+    if not pieces_text:
         return None
     pieces, scores = [], []
-    for i in range(sp.get_piece_size()):
-        piece = sp.id_to_piece(i)
+    for i, piece in enumerate(pieces_text):
         if i == sp.bos_id():
             piece = "\n<s>\n"
         elif i == sp.eos_id():
@@ -160,6 +160,9 @@ def load_tokenizer(path: Path | str) -> Tokenizer:
     if tok is None:
         raise ToolchainError(f"{path}: not a tokenizer (expected a llama2.c tokenizer.bin, "
                              f"a SentencePiece .model or a tiktoken ranks file)")
+    for name, token in (("BOS", tok.bos_id), ("EOS", tok.eos_id)):
+        if not 0 <= token < tok.vocab_size:  # a SentencePiece model without <s> says -1
+            raise ToolchainError(f"{path}: the tokenizer has no {name} token (id {token})")
     bad = next((i for i, score in enumerate(tok.scores) if not math.isfinite(score)), None)
     if bad is not None:  # the encoder orders merges by score: NaN has no order
         raise ToolchainError(f"{path}: token {bad}'s score is {tok.scores[bad]}, not a finite number")

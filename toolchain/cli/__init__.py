@@ -10,6 +10,14 @@ from .. import __version__
 from ..errors import ToolchainError
 
 
+MAX_MESSAGE = 500  # characters: a message quoting a file's value never floods the terminal
+
+
+def one_line(message: str) -> str:
+    text = " ".join(message.split("\n"))
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE - 3] + "..."
+
+
 class Group(click.Group):
     """Turns a ToolchainError, or an OSError on a named path, into one line on stderr
     and exit status 1. numpy's
@@ -22,12 +30,12 @@ class Group(click.Group):
                 warnings.simplefilter("ignore", RuntimeWarning)
                 return super().invoke(ctx)
         except ToolchainError as e:
-            click.echo(f"error: {e}", err=True)
+            click.echo(f"error: {one_line(str(e))}", err=True)
             sys.exit(1)
         except OSError as e:  # a path of the user's that cannot be read or written
             if e.filename is None:
                 raise
-            click.echo(f"error: {e.filename}: {e.strerror or e}", err=True)
+            click.echo(f"error: {one_line(f'{e.filename}: {e.strerror or e}')}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

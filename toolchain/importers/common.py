@@ -78,7 +78,7 @@ def number(args: dict, key: str, path: Path, kind=int, default=None):
     elif isinstance(value, int):
         ok = abs(value) < 1 << 63
     else:
-        ok = math.isfinite(value) and (kind is float or value == int(value))
+        ok = math.isfinite(value) and (kind is float or (value == int(value) and abs(value) < 2.0 ** 63))
     if not ok:
         raise ToolchainError(f"{path}: {key} should be {'an integer' if kind is int else 'a finite number'}"
                              f" of at most 64 bits, not {reprlib.repr(value)}")
@@ -163,8 +163,9 @@ def load_torch(path: Path):
     except pickle.UnpicklingError:
         raise ToolchainError(f"{path}: refused: this PyTorch file holds more than tensors and plain "
                              f"values, so it cannot be loaded safely (weights_only)") from None
-    except (RuntimeError, EOFError, ValueError, OSError) as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]  # torch adds advice
+    except (RuntimeError, EOFError, ValueError, OSError, TypeError, KeyError, AttributeError, IndexError,
+            OverflowError, MemoryError) as e:  # a data.pkl that unpickles into nonsense fails in torch anywhere
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0][:200]  # torch adds advice
         raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({first})") from None
 
 

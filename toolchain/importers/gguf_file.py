@@ -17,6 +17,7 @@ rope.scaling.type "linear" divides every frequency by rope.scaling.factor.
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,17 +60,22 @@ def _open(path: Path) -> gguf.GGUFReader:
 
 
 def _check_data(reader: gguf.GGUFReader, path: Path) -> None:
-    """Every tensor's bytes start on the file's alignment inside the data section and
-    overlap no other's (gguf itself checks only that they lie inside the file)."""
+    """The data section is the tensors' bytes, each on the file's alignment, one after
+    another with only the padding between them: gguf itself checks only that each lies
+    inside the file, so overlapping tensors, or a tensor entry lost from a damaged
+    header (its bytes left over), would pass."""
+    align = reader.alignment
     spans = sorted((t.data_offset, t.data_offset + t.n_bytes, t.name) for t in reader.tensors)
     end, last = reader.data_offset, None
-    for start, stop, name in spans:
-        if (start - reader.data_offset) % reader.alignment:
-            raise ToolchainError(f"{path}: tensor {name}'s data is not aligned to {reader.alignment} bytes: "
-                                 f"damaged GGUF file")
+    for start, stop, name in spans + [(len(reader.data), None, None)]:
+        if name is not None and (start - reader.data_offset) % align:
+            raise ToolchainError(f"{path}: tensor {name}'s data is not aligned to {align} bytes: damaged GGUF file")
         if start < end:
             where = f"tensor {last}'s" if last else "the header's"
             raise ToolchainError(f"{path}: tensor {name}'s data overlaps {where}: damaged GGUF file")
+        if start - end >= align:
+            raise ToolchainError(f"{path}: {start - end:,} bytes at offset {end:,} belong to no tensor: "
+                                 f"damaged GGUF file")
         end, last = stop, name
 
 
@@ -83,7 +89,7 @@ def _value(reader: gguf.GGUFReader, key: str, path: Path, default=None, kind=Non
     value = field.contents()
     allowed = (int, float) if kind is float else kind
     if kind is not None and (isinstance(value, (bool, list)) or not isinstance(value, allowed)):
-        raise ToolchainError(f"{path}: GGUF metadata {key} is {value!r}, not a single {kind.__name__}")
+        raise ToolchainError(f"{path}: GGUF metadata {key} is {reprlib.repr(value)}, not a single {kind.__name__}")
     if field.types == [gguf.GGUFValueType.FLOAT32]:
         return float(str(np.float32(value)))  # the shortest decimal of the float32: 1e-05, not 9.99e-06
     return value
@@ -110,7 +116,7 @@ def _rope_factors(reader: gguf.GGUFReader, freqs: np.ndarray | None, head_dim: i
     if kind == "linear":
         return (float(_value(reader, keys.SCALING_FACTOR.format(arch=ARCH), path, kind=float)),) * (head_dim // 2)
     if kind != "none":
-        raise ToolchainError(f"{path}: RoPE scaling {kind!r} is not supported (linear and Llama 3's are)")
+        raise ToolchainError(f"{path}: RoPE scaling {reprlib.repr(kind)} is not supported (linear and Llama 3's are)")
     return () if freqs is None else tuple(float(f) for f in freqs.reshape(-1))
 
 
@@ -142,7 +148,7 @@ def read_gguf(path: Path | str) -> Model:
     reader = _open(path)
     arch = _value(reader, gguf.Keys.General.ARCHITECTURE, path, kind=str)
     if arch != ARCH:
-        raise ToolchainError(f"{path}: GGUF architecture {arch!r} is not {ARCH!r}")
+        raise ToolchainError(f"{path}: GGUF architecture {reprlib.repr(arch)} is not {ARCH!r}")
     tensors = {}
     for t in reader.tensors:
         if t.name in TOP_NAMES:

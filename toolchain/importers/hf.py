@@ -71,7 +71,7 @@ def _rope(cfg: dict, path: Path) -> dict:
     """rope_scaling, or rope_parameters where newer transformers keep it (and rope_theta)."""
     rope = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
     if not isinstance(rope, dict):
-        raise ToolchainError(f"{path}: rope_scaling should be an object, not {rope!r}")
+        raise ToolchainError(f"{path}: rope_scaling should be an object, not {reprlib.repr(rope)}")
     return rope
 
 
@@ -84,13 +84,13 @@ def _rope_factors(cfg: dict, head_dim: int, theta: float, path: Path) -> tuple[f
         return llama3_scaling(head_dim, theta, scaling, path)
     if kind == "linear":
         return (number(scaling, "factor", path, float),) * (head_dim // 2)
-    raise ToolchainError(f"{path}: rope_scaling of type {kind!r} is not supported (llama3 and linear are)")
+    raise ToolchainError(f"{path}: rope_scaling of type {reprlib.repr(kind)} is not supported (llama3 and linear are)")
 
 
 def _config(cfg: dict, path: Path) -> ModelConfig:
     kind = cfg.get("model_type")
     if kind != "llama" or cfg.get("architectures", ["LlamaForCausalLM"]) != ["LlamaForCausalLM"]:
-        raise ToolchainError(f"{path}: model_type {kind!r} / architectures {cfg.get('architectures')} "
+        raise ToolchainError(f"{path}: model_type {reprlib.repr(kind)} / architectures {reprlib.repr(cfg.get('architectures'))} "
                              f"is not a Hugging Face LlamaForCausalLM")
     if cfg.get("hidden_act", "silu") != "silu" or flag(cfg, "attention_bias", path) or flag(cfg, "mlp_bias", path):
         raise ToolchainError(f"{path}: only Llama's SiLU FFN without biases is supported")
@@ -121,8 +121,12 @@ def _weight_files(directory: Path) -> list[Path]:
                                  f"the name of a file in {directory}")
         files = [directory / name for name in sorted(set(names))]
         for f in files:
-            if not f.is_file():
-                raise ToolchainError(f"{index_path}: names {f.name}, which is not in {directory}")
+            try:
+                found = f.is_file()
+            except OSError:  # a name too long for the file system, say
+                found = False
+            if not found:
+                raise ToolchainError(f"{index_path}: names {reprlib.repr(f.name)}, which is not in {directory}")
         return files
     files = files_where(directory, is_safetensors)
     if not files:
@@ -138,7 +142,7 @@ def _read_tensors(files: list[Path]) -> dict[str, np.ndarray]:
                 for name in st.keys():
                     tensors[name] = as_float32(st.get_tensor(name))
         except (SafetensorError, OSError, ValueError) as e:
-            raise ToolchainError(f"{f}: truncated or damaged safetensors file ({e})") from None
+            raise ToolchainError(f"{f}: truncated or damaged safetensors file ({str(e)[:200]})") from None
     return tensors
 
 

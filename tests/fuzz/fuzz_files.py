@@ -1817,21 +1817,22 @@ def fuzz(cases: int, seed: int = 1, workdir: Path | None = None, formats: list[s
 
 
 def replay(directory: Path) -> int:
-    """Runs a kept case in this process (no fork, no limits), printing what happens."""
+    """Runs a kept case in this process (no fork, no limits): its traceback, if any,
+    is Python's own."""
     info = json.loads((directory / "info.json").read_text())
     fmt = FORMATS_BY_SLUG[info["format"]]
-    target = directory / info["target"]
-    if fmt.kind == "checkpoint":
-        partners = Partners(synthetic_tokenizer(SEED_CONFIG.vocab_size), {})
-    else:
-        seed_dir = Path(tempfile.mkdtemp(prefix="fuzz-replay-"))
-        seed = make_seeds(seed_dir, [fmt])[fmt.slug]
-        vocab = load_tokenizer(seed.directory / fmt.target).vocab_size
-        partners = Partners(None, {fmt.slug: random_model(replace(SEED_CONFIG, vocab_size=vocab, n_layers=1), seed=1)})
-    out = Path(tempfile.mkdtemp(prefix="fuzz-replay-out-")) / "out"
     print(f"{info['format']} {info['file']}: {' | '.join(info['steps'])}")
-    state = {}
-    result = child_case(fmt, target, out, None, partners, state)
+    with tempfile.TemporaryDirectory(prefix="fuzz-replay-") as tmp:
+        tmp = Path(tmp)
+        if fmt.kind == "checkpoint":
+            partners = Partners(synthetic_tokenizer(SEED_CONFIG.vocab_size), {})
+        else:
+            seed = make_seeds(tmp / "seeds", [fmt])[fmt.slug]
+            vocab = load_tokenizer(seed.directory / fmt.target).vocab_size
+            partners = Partners(None, {fmt.slug: random_model(replace(SEED_CONFIG, vocab_size=vocab, n_layers=1),
+                                                              seed=1)})
+        state = {}
+        result = child_case(fmt, directory / info["target"], tmp / "out", None, partners, state)
     print(f"stage {state['stage']}: {result['outcome']} {result.get('message', '')}")
     return 0
 

@@ -19,9 +19,10 @@ generated C, llm_config.h's values included. Outcomes:
 
   clean        ToolchainError with a one-line message
   accepted     identical        the loaded Model / Tokenizer equals the seed's
-               values-only      same config and shapes (same vocabulary size, ids,
-                                kind), only weights or scores/piece bytes differ, in
-                                bytes no checksum of the format covers
+               values-only      same config and shapes (same vocabulary size and
+                                kind), only weights or a tokenizer's pieces, scores
+                                or BOS/EOS ids differ, in bytes no checksum of the
+                                format covers
                config-only      hyperparameters that do not change any shape
                                 (norm_eps, rope_theta, max_seq_len, RoPE factors)
                                 differ, plausibly
@@ -104,8 +105,10 @@ from synthetic import synthetic_tokenizer  # noqa: E402
 from toolchain.compiler import compile_project  # noqa: E402
 from toolchain.config import Model, ModelConfig, random_model  # noqa: E402
 from toolchain.errors import ToolchainError  # noqa: E402
+from toolchain.fit import DEFAULT_CONTEXT_CAP  # noqa: E402
 from toolchain.importers import load_checkpoint  # noqa: E402
 from toolchain.importers.llama2c import write_llama2c  # noqa: E402
+from toolchain.manifest import MANIFEST  # noqa: E402
 from toolchain.tokenizer import Tokenizer, load_tokenizer, write_llama2c_tokenizer  # noqa: E402
 
 TOOLCHAIN = ROOT / "toolchain"
@@ -327,9 +330,14 @@ def _zip_entries(data: bytes) -> list[dict]:
                 csize = values.pop(0)
             if local == 0xFFFFFFFF and values:
                 local = values.pop(0)
+        flags = struct.unpack_from("<H", data, local + 6)[0]
         lnlen, lelen = struct.unpack_from("<HH", data, local + 26)
-        entries.append({"name": name, "central": at, "local": local, "data": local + 30 + lnlen + lelen,
-                        "size": csize, "crc": crc})
+        start = local + 30 + lnlen + lelen
+        # bit 3: the local header's CRC is 0 and a data descriptor after the data holds it
+        # (torch.save writes them so); else the local header holds it
+        descriptor = start + csize + (4 if data[start + csize:start + csize + 4] == b"PK\x07\x08" else 0)
+        entries.append({"name": name, "central": at, "local": local, "data": start, "size": csize, "crc": crc,
+                        "local_crc": descriptor if flags & 8 else local + 14})
         at += 46 + nlen + elen + clen
     return entries
 
@@ -372,14 +380,14 @@ def zip_checksums_ok(data: bytes) -> bool | None:
             return None
         if zlib.crc32(blob) != e["crc"]:
             return False
-        if e["local"] + 18 <= len(data) and struct.unpack_from("<I", data, e["local"] + 14)[0] != e["crc"]:
+        if e["local_crc"] + 4 <= len(data) and struct.unpack_from("<I", data, e["local_crc"])[0] != e["crc"]:
             return False
     return True
 
 
 def _patch_crc(data: bytearray, entry: dict) -> None:
     crc = zlib.crc32(bytes(data[entry["data"]:entry["data"] + entry["size"]]))
-    struct.pack_into("<I", data, entry["local"] + 14, crc)
+    struct.pack_into("<I", data, entry["local_crc"], crc)
     struct.pack_into("<I", data, entry["central"] + 16, crc)
 
 
@@ -1235,6 +1243,9 @@ def child_case(fmt: Format, target: Path, out: Path, baseline: dict | None, part
         compile_project(obj, partners.tokenizer, "host", out, quant="f32")
     else:
         compile_project(partners.models[fmt.slug], obj, "host", out, quant="f32")
+    context = json.loads((out / MANIFEST).read_text())["context"]
+    if context > DEFAULT_CONTEXT_CAP:  # a claimed max_seq_len must never size a compile
+        return result | {"outcome": "blow-up", "message": f"context {context} above {DEFAULT_CONTEXT_CAP}"}
     _stage(state, "c-check")
     problem = check_c(out)
     if problem:
@@ -1511,8 +1522,8 @@ def implausible_model(cfg: dict) -> str | None:
         return f"norm_eps {eps!r}"
     if not (isinstance(theta, (int, float)) and math.isfinite(theta) and 1 < theta <= FLT_MAX):
         return f"rope_theta {theta!r}"
-    for k, v in cfg.items():
-        if isinstance(v, int) and not isinstance(v, bool) and v > 2**31 - 1:
+    for k, v in cfg.items():  # max_seq_len is a claim: a compile caps its context (fit.py)
+        if k != "max_seq_len" and isinstance(v, int) and not isinstance(v, bool) and v > 2**31 - 1:
             return f"{k} {v} does not fit an int"
     if any(not (isinstance(f, (int, float)) and math.isfinite(f) and 0 < f <= FLT_MAX)
            for f in cfg.get("rope_freq_factors") or ()):
@@ -1549,14 +1560,16 @@ def classify_accepted(kind: str, base: dict, fp: dict, checksum_ok: bool | None,
             category, reason = "values-only", "tensor values"
         implausible = implausible_model(fp["config"])
     else:
-        ids = ("vocab_size", "bos_id", "eos_id", "kind", "n_special")
-        changed = [k for k in ids if fp[k] != base[k]]
+        # the vocabulary's size and kind are its structure; which id a piece has (BOS and
+        # EOS among them: a SentencePiece model whose pieces were moved) is its data
+        shape = ("vocab_size", "kind", "n_special")
+        changed = [k for k in shape if fp[k] != base[k]]
         if changed:
             category, reason = "structure-differs", ", ".join(changed) + " changed"
             detail = ", ".join(f"{k} {base[k]!r} -> {fp[k]!r}" for k in changed)
         else:
             category = "values-only"
-            detail = reason = " and ".join(k for k in ("pieces", "scores") if fp[k] != base[k])
+            detail = reason = " and ".join(k for k in ("pieces", "scores", "bos_id", "eos_id") if fp[k] != base[k])
         implausible = None
         if not fp["finite_scores"]:
             implausible = "a score is NaN or infinite"

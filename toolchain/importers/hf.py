@@ -114,10 +114,9 @@ def _weight_files(directory: Path) -> list[Path]:
     if index is not None:
         index_path, obj = index
         names = list(obj["weight_map"].values())
-        bad = next((n for n in names if not isinstance(n, str) or n in ("", ".", "..") or "\0" in n
-                    or Path(n).name != n), None)
-        if bad is not None:  # only plain names of files beside the index: never "../x" or "/etc/passwd"
-            raise ToolchainError(f"{index_path}: the weight_map names {reprlib.repr(bad)}, which is not "
+        bad = [n for n in names if not isinstance(n, str) or n in ("", ".", "..") or "\0" in n or Path(n).name != n]
+        if bad:  # only plain names of files beside the index: never "../x" or "/etc/passwd"
+            raise ToolchainError(f"{index_path}: the weight_map names {reprlib.repr(bad[0])}, which is not "
                                  f"the name of a file in {directory}")
         files = [directory / name for name in sorted(set(names))]
         for f in files:
@@ -170,6 +169,9 @@ def read_hf(path: Path | str) -> Model:
             if t.shape[0] % (2 * heads) == 0:
                 t = unpermute(t, heads)
         state[meta_name] = t
-    if config.shared_classifier:
-        state.pop("output.weight", None)  # some tied checkpoints store the copy anyway
+    if config.shared_classifier:  # some tied checkpoints store the copy anyway: a copy it must be
+        copy = state.pop("output.weight", None)
+        if copy is not None and not np.array_equal(copy, state.get("tok_embeddings.weight")):
+            raise ToolchainError(f"{config_path}: tie_word_embeddings is true, but lm_head.weight differs "
+                                 f"from the embeddings")
     return model_from_state(config, state, directory)

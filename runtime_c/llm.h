@@ -8,6 +8,7 @@
 #ifndef LLM_H
 #define LLM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Error codes returned (negated) by the functions below. */
@@ -37,8 +38,21 @@ const float *llm_forward(int token, int pos);
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
  * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies)
  * or tiktoken's encode(text, allowed_special="all") (Llama 3). Needs up to
- * strlen(text) + 3 slots before merging. Returns the token count or -LLM_ERR_*. */
+ * strlen(text) + 3 slots before merging, and a merge workspace node for each token
+ * merged at once: up to strlen(text) + 2. The planned workspace has
+ * LLM_PROMPT_CAPACITY nodes, what a prompt of this build can need; for longer text
+ * lend a bigger one (llm_encode_workspace). Returns the token count, or -LLM_ERR_*
+ * (-LLM_ERR_TOO_LONG when the tokens or the workspace fall short). */
 int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens);
+
+/* Lends the encoder `bytes` of the caller's memory (any alignment) as its merge
+ * workspace, used instead of the planned one by every llm_encode and
+ * llm_chat_encode until it is called again; memory NULL returns to the planned
+ * workspace. The memory must stay valid while lent, and is scratch: nothing in it
+ * is kept between calls. llm_encode_workspace_size(n) bytes hold enough for any
+ * text of n bytes. No allocation either way: the memory is the caller's. */
+void llm_encode_workspace(void *memory, size_t bytes);
+size_t llm_encode_workspace_size(size_t text_bytes);
 
 /* The text of `token` following `prev_token`. SentencePiece: the leading space is
  * dropped after BOS, and byte tokens such as "<0x0A>" become that byte; tiktoken:
@@ -62,7 +76,8 @@ int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
  * <|eot_id|> for a tiktoken one. llm_chat_encode writes one user turn's tokens
  * (`first`: the conversation's first turn, which starts with BOS and carries the
  * system prompt, if any); `scratch` is the caller's buffer for the rendered text,
- * at least strlen(system) + strlen(user) + 40 bytes. Returns the token count or
+ * at least strlen(system) + strlen(user) + 40 bytes. The rendered text is encoded
+ * as llm_encode encodes (in its merge workspace). Returns the token count or
  * -LLM_ERR_*. */
 int llm_chat_encode(const char *system, const char *user, int first, char *scratch, int scratch_size,
                     int *tokens, int max_tokens);

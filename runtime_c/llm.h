@@ -22,8 +22,10 @@ enum {
     LLM_ERR_CORRUPT = 6    /* the weight image fails its CRC-32: corrupted since compiled */
 };
 
-/* Checks the weight image against this build and its CRC-32 (every byte is read
- * once), then clears the state. 0 or -LLM_ERR_*. */
+/* Checks the weight image linked in against this build (its size as linked, its
+ * header, its CRC-32: every byte is read once; its tokenizer tables), then clears
+ * the state. 0 or -LLM_ERR_* (-LLM_ERR_CORRUPT for a CRC mismatch, -LLM_ERR_IMAGE
+ * for an image of another size, version or shape, or inconsistent tables). */
 int llm_init(void);
 
 /* Forgets the conversation: clears the KV cache. */

@@ -128,11 +128,16 @@ typedef struct {
     uint32_t tokenizer; /* 0 = sentencepiece, 1 = tiktoken */
 } ImageHeader;
 
+/* The weight image linked in (llm_image.S), and its end: llm_init checks the
+ * bytes between them, whatever file was linked. */
 extern const uint8_t llm_image[];
+extern const uint8_t llm_image_end[];
 extern Weights llm_weights;          /* set by llm_init() */
 extern const RunState llm_state;
 
 /* Points llm_weights into a weight image at `image` (generated, llm_weights.c). */
 void llm_weights_init(const uint8_t *image);
+/* The tokenizer tables of the image at `image`, without touching llm_weights. */
+Vocab llm_vocab_at(const uint8_t *image);
 
 #endif

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .build import error_line
 from .errors import ToolchainError
 from .manifest import read_manifest
 from .toolcheck import require
@@ -60,8 +61,7 @@ def build_emulator(out: Path) -> Path:
                             + (["SANITIZE=1"] if sanitized() else []),
                             capture_output=True, text=True)
     if result.returncode != 0:
-        errors = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines()
-        raise ToolchainError(f"building the emulator in {out} failed: {errors[0] if errors else 'make failed'}")
+        raise ToolchainError(f"building the emulator in {out} failed: {error_line(result.stderr)}")
     return Path(out) / (SANITIZED_LIBRARY if sanitized() else LIBRARY)
 
 

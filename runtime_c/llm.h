@@ -67,9 +67,11 @@ const char *llm_decode(int prev_token, int token);
 typedef int (*llm_token_callback)(int token, const char *text, void *user);
 
 /* Generates from `prompt` (n_prompt tokens, starting with BOS) for `steps` positions
- * counting the prompt, 1 <= steps <= context. temperature 0 is greedy; top-p in (0,1)
- * enables nucleus sampling; `seed` seeds the RNG (must be nonzero). Stops early when
- * BOS is produced. Returns the number of positions run, or -LLM_ERR_*. */
+ * counting the prompt, 1 <= steps <= context. temperature 0 is greedy, else finite
+ * and positive; top-p in (0,1) enables nucleus sampling, any other value but NaN
+ * disables it; `seed` seeds the RNG (must be nonzero). Stops early when BOS is
+ * produced. Returns the number of positions run, or -LLM_ERR_* (-LLM_ERR_ARG for a
+ * negative, infinite or NaN temperature, or a NaN top-p). */
 int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
                  float topp, uint64_t seed, llm_token_callback callback, void *user);
 
@@ -86,8 +88,9 @@ int llm_chat_encode(const char *system, const char *user, int first, char *scrat
 
 /* Runs a turn's tokens from position `pos` (the conversation so far fills 0..pos-1),
  * then samples the reply until the end-of-turn token (run too, so the next turn
- * follows it) or the context's end, calling back for each reply token. Returns
- * the position after the turn: the next turn's `pos`; or -LLM_ERR_*. */
+ * follows it) or the context's end, calling back for each reply token; temperature
+ * and top-p as llm_generate's. Returns the position after the turn: the next turn's
+ * `pos`; or -LLM_ERR_*. */
 int llm_chat_reply(const int *tokens, int n_tokens, int pos, float temperature, float topp,
                    uint64_t seed, llm_token_callback callback, void *user);
 

@@ -1,5 +1,6 @@
 /* generate.c - the generation loop of llama2.c's run, over llm_forward, and the
  * same loop for a chat turn. */
+#include <float.h>
 #include <stddef.h>
 #include "llm.h"
 #include "model.h"
@@ -28,8 +29,16 @@ static int check_tokens(const int *tokens, int n) {
     return LLM_OK;
 }
 
+/* A temperature the sampler can divide by: 0 (greedy) or positive, and finite (no
+ * NaN). A top-p that is not NaN: at or below 0, or at or above 1 (infinities
+ * included), it turns nucleus sampling off. NaN would pass any `<` test and reach
+ * the sampler as NaN probabilities. */
+static int sampling_ok(float temperature, float topp) {
+    return temperature >= 0.0f && temperature <= FLT_MAX && topp == topp;
+}
+
 int generate_run(const GenerateRun *run, llm_token_callback callback, void *user) {
-    if (run->prompt == NULL || run->n_prompt < 1 || run->seed == 0 || run->temperature < 0.0f ||
+    if (run->prompt == NULL || run->n_prompt < 1 || run->seed == 0 || !sampling_ok(run->temperature, run->topp) ||
         run->pos < 0 || run->end <= run->pos) {
         return -LLM_ERR_ARG;
     }

@@ -1,8 +1,17 @@
-/* image.h - the weight image's address for reading (see image.c). */
+/* image.h - the weight image: whether a block of memory is one this build can run
+ * (image_check.c), and its address for reading (image.c). */
 #ifndef LLM_IMAGE_H
 #define LLM_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* Checks the `bytes` bytes at `image` (at least 4-byte aligned) as a weight image
+ * for this build, reading only those bytes: its header against llm_config.h, its
+ * size, its CRC-32 and its tokenizer tables. 0, -LLM_ERR_CORRUPT for a CRC
+ * mismatch, -LLM_ERR_IMAGE for anything else that does not fit, -LLM_ERR_ARG for a
+ * NULL or misaligned pointer. */
+int image_check(const uint8_t *image, size_t bytes);
 
 const uint8_t *image_base(void);
 

@@ -4,7 +4,6 @@
 #include "llm.h"
 #include "model.h"
 #include "image.h"
-#include "crc32.h"
 #include "kernels/kernels.h"
 #include "kv_cache.h"
 #include "parallel.h"
@@ -23,23 +22,9 @@ static const WeightLayout layout = {LLM_BLOCK_ROWS, LLM_CHUNK_COLS, LLM_WEIGHT_B
 #endif
 
 int llm_init(void) {
-    const ImageHeader *h = (const ImageHeader *)llm_image;
-    if (memcmp(h->magic, "LLMTOOL", 8) != 0 || h->version != LLM_IMAGE_VERSION ||
-        h->image_size != LLM_IMAGE_SIZE) {
-        return -LLM_ERR_IMAGE;
-    }
-    uint32_t stored;
-    memcpy(&stored, llm_image + LLM_IMAGE_CRC_OFFSET, sizeof stored); /* little-endian, like every board */
-    if (crc32_update(0, llm_image, LLM_IMAGE_CRC_OFFSET) != stored) {
-        return -LLM_ERR_CORRUPT;
-    }
-    if (h->dim != LLM_DIM || h->hidden_dim != LLM_HIDDEN_DIM || h->n_layers != LLM_N_LAYERS ||
-        h->n_heads != LLM_N_HEADS || h->n_kv_heads != LLM_N_KV_HEADS ||
-        h->vocab_size != LLM_VOCAB_SIZE || h->context != LLM_CONTEXT ||
-        h->quant != LLM_QUANT_MODE || h->group_size != LLM_GROUP_SIZE || h->kv != LLM_KV_MODE ||
-        h->tokenizer != LLM_TOKENIZER_KIND) {
-        return -LLM_ERR_IMAGE;
-    }
+    /* the linked size, not LLM_IMAGE_SIZE: a file of another size may have been linked */
+    int rc = image_check(llm_image, (size_t)((uintptr_t)llm_image_end - (uintptr_t)llm_image));
+    if (rc != LLM_OK) return rc;
     llm_weights_init(image_base());
     llm_reset();
     return LLM_OK;

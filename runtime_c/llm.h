@@ -8,6 +8,7 @@
 #ifndef LLM_H
 #define LLM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Error codes returned (negated) by the functions below. */
@@ -21,8 +22,10 @@ enum {
     LLM_ERR_CORRUPT = 6    /* the weight image fails its CRC-32: corrupted since compiled */
 };
 
-/* Checks the weight image against this build and its CRC-32 (every byte is read
- * once), then clears the state. 0 or -LLM_ERR_*. */
+/* Checks the weight image linked in against this build (its size as linked, its
+ * header, its CRC-32: every byte is read once; its tokenizer tables), then clears
+ * the state. 0 or -LLM_ERR_* (-LLM_ERR_CORRUPT for a CRC mismatch, -LLM_ERR_IMAGE
+ * for an image of another size, version or shape, or inconsistent tables). */
 int llm_init(void);
 
 /* Forgets the conversation: clears the KV cache. */
@@ -37,8 +40,21 @@ const float *llm_forward(int token, int pos);
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
  * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies)
  * or tiktoken's encode(text, allowed_special="all") (Llama 3). Needs up to
- * strlen(text) + 3 slots before merging. Returns the token count or -LLM_ERR_*. */
+ * strlen(text) + 3 slots before merging, and a merge workspace node for each token
+ * merged at once: up to strlen(text) + 2. The planned workspace has
+ * LLM_PROMPT_CAPACITY nodes, what a prompt of this build can need; for longer text
+ * lend a bigger one (llm_encode_workspace). Returns the token count, or -LLM_ERR_*
+ * (-LLM_ERR_TOO_LONG when the tokens or the workspace fall short). */
 int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens);
+
+/* Lends the encoder `bytes` of the caller's memory (any alignment) as its merge
+ * workspace, used instead of the planned one by every llm_encode and
+ * llm_chat_encode until it is called again; memory NULL returns to the planned
+ * workspace. The memory must stay valid while lent, and is scratch: nothing in it
+ * is kept between calls. llm_encode_workspace_size(n) bytes hold enough for any
+ * text of n bytes. No allocation either way: the memory is the caller's. */
+void llm_encode_workspace(void *memory, size_t bytes);
+size_t llm_encode_workspace_size(size_t text_bytes);
 
 /* The text of `token` following `prev_token`. SentencePiece: the leading space is
  * dropped after BOS, and byte tokens such as "<0x0A>" become that byte; tiktoken:
@@ -51,9 +67,11 @@ const char *llm_decode(int prev_token, int token);
 typedef int (*llm_token_callback)(int token, const char *text, void *user);
 
 /* Generates from `prompt` (n_prompt tokens, starting with BOS) for `steps` positions
- * counting the prompt, 1 <= steps <= context. temperature 0 is greedy; top-p in (0,1)
- * enables nucleus sampling; `seed` seeds the RNG (must be nonzero). Stops early when
- * BOS is produced. Returns the number of positions run, or -LLM_ERR_*. */
+ * counting the prompt, 1 <= steps <= context. temperature 0 is greedy, else finite
+ * and positive; top-p in (0,1) enables nucleus sampling, any other value but NaN
+ * disables it; `seed` seeds the RNG (must be nonzero). Stops early when BOS is
+ * produced. Returns the number of positions run, or -LLM_ERR_* (-LLM_ERR_ARG for a
+ * negative, infinite or NaN temperature, or a NaN top-p). */
 int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
                  float topp, uint64_t seed, llm_token_callback callback, void *user);
 
@@ -62,15 +80,17 @@ int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
  * <|eot_id|> for a tiktoken one. llm_chat_encode writes one user turn's tokens
  * (`first`: the conversation's first turn, which starts with BOS and carries the
  * system prompt, if any); `scratch` is the caller's buffer for the rendered text,
- * at least strlen(system) + strlen(user) + 40 bytes. Returns the token count or
+ * at least strlen(system) + strlen(user) + 40 bytes. The rendered text is encoded
+ * as llm_encode encodes (in its merge workspace). Returns the token count or
  * -LLM_ERR_*. */
 int llm_chat_encode(const char *system, const char *user, int first, char *scratch, int scratch_size,
                     int *tokens, int max_tokens);
 
 /* Runs a turn's tokens from position `pos` (the conversation so far fills 0..pos-1),
  * then samples the reply until the end-of-turn token (run too, so the next turn
- * follows it) or the context's end, calling back for each reply token. Returns
- * the position after the turn: the next turn's `pos`; or -LLM_ERR_*. */
+ * follows it) or the context's end, calling back for each reply token; temperature
+ * and top-p as llm_generate's. Returns the position after the turn: the next turn's
+ * `pos`; or -LLM_ERR_*. */
 int llm_chat_reply(const int *tokens, int n_tokens, int pos, float temperature, float topp,
                    uint64_t seed, llm_token_callback callback, void *user);
 

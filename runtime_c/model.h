@@ -63,6 +63,19 @@ typedef struct {
     int index;
 } ProbIndex;
 
+/* One token of BPE merging (merge.c): the tokens being merged are a doubly
+ * linked list of these, and each pair of neighbours that joins into a token waits
+ * in a binary heap by score. `heap` is not this node's: it is entry i of the heap
+ * array, kept in node i so that one planned buffer of n entries holds both. */
+typedef struct {
+    int32_t token;  /* the token, updated as its right neighbours merge into it */
+    int32_t prev;   /* neighbours in the list, -1 at either end */
+    int32_t next;
+    int32_t merged; /* the token this node and `next` join into, -1 if none */
+    int32_t slot;   /* where this node's pair sits in the heap, -1 if not there */
+    int32_t heap;   /* heap entry i: the node whose pair is there */
+} MergeNode;
+
 /* What one element of the KV cache is stored as (llmtool compile --kv). */
 #if LLM_KV_Q8
 typedef int8_t KVElem;   /* with a float scale per head of each row */
@@ -98,6 +111,7 @@ typedef struct {
 #endif
     ProbIndex *probindex; /* [vocab] top-p candidates */
     char *str_buffer;   /* [2 * max_token_length + 1] encoder scratch */
+    MergeNode *merge_nodes; /* [LLM_PROMPT_CAPACITY] BPE merge workspace (llm_encode_workspace lends a bigger one) */
     int *prompt_tokens; /* [LLM_PROMPT_CAPACITY] the prompt main() encodes */
     char *cmdline;      /* [LLM_CMDLINE_BYTES] bare metal: the semihosting command line */
 } RunState;
@@ -114,11 +128,16 @@ typedef struct {
     uint32_t tokenizer; /* 0 = sentencepiece, 1 = tiktoken */
 } ImageHeader;
 
+/* The weight image linked in (llm_image.S), and its end: llm_init checks the
+ * bytes between them, whatever file was linked. */
 extern const uint8_t llm_image[];
+extern const uint8_t llm_image_end[];
 extern Weights llm_weights;          /* set by llm_init() */
 extern const RunState llm_state;
 
 /* Points llm_weights into a weight image at `image` (generated, llm_weights.c). */
 void llm_weights_init(const uint8_t *image);
+/* The tokenizer tables of the image at `image`, without touching llm_weights. */
+Vocab llm_vocab_at(const uint8_t *image);
 
 #endif

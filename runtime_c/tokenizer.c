@@ -1,8 +1,8 @@
-/* tokenizer.c - the vocabulary and BPE merging both encoders share, llama2.c's
- * encoder (SentencePiece vocabularies, with byte fallback) and the decoder.
- * Llama 3's tiktoken encoder is in tokenizer_tiktoken.c; LLM_TOKENIZER_TIKTOKEN
- * picks one. The compiler stores the vocabulary already sorted, so lookups are
- * a binary search and nothing is allocated. */
+/* tokenizer.c - the vocabulary both encoders share, llama2.c's encoder
+ * (SentencePiece vocabularies, with byte fallback) and the decoder. BPE merging
+ * is in merge.c, Llama 3's tiktoken encoder in tokenizer_tiktoken.c;
+ * LLM_TOKENIZER_TIKTOKEN picks one. The compiler stores the vocabulary already
+ * sorted, so lookups are a binary search and nothing is allocated. */
 #include <string.h>
 #include "llm.h"
 #include "model.h"
@@ -37,30 +37,6 @@ int vocab_lookup(const char *bytes, size_t len) {
         }
     }
     return lo < LLM_VOCAB_SIZE && compare_piece(sorted[lo], bytes, len) == 0 ? sorted[lo] : -1;
-}
-
-int vocab_merge(int *tokens, int first, int n) {
-    const float *scores = llm_weights.vocab.scores;
-    char *pair = llm_state.str_buffer; /* 2 * max_token_length + 1 bytes */
-    for (;;) {
-        int best_id = -1, best_idx = -1;
-        float best_score = 0.0f;
-        for (int i = first; i + 1 < n; i++) {
-            size_t left = vocab_piece_length(tokens[i]), right = vocab_piece_length(tokens[i + 1]);
-            memcpy(pair, vocab_piece(tokens[i]), left);
-            memcpy(pair + left, vocab_piece(tokens[i + 1]), right);
-            int id = vocab_lookup(pair, left + right);
-            if (id >= 0 && (best_id < 0 || scores[id] > best_score)) {
-                best_score = scores[id];
-                best_id = id;
-                best_idx = i;
-            }
-        }
-        if (best_idx < 0) return n;
-        tokens[best_idx] = best_id;
-        memmove(&tokens[best_idx + 1], &tokens[best_idx + 2], sizeof(int) * (size_t)(n - best_idx - 2));
-        n--;
-    }
 }
 
 #if !LLM_TOKENIZER_TIKTOKEN

@@ -1,5 +1,5 @@
-/* tokenizer.h - what the encoders share: the vocabulary and BPE merging
- * (tokenizer.c), used by llama2.c's SentencePiece-style encoder there and by
+/* tokenizer.h - what the encoders share: the vocabulary (tokenizer.c) and BPE
+ * merging (merge.c), used by llama2.c's SentencePiece-style encoder there and by
  * Llama 3's tiktoken encoder (tokenizer_tiktoken.c). Internal to the runtime. */
 #ifndef LLM_TOKENIZER_H
 #define LLM_TOKENIZER_H
@@ -21,7 +21,8 @@ int vocab_lookup(const char *bytes, size_t len);
 
 /* BPE over tokens[first..n): merges the adjacent pair whose joined piece is a token
  * with the highest score (the leftmost on ties) until no pair joins into a token.
- * Returns the new count. */
+ * Returns the new count, or -LLM_ERR_TOO_LONG when the n - first tokens need more
+ * nodes than the merge workspace has (llm_encode_workspace). */
 int vocab_merge(int *tokens, int first, int n);
 
 #if LLM_TOKENIZER_TIKTOKEN

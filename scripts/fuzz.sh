@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes a generated project's C runtime with libFuzzer under AddressSanitizer and
-# UBSan (harnesses in tests/fuzz/): the tokenizer encoder and decoder and the chat
-# template through llm.h, for stories260K's SentencePiece vocabulary and for Llama 3's
-# tiktoken one, and the Linux command line. Compiles the projects for board host into a work directory,
+# UBSan (harnesses in tests/fuzz/): the tokenizer encoder and decoder, BPE merging
+# against the quadratic merge it replaced and the chat template through llm.h, for
+# stories260K's SentencePiece vocabulary and for Llama 3's tiktoken one; the Linux
+# command line; the weight image check on mutated copies of a real image; and the
+# sampling parameters. Compiles the projects for board host into a work directory,
 # builds each harness against its project's sources, runs it, and prints each
 # harness's executions and findings. A finding's input is kept in the work directory
 # with the command that replays it.
@@ -12,8 +14,8 @@
 #   --runs     inputs per harness
 #   --workdir  build and keep everything there (default: a temporary directory,
 #              removed afterwards unless something was found)
-#   HARNESS    encode, decode, chat, cmdline, encode-llama3, decode-llama3, chat-llama3
-#              (default: all)
+#   HARNESS    encode, decode, chat, merge, cmdline, image, sample, encode-llama3,
+#              decode-llama3, chat-llama3, merge-llama3 (default: all)
 # Exit status: 0 when no harness found anything, 1 on a finding or an error.
 set -euo pipefail
 
@@ -27,7 +29,7 @@ here="${BASH_SOURCE[0]}"
 ROOT="$(cd "${here%/*}/.." && pwd)"
 MODELS="${LLMTOOL_MODELS:-$ROOT/../shared/models}"
 FUZZ="$ROOT/tests/fuzz"
-ALL_HARNESSES=(encode decode chat cmdline encode-llama3 decode-llama3 chat-llama3)
+ALL_HARNESSES=(encode decode chat merge cmdline image sample encode-llama3 decode-llama3 chat-llama3 merge-llama3)
 
 TIME="" RUNS="" WORK="" HARNESSES=()
 while [ $# -gt 0 ]; do
@@ -35,7 +37,8 @@ while [ $# -gt 0 ]; do
     --time) [[ ${2-} =~ ^[0-9]+$ ]] || die "--time takes a number of seconds"; TIME=$2; shift 2 ;;
     --runs) [[ ${2-} =~ ^[0-9]+$ ]] || die "--runs takes a number of inputs"; RUNS=$2; shift 2 ;;
     --workdir) [ -n "${2-}" ] || die "--workdir takes a directory"; WORK=$2; shift 2 ;;
-    encode | decode | chat | cmdline | encode-llama3 | decode-llama3 | chat-llama3) HARNESSES+=("$1"); shift ;;
+    encode | decode | chat | merge | cmdline | image | sample | encode-llama3 | decode-llama3 | chat-llama3 | \
+        merge-llama3) HARNESSES+=("$1"); shift ;;
     *) die "unknown argument '$1' (usage: scripts/fuzz.sh [--time SECONDS] [--runs N] [--workdir DIR] [${ALL_HARNESSES[*]}])" ;;
     esac
 done
@@ -126,13 +129,14 @@ PY
 }
 
 build() { # build HARNESS PROJECT: $WORK/bin/fuzz_HARNESS-PROJECT from tests/fuzz/fuzz_HARNESS.c
-    local harness=$1 project=$2 dir="$WORK/$2/fuzz" objects=() obj
+    local harness=$1 project=$2 dir="$WORK/$2/fuzz" objects=() extra=() obj
     prepare "$project"
     for obj in "$dir"/*.o; do # main.c only for the command line's harness
         [ "$harness" = cmdline ] || [ "$obj" != "$dir/main.c.o" ] && objects+=("$obj")
     done
+    [ "$harness" != merge ] || extra=("$ROOT/tests/c/merge_reference.c") # the merge it is held to
     clang "${CFLAGS[@]}" -fsanitize=fuzzer -I"$WORK/$project" -I"$WORK/$project/runtime" -I"$dir" \
-        "$FUZZ/fuzz_$harness.c" "${objects[@]}" -lm -o "$WORK/bin/fuzz_$harness-$project"
+        "$FUZZ/fuzz_$harness.c" "${extra[@]}" "${objects[@]}" -lm -o "$WORK/bin/fuzz_$harness-$project"
 }
 
 seed() { # seed NAME BYTES...: one starting input per printf format
@@ -177,8 +181,8 @@ run() { # run NAME BINARY MAX_LEN [libFuzzer options...]
         found=1
         touch "$WORK/.found"
         grep -m 1 -E 'ERROR: |runtime error|property violated|deadly signal' "$log" | sed 's/^/    /' || true
-        for artifact in "${artifacts[@]}"; do
-            [ -e "$artifact" ] && echo "    replay: $binary $artifact   (log: $log)"
+        for artifact in "${artifacts[@]}"; do # (an `[ ] &&` last would fail the function, and set -e end the script)
+            if [ -e "$artifact" ]; then echo "    replay: $binary $artifact   (log: $log)"; fi
         done
     elif [ -z "$execs" ]; then
         die "$binary did not run: see $log"
@@ -203,6 +207,32 @@ for name in "${HARNESSES[@]}"; do
     chat)
         seed "$name" '\x01Be brief.\x00Hello there!' '\x00  What next?  ' '\x31\x00\t' '\xff<|eot_id|>\x00[INST] hi [/INST]'
         run "$name" "$binary" 256 ;;
+    merge)
+        # text's bytes from any start, in the planned workspace and a lent one; ties
+        # (a letter repeated); ids of the whole vocabulary
+        seed "$name" '\x01Once upon a time, there was a cat.' '\x09 the little dog ran and ran' '\x0baaaaaaaaaaaaaaaa' \
+            '\x0d   \n\n   !!!! 1234567' '\x07caf\xc3\xa9 \xe2\x80\x94 \xff\xfe' '\x08\x01\x00\x13\x01\xff\xff\x00\x02'
+        run "$name" "$binary" 300 ;;
+    image)
+        # the real image as it is, with its CRC to be fixed up, cut short and appended to
+        image="$WORK/$project/llm_image.bin"
+        bytes=$(wc -c <"$image")
+        mkdir -p "$WORK/corpus/$name"
+        { printf '\x00'; cat "$image"; } >"$WORK/corpus/$name/real"
+        { printf '\x01'; cat "$image"; } >"$WORK/corpus/$name/crc-fixed"
+        { printf '\x01'; head -c $((bytes / 2)) "$image"; } >"$WORK/corpus/$name/cut"
+        { printf '\x00'; cat "$image"; printf 'more'; } >"$WORK/corpus/$name/appended"
+        run "$name" "$binary" $((bytes + 64)) ;;
+    sample)
+        # temperature, top-p, seed, steps: 1 and 0.9; greedy; NaN temperature; infinite
+        # top-p; a subnormal temperature; seed 0; then prompt ids and logits
+        seed "$name" '\x00\x00\x80\x3f\x66\x66\x66\x3f\x07\x00\x00\x00\x00\x00\x00\x00\x25\x01\x00\x10\x00' \
+            '\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x07' \
+            '\x00\x00\xc0\x7f\x66\x66\x66\x3f\x07\x00\x00\x00\x00\x00\x00\x00\x03' \
+            '\x00\x00\x80\x3f\x00\x00\x80\x7f\x07\x00\x00\x00\x00\x00\x00\x00\x13\x00\x00\x80\x7f\xff\xff\x7f\xff' \
+            '\x01\x00\x00\x00\x00\x00\x00\x3f\x09\x00\x00\x00\x00\x00\x00\x00\x05\x00\x00\xc0\x7f\x00\x00\x80\xff' \
+            '\x00\x00\x80\x3f\x66\x66\x66\x3f\x00\x00\x00\x00\x00\x00\x00\x00\x02'
+        run "$name" "$binary" 2200 ;;
     cmdline)
         seed_args "$name" none ''
         seed_args "$name" prompt '' -i "Once upon a time" -n 5 -t 0.5

@@ -170,3 +170,42 @@ def test_c_api_refuses_out_of_range_ids(project):
     assert lib.llm_encode(b"Once upon a time", 1, 0, small, 2) == -4
     assert lib.llm_encode(None, 1, 0, small, 2) == -5
     assert lib.llm_chat_reply(ids, 1, 64, 0.0, 0.9, 1, none, None) == -5
+
+
+def test_command_line_numbers_that_would_wrap_are_refused(project):
+    """-T goes through an int and -k through a uint32_t: beyond them a value wrapped
+    (-T 4294967298 ran two threads, -k 4294967296 seeded 0); and -x '' printed nothing
+    and exited 0. Each is now one error line and exit status 1."""
+    subprocess.run(["make", "-s", "-C", str(project)], check=True, capture_output=True)
+    binary = project / "build" / "llm"
+    for args, line in [(["-x", ""], "error: -x takes at least one token id"),
+                       (["-x", "   "], "error: -x takes at least one token id"),
+                       (["-T", "2147483648"], "error: -T 2147483648 is outside 1..2147483647"),
+                       (["-T", "4294967298"], "error: -T 4294967298 is outside 1..2147483647"),
+                       (["-T", "0"], "error: -T 0 is outside 1..2147483647"),
+                       (["-k", "4294967296"], "error: -k 4294967296 is outside 1..4294967295"),
+                       (["-k", "0"], "error: -k 0 is outside 1..4294967295"),
+                       (["-k", "-3"], "error: -k -3 is outside 1..4294967295")]:
+        r = subprocess.run([str(binary), *args], capture_output=True, text=True)
+        assert (r.returncode, r.stderr, r.stdout) == (1, line + "\n", ""), args
+    r = subprocess.run([str(binary), "-T", "2147483647", "-n", "4", "-t", "0"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr  # more threads than the board's: its maximum
+    r = subprocess.run([str(binary), "-k", "4294967295"], capture_output=True, text=True)
+    assert r.returncode == 0 and "matches the reference" in r.stdout, r.stdout + r.stderr
+
+
+def test_c_api_refuses_nan_and_infinite_sampling_parameters(project):
+    lib = Emulator(project).lib
+    ids, none = (ctypes.c_int * 2)(1, 403), TOKEN_CALLBACK()
+    nan, inf = float("nan"), float("inf")
+    for temperature, topp in [(nan, 0.9), (inf, 0.9), (-inf, 0.9), (-0.5, 0.9), (1.0, nan), (0.0, nan)]:
+        assert lib.llm_generate(ids, 2, 8, temperature, topp, 1, none, None) == -5, (temperature, topp)  # LLM_ERR_ARG
+        assert lib.llm_chat_reply(ids, 2, 0, temperature, topp, 1, none, None) == -5, (temperature, topp)
+    # top-p at or below 0, at or above 1 or infinite means no nucleus; any finite temperature samples
+    seen = []
+    record = TOKEN_CALLBACK(lambda token, text, user: seen.append(token) or 0)
+    for temperature, topp in [(1.0, 0.0), (1.0, -1.0), (1.0, 1.0), (1.0, inf), (1.0, -inf), (1e-30, 0.5),
+                              (1e-45, 0.9), (3.4028234663852886e38, 0.5), (0.0, 2.0)]:
+        seen.clear()
+        assert lib.llm_generate(ids, 2, 12, temperature, topp, 7, record, None) >= 2, (temperature, topp)
+        assert seen and all(0 <= t < 512 for t in seen), (temperature, topp, seen)

@@ -99,8 +99,8 @@ def test_x86_f32_kernels_against_numpy(tmp_path, kernel):
 def test_x86_quantize_matches_reference(tmp_path, kernel):
     """quantize_q8_avx2 against the portable quantize_q8, byte for byte and scale for
     scale: random values of many magnitudes, exact halves (roundf rounds them away
-    from zero), groups below the smallest scale, and lengths that are not whole
-    vectors or whole groups."""
+    from zero), groups below the smallest scale, lengths that are not whole vectors
+    or whole groups, and NaN and infinite values (NaN quotients become 0)."""
     k = build_kernels(tmp_path, x86_flags(kernel))
     rng = np.random.default_rng(2)
     halves = np.arange(-127, 127, dtype=np.float32) + np.float32(0.5)  # scale 1: 127 is the max
@@ -108,6 +108,10 @@ def test_x86_quantize_matches_reference(tmp_path, kernel):
              np.zeros(13, np.float32), np.array([-127.0, 2.5, -2.5, 0.5, -0.5, 126.5], np.float32)]
     for n in (1, 7, 8, 9, 63, 64, 65, 100, 768, 2048):
         cases.append((rng.standard_normal(n) * 10.0 ** rng.integers(-8, 8, n)).astype(np.float32))
+    for bad in (np.nan, np.inf, -np.inf):
+        x = rng.standard_normal(100).astype(np.float32)
+        x[[3, 17, 40, 41, 99]] = bad
+        cases.append(x)
     for x in cases:
         for group in (4, 8, 12, 32, 64, 256):
             ng = -(-x.size // group)

@@ -92,6 +92,18 @@ def test_quantize_q8_rounds_halves_away_from_zero(kernels):
     np.testing.assert_array_equal(xq, (np.sign(x) * np.floor(np.abs(x.astype(np.float64)) + 0.5)).astype(np.int8))
 
 
+def test_quantize_q8_turns_nan_quotients_into_zeros(kernels):
+    # NaN or infinite activations (a weight image with such values passes its CRC when
+    # the CRC was computed after them): (int)NaN is undefined behaviour in C, and was
+    # -127 on x86; each NaN quotient is 0 now, as the VFP twin's conversion gives
+    nan, inf = np.float32(np.nan), np.float32(np.inf)
+    x = np.array([1.0, nan, -2.0, 127.0, inf, 3.0, -inf, 5.0], np.float32)
+    xq, xs = np.full(8, 99, np.int8), np.zeros(2, np.float32)
+    kernels.quantize_q8(xq, xs, x, 8, 4)
+    assert xs[0] == 1.0 and list(xq[:4]) == [1, 0, -2, 127]  # the NaN ignored by the max, then 0
+    assert xs[1] == inf and not xq[4:].any()  # an infinite max: x / inf is 0, inf / inf NaN, so 0
+
+
 def test_attention_and_swiglu_kernels_in_their_order(kernels):
     # the float kernels' documented formulas, summed in order in float32 (the VFP
     # assembly twins are held to these same floats by `llm -k` on the boards)

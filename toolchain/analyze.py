@@ -74,7 +74,7 @@ def flash_sections(cfg: ModelConfig, quant: str, group_size: int, context: int,
 def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     """Buffers by kind (before sharing), then what sharing saves, then the stack."""
     kinds = {"KV cache": ("key_", "value_"), "logits and sampler": ("logits", "probindex"),
-             "prompt and encoder": ("prompt_tokens", "str_buffer", "cmdline")}
+             "prompt and encoder": ("prompt_tokens", "str_buffer", "merge_nodes", "cmdline")}
     sections = dict.fromkeys(["KV cache", "activations", "logits and sampler", "prompt and encoder"], 0)
     for b in fit.plan.buffers:
         kind = next((k for k, prefixes in kinds.items() if b.name.startswith(prefixes)), "activations")

@@ -84,6 +84,18 @@ def size_report(out: Path, board: Board) -> SizeReport:
     return SizeReport(board, sections, groups, flash, ram)
 
 
+def error_line(stderr: str) -> str:
+    """What a failed make says went wrong, in one line: the first diagnostic (a
+    compiler's "error:", the assembler's "Error:"), else the first line naming an
+    error, else the first line; never make's own "*** ... Error 1"."""
+    lines = [l for l in stderr.splitlines() if l.strip() and not l.startswith("make")]
+    for pattern in (r"\b[Ee]rror: ", r"(?i)error"):
+        found = [l for l in lines if re.search(pattern, l)]
+        if found:
+            return found[0]
+    return lines[0] if lines else "make failed"
+
+
 def make(out: Path, target: str, board: Board) -> None:
     """Runs the project's Makefile; a compiler or linker failure becomes one line."""
     require("make", "make")
@@ -99,8 +111,7 @@ def make(out: Path, target: str, board: Board) -> None:
         raise ToolchainError(f"the image does not fit {board.name}: "
                              f"{board.code_region if code else board.ram_region} overflows by "
                              f"{int(overflow.group(2)):,} bytes ({hint})")
-    errors = [l for l in result.stderr.splitlines() if "error" in l.lower()] or result.stderr.splitlines()
-    raise ToolchainError(f"building {out} failed: {errors[0] if errors else 'make failed'}")
+    raise ToolchainError(f"building {out} failed: {error_line(result.stderr)}")
 
 
 def build_project(out: Path) -> SizeReport:

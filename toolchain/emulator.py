@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .build import error_line
 from .errors import ToolchainError
 from .manifest import read_manifest
 from .run import check_sampling
@@ -61,8 +62,7 @@ def build_emulator(out: Path) -> Path:
                             + (["SANITIZE=1"] if sanitized() else []),
                             capture_output=True, text=True)
     if result.returncode != 0:
-        errors = [l for l in result.stderr.splitlines() if "error" in l] or result.stderr.splitlines()
-        raise ToolchainError(f"building the emulator in {out} failed: {errors[0] if errors else 'make failed'}")
+        raise ToolchainError(f"building the emulator in {out} failed: {error_line(result.stderr)}")
     return Path(out) / (SANITIZED_LIBRARY if sanitized() else LIBRARY)
 
 
@@ -95,6 +95,10 @@ class Emulator:
         lib.llm_forward.argtypes = [ctypes.c_int, ctypes.c_int]
         lib.llm_encode.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
                                    ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        lib.llm_encode_workspace.restype = None
+        lib.llm_encode_workspace.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        lib.llm_encode_workspace_size.restype = ctypes.c_size_t
+        lib.llm_encode_workspace_size.argtypes = [ctypes.c_size_t]
         lib.llm_decode.restype = ctypes.c_char_p
         lib.llm_decode.argtypes = [ctypes.c_int, ctypes.c_int]
         lib.llm_generate.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int,
@@ -126,12 +130,23 @@ class Emulator:
         return np.ctypeslib.as_array(ptr, shape=(self.vocab_size,)).copy()
 
     def encode(self, text: str | bytes, bos: bool = True, eos: bool = False) -> list[int]:
-        """Token ids from the C encoder."""
+        """Token ids from the C encoder, for text of any length (a whole file for
+        `llmtool validate`)."""
         data = utf8(text) if isinstance(text, str) else text
         capacity = len(data) + 3
         buf = (ctypes.c_int * capacity)()
-        n = self._check(self.lib.llm_encode(data, int(bos), int(eos), buf, capacity))
-        return list(buf[:n])
+        n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
+        if n == -4:  # -LLM_ERR_TOO_LONG
+            # More tokens to merge than the planned workspace holds (a prompt of the
+            # board's size; the token buffer is the size llm.h asks for): lend one
+            # sized for this text, for this call only.
+            workspace = ctypes.create_string_buffer(self.lib.llm_encode_workspace_size(len(data)))
+            self.lib.llm_encode_workspace(workspace, len(workspace))
+            try:
+                n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
+            finally:
+                self.lib.llm_encode_workspace(None, 0)
+        return list(buf[:self._check(n)])
 
     def decode(self, prev_token: int, token: int) -> bytes:
         piece = self.lib.llm_decode(prev_token, token)

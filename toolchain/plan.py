@@ -21,6 +21,7 @@ KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
 KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
 STATIC_SLACK = 512  # the runtime's few other statics (console handles, a byte buffer)
+MERGE_NODE_BYTES = 24  # runtime_c/model.h: MergeNode, six int32 (tokenizer.c asserts it)
 
 # One generation step, in order: a buffer's lifetime is the set of phases it is used in.
 PHASES = ("startup", "encode", "embed", "attention_norm", "qkv", "attention", "wo",
@@ -134,6 +135,10 @@ def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context
         # a pair of pieces and a NUL; at least one UTF-8 codepoint and a NUL
         b("str_buffer", "char", 1, max(2 * max_token_length + 1, 5), ("encode",), 30, "encoder scratch"),
         b("prompt_tokens", "int", 4, prompt_capacity, ALWAYS, 31, "encoded prompt (main)"),
+        # BPE merging's list and heap, a node per token before merging: as many as a
+        # prompt main() encodes can have; only while encoding, so it shares storage
+        # with the activations, logits and sampler buffers (dead then)
+        b("merge_nodes", "MergeNode", MERGE_NODE_BYTES, prompt_capacity, ("encode",), 30, "BPE merge workspace"),
     ]
     if quant != "f32":
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")

@@ -25,8 +25,11 @@ void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size) {
              * most 127 and a bit: scale rounded from amax / 127), and the nearest
              * integer is (t + 1) / 2 for t >= 0, (t - 1) / 2 for t < 0, C's
              * division rounding towards 0. The clamp guards int8 against a scale
-             * that rounded below amax / 127. */
-            const int t = (int)(2.0f * (x[j] / scale));
+             * that rounded below amax / 127. A NaN quotient (a NaN activation, or
+             * an infinite one over the infinite scale it makes) becomes 0, as the
+             * VFP twin's conversion makes it: (int)NaN is undefined behaviour. */
+            const float v = 2.0f * (x[j] / scale);
+            const int t = v == v ? (int)v : 0;
             const int q = (t + (t < 0 ? -1 : 1)) / 2;
             xq[j] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
         }

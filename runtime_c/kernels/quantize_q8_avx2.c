@@ -6,7 +6,8 @@
  * - x / scale: VDIVPS rounds exactly as the scalar division;
  * - roundf (half away from zero): t = trunc(v), then t + sign(v) where
  *   |v - t| >= 0.5 (v - t is exact for every float), which is what roundf does;
- * - the clamp to [-127, 127], then the int32 -> int8 narrowing, exact for those.
+ * - the clamp to [-127, 127], then the int32 -> int8 narrowing, exact for those;
+ * - a NaN quotient (NaN or infinite activations) gives 0, as in the reference.
  * A group's last n % 8 values take the reference's scalar code. */
 #include <math.h>
 #include "kernels.h"
@@ -17,6 +18,7 @@
 
 static inline int8_t quantize_one(float x, float scale) {
     float r = scale > 0.0f ? roundf(x / scale) : 0.0f;
+    if (r != r) r = 0.0f; /* (int8_t)NaN is undefined behaviour */
     return (int8_t)(r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r);
 }
 
@@ -52,7 +54,9 @@ void quantize_q8_avx2(int8_t *xq, float *xs, const float *x, int n, int group_si
             const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             const __m256 away = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(v, t), abs_mask), half, _CMP_GE_OQ);
             const __m256 step = _mm256_and_ps(away, _mm256_or_ps(one, _mm256_and_ps(v, sign_mask)));
-            const __m256 r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, step), lo), hi);
+            /* MAXPS gives its second operand, -127, for a NaN: the ordered mask makes it 0 */
+            const __m256 r = _mm256_and_ps(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, step), lo), hi),
+                                           _mm256_cmp_ps(v, v, _CMP_ORD_Q));
             /* eight int32 in [-127, 127] -> eight bytes: pack twice, the 128-bit halves first joined */
             const __m256i i32 = _mm256_cvtps_epi32(r);
             const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));

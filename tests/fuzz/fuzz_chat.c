@@ -6,11 +6,14 @@
  * bits 1-3 pick the scratch size: the strlen(system) + strlen(user) + 40 bytes llm.h
  * asks for, more, or less; bits 4-7 the token capacity: plenty, or tight. Scratch and
  * tokens are allocated at exactly those sizes (ASan sees a write past either), and
- * the planned buffers not live while encoding are poisoned (fuzz_arena.h).
+ * the planned buffers not live while encoding are poisoned (fuzz_arena.h). Odd
+ * token picks merge in a workspace lent for the scratch's length (its exact size
+ * too), even ones in the planned workspace (LLM_PROMPT_CAPACITY nodes).
  *
  * Checks beyond memory safety: a count within the capacity or -LLM_ERR_TOO_LONG, ids
  * in the vocabulary, BOS first on a first turn, and success whenever the scratch is
- * the size llm.h asks for and the capacity is plenty. */
+ * the size llm.h asks for, the capacity is plenty and the workspace is lent or the
+ * text short enough for the planned one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int max_tokens = tokens_pick < 12 ? plenty : tokens_pick == 12 ? 0 : tokens_pick == 13 ? 1 : asked / (tokens_pick - 11);
     char *scratch = malloc((size_t)scratch_size);
     int *tokens = malloc(sizeof(int) * (size_t)(max_tokens > 0 ? max_tokens : 1));
+    const int lend = tokens_pick & 1;
+    const size_t workspace_bytes = llm_encode_workspace_size((size_t)scratch_size);
+    void *workspace = lend ? malloc(workspace_bytes) : NULL;
+    if (lend) llm_encode_workspace(workspace, workspace_bytes);
 
     poison_all_but_encode_buffers();
     int n = llm_chat_encode(system, user, first, scratch, scratch_size, tokens, max_tokens);
     unpoison_arena();
+    llm_encode_workspace(NULL, 0);
+    free(workspace);
 
     if (n < 0) {
         check(n == -LLM_ERR_TOO_LONG, "a count or -LLM_ERR_TOO_LONG");
-        check(scratch_size < asked || max_tokens < plenty, "the scratch llm.h asks for and plenty of slots suffice");
+        check(scratch_size < asked || max_tokens < plenty || (!lend && asked + 2 > LLM_PROMPT_CAPACITY),
+              "the scratch llm.h asks for, plenty of slots and a big enough workspace suffice");
     } else {
         check(n <= max_tokens, "a count within the capacity");
         for (int i = 0; i < n; i++) check(tokens[i] >= 0 && tokens[i] < LLM_VOCAB_SIZE, "ids in the vocabulary");

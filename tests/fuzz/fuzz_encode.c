@@ -2,15 +2,18 @@
  *
  * Input: one control byte, then the text (up to the first NUL). Control bit 0 asks
  * for BOS, bit 1 for EOS; bits 2-7 pick the token capacity: the strlen + 3 slots
- * llm.h promises are enough, or a smaller one, so the "does not fit" path is hit too.
- * The tokens array is allocated at exactly that capacity, so a write past it is an
- * ASan report, and the planned buffers not live while encoding are poisoned
- * (fuzz_arena.h).
+ * llm.h promises are enough, or a smaller one, so the "does not fit" path is hit too;
+ * and bit 4 whether the encoder merges in a workspace lent to it, of the
+ * llm_encode_workspace_size(strlen) bytes llm.h promises are enough, or in its
+ * planned one (LLM_PROMPT_CAPACITY nodes). The tokens array and the lent workspace
+ * are allocated at exactly their sizes, so a write past either is an ASan report,
+ * and the planned buffers not live while encoding are poisoned (fuzz_arena.h).
  *
  * Checks beyond memory safety: the result is a count within the capacity or
- * -LLM_ERR_TOO_LONG (never that with the promised capacity), every id is in the
- * vocabulary, BOS/EOS sit where asked, and decoding the tokens gives the text back
- * (after BOS exactly; without it, the text is what the decoded tokens end with). */
+ * -LLM_ERR_TOO_LONG (never that with the promised capacity and workspace), every id
+ * is in the vocabulary, BOS/EOS sit where asked, and decoding the tokens gives the
+ * text back (after BOS exactly; without it, the text is what the decoded tokens end
+ * with). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +51,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int promised = (int)len + 3;
     int capacity = pick < 48 ? promised + pick % 4 : pick - 48;
     int *tokens = malloc(sizeof(int) * (size_t)(capacity > 0 ? capacity : 1));
+    const int lend = (pick >> 2) & 1;
+    const size_t workspace_bytes = llm_encode_workspace_size(len);
+    void *workspace = lend ? malloc(workspace_bytes) : NULL;
+    if (lend) llm_encode_workspace(workspace, workspace_bytes);
 
     poison_all_but_encode_buffers();
     int n = llm_encode(text, bos, eos, tokens, capacity);
     unpoison_arena();
+    llm_encode_workspace(NULL, 0);
+    free(workspace);
 
     if (n == -LLM_ERR_TOO_LONG) {
-        check(capacity < promised, "strlen + 3 slots suffice (llm.h)");
+        check(capacity < promised || (!lend && len + 2 > LLM_PROMPT_CAPACITY),
+              "strlen + 3 slots and a workspace of llm_encode_workspace_size(strlen) bytes suffice (llm.h)");
     } else {
         check(n >= 0 && n <= capacity, "a count within the capacity, or -LLM_ERR_TOO_LONG");
         for (int i = 0; i < n; i++) check(tokens[i] >= 0 && tokens[i] < LLM_VOCAB_SIZE, "ids in the vocabulary");

@@ -8,6 +8,7 @@ from toolchain.cli import main
 from toolchain.compiler import compile_project
 from toolchain.emulator import Emulator
 from toolchain.errors import ToolchainError
+from toolchain.run import MAX_SEED, run_project
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,9 @@ def test_prompts_at_the_limit_still_run(project):
     emulator = Emulator(project)
     gen = emulator.generate("Once upon a time", steps=20, temperature=0.0)
     assert gen.text.startswith(b"Once upon a time") and gen.positions == 20
+
+
+def test_the_largest_seed_reaches_the_board(project):
+    """main.c parses integers up to LLONG_MAX exactly (it stopped 8 short of it)."""
+    result = run_project(project, "Once", steps=4, temperature=1.0, seed=MAX_SEED, capture=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("Once"), result.stderr

@@ -733,8 +733,10 @@ def _json_type(v) -> str:
 
 
 def _retyped(old, new) -> str:
-    """RETYPED when a value the seed has (not null) becomes one of another JSON type."""
-    return RETYPED if old is not None and _json_type(old) != _json_type(new) else ""
+    """RETYPED when a value the seed has (not null) becomes one of another JSON type; null
+    is not one: in these configs it says "not given" (Hugging Face writes an optional
+    field that is None so: `"rope_scaling": null`), which the importers take alike."""
+    return RETYPED if old is not None and new is not None and _json_type(old) != _json_type(new) else ""
 
 
 def mutate_json_value(obj, rng: random.Random) -> tuple[str, str]:

@@ -37,10 +37,8 @@ def refused(args, out=None, words=""):
 
 
 @pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tok") / "tok300.bin"
-    write_llama2c_tokenizer(synthetic_tokenizer(300), path)
-    return path
+def tokenizer(tok300):
+    return tok300
 
 
 @pytest.fixture(scope="module")

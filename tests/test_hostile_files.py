@@ -40,10 +40,8 @@ def refused(result, *words):
 
 
 @pytest.fixture(scope="module")
-def tok(tmp_path_factory):
-    path = tmp_path_factory.mktemp("tok") / "tok300.bin"
-    write_llama2c_tokenizer(synthetic_tokenizer(300), path)
-    return path
+def tok(tok300):
+    return tok300
 
 
 @pytest.fixture(scope="module")

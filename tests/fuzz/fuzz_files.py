@@ -391,6 +391,17 @@ def _patch_crc(data: bytearray, entry: dict) -> None:
     struct.pack_into("<I", data, entry["central"] + 16, crc)
 
 
+def _replace_member(data: bytes, entry: dict, blob: bytes, rng: random.Random) -> tuple[bytes, str]:
+    """The archive with `entry`'s bytes (the same size) replaced by `blob`, its CRC-32
+    fixed half the time: what the mutation says of it."""
+    out = bytearray(data)
+    out[entry["data"]:entry["data"] + entry["size"]] = blob
+    fix = rng.random() < 0.5
+    if fix:
+        _patch_crc(out, entry)
+    return bytes(out), f"CRC {'fixed' if fix else 'stale'}"
+
+
 def _fix_serialization_id(path: Path) -> None:
     """torch.save writes a random .data/serialization_id: zeros instead, CRC kept valid,
     so a seed's bytes are the same on every run."""
@@ -948,12 +959,8 @@ def mutate_zip(data: bytes, rng: random.Random, seed: Seed, name: str) -> tuple[
             return _fields_mutation(fields, data, rng)
         inner, what = generic_mutation(data[e["data"]:e["data"] + e["size"]], rng)
         inner = (inner + b"\0" * e["size"])[:e["size"]]  # same size: the archive stays readable
-        out = bytearray(data)
-        out[e["data"]:e["data"] + e["size"]] = inner
-        fix = rng.random() < 0.5
-        if fix:
-            _patch_crc(out, e)
-        return bytes(out), f"member {e['name']}: {what} (kept to its size), CRC {'fixed' if fix else 'stale'}"
+        out, crc = _replace_member(data, e, inner, rng)
+        return out, f"member {e['name']}: {what} (kept to its size), {crc}"
     if op == "pickle":
         opname, old, pos, last = rng.choice(sites)
         width = {"BININT1": 1, "BININT2": 2, "BININT": 4, "BINFLOAT": 8}.get(opname)
@@ -978,12 +985,8 @@ def mutate_zip(data: bytes, rng: random.Random, seed: Seed, name: str) -> tuple[
             blob = pkl_bytes[:pos] + op_bytes + pkl_bytes[pos + skip:]
             members = [(n, blob if n == pkl["name"] else b) for n, b in _zip_members(data)]
             return write_zip(members), f"{where} -> {_short(new)} (archive rewritten, CRCs valid)"
-        out = bytearray(data)
-        out[pkl["data"]:pkl["data"] + pkl["size"]] = blob
-        fix = rng.random() < 0.5
-        if fix:
-            _patch_crc(out, pkl)
-        return bytes(out), f"{where} -> {text}, CRC {'fixed' if fix else 'stale'}"
+        out, crc = _replace_member(data, pkl, blob, rng)
+        return out, f"{where} -> {text}, {crc}"
     members = _zip_members(data)  # the archive rewritten (valid CRCs) with a member changed
     i = rng.randrange(len(members))
     mname, blob = members[i]

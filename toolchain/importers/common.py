@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..config import Model, ModelConfig, tensor_shapes
-from ..errors import ToolchainError
+from ..errors import ToolchainError, brief
 from ..model import llama3_rope_factors
 
 HEAD_BYTES = 256
@@ -147,7 +147,7 @@ def check_zip(path: Path) -> None:
                     while member.read(1 << 24):
                         pass
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
-        raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({str(e).strip() or type(e).__name__})") from None
+        raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({brief(e)})") from None
     except OSError as e:
         raise ToolchainError(f"{path}: cannot read it ({e.strerror or e})") from None
 
@@ -165,8 +165,7 @@ def load_torch(path: Path):
                              f"values, so it cannot be loaded safely (weights_only)") from None
     except (RuntimeError, EOFError, ValueError, OSError, TypeError, KeyError, AttributeError, IndexError,
             OverflowError, MemoryError) as e:  # a data.pkl that unpickles into nonsense fails in torch anywhere
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0][:200]  # torch adds advice
-        raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({first})") from None
+        raise ToolchainError(f"{path}: truncated or damaged PyTorch file ({brief(e).split('. ')[0]})") from None
 
 
 def check_tensors(state: dict, path: Path) -> None:

@@ -25,7 +25,7 @@ import gguf
 import numpy as np
 
 from ..config import Model, ModelConfig
-from ..errors import ToolchainError
+from ..errors import ToolchainError, brief
 from .common import checked, model_from_state
 
 ARCH = "llama"
@@ -54,7 +54,7 @@ def _open(path: Path) -> gguf.GGUFReader:
         reader = gguf.GGUFReader(path)
     except (ValueError, IndexError, KeyError, TypeError, OSError, OverflowError) as e:
         # gguf reads past the end of a truncated file into short arrays and fails on them
-        raise ToolchainError(f"{path}: truncated or damaged GGUF file ({str(e)[:200]})") from None
+        raise ToolchainError(f"{path}: truncated or damaged GGUF file ({brief(e)})") from None
     _check_data(reader, path)
     return reader
 
@@ -86,7 +86,10 @@ def _value(reader: gguf.GGUFReader, key: str, path: Path, default=None, kind=Non
         if default is None:
             raise ToolchainError(f"{path}: GGUF metadata {key} is missing")
         return default
-    value = field.contents()
+    try:
+        value = field.contents()
+    except UnicodeDecodeError:
+        raise ToolchainError(f"{path}: GGUF metadata {key} is not UTF-8 text: damaged GGUF file") from None
     allowed = (int, float) if kind is float else kind
     if kind is not None and (isinstance(value, (bool, list)) or not isinstance(value, allowed)):
         raise ToolchainError(f"{path}: GGUF metadata {key} is {reprlib.repr(value)}, not a single {kind.__name__}")

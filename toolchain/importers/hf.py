@@ -22,7 +22,7 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from ..config import Model, ModelConfig
-from ..errors import ToolchainError
+from ..errors import ToolchainError, brief
 from .common import (as_float32, checked, files_where, find_json, flag, head, is_safetensors, llama3_scaling,
                      model_from_state, number, read_json)
 
@@ -141,7 +141,7 @@ def _read_tensors(files: list[Path]) -> dict[str, np.ndarray]:
                 for name in st.keys():
                     tensors[name] = as_float32(st.get_tensor(name))
         except (SafetensorError, OSError, ValueError) as e:
-            raise ToolchainError(f"{f}: truncated or damaged safetensors file ({str(e)[:200]})") from None
+            raise ToolchainError(f"{f}: truncated or damaged safetensors file ({brief(e)})") from None
     return tensors
 
 

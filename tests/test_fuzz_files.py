@@ -1,4 +1,4 @@
-"""A short run of the file fuzzer (tests/fuzz/fuzz_files.py, docs/fuzzing.md): the
+"""A short run of the file fuzzer (tests/fuzz/fuzz_files/, docs/fuzzing.md): the
 seed of every input format mutated 30 times, each case loaded (and, when accepted
 with an effect of its own, compiled for host and its C syntax-checked) in a child
 forked under a time and memory limit. No case may end in a traceback, a hang, a

@@ -18,6 +18,7 @@ import errno
 import os
 import re
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -122,9 +123,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clean_stale(out: Path) -> None:
-    """Removes the hidden directories beside `out` left by compiles that were killed;
-    an old project such a compile had moved aside goes back if `out` is free."""
+def clean_stale(out: Path, own: bool = False) -> None:
+    """Removes the hidden directories beside `out` of compiles that were killed (with
+    `own`, this process's too, as a failed or interrupted compile unwinds). An old
+    project one had moved aside goes back to `out` if that is free; if not, it stays
+    where it is: it is never deleted."""
     try:
         entries = list(out.parent.iterdir())
     except OSError:  # no such directory (yet), or not readable: nothing of ours there
@@ -132,15 +135,29 @@ def clean_stale(out: Path) -> None:
     pattern = _temp_pattern(out)
     for entry in entries:
         match = pattern.match(entry.name)
-        if not match or _alive(int(match.group(1))) or entry.is_symlink() or not entry.is_dir():
+        if not match or entry.is_symlink() or not entry.is_dir():
+            continue
+        pid = int(match.group(1))
+        if not (own and pid == os.getpid()) and _alive(pid):
             continue
         old = entry / out.name
         if match.group(2) and is_project(old):
             try:
                 rename_noreplace(old, out)
             except OSError:
-                pass
+                continue
         shutil.rmtree(entry, ignore_errors=True)
+
+
+def unwind(out: Path) -> None:
+    """What a compile that fails or is interrupted while writing leaves behind: this
+    process's hidden directories, removed with SIGINT and SIGTERM held back so that a
+    second Ctrl-C cannot cut the cleanup short (they arrive after it)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        clean_stale(out, own=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def temp_dir(out: Path, old: bool = False) -> Path:

@@ -21,7 +21,7 @@ from .errors import ToolchainError
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .manifest import write_manifest
-from .outdir import check_output, clean_stale, publish, temp_dir
+from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .plan import KV_MODES, MemoryPlan
 from .quantize import QUANT_MODES, QuantizedModel
 from .resources import resource_dir
@@ -109,9 +109,6 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_dir(out)
-    except OSError as e:
-        raise ToolchainError(f"cannot create {out}: {e.strerror or e}") from None
-    try:
         env = _environment()
         for template, name in TEMPLATES.items():
             (tmp / name).write_text(env.get_template(template).render(values))
@@ -129,10 +126,9 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
         (tmp / "plan.json").write_text(json.dumps(plan.report(), indent=2) + "\n")
         write_manifest(tmp, manifest)
         publish(tmp, out, force)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ToolchainError(f"cannot write {out}: {e.strerror or e}") from None
-    except BaseException:  # SIGINT and SIGTERM too (cli/__init__.py): no hidden directory is left
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as e:  # SIGINT and SIGTERM too (entry.py): no hidden directory is left
+        unwind(out)
+        if isinstance(e, OSError):
+            raise ToolchainError(f"cannot create {out}: {e.strerror or e}") from None
         raise
     return Project(out, image.size, plan.ram_bytes, context)

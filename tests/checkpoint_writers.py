@@ -166,7 +166,8 @@ def write_gguf(model: Model, path: Path, qtype=gguf.GGMLQuantizationType.F32, ar
                rope_freqs: np.ndarray | None = None, metadata: dict | None = None) -> Model:
     """A GGUF as llama.cpp's convert_hf_to_gguf writes one from the HF form of `model`
     (matrices in `qtype`, norms in F32); returns the model as stored (after rounding).
-    `metadata` replaces or adds keys ("{arch}" filled in): key -> (value, GGUFValueType)."""
+    `metadata` replaces or adds keys ("{arch}" filled in): key -> (value, GGUFValueType[,
+    the element type of an array])."""
     c = model.config
     writer = gguf.GGUFWriter(path, arch)
     u32, f32 = gguf.GGUFValueType.UINT32, gguf.GGUFValueType.FLOAT32
@@ -175,8 +176,8 @@ def write_gguf(model: Model, path: Path, qtype=gguf.GGMLQuantizationType.F32, ar
             "{arch}.attention.head_count": (c.n_heads, u32), "{arch}.attention.head_count_kv": (c.n_kv_heads, u32),
             "{arch}.attention.layer_norm_rms_epsilon": (c.norm_eps, f32), "{arch}.rope.freq_base": (c.rope_theta, f32),
             "{arch}.rope.dimension_count": (c.head_dim, u32)} | (metadata or {})
-    for key, (value, vtype) in keys.items():
-        writer.add_key_value(key.format(arch=arch), value, vtype)
+    for key, (value, vtype, *sub_type) in keys.items():
+        writer.add_key_value(key.format(arch=arch), value, vtype, *sub_type)
     stored = {}  # in Meta's layout: rounding keeps rows whole, so it commutes with row permutations
     hf = hf_tensors(model)
     for name, meta in model.tensors.items():

@@ -4,6 +4,8 @@ that are inconsistent with themselves. Each gives one `error:` line quickly (or,
 a claimed context, a capped compile that says so), never a traceback, a hang or a
 memory blow-up."""
 import json
+import subprocess
+import sys
 import zipfile
 from dataclasses import replace
 
@@ -168,6 +170,22 @@ def test_gguf_tensors_overlapping_or_misaligned_are_refused(model, tok, tmp_path
     data[second:second + 8] = value.to_bytes(8, "little")
     path.write_bytes(bytes(data))
     refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), words)
+
+
+def test_a_gguf_array_longer_than_the_file_is_refused_at_once(model, tok, tmp_path):
+    """gguf reads past the end as empty arrays: an array claiming 2^63 elements looped
+    for ever on zero-byte reads."""
+    path = tmp_path / "m.gguf"
+    array = ([1, 2, 3], gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.UINT8)
+    write_gguf(model, path, metadata={"{arch}.hostile": array})
+    field = gguf.GGUFReader(path).get_field("llama.hostile")
+    length_at = field.offset + sum(part.nbytes for part in field.parts[:4])  # key length, key, type, item type
+    data = bytearray(path.read_bytes())
+    data[length_at:length_at + 8] = (2 ** 63).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    result = subprocess.run([sys.executable, "-m", "toolchain", "compile", str(path), "-t", str(tok), "-o",
+                             str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and result.stderr.startswith("error:") and "runs past the end" in result.stderr
 
 
 def test_a_pt_whose_zip_crc_is_wrong_is_refused(model, tok, tmp_path):

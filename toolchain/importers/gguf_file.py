@@ -49,9 +49,20 @@ def is_gguf(path: Path, head: bytes) -> bool:
     return path.is_file() and head[:4] == b"GGUF"
 
 
+class _Reader(gguf.GGUFReader):
+    """gguf's reader, but a read past the end of the file is an error: gguf slices its
+    memory map there into empty arrays and goes on, so an array that claims 2^64
+    elements beyond the end looped for ever on zero-byte reads."""
+
+    def _get(self, offset, dtype, count=1, override_order=None):
+        if offset + np.dtype(dtype).itemsize * int(count) > len(self.data):
+            raise ValueError(f"a field at offset {offset:,} runs past the end of the file")
+        return super()._get(offset, dtype, count, override_order)
+
+
 def _open(path: Path) -> gguf.GGUFReader:
     try:
-        reader = gguf.GGUFReader(path)
+        reader = _Reader(path)
     except (ValueError, IndexError, KeyError, TypeError, OSError, OverflowError) as e:
         # gguf reads past the end of a truncated file into short arrays and fails on them
         raise ToolchainError(f"{path}: truncated or damaged GGUF file ({brief(e)})") from None

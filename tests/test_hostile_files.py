@@ -94,7 +94,8 @@ def test_a_huge_claimed_context_is_capped_and_said(model, tok, tmp_path, kind):
 
 def test_a_layer_count_the_file_does_not_hold_is_refused_at_once(model, tok, tmp_path):
     source = hf_dir(model, tmp_path, num_hidden_layers=10 ** 7)
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), "n_layers must be an integer from 1 to 1,024")
+    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"),
+            "n_layers must be an integer from 1 to 1,024")
 
 
 @pytest.mark.parametrize("count", [2 ** 63, 2 ** 32 + 1, 0])

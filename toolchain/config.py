@@ -62,9 +62,11 @@ class ModelConfig:
         for name, limit in SIZE_LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= limit:
-                raise ToolchainError(f"model config: {name} must be an integer from 1 to {limit:,}, not {reprlib.repr(value)}")
+                raise ToolchainError(f"model config: {name} must be an integer from 1 to {limit:,}, "
+                                     f"not {reprlib.repr(value)}")
         if not isinstance(self.shared_classifier, bool):
-            raise ToolchainError(f"model config: shared_classifier must be true or false, not {reprlib.repr(self.shared_classifier)}")
+            raise ToolchainError(f"model config: shared_classifier must be true or false, "
+                                 f"not {reprlib.repr(self.shared_classifier)}")
         if not (math.isfinite(self.norm_eps) and 0 < self.norm_eps <= NORM_EPS_MAX and np.float32(self.norm_eps) > 0):
             raise ToolchainError(f"model config: norm_eps must be a number above 0 and at most {NORM_EPS_MAX:g} "
                                  f"(1e-5 or 1e-6 in Llama models), not {reprlib.repr(self.norm_eps)}")

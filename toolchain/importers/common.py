@@ -174,11 +174,17 @@ def check_tensors(state: dict, path: Path) -> None:
     for name, t in state.items():
         if not isinstance(t, torch.Tensor):
             continue
-        what = "sparse" if t.layout != torch.strided else "on the meta device (it holds no data)" \
-            if t.device.type == "meta" else "quantized" if t.is_quantized else \
-            f"{str(t.dtype).removeprefix('torch.')}, not floating point" if not t.dtype.is_floating_point else None
-        if what:
-            raise ToolchainError(f"{path}: tensor {name} is {what}")
+        if t.layout != torch.strided:
+            what = "sparse"
+        elif t.device.type == "meta":
+            what = "on the meta device (it holds no data)"
+        elif t.is_quantized:
+            what = "quantized"
+        elif not t.dtype.is_floating_point:
+            what = f"{str(t.dtype).removeprefix('torch.')}, not floating point"
+        else:
+            continue
+        raise ToolchainError(f"{path}: tensor {name} is {what}")
 
 
 def as_float32(t) -> np.ndarray:

@@ -90,8 +90,8 @@ def _rope_factors(cfg: dict, head_dim: int, theta: float, path: Path) -> tuple[f
 def _config(cfg: dict, path: Path) -> ModelConfig:
     kind = cfg.get("model_type")
     if kind != "llama" or cfg.get("architectures", ["LlamaForCausalLM"]) != ["LlamaForCausalLM"]:
-        raise ToolchainError(f"{path}: model_type {reprlib.repr(kind)} / architectures {reprlib.repr(cfg.get('architectures'))} "
-                             f"is not a Hugging Face LlamaForCausalLM")
+        raise ToolchainError(f"{path}: model_type {reprlib.repr(kind)} / architectures "
+                             f"{reprlib.repr(cfg.get('architectures'))} is not a Hugging Face LlamaForCausalLM")
     if cfg.get("hidden_act", "silu") != "silu" or flag(cfg, "attention_bias", path) or flag(cfg, "mlp_bias", path):
         raise ToolchainError(f"{path}: only Llama's SiLU FFN without biases is supported")
     dim = number(cfg, "hidden_size", path)

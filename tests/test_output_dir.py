@@ -218,6 +218,22 @@ def test_an_old_project_a_killed_compile_moved_aside_comes_back(inputs, tmp_path
     assert (out / "llmtool.json").is_file() and not hidden_left(out)
 
 
+def test_what_a_killed_compile_moved_aside_is_never_deleted(inputs, tmp_path):
+    """A directory of the user's that a compile moved aside (it had taken a project's
+    place) and could not put back stays where it is when out is taken."""
+    model, tok = inputs
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "theirs.txt").write_text("also mine")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    kept = tmp_path / f".out.llmtool-{dead.pid}.old.abcdefgh" / "out"
+    kept.mkdir(parents=True)
+    (kept / "user.txt").write_text("mine")
+    one_error_line(llmtool("compile", model, "-t", tok, "-o", out), "already exists")
+    assert (kept / "user.txt").read_text() == "mine" and files_of(out) == {"theirs.txt": b"also mine"}
+
+
 @pytest.mark.parametrize("where, words", [("notes.txt/x", "notes.txt is not a directory"),
                                           ("/dev/null/x", "/dev/null is not a directory"),
                                           ("dangling", "a symbolic link to nothing"),

@@ -8,8 +8,8 @@ user made, another compile's project), the rename fails and the compile with it,
 leaving that in place. `--force` replaces only an llmtool project (a directory with
 llmtool.json): it is first renamed aside, checked to still be one, and deleted only
 once the new project stands in its place. Hidden directories of a process that no
-longer runs (killed with SIGKILL) are removed by the next compile beside them; an old
-project it had moved aside goes back to OUTDIR if nothing took its place.
+longer runs (killed with SIGKILL) are removed by the next compile beside them; what
+it had moved aside goes back to OUTDIR if nothing took its place.
 """
 from __future__ import annotations
 
@@ -125,9 +125,9 @@ def _alive(pid: int) -> bool:
 
 def clean_stale(out: Path, own: bool = False) -> None:
     """Removes the hidden directories beside `out` of compiles that were killed (with
-    `own`, this process's too, as a failed or interrupted compile unwinds). An old
-    project one had moved aside goes back to `out` if that is free; if not, it stays
-    where it is: it is never deleted."""
+    `own`, this process's too, as a failed or interrupted compile unwinds). What one
+    had moved aside to replace goes back to `out` if that is free; if not, it stays
+    where it is, unless it is an old project and `out` the project that replaced it."""
     try:
         entries = list(out.parent.iterdir())
     except OSError:  # no such directory (yet), or not readable: nothing of ours there
@@ -141,7 +141,7 @@ def clean_stale(out: Path, own: bool = False) -> None:
         if not (own and pid == os.getpid()) and _alive(pid):
             continue
         old = entry / out.name
-        if match.group(2) and is_project(old):
+        if match.group(2) and os.path.lexists(old) and not (is_project(old) and is_project(out)):
             try:
                 rename_noreplace(old, out)
             except OSError:

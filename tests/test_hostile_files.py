@@ -144,6 +144,13 @@ def test_json_booleans_are_booleans(model, tok, tmp_path, key, value):
     refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), f"{key} should be true or false")
 
 
+@pytest.mark.parametrize("value", [-0.0, 0, "", False, []])
+def test_rope_scaling_is_an_object_or_null(model, tok, tmp_path, value):
+    """0 or "" is not "no scaling": only null (or no key) is; the long fuzz run found -0.0 taken for it."""
+    source = hf_dir(model, tmp_path, rope_scaling=value)
+    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), "rope_scaling should be an object")
+
+
 def test_rope_factor_messages_say_what_is_wrong(model, tok, tmp_path):
     path = tmp_path / "m.gguf"
     write_gguf(model, path, rope_freqs=np.array([1.0, 2.0, -1.0, 4.0]))

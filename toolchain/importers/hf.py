@@ -68,11 +68,15 @@ def unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
 
 
 def _rope(cfg: dict, path: Path) -> dict:
-    """rope_scaling, or rope_parameters where newer transformers keep it (and rope_theta)."""
-    rope = cfg.get("rope_scaling") or cfg.get("rope_parameters") or {}
-    if not isinstance(rope, dict):
-        raise ToolchainError(f"{path}: rope_scaling should be an object, not {reprlib.repr(rope)}")
-    return rope
+    """rope_scaling, or rope_parameters where newer transformers keep it (and rope_theta);
+    null or absent is no scaling, anything but an object an error (0 is not "none")."""
+    for key in ("rope_scaling", "rope_parameters"):
+        rope = cfg.get(key)
+        if rope is not None and not isinstance(rope, dict):
+            raise ToolchainError(f"{path}: {key} should be an object, not {reprlib.repr(rope)}")
+        if rope:
+            return rope
+    return {}
 
 
 def _rope_factors(cfg: dict, head_dim: int, theta: float, path: Path) -> tuple[float, ...]:

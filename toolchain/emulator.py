@@ -90,6 +90,8 @@ class Emulator:
         if sanitized():
             require_sanitizer_runtime()
         lib = ctypes.CDLL(str(library))
+        if not hasattr(lib, "llm_encode_workspace"):  # a runtime older than the API used here
+            raise ToolchainError(f"{self.out} was compiled by an older llmtool: compile it again")
         lib.llm_init.restype = ctypes.c_int
         lib.llm_forward.restype = ctypes.POINTER(ctypes.c_float)
         lib.llm_forward.argtypes = [ctypes.c_int, ctypes.c_int]
@@ -135,16 +137,17 @@ class Emulator:
         data = utf8(text) if isinstance(text, str) else text
         capacity = len(data) + 3
         buf = (ctypes.c_int * capacity)()
-        n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
-        if n == -4:  # -LLM_ERR_TOO_LONG
-            # More tokens to merge than the planned workspace holds (a prompt of the
-            # board's size; the token buffer is the size llm.h asks for): lend one
-            # sized for this text, for this call only.
+        # The planned merge workspace holds a node per slot of the board's prompt
+        # (llm.h: up to strlen + 2 are needed); longer text gets one of its own size,
+        # lent for this call only.
+        workspace = None
+        if len(data) + 2 > self.prompt_capacity:
             workspace = ctypes.create_string_buffer(self.lib.llm_encode_workspace_size(len(data)))
             self.lib.llm_encode_workspace(workspace, len(workspace))
-            try:
-                n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
-            finally:
+        try:
+            n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
+        finally:
+            if workspace is not None:
                 self.lib.llm_encode_workspace(None, 0)
         return list(buf[:self._check(n)])
 

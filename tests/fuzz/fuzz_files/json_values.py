@@ -152,8 +152,9 @@ def mutate_json_value(obj, rng: random.Random) -> tuple[str, str]:
         if d:
             key = rng.choice(list(d))
             value = _special_for(path + (key,), rng)
-            mark = _retyped(d[key], value)
-            pairs = Pairs(list(d.items()) + [(key, value)] if rng.random() < 0.5 else [(key, value)] + list(d.items()))
+            last = rng.random() < 0.5
+            mark = _retyped(d[key], value) if last else ""  # of duplicate keys, JSON readers take the last
+            pairs = Pairs(list(d.items()) + [(key, value)] if last else [(key, value)] + list(d.items()))
             if path:
                 _set(obj, path, pairs)
             else:

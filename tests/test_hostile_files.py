@@ -207,6 +207,19 @@ def test_a_pt_whose_zip_crc_is_wrong_is_refused(model, tok, tmp_path):
     refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "damaged PyTorch file", "CRC")
 
 
+def test_a_pt_with_its_own_copy_appended_is_refused(model, tok, tmp_path):
+    """zipfile reads the appended copy, CRC-32s intact, where torch reads the offsets as
+    written, in the first copy: a byte changed there loaded unchecked (the long fuzz run)."""
+    args = meta_args(SMALL, 32, None) | {"hidden_dim": SMALL.hidden_dim, "max_seq_len": 32}
+    path = pt_file(tmp_path, args, torch_state(model))
+    with zipfile.ZipFile(path) as z:
+        info = max(z.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes() * 2)
+    data[info.header_offset + 30 + len(info.filename) + len(info.extra) + info.file_size // 2] ^= 0x40
+    path.write_bytes(bytes(data))
+    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "bytes before the archive")
+
+
 @pytest.mark.parametrize("name", ["../model.safetensors", "/etc/passwd", 17, "", "sub/model.safetensors"])
 def test_a_weight_map_names_only_files_beside_it(model, tok, tmp_path, name):
     source = hf_dir(model, tmp_path)

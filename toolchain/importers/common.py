@@ -142,7 +142,12 @@ def check_zip(path: Path) -> None:
     never checks: a flipped byte in the weights would otherwise load as a weight."""
     try:
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
+            members = archive.infolist()
+            # zipfile reads an archive that has bytes before it where they put it; torch
+            # (miniz) reads the offsets as written, in those bytes: torch.save writes none
+            if members and min(info.header_offset for info in members) != 0:
+                raise ToolchainError(f"{path}: bytes before the archive's first member: not a file torch.save wrote")
+            for info in members:
                 with archive.open(info) as member:
                     while member.read(1 << 24):
                         pass

@@ -4,7 +4,7 @@ against the measured roofline, and counts Cortex-M instructions under QEMU.
 
     python3 benchmarks/run.py [--shared ../shared/models] [--work /tmp/llmtool-bench] [--repeats 5]
 
-Prints Markdown tables (the README's come from here)."""
+Prints Markdown tables (docs/benchmarks.md's come from here)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""The bad-input matrix (README "Bad input"): every file format truncated at every
+"""The bad-input matrix (docs/reliability.md, "Bad input"): every file format truncated at every
 header offset and inside its tensors, foreign and corrupt files, NaN weights, and the
 runtime's own inputs (prompts, steps, token ids through the C API). Each must give
 one `error:` line and a non-zero exit, never a traceback nor a partial project."""

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .boards import Board
+from .choices import KV_MODES, MAX_CONTEXT
 from .config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from .errors import ToolchainError
-from .fit import CODE_ESTIMATE, MAX_CONTEXT, Fit, assess, image_copied, largest_context
+from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
 from .image import image_entries
 from .importers import load_checkpoint
 from .layout import scale_bytes
-from .plan import KV_MODES
 from .quantize import check_group_size
 from .tokenizer import Tokenizer
 

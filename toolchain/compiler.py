@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .boards import get_board
+from .choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE, MAX_CONTEXT
 from .config import Model
 from .errors import ToolchainError
-from .fit import DEFAULT_CONTEXT_CAP, MAX_CONTEXT, assess, largest_context
+from .fit import assess, largest_context
 from .importers import load_checkpoint
 from .outdir import check_output, clean_stale
-from .quantize import DEFAULT_GROUP_SIZE, QuantizedModel, check_group_size, quantize_model
+from .quantize import QuantizedModel, check_group_size, quantize_model
 from .render import Project, render_project
 from .tokenizer import Tokenizer, load_tokenizer
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .boards import Board
+from .choices import MAX_CONTEXT
 from .config import ModelConfig
 from .image import image_size
 from .plan import MemoryPlan, plan_fits, plan_memory
@@ -15,13 +16,6 @@ from .tokenizer import Tokenizer
 CODE_ESTIMATE = 32 * 1024
 # On Linux, images this large are read from a copy in 2 MB pages (runtime_c/image.c).
 IMAGE_COPY_BYTES = 16 << 20
-# A checkpoint's max_seq_len is a claim about its training, not a size to plan by: a
-# compile without --context takes the largest context that fits the board, at most
-# this many positions (llama.cpp's default context too), so that on a board with no
-# RAM limit (host) a claim of 2^31 positions does not size the KV cache and RoPE
-# tables. --context takes up to the model's max_seq_len and MAX_CONTEXT.
-DEFAULT_CONTEXT_CAP = 4096
-MAX_CONTEXT = 1 << 18
 
 
 def image_copied(board: Board, image_bytes: int) -> bool:

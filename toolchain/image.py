@@ -17,11 +17,11 @@ import numpy as np
 from tqdm import tqdm
 
 from .boards import PORTABLE, Kernel
+from .choices import KV_MODES, QUANT_MODES
 from .config import ModelConfig, tensor_shapes
 from .layout import matrix_bytes, pack_matrix
-from .model import rope_table
-from .plan import KV_MODES
-from .quantize import PROGRESS_PARAMS, QUANT_MODES, QuantizedMatrix, QuantizedModel
+from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
+from .rope import rope_table
 from .tokenizer import Tokenizer
 from .unicode_classes import class_runs
 

@@ -14,18 +14,24 @@ q8 values are stored as value + bias in a byte: bias 0 is plain int8; bias 128 g
 unsigned bytes, for VNNI's unsigned-by-signed multiply (the kernel subtracts
 128 * sum(x) per group). q4 values are nibbles, value + 8, the even column low.
 The C runtime reads the same layout (runtime_c/kernels/layout.c).
+
+The layouts and their sizes need no numpy (board files hold layouts, and `llmtool
+boards` should not load it); the packing functions import it.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 BITS = {"f32": 32, "q8": 8, "q4": 4}
 # Scales below this are stored as 0 (their group as zeros): every product of a scale,
 # an int32 sum and an activation scale is then a normal float, so vector units that
-# flush subnormals to zero (Armv7 NEON, Helium) compute the same products.
-MIN_SCALE = np.float32(2.0 ** -63)
+# flush subnormals to zero (Armv7 NEON, Helium) compute the same products. A power of
+# two, so it is the same number as a float32.
+MIN_SCALE = 2.0 ** -63
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ def scale_bytes(rows: int, cols: int, group_size: int, quant: str) -> int:
 
 def _chunks(values: np.ndarray, layout: WeightLayout, fill) -> np.ndarray:
     """[blocks, rows, n] -> [blocks, chunks * rows * cols]: padded, chunk-major."""
+    import numpy as np
+
     blocks, rows, n = values.shape
     padded = np.full((blocks, rows, chunk_padded(n, layout)), fill, dtype=values.dtype)
     padded[:, :, :n] = values
@@ -76,6 +84,8 @@ def _chunks(values: np.ndarray, layout: WeightLayout, fill) -> np.ndarray:
 
 def _stored_bytes(q: np.ndarray, quant: str, layout: WeightLayout) -> np.ndarray:
     """Quantized values [blocks, chunks * rows * cols] as the bytes the image holds."""
+    import numpy as np
+
     if quant == "q8":
         return (q.astype(np.int16) + layout.bias).astype(np.uint8)
     nibbles = (q.astype(np.int16) + 8).astype(np.uint8)
@@ -85,6 +95,8 @@ def _stored_bytes(q: np.ndarray, quant: str, layout: WeightLayout) -> np.ndarray
 def _pack_blocks(values: np.ndarray, scales: np.ndarray | None, group_size: int, quant: str,
                  layout: WeightLayout) -> np.ndarray:
     """Blocks of equal height: values [blocks, rows, cols], scales [blocks, rows, groups]."""
+    import numpy as np
+
     if quant == "f32":
         return _chunks(values.astype("<f4"), layout, 0).view(np.uint8)
     parts, start = [], 0
@@ -99,6 +111,8 @@ def pack_matrix(values: np.ndarray, scales: np.ndarray | None, group_size: int, 
                 layout: WeightLayout) -> np.ndarray:
     """The image bytes of a matrix: values [rows, cols] (f32, or int8 levels with
     scales [rows, groups]) in `layout`."""
+    import numpy as np
+
     rows, cols = values.shape
     full = rows - rows % layout.rows
     out = []

@@ -3,44 +3,18 @@ the C runtime to. Llama 2 and Llama 3 shapes: grouped-query attention, any RoPE
 theta, shared or separate classifier. Float32 throughout."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import Model, ModelConfig
+from .rope import rope_table
 
 # Positions the RoPE tables and the KV cache are first made for (fewer if max_seq_len
 # is less); both grow when a call reaches past them. A checkpoint's max_seq_len is
 # only a claim: 2^31 of it must not size anything.
 ROPE_POSITIONS = 8192
 CACHE_POSITIONS = 1024
-
-
-def rope_table(config: ModelConfig, n_positions: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of every RoPE angle, [n_positions, head_dim / 2], computed in float64
-    and rounded to float32. The compiler stores these very tables in the weight image,
-    so the reference and every board rotate by the same numbers."""
-    half = config.head_dim // 2
-    freqs = config.rope_theta ** (-2.0 * np.arange(half, dtype=np.float64) / config.head_dim)
-    if config.rope_freq_factors:
-        freqs = freqs / np.asarray(config.rope_freq_factors, dtype=np.float64)
-    angles = np.outer(np.arange(n_positions, dtype=np.float64), freqs)
-    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
-
-
-def llama3_rope_factors(head_dim: int, rope_theta: float, factor: float, low_freq_factor: float,
-                        high_freq_factor: float, original_context: int) -> tuple[float, ...]:
-    """Llama 3.1's RoPE scaling as a divisor per frequency (what rope_table applies):
-    wavelengths shorter than original_context / high_freq_factor keep their frequency,
-    those longer than original_context / low_freq_factor are slowed by `factor`, and
-    the band between blends the two smoothly in 1 / wavelength."""
-    freqs = rope_theta ** (-2.0 * np.arange(head_dim // 2, dtype=np.float64) / head_dim)
-    wavelen = 2 * np.pi / freqs
-    smooth = np.clip((original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor),
-                     0.0, 1.0)
-    scaled = (1 - smooth) * freqs / factor + smooth * freqs  # smooth 0: slowed, 1: kept
-    return tuple(float(f) for f in freqs / scaled)
 
 
 class RMSNorm(nn.Module):

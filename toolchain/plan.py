@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from .boards import PORTABLE, Board, Kernel, MemoryRegion
+from .choices import KV_MODES
 from .config import ModelConfig
 from .errors import ToolchainError
 from .layout import chunk_padded
 from .quantize import n_groups
 
-KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
 KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
 STATIC_SLACK = 512  # the runtime's few other statics (console handles, a byte buffer)

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from .choices import DEFAULT_GROUP_SIZE, QUANT_MODES
 from .config import Model, ModelConfig
 from .errors import ToolchainError
 from .layout import MIN_SCALE
 
-QUANT_MODES = ("f32", "q8", "q4")  # in ImageHeader.quant order
-DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 32}
 LEVELS = {"q8": (-127, 127), "q4": (-8, 7)}  # the range of a quantized value
 Q4_DIVISORS = np.linspace(6.5, 8.5, 17, dtype=np.float32)  # candidate scales: max|w| / divisor
 PROGRESS_PARAMS = 10_000_000  # models above this size show progress bars

@@ -9,15 +9,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .choices import DEFAULT_TEXT, VALIDATE_TARGETS
 from .emulator import Emulator
 from .errors import ToolchainError
 from .importers import load_checkpoint
 from .manifest import read_manifest
 from .model import Transformer
 from .run import run_image
-
-DEFAULT_TEXT = Path(__file__).parent / "data" / "stories.txt"  # children's stories written for llmtool
-TARGETS = ("emulator", "board")
 
 
 @dataclass
@@ -67,8 +65,8 @@ def validate(out: Path, text: Path = DEFAULT_TEXT, on: str = "emulator",
     source = model or manifest.get("source")
     if source is None:
         raise ToolchainError(f"{out} does not record its source checkpoint: pass --model")
-    if on not in TARGETS:
-        raise ToolchainError(f"--on must be one of {', '.join(TARGETS)}")
+    if on not in VALIDATE_TARGETS:
+        raise ToolchainError(f"--on must be one of {', '.join(VALIDATE_TARGETS)}")
     reference = Transformer(load_checkpoint(source))
     emulator = Emulator(out)  # its C encoder tokenizes the text, for either target
     if not Path(text).is_file():

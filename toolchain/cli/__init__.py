@@ -1,4 +1,9 @@
-"""llmtool's command line: one module per command group."""
+"""llmtool's command line: one module per command group.
+
+A command module imports at its top only click and toolchain.choices (the options'
+choices and defaults), and what it works with inside its function: `llmtool --help`,
+every command's --help and `llmtool boards` then start in a tenth of a second, where
+torch alone takes seconds to import (tests/test_cli_startup.py holds them to it)."""
 from __future__ import annotations
 
 import sys

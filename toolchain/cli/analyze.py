@@ -4,14 +4,10 @@ from pathlib import Path
 
 import click
 
-from ..analyze import analyze, report_lines
-from ..boards import get_board
-from ..plan import KV_MODES
-from ..quantize import DEFAULT_GROUP_SIZE, QUANT_MODES
-from ..tokenizer import load_tokenizer
+from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES
 
 
-@click.command("analyze")
+@click.command("analyze", short_help="Will MODEL fit BOARD? Flash, RAM, context and tok/s.")
 @click.argument("model")
 @click.option("--board", "-b", required=True, help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True)
@@ -29,8 +25,13 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
     stories110M) fits BOARD: flash and RAM by section against the board's limits,
     the largest context for each KV cache storage, and an estimate of decode tok/s
     from the board's clock, bandwidth and MACs per cycle."""
+    from ..analyze import analyze, report_lines
+    from ..boards import get_board
+    from ..tokenizer import load_tokenizer
+
     tok = load_tokenizer(tokenizer) if tokenizer else None
-    a = analyze(model, get_board(board), quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size, kv, context, tok)
+    group_size = DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size
+    a = analyze(model, get_board(board), quant, group_size, kv, context, tok)
     if as_json:
         click.echo(json.dumps(a.to_json(), indent=2))
     else:

@@ -4,10 +4,8 @@ from pathlib import Path
 
 import click
 
-from ..bench import bench, count_instructions
 
-
-@click.command("bench")
+@click.command("bench", short_help="Time OUTDIR's build against this machine's roofline.")
 @click.argument("outdir", type=click.Path(path_type=Path))
 @click.option("--threads", "-T", type=int, default=1, show_default=True)
 @click.option("--reference", is_flag=True, help="Time the portable reference kernels instead.")
@@ -23,6 +21,8 @@ def command(outdir, threads, reference, steps, count, as_json):
     bandwidth of N cores reading together). With --count (Cortex-M
     boards), count instructions deterministically instead: per MAC of a 1024 x 1024
     matrix-vector product, and per generated token."""
+    from ..bench import bench, count_instructions
+
     if count:
         c = count_instructions(outdir, reference)
         if as_json:

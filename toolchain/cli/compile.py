@@ -3,13 +3,10 @@ from pathlib import Path
 
 import click
 
-from ..compiler import compile_project
-from ..fit import DEFAULT_CONTEXT_CAP
-from ..plan import KV_MODES
-from ..quantize import QUANT_MODES
+from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
 
 
-@click.command("compile")
+@click.command("compile", short_help="Compile MODEL into a C project for one board.")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--tokenizer", "-t", "tokenizer", required=True, type=click.Path(path_type=Path),
               help="Tokenizer: llama2.c tokenizer.bin, SentencePiece .model or tiktoken ranks file.")
@@ -36,6 +33,8 @@ def command(model, tokenizer, board, quant, group_size, kv, context, force, out)
     The project in OUTDIR builds with `make` alone: a config header, the weight
     image, the memory plan, the C runtime, a Makefile and a README.
     """
+    from ..compiler import compile_project
+
     done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv)
     project = done.project
     click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv})")

@@ -10,10 +10,8 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..compiler import compile_project
 from ..manifest import MANIFEST
-from ..run import check_sampling, run_project
-from ..train import CHECKPOINT, STORIES, VOCAB_SIZE, TrainConfig, prepare_inputs, read_checkpoint, train
+from ..train_config import CHECKPOINT, STORIES, VOCAB_SIZE, TrainConfig
 
 DEFAULT_WORKDIR = Path("~/.cache/llmtool/demo")
 
@@ -29,6 +27,8 @@ def trained_model(workdir: Path, config: TrainConfig, stories: int = STORIES,
                   vocab_size: int = VOCAB_SIZE) -> Path:
     """WORKDIR/model-KEY/ckpt.pt trained to config.max_iters: reused when there,
     resumed when a run was interrupted, trained from scratch otherwise."""
+    from ..train import prepare_inputs, read_checkpoint, train
+
     model_dir = workdir / f"model-{settings_key(config, stories, vocab_size)}"
     path = model_dir / CHECKPOINT
     if path.exists():
@@ -48,6 +48,9 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
              seed: int | None, config: TrainConfig | None = None, stories: int = STORIES,
              vocab_size: int = VOCAB_SIZE) -> int:
     """Trains (or reuses) the model, compiles it for `board` (once), runs it; the exit status."""
+    from ..compiler import compile_project
+    from ..run import check_sampling, run_project
+
     check_sampling(temperature, topp, seed)  # before the minutes of training
     workdir = Path(workdir).expanduser()
     config = config or TrainConfig("", "", "")
@@ -61,7 +64,7 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
     return run_project(out, prompt, steps, temperature, topp, seed).returncode
 
 
-@click.command("demo")
+@click.command("demo", short_help="Train a tiny model, then compile, build and run it.")
 @click.option("--workdir", type=click.Path(path_type=Path), default=DEFAULT_WORKDIR, show_default=True,
               help="Where the trained model and the compiled projects are kept.")
 @click.option("--board", "-b", default="rpi4", show_default=True, help="Board to compile for and run on.")

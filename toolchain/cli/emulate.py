@@ -3,8 +3,6 @@ from pathlib import Path
 
 import click
 
-from ..emulator import chat, emulate
-
 
 def generation_options(f):
     """The flags of every command that generates text (llama2.c's run flags)."""
@@ -30,7 +28,7 @@ def generation_options(f):
     return f
 
 
-@click.command("emulate")
+@click.command("emulate", short_help="Generate text with OUTDIR's C code built for this machine.")
 @click.argument("outdir", type=click.Path(path_type=Path))
 @generation_options
 def command(outdir, prompt, steps, temperature, topp, seed, mode, system):
@@ -40,6 +38,8 @@ def command(outdir, prompt, steps, temperature, topp, seed, mode, system):
     and a newline on stdout; the speed on stderr. With --mode chat, a conversation
     as the Linux image's `-m chat` holds it.
     """
+    from ..emulator import chat, emulate
+
     if mode == "chat":
         chat(outdir, system, prompt, temperature, topp, seed)
     else:

@@ -4,11 +4,10 @@ from pathlib import Path
 
 import click
 
-from ..run import run_project
 from .emulate import generation_options
 
 
-@click.command("run")
+@click.command("run", short_help="Run OUTDIR's image under its board's emulator (host: natively).")
 @click.argument("outdir", type=click.Path(path_type=Path))
 @generation_options
 @click.option("--threads", "-T", type=int, default=None,
@@ -17,5 +16,7 @@ def command(outdir, prompt, steps, temperature, topp, seed, mode, system, thread
     """Run OUTDIR's image: under qemu-user for Linux boards, qemu-system-arm with
     semihosting for microcontrollers, natively for `host`. Builds it first if
     needed. Same flags and output as `llmtool emulate`."""
+    from ..run import run_project
+
     sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed, threads=threads, mode=mode,
                          system=system).returncode)

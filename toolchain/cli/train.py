@@ -6,8 +6,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import ToolchainError
-from ..train import (CHECKPOINT, DTYPES, STORIES, VOCAB_SIZE, Distributed, TrainConfig, prepare_inputs,
-                     read_checkpoint, train)
+from ..train_config import CHECKPOINT, DTYPES, STORIES, VOCAB_SIZE, TrainConfig
 
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name not in ("corpus", "tokenizer", "out_dir")}
 
@@ -47,7 +46,7 @@ def training_options(f):
     return f
 
 
-@click.command("train")
+@click.command("train", short_help="Train a small llama model on a corpus or generated stories.")
 @click.argument("corpus", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Directory for ckpt.pt (and the generated corpus and tokenizer).")
@@ -74,6 +73,8 @@ def command(ctx, corpus, out, tokenizer, vocab_size, stories, resume, **settings
       llmtool train -o run/
       llmtool compile run/ckpt.pt --tokenizer run/tokenizer.bin --board host -o out/
     """
+    from ..train import Distributed, prepare_inputs, read_checkpoint, train
+
     if resume:
         saved = read_checkpoint(out / CHECKPOINT).get("config", {})
         given = {k: v for k, v in settings.items() if ctx.get_parameter_source(k) == ParameterSource.COMMANDLINE}

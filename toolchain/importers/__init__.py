@@ -7,12 +7,23 @@ from pathlib import Path
 
 from ..config import Model
 from ..errors import ToolchainError
-from . import gguf_file, hf, llama2c, meta, pytorch
-from .common import head
+from . import hf, llama2c, meta, pytorch
+from .common import head, is_gguf
 
-# (name, probe(path, head bytes; b"" for a directory) -> bool, loader(path) -> Model), tried in order
+
+def read_gguf(path: Path) -> Model:
+    """gguf_file's reader, imported when a GGUF file comes: the gguf package takes a
+    fifth of a second to import, which nothing else should pay."""
+    from .gguf_file import read_gguf as read
+
+    return read(path)
+
+
+# (name, probe(path, head bytes; b"" for a directory) -> bool, loader(path) -> Model), tried in order.
+# The probes and the modules here import nothing heavy: torch is imported by the
+# PyTorch readers when they load a file, gguf by read_gguf.
 FORMATS = [
-    ("GGUF", gguf_file.is_gguf, gguf_file.read_gguf),
+    ("GGUF", is_gguf, read_gguf),
     ("PyTorch (llama2.c train.py .pt, Meta consolidated.*.pth)", pytorch.is_torch_file, pytorch.read_torch_file),
     ("Hugging Face LlamaForCausalLM", hf.is_hf, hf.read_hf),
     ("Meta params.json directory", meta.is_meta, meta.read_meta),

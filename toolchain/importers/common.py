@@ -1,21 +1,24 @@
 """What the importers share: telling files apart by their first bytes, Meta-style
-model arguments, and turning a state dict with Meta's tensor names into a Model."""
+model arguments, and turning a state dict with Meta's tensor names into a Model.
+
+torch is imported only by what reads a torch.save file, so that compiling a
+llama2.c .bin, a safetensors or a GGUF model never pays for it."""
 from __future__ import annotations
 
 import json
 import math
 import pickle
 import reprlib
+import sys
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..config import Model, ModelConfig, tensor_shapes
 from ..errors import ToolchainError, brief
-from ..model import llama3_rope_factors
+from ..rope import llama3_rope_factors
 
 HEAD_BYTES = 256
 MAX_JSON_BYTES = 4 << 20  # configs are kilobytes; a bigger file is not worth parsing
@@ -32,6 +35,11 @@ def head(path: Path, n: int = HEAD_BYTES) -> bytes:
 def is_zip(head_bytes: bytes) -> bool:
     """torch.save writes a zip archive (every .pt and Meta .pth since PyTorch 1.6)."""
     return head_bytes[:4] == b"PK\x03\x04"
+
+
+def is_gguf(path: Path, head_bytes: bytes) -> bool:
+    """llama.cpp's GGUF (read by gguf_file.py, which imports the heavy gguf package)."""
+    return path.is_file() and head_bytes[:4] == b"GGUF"
 
 
 def is_safetensors(path: Path, head_bytes: bytes) -> bool:
@@ -161,6 +169,8 @@ def load_torch(path: Path):
     """A torch.save file's object, unpickled with weights_only=True (tensors and plain
     values only: a checkpoint cannot run code), after its CRC-32s are checked. Read
     through a file object: given a path, torch.load picks the format by the file's name."""
+    import torch
+
     check_zip(path)
     try:
         with open(path, "rb") as f:
@@ -176,6 +186,8 @@ def load_torch(path: Path):
 def check_tensors(state: dict, path: Path) -> None:
     """Refuses tensors the importers cannot read as dense float arrays: sparse or
     quantized ones, those on the meta device (no data), integer or complex ones."""
+    import torch
+
     for name, t in state.items():
         if not isinstance(t, torch.Tensor):
             continue
@@ -192,9 +204,17 @@ def check_tensors(state: dict, path: Path) -> None:
         raise ToolchainError(f"{path}: tensor {name} is {what}")
 
 
+def is_tensor(t) -> bool:
+    """A torch tensor? Without importing torch: with torch not loaded there is none."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(t, torch.Tensor)
+
+
 def as_float32(t) -> np.ndarray:
     """A float32 numpy copy of a torch tensor (any float dtype, bf16 included) or array."""
-    if isinstance(t, torch.Tensor):
+    if is_tensor(t):
+        import torch
+
         return t.detach().to(torch.float32).numpy().copy()
     return np.array(t, dtype=np.float32)
 
@@ -219,4 +239,8 @@ def shares_classifier(state: dict) -> bool:
         return True
     if emb is None or tuple(out.shape) != tuple(emb.shape):
         return False
-    return torch.equal(out, emb) if isinstance(out, torch.Tensor) else bool(np.array_equal(out, emb))
+    if is_tensor(out):
+        import torch
+
+        return torch.equal(out, emb)
+    return bool(np.array_equal(out, emb))

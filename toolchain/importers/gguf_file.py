@@ -45,10 +45,6 @@ TOP_NAMES = {"token_embd.weight": "tok_embeddings.weight", "output_norm.weight":
 ROPE_FREQS = "rope_freqs.weight"
 
 
-def is_gguf(path: Path, head: bytes) -> bool:
-    return path.is_file() and head[:4] == b"GGUF"
-
-
 class _Reader(gguf.GGUFReader):
     """gguf's reader, but a read past the end of the file is an error: gguf slices its
     memory map there into empty arrays and goes on, so an array that claims 2^64

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..config import Model
 from ..errors import ToolchainError
-from ..model import llama3_rope_factors
-from .common import (check_tensors, config_from_args, files_where, find_json, flag, is_zip, load_torch,
+from ..rope import llama3_rope_factors
+from .common import (check_tensors, config_from_args, files_where, find_json, flag, is_tensor, is_zip, load_torch,
                      model_from_state, number, read_json, shares_classifier)
+
+if TYPE_CHECKING:
+    import torch
 
 COLUMN_PARALLEL = ("attention.wq.weight", "attention.wk.weight", "attention.wv.weight",
                    "feed_forward.w1.weight", "feed_forward.w3.weight", "output.weight")
@@ -45,6 +47,8 @@ def is_meta(path: Path, head: bytes) -> bool:
 
 
 def _merge(name: str, parts: list[torch.Tensor], dim: int) -> torch.Tensor:
+    import torch
+
     if len(parts) == 1 or parts[0].dim() == 1:
         return parts[0]
     if name.endswith(COLUMN_PARALLEL):
@@ -76,7 +80,7 @@ def read_meta(path: Path | str) -> Model:
         raise ToolchainError(f"{params_path}: no consolidated.*.pth weights beside it in {directory}")
     states = [load_torch(s) for s in shards]
     for shard, state in zip(shards, states):
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        if not isinstance(state, dict) or not all(map(is_tensor, state.values())):
             raise ToolchainError(f"{shard}: not a Meta checkpoint shard (expected a state dict of tensors)")
         check_tensors(state, shard)
     names = set(states[0])

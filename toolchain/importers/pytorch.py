@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from ..config import Model
 from ..errors import ToolchainError
 from . import meta
-from .common import check_tensors, config_from_args, is_zip, load_torch, model_from_state, number, shares_classifier
+from .common import (check_tensors, config_from_args, is_tensor, is_zip, load_torch, model_from_state, number,
+                     shares_classifier)
 
 COMPILED_PREFIX = "_orig_mod."
 
@@ -33,7 +32,7 @@ def is_torch_file(path: Path, head: bytes) -> bool:
 
 
 def _is_state_dict(obj) -> bool:
-    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
+    return isinstance(obj, dict) and bool(obj) and all(map(is_tensor, obj.values()))
 
 
 def read_torch_file(path: Path | str) -> Model:

@@ -11,9 +11,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolchain.choices import DEFAULT_CONTEXT_CAP
 from toolchain.compiler import compile_project
 from toolchain.config import Model
-from toolchain.fit import DEFAULT_CONTEXT_CAP
 from toolchain.importers import load_checkpoint
 from toolchain.manifest import MANIFEST
 from toolchain.tokenizer import Tokenizer, load_tokenizer

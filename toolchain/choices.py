@@ -1,0 +1,20 @@
+"""The choices and defaults the command line offers, in a module that imports
+nothing: `llmtool --help` (and every command's --help) reads them without loading
+numpy, torch or the compiler. The modules that act on them re-export them."""
+from pathlib import Path
+
+QUANT_MODES = ("f32", "q8", "q4")  # weight formats, in ImageHeader.quant order
+DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 32}
+KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
+
+# A checkpoint's max_seq_len is a claim about its training, not a size to plan by: a
+# compile without --context takes the largest context that fits the board, at most
+# this many positions (llama.cpp's default context too), so that on a board with no
+# RAM limit (host) a claim of 2^31 positions does not size the KV cache and RoPE
+# tables. --context takes up to the model's max_seq_len and MAX_CONTEXT.
+DEFAULT_CONTEXT_CAP = 4096
+MAX_CONTEXT = 1 << 18
+
+# `llmtool validate`: where the build runs, and the text it is teacher-forced with
+VALIDATE_TARGETS = ("emulator", "board")
+DEFAULT_TEXT = Path(__file__).parent / "data" / "stories.txt"  # children's stories written for llmtool

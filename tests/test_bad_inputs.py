@@ -62,7 +62,7 @@ def checkpoints(tmp_path_factory):
 def test_the_untouched_checkpoints_compile(checkpoints, tokenizer, tmp_path):
     for name, (path, _) in checkpoints.items():
         source = path.parent if name == "safetensors" else path
-        result = CliRunner().invoke(main, ["compile", str(source), "-t", str(tokenizer), "--quant", "f32",
+        result = CliRunner().invoke(main, ["compile", str(source), "-z", str(tokenizer), "--quant", "f32",
                                            "-o", str(tmp_path / name.replace(" ", "_"))])
         assert result.exit_code == 0, (name, result.output)
 
@@ -85,7 +85,7 @@ def test_truncated_at_every_header_offset_and_inside_tensors(checkpoints, tokeni
     for cut in cuts:
         target.write_bytes(data[:cut])
         out = tmp_path / "out"
-        refused(["compile", work if fmt == "safetensors" else target, "-t", tokenizer, "-o", out], out)
+        refused(["compile", work if fmt == "safetensors" else target, "-z", tokenizer, "-o", out], out)
 
 
 def test_wrong_magic_and_version(checkpoints, tokenizer, tmp_path):
@@ -95,7 +95,7 @@ def test_wrong_magic_and_version(checkpoints, tokenizer, tmp_path):
              "gguf_magic.bin": b"GGUF" + b"\xff" * 60}
     for name, payload in cases.items():
         (tmp_path / name).write_bytes(payload)
-        message = refused(["compile", tmp_path / name, "-t", tokenizer, "-o", tmp_path / "out"], tmp_path / "out",
+        message = refused(["compile", tmp_path / name, "-z", tokenizer, "-o", tmp_path / "out"], tmp_path / "out",
                           name)
         assert "\n" not in message
 
@@ -105,7 +105,7 @@ def test_non_finite_weights_are_named(tokenizer, tmp_path, bad):
     model = random_model(SMALL, seed=4)
     model.tensors["layers.0.feed_forward.w2.weight"][1, 2] = bad
     write_llama2c(model, tmp_path / "nan.bin", version=0)
-    refused(["compile", tmp_path / "nan.bin", "-t", tokenizer, "-o", tmp_path / "out"], tmp_path / "out",
+    refused(["compile", tmp_path / "nan.bin", "-z", tokenizer, "-o", tmp_path / "out"], tmp_path / "out",
             "layers.0.feed_forward.w2.weight")
 
 
@@ -114,9 +114,9 @@ def test_tokenizer_problems(checkpoints, tokenizer, tmp_path):
     data = tokenizer.read_bytes()
     for cut in (0, 3, 4, 9, len(data) // 2, len(data) - 1):
         (tmp_path / "tok.bin").write_bytes(data[:cut])
-        refused(["compile", ckpt, "-t", tmp_path / "tok.bin", "-o", tmp_path / "out"], tmp_path / "out")
+        refused(["compile", ckpt, "-z", tmp_path / "tok.bin", "-o", tmp_path / "out"], tmp_path / "out")
     write_llama2c_tokenizer(synthetic_tokenizer(400), tmp_path / "tok400.bin")
-    refused(["compile", ckpt, "-t", tmp_path / "tok400.bin", "-o", tmp_path / "out"], tmp_path / "out",
+    refused(["compile", ckpt, "-z", tmp_path / "tok400.bin", "-o", tmp_path / "out"], tmp_path / "out",
             "400 tokens but the model's vocabulary is 300")
 
 
@@ -125,7 +125,7 @@ def test_options_out_of_range(checkpoints, tokenizer, tmp_path):
     for args, words in [(["--board", "esp32-nope"], "esp32-nope"), (["--group-size", "0"], "group-size"),
                         (["--quant", "q4", "--group-size", "33"], "odd"), (["--context", "0"], "context"),
                         (["--context", "33"], "max_seq_len")]:
-        refused(["compile", ckpt, "-t", tokenizer, "-o", out, *args], out, words)
+        refused(["compile", ckpt, "-z", tokenizer, "-o", out, *args], out, words)
 
 
 @pytest.fixture(scope="module")

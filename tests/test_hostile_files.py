@@ -84,17 +84,17 @@ def test_a_huge_claimed_context_is_capped_and_said(model, tok, tmp_path, kind):
     else:
         args = meta_args(SMALL, 32, None) | {"hidden_dim": SMALL.hidden_dim, "max_seq_len": claim}
         source = pt_file(tmp_path, args, torch_state(model))
-    result = llmtool("compile", source, "-t", tok, "--quant", "f32", "-o", tmp_path / "out")
+    result = llmtool("compile", source, "-z", tok, "--quant", "f32", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "context 4096 (at most 4096 unless asked: the model claims 2,147,483,648" in result.output
     assert json.loads((tmp_path / "out" / "llmtool.json").read_text())["context"] == 4096
-    refused(llmtool("compile", source, "-t", tok, "--context", 2 ** 30, "-o", tmp_path / "o2"),
+    refused(llmtool("compile", source, "-z", tok, "--context", 2 ** 30, "-o", tmp_path / "o2"),
             "--context 1073741824 is outside 1..262144")
 
 
 def test_a_layer_count_the_file_does_not_hold_is_refused_at_once(model, tok, tmp_path):
     source = hf_dir(model, tmp_path, num_hidden_layers=10 ** 7)
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"),
+    refused(llmtool("compile", source, "-z", tok, "-o", tmp_path / "out"),
             "n_layers must be an integer from 1 to 1,024")
 
 
@@ -102,13 +102,13 @@ def test_a_layer_count_the_file_does_not_hold_is_refused_at_once(model, tok, tmp
 def test_a_gguf_block_count_past_the_file_is_refused(model, tok, tmp_path, count):
     path = tmp_path / "m.gguf"
     write_gguf(model, path, metadata={"{arch}.block_count": (count, U64)})
-    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "n_layers")
+    refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), "n_layers")
 
 
 def test_a_group_size_wider_than_any_row_is_refused(model, tok, tmp_path):
     path = tmp_path / "m.bin"
     write_llama2c(model, path)
-    refused(llmtool("compile", path, "-t", tok, "--group-size", 2 ** 31, "-o", tmp_path / "out"),
+    refused(llmtool("compile", path, "-z", tok, "--group-size", 2 ** 31, "-o", tmp_path / "out"),
             "--group-size 2147483648 is wider than the model's widest row (96 columns)")
     refused(llmtool("analyze", path, "-b", "host", "--group-size", 0), "--group-size must be at least 1")
 
@@ -121,7 +121,7 @@ def test_norm_eps_is_checked_and_renders_as_a_c_literal(model, tok, tmp_path, ep
     path = tmp_path / "m.gguf"
     write_gguf(model, path, metadata={"{arch}.attention.layer_norm_rms_epsilon": (eps, F32)})
     out = tmp_path / "out"
-    result = llmtool("compile", path, "-t", tok, "--quant", "f32", "-o", out)
+    result = llmtool("compile", path, "-z", tok, "--quant", "f32", "-o", out)
     if not ok:
         refused(result, "norm_eps must be a number above 0 and at most 1")
         return
@@ -134,27 +134,27 @@ def test_norm_eps_is_checked_and_renders_as_a_c_literal(model, tok, tmp_path, ep
 def test_rope_theta_is_checked(model, tok, tmp_path, theta):
     path = tmp_path / "m.gguf"
     write_gguf(model, path, metadata={"{arch}.rope.freq_base": (theta, F32)})
-    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "rope_theta must be a number above 1")
+    refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), "rope_theta must be a number above 1")
 
 
 @pytest.mark.parametrize("key, value", [("tie_word_embeddings", "no"), ("tie_word_embeddings", 0),
                                         ("attention_bias", "false")])
 def test_json_booleans_are_booleans(model, tok, tmp_path, key, value):
     source = hf_dir(model, tmp_path, **{key: value})
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), f"{key} should be true or false")
+    refused(llmtool("compile", source, "-z", tok, "-o", tmp_path / "out"), f"{key} should be true or false")
 
 
 @pytest.mark.parametrize("value", [-0.0, 0, "", False, []])
 def test_rope_scaling_is_an_object_or_null(model, tok, tmp_path, value):
     """0 or "" is not "no scaling": only null (or no key) is; the long fuzz run found -0.0 taken for it."""
     source = hf_dir(model, tmp_path, rope_scaling=value)
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), "rope_scaling should be an object")
+    refused(llmtool("compile", source, "-z", tok, "-o", tmp_path / "out"), "rope_scaling should be an object")
 
 
 def test_rope_factor_messages_say_what_is_wrong(model, tok, tmp_path):
     path = tmp_path / "m.gguf"
     write_gguf(model, path, rope_freqs=np.array([1.0, 2.0, -1.0, 4.0]))
-    message = refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "RoPE frequency factor 2 is -1.0")
+    message = refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), "RoPE frequency factor 2 is -1.0")
     assert "not 4" not in message
 
 
@@ -177,7 +177,7 @@ def test_gguf_tensors_overlapping_or_misaligned_are_refused(model, tok, tmp_path
     value = 0 if change == "overlap" else second_value + 4  # onto the first tensor / off the 32-byte grid
     data[second:second + 8] = value.to_bytes(8, "little")
     path.write_bytes(bytes(data))
-    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), words)
+    refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), words)
 
 
 def test_a_gguf_array_longer_than_the_file_is_refused_at_once(model, tok, tmp_path):
@@ -191,7 +191,7 @@ def test_a_gguf_array_longer_than_the_file_is_refused_at_once(model, tok, tmp_pa
     data = bytearray(path.read_bytes())
     data[length_at:length_at + 8] = (2 ** 63).to_bytes(8, "little")
     path.write_bytes(bytes(data))
-    result = subprocess.run([sys.executable, "-m", "toolchain", "compile", str(path), "-t", str(tok), "-o",
+    result = subprocess.run([sys.executable, "-m", "toolchain", "compile", str(path), "-z", str(tok), "-o",
                              str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and result.stderr.startswith("error:") and "runs past the end" in result.stderr
 
@@ -204,7 +204,7 @@ def test_a_pt_whose_zip_crc_is_wrong_is_refused(model, tok, tmp_path):
     data = bytearray(path.read_bytes())
     data[info.header_offset + 30 + len(info.filename) + len(info.extra) + info.file_size // 2] ^= 0x40
     path.write_bytes(bytes(data))
-    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "damaged PyTorch file", "CRC")
+    refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), "damaged PyTorch file", "CRC")
 
 
 def test_a_pt_with_its_own_copy_appended_is_refused(model, tok, tmp_path):
@@ -217,14 +217,14 @@ def test_a_pt_with_its_own_copy_appended_is_refused(model, tok, tmp_path):
     data = bytearray(path.read_bytes() * 2)
     data[info.header_offset + 30 + len(info.filename) + len(info.extra) + info.file_size // 2] ^= 0x40
     path.write_bytes(bytes(data))
-    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "bytes before the archive")
+    refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), "bytes before the archive")
 
 
 @pytest.mark.parametrize("name", ["../model.safetensors", "/etc/passwd", 17, "", "sub/model.safetensors"])
 def test_a_weight_map_names_only_files_beside_it(model, tok, tmp_path, name):
     source = hf_dir(model, tmp_path)
     (source / "model.safetensors.index.json").write_text(json.dumps({"weight_map": {"lm_head.weight": name}}))
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), "the weight_map names", "which is not")
+    refused(llmtool("compile", source, "-z", tok, "-o", tmp_path / "out"), "the weight_map names", "which is not")
 
 
 # What raised a traceback before.
@@ -235,21 +235,21 @@ def test_a_weight_map_names_only_files_beside_it(model, tok, tmp_path, name):
                                          ({"vocab_size": 10 ** 400}, "vocab_size should be an integer")])
 def test_model_args_that_raised(model, tok, tmp_path, args, words):
     base = meta_args(SMALL, 32, None) | {"max_seq_len": 32}
-    refused(llmtool("compile", pt_file(tmp_path, base | args, torch_state(model)), "-t", tok,
+    refused(llmtool("compile", pt_file(tmp_path, base | args, torch_state(model)), "-z", tok,
                     "-o", tmp_path / "out"), words)
 
 
 def test_rope_scaling_with_a_400_digit_integer(model, tok, tmp_path):
     scaling = {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 10 ** 400}
     source = hf_dir(model, tmp_path, rope_scaling=scaling)
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"),
+    refused(llmtool("compile", source, "-z", tok, "-o", tmp_path / "out"),
             "original_max_position_embeddings should be an integer")
 
 
 def test_deeply_nested_json_is_not_a_config(model, tok, tmp_path):
     source = hf_dir(model, tmp_path)
     (source / "config.json").write_text('{"hidden_size": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    refused(llmtool("compile", source, "-t", tok, "-o", tmp_path / "out"), "config.json")
+    refused(llmtool("compile", source, "-z", tok, "-o", tmp_path / "out"), "config.json")
 
 
 @pytest.mark.parametrize("make, words", [(lambda t: t.to_sparse(), "is sparse"),
@@ -259,7 +259,7 @@ def test_tensors_that_are_not_dense_floats(model, tok, tmp_path, make, words):
     state = torch_state(model)
     state["norm.weight"] = make(state["norm.weight"])
     args = meta_args(SMALL, 32, None) | {"hidden_dim": SMALL.hidden_dim, "max_seq_len": 32}
-    refused(llmtool("compile", pt_file(tmp_path, args, state), "-t", tok, "-o", tmp_path / "out"),
+    refused(llmtool("compile", pt_file(tmp_path, args, state), "-z", tok, "-o", tmp_path / "out"),
             "tensor norm.weight", words)
 
 
@@ -268,7 +268,7 @@ def test_a_numpy_warning_never_precedes_the_error_line(model, tok, tmp_path):
     wide.tensors["layers.0.attention.wq.weight"][0, 0] = 1e300  # overflows float32: numpy warns as it casts
     path = tmp_path / "m.gguf"
     write_gguf(wide, path, qtype=gguf.GGMLQuantizationType.F64)
-    refused(llmtool("compile", path, "-t", tok, "-o", tmp_path / "out"), "NaN or Inf")
+    refused(llmtool("compile", path, "-z", tok, "-o", tmp_path / "out"), "NaN or Inf")
 
 
 def test_a_tokenizer_score_that_is_not_finite(tmp_path):

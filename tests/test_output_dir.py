@@ -54,13 +54,13 @@ def test_force_replaces_an_llmtool_project_and_nothing_else(inputs, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", out), "--force")
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", out, "--force"), "not an llmtool project")
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", out), "--force")
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", out, "--force"), "not an llmtool project")
     assert files_of(out) == {"keep.txt": b"mine"}
     shutil.rmtree(out)
-    assert llmtool("compile", model, "-t", tok, "-o", out).returncode == 0
+    assert llmtool("compile", model, "-z", tok, "-o", out).returncode == 0
     first = (out / "llmtool.json").stat().st_ino
-    result = llmtool("compile", model, "-t", tok, "-o", out, "--force")
+    result = llmtool("compile", model, "-z", tok, "-o", out, "--force")
     assert result.returncode == 0, result.stderr
     assert (out / "llmtool.json").stat().st_ino != first and not hidden_left(out)
 
@@ -69,11 +69,11 @@ def test_force_refuses_the_folder_that_holds_the_inputs(inputs):
     model, tok = inputs
     folder = model.parent
     before = files_of(folder)
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", folder, "--force"), "an input of this compile")
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", folder, "--force"), "an input of this compile")
     (folder / "llmtool.json").write_text("{}")  # even one that looks like a project
     before["llmtool.json"] = b"{}"
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", folder, "--force"), "an input of this compile")
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", folder.parent, "--force"), "an input of this compile")
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", folder, "--force"), "an input of this compile")
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", folder.parent, "--force"), "an input of this compile")
     assert files_of(folder) == before
 
 
@@ -89,7 +89,7 @@ def test_force_refuses_the_current_directory_its_parents_root_and_home(inputs, t
     for folder in (work, work.parent, home):  # llmtool projects, even: never replaced
         (folder / "llmtool.json").write_text("{}")
     out = home if target == "HOME" else target
-    result = llmtool("compile", model, "-t", tok, "-o", out, "--force", cwd=work, env={"HOME": str(home)})
+    result = llmtool("compile", model, "-z", tok, "-o", out, "--force", cwd=work, env={"HOME": str(home)})
     one_error_line(result, words)
     assert sorted(str(p.relative_to(home)) for p in home.rglob("*")) == \
         ["llmtool.json", "projects", "projects/llmtool.json", "projects/work", "projects/work/llmtool.json"]
@@ -141,7 +141,7 @@ def test_force_never_replaces_what_took_a_projects_place(inputs, tmp_path, monke
 def test_two_compiles_into_one_directory_one_fails(inputs, tmp_path):
     model, tok = inputs
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "toolchain", "compile", str(model), "-t", str(tok), "-o", str(out)]
+    command = [sys.executable, "-m", "toolchain", "compile", str(model), "-z", str(tok), "-o", str(out)]
     runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=os.environ | {"PYTHONPATH": str(ROOT)}) for _ in range(2)]
     results = [(r.wait(), r.stderr.read()) for r in runs]
@@ -151,7 +151,7 @@ def test_two_compiles_into_one_directory_one_fails(inputs, tmp_path):
 
 
 def start_compile(model, tok, out):
-    return subprocess.Popen([sys.executable, "-m", "toolchain", "compile", str(model), "-t", str(tok), "-o", str(out)],
+    return subprocess.Popen([sys.executable, "-m", "toolchain", "compile", str(model), "-z", str(tok), "-o", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ | {"PYTHONPATH": str(ROOT)})
 
@@ -200,7 +200,7 @@ def test_what_a_killed_compile_left_is_cleaned_up(inputs, tmp_path):
     process.kill()
     process.wait()
     assert hidden_left(out) and not out.exists()
-    assert llmtool("compile", model, "-t", tok, "-o", out).returncode == 0
+    assert llmtool("compile", model, "-z", tok, "-o", out).returncode == 0
     assert not hidden_left(out) and (out / "llmtool.json").is_file()
 
 
@@ -213,7 +213,7 @@ def test_an_old_project_a_killed_compile_moved_aside_comes_back(inputs, tmp_path
     aside = tmp_path / f".out.llmtool-{dead.pid}.old.abcdefgh"
     aside.mkdir()
     out.rename(aside / "out")
-    result = llmtool("compile", model, "-t", tok, "-o", out)  # finds the old one back in place
+    result = llmtool("compile", model, "-z", tok, "-o", out)  # finds the old one back in place
     one_error_line(result, "already exists")
     assert (out / "llmtool.json").is_file() and not hidden_left(out)
 
@@ -230,7 +230,7 @@ def test_what_a_killed_compile_moved_aside_is_never_deleted(inputs, tmp_path):
     kept = tmp_path / f".out.llmtool-{dead.pid}.old.abcdefgh" / "out"
     kept.mkdir(parents=True)
     (kept / "user.txt").write_text("mine")
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", out), "already exists")
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", out), "already exists")
     assert (kept / "user.txt").read_text() == "mine" and files_of(out) == {"theirs.txt": b"also mine"}
 
 
@@ -243,7 +243,7 @@ def test_unwritable_places_are_one_line(inputs, tmp_path, where, words):
     model, tok = inputs
     (model.parent / "dangling").symlink_to(tmp_path / "nowhere")
     out = where if where.startswith("/") else model.parent / where
-    one_error_line(llmtool("compile", model, "-t", tok, "-o", out), words)
+    one_error_line(llmtool("compile", model, "-z", tok, "-o", out), words)
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o027])

@@ -130,7 +130,7 @@ def test_cli_train_resume_and_errors(inputs, restore_threads, tmp_path):
     small = ["--dim", "32", "--layers", "1", "--heads", "2", "--seq-len", "32", "--batch-size", "4",
              "--eval-interval", "10", "--eval-iters", "2", "--warmup", "2", "--threads", "1"]
     runner = CliRunner()
-    result = runner.invoke(main, ["train", str(corpus), "-t", str(tokenizer), "-o", str(out),
+    result = runner.invoke(main, ["train", str(corpus), "-z", str(tokenizer), "-o", str(out),
                                   "--iters", "10", *small])
     assert result.exit_code == 0, result.output
     assert "trained to iteration 10" in result.output
@@ -140,16 +140,16 @@ def test_cli_train_resume_and_errors(inputs, restore_threads, tmp_path):
     assert ckpt["iter_num"] == 20 and ckpt["model_args"]["dim"] == 32
     assert ckpt["config"]["batch_size"] == 4 and ckpt["config"]["corpus"] == str(corpus)
     for args, message in [
-        (["train", str(corpus), "-t", str(tokenizer), "-o", str(out)], "exists (resume it"),
+        (["train", str(corpus), "-z", str(tokenizer), "-o", str(out)], "exists (resume it"),
         (["train", "-o", str(out), "--resume", "--iters", "20"], "already at iteration 20"),
         (["train", "-o", str(tmp_path / "none"), "--resume"], "ckpt.pt: no such file"),
-        (["train", str(corpus), "-t", str(corpus), "-o", str(tmp_path / "r2")], "not a SentencePiece model"),
+        (["train", str(corpus), "-z", str(corpus), "-o", str(tmp_path / "r2")], "not a SentencePiece model"),
         (["train", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "r3")], "missing.txt: no such file"),
-        (["train", str(corpus), "-t", str(tokenizer), "-o", str(tmp_path / "r4"), "--heads", "5"],
+        (["train", str(corpus), "-z", str(tokenizer), "-o", str(tmp_path / "r4"), "--heads", "5"],
          "not a multiple of n_heads"),
-        (["train", str(corpus), "-t", str(tokenizer), "-o", str(tmp_path / "r5"), "--seq-len", "100000"],
+        (["train", str(corpus), "-z", str(tokenizer), "-o", str(tmp_path / "r5"), "--seq-len", "100000"],
          "held-out split"),
-        (["train", str(corpus), "-t", str(tokenizer), "-o", str(tmp_path / "r6"), "--dtype", "fp16",
+        (["train", str(corpus), "-z", str(tokenizer), "-o", str(tmp_path / "r6"), "--dtype", "fp16",
           "--device", "cpu"], "fp16 training needs CUDA"),
     ]:
         result = runner.invoke(main, args)

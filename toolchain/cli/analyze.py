@@ -15,7 +15,7 @@ from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES
 @click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
               help="KV cache storage to show the layout for.")
 @click.option("--context", type=int, default=None, help="[default: the largest that fits]")
-@click.option("--tokenizer", "-t", type=click.Path(path_type=Path), default=None,
+@click.option("--tokenizer", "-z", type=click.Path(path_type=Path), default=None,
               help="Count the tokenizer exactly instead of estimating it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,

@@ -8,7 +8,7 @@ from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
 
 @click.command("compile", short_help="Compile MODEL into a C project for one board.")
 @click.argument("model", type=click.Path(path_type=Path))
-@click.option("--tokenizer", "-t", "tokenizer", required=True, type=click.Path(path_type=Path),
+@click.option("--tokenizer", "-z", "tokenizer", required=True, type=click.Path(path_type=Path),
               help="Tokenizer: llama2.c tokenizer.bin, SentencePiece .model or tiktoken ranks file.")
 @click.option("--board", "-b", default="host", show_default=True,
               help="Target board (see `llmtool boards`).")

@@ -50,7 +50,7 @@ def training_options(f):
 @click.argument("corpus", required=False, type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Directory for ckpt.pt (and the generated corpus and tokenizer).")
-@click.option("--tokenizer", "-t", type=click.Path(path_type=Path), default=None,
+@click.option("--tokenizer", "-z", type=click.Path(path_type=Path), default=None,
               help="SentencePiece .model to tokenize with [default: train one on the corpus].")
 @click.option("--vocab-size", type=int, default=VOCAB_SIZE, show_default=True,
               help="Vocabulary of the tokenizer trained when no --tokenizer is given.")

@@ -10,10 +10,11 @@ from toolchain.cli import main
 BOARDS = sorted(all_boards())
 
 
-def analyze(*args):
+def analyze(*args, status=0):
+    """stdout of `llmtool analyze ARGS`, which must exit with `status` (1: does not fit)."""
     result = CliRunner().invoke(main, ["analyze", *map(str, args)])
-    assert result.exit_code == 0, result.output
-    return result.output
+    assert result.exit_code == status, result.output
+    return result.stdout
 
 
 @pytest.mark.parametrize("board", BOARDS)
@@ -35,8 +36,9 @@ def test_stories260k_on_every_board(shared_models, board):
 @pytest.mark.parametrize("shape", ["stories15M", "stories42M", "stories110M"])
 def test_llama2c_shapes(shape):
     for board, info in all_boards().items():
-        out = analyze(shape, "--board", board)
-        if info.os == "baremetal":
+        fits = info.os != "baremetal"
+        out = analyze(shape, "--board", board, status=0 if fits else 1)
+        if not fits:
             assert out.count("\n") == 1 and "does not fit" in out and "flash" in out, out
         else:
             assert "context 1024" in out or "context 256" in out
@@ -49,3 +51,19 @@ def test_plot_draws_a_png(shared_models, tmp_path):
     analyze(shared_models / "stories260K.bin", "--board", "stm32f405", "--kv", "q8", "--plot", png)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_a_model_that_does_not_fit_exits_1(shared_models):
+    """For CI: the one-line reason, or the complete JSON object, and exit status 1."""
+    out = analyze("stories110M", "--board", "stm32f405", status=1)
+    assert out.startswith("stories110M does not fit stm32f405: its image needs") and out.count("\n") == 1
+    a = json.loads(analyze("stories110M", "--board", "stm32f405", "--json", status=1))
+    assert a["fits"] is False and a["context"] == 0 and a["flash"]["sections"]["weights"] > a["flash"]["limit"]
+    assert set(a) == set(json.loads(analyze(shared_models / "stories260K.bin", "--board", "stm32f405",
+                                            "--json")))  # the same keys as when it fits
+    # a context the board cannot hold, though a smaller one fits
+    out = analyze(shared_models / "stories260K.bin", "--board", "stm32f405", "--context", "512", status=1)
+    assert "context 512 does not fit stm32f405" in out and "the largest that fits is" in out
+    a = json.loads(analyze(shared_models / "stories260K.bin", "--board", "stm32f405", "--context", "512", "--json",
+                           status=1))
+    assert a["fits"] is False and a["largest_context"]["f32"] < 512

@@ -3,13 +3,14 @@
 PyTorch float32 reference: the report to read before trusting a quantized build."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .choices import DEFAULT_TEXT, VALIDATE_TARGETS
+from .choices import DEFAULT_MAX_KL, DEFAULT_MIN_TOP1, DEFAULT_TEXT, VALIDATE_TARGETS
 from .emulator import Emulator
 from .errors import ToolchainError
 from .importers import load_checkpoint
@@ -28,16 +29,43 @@ class Validation:
     mean_kl: float            # mean KL(reference || build) in nats
     perplexity_reference: float
     perplexity_build: float
+    min_top1: float           # the verdict's thresholds: top-1 agreement at least this (a fraction)
+    max_kl: float             # and mean KL at most this
+
+    @property
+    def passed(self) -> bool:
+        return self.top1_agreement >= self.min_top1 and self.mean_kl <= self.max_kl
+
+    @property
+    def verdict(self) -> str:
+        """PASS or FAIL, and each figure against its threshold, in one line."""
+        top1 = self.top1_agreement >= self.min_top1
+        kl = self.mean_kl <= self.max_kl
+        return (f"{'PASS' if self.passed else 'FAIL'}: "
+                f"top-1 {100 * self.top1_agreement:.2f} % {'>=' if top1 else '<'} {100 * self.min_top1:.2f} %, "
+                f"mean KL {self.mean_kl:.4f} {'<=' if kl else '>'} {self.max_kl:.4f} nats")
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "passed": self.passed, "verdict": self.verdict}
 
     def lines(self) -> list[str]:
         return [f"validated {self.positions} teacher-forced positions on the {self.on} ({self.board})",
                 f"  top-1 agreement with f32 reference  {100 * self.top1_agreement:8.2f} %",
                 f"  max abs logit error                 {self.max_abs_error:10.4f}",
                 f"  mean KL divergence (nats)           {self.mean_kl:10.6f}",
-                f"  perplexity: reference {self.perplexity_reference:.4f}, build {self.perplexity_build:.4f}"]
+                f"  perplexity: reference {self.perplexity_reference:.4f}, build {self.perplexity_build:.4f}",
+                self.verdict]
+
+
+def thresholds(quant: str, min_top1: float | None, max_kl: float | None) -> tuple[float, float]:
+    """The verdict's thresholds: those given (top-1 as a fraction), else the weight format's defaults."""
+    min_top1 = DEFAULT_MIN_TOP1.get(quant, DEFAULT_MIN_TOP1["q8"]) if min_top1 is None else min_top1
+    max_kl = DEFAULT_MAX_KL.get(quant, DEFAULT_MAX_KL["q8"]) if max_kl is None else max_kl
+    if not (math.isfinite(min_top1) and 0 <= min_top1 <= 1):
+        raise ToolchainError(f"--min-top1 must be a percentage from 0 to 100, not {100 * min_top1:g}")
+    if not (math.isfinite(max_kl) and max_kl >= 0):
+        raise ToolchainError(f"--max-kl must be a number of nats from 0 up, not {max_kl:g}")
+    return min_top1, max_kl
 
 
 def windows(tokens: list[int], context: int, bos: int) -> list[list[int]]:
@@ -59,9 +87,12 @@ def board_logits(out: Path, window: list[int], vocab: int) -> np.ndarray:
 
 
 def validate(out: Path, text: Path = DEFAULT_TEXT, on: str = "emulator",
-             model: Path | None = None) -> Validation:
+             model: Path | None = None, min_top1: float | None = None, max_kl: float | None = None) -> Validation:
+    """Teacher-forces `text` through the build and the reference; the verdict is
+    against min_top1 (a fraction) and max_kl, by default the build's quantization's."""
     out = Path(out)
     manifest = read_manifest(out)
+    limits = thresholds(manifest.get("quant", "q8"), min_top1, max_kl)
     source = model or manifest.get("source")
     if source is None:
         raise ToolchainError(f"{out} does not record its source checkpoint: pass --model")
@@ -94,4 +125,4 @@ def validate(out: Path, text: Path = DEFAULT_TEXT, on: str = "emulator",
         predicted += len(window) - 1
     predicted = max(predicted, 1)
     return Validation(on, manifest["board"], positions, agree / positions, max_err, kl_sum / positions,
-                      float(np.exp(nll_ref / predicted)), float(np.exp(nll_build / predicted)))
+                      float(np.exp(nll_ref / predicted)), float(np.exp(nll_build / predicted)), *limits)

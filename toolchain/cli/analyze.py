@@ -1,5 +1,6 @@
 """`llmtool analyze`: will this model fit this board, and how fast would it run?"""
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -24,7 +25,10 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
     """Show how MODEL (a checkpoint, or a llama2.c shape: stories15M, stories42M,
     stories110M) fits BOARD: flash and RAM by section against the board's limits,
     the largest context for each KV cache storage, and an estimate of decode tok/s
-    from the board's clock, bandwidth and MACs per cycle."""
+    from the board's clock, bandwidth and MACs per cycle.
+
+    Exits with status 1 when the model does not fit (at --context, if given), after
+    saying why in one line (with --json: "fits": false in the complete object)."""
     from ..analyze import analyze, report_lines
     from ..boards import get_board
     from ..tokenizer import load_tokenizer
@@ -43,3 +47,5 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
         plot_memory(a, plot)
         if not as_json:
             click.echo(f"memory map drawn in {plot}")
+    if a.fit is None:
+        sys.exit(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 from .boards import Board, get_board
 from .errors import ToolchainError
 from .manifest import read_manifest
+from .progress import phase
 from .toolcheck import require
 
 BINARY = Path("build/llm")
@@ -116,6 +117,7 @@ def make(out: Path, target: str, board: Board) -> None:
 
 def build_project(out: Path) -> SizeReport:
     board = get_board(read_manifest(out)["board"])
+    phase(f"building {out} for {board.name} with {board.cc}...")
     make(out, "all", board)
     report = size_report(out, board)
     if not report.fits():

@@ -11,6 +11,7 @@ from .errors import ToolchainError
 from .fit import assess, largest_context
 from .importers import load_checkpoint
 from .outdir import check_output, clean_stale
+from .progress import phase
 from .quantize import QuantizedModel, check_group_size, quantize_model
 from .render import Project, render_project
 from .tokenizer import Tokenizer, load_tokenizer
@@ -36,6 +37,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if not isinstance(model, Model):
         source = Path(model)
         model_name = model_name or source.stem
+        phase(f"reading {source}...")
         model = load_checkpoint(source)
     tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
     cfg = model.config
@@ -60,6 +62,9 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         raise ToolchainError(f"--context {context} does not fit {board.name} with --kv {kv}: "
                              f"the largest that fits is {best}")
     fit = assess(cfg, quant, group_size, kv, context, board, tok)
+    if quant != "f32":
+        phase(f"quantizing {cfg.n_params():,} parameters to {quant} (groups of {group_size})...")
     qm = quantize_model(model, quant, group_size)
+    phase(f"writing the {board.name} project, context {context}, to {out}...")
     project = render_project(out, qm, tok, board, fit.plan, model_name or "model", source, force=force)
     return Compiled(project, qm, chosen, cfg.max_seq_len)

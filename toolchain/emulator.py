@@ -15,6 +15,7 @@ import numpy as np
 from .build import error_line
 from .errors import ToolchainError
 from .manifest import read_manifest
+from .progress import phase
 from .run import check_sampling
 from .toolcheck import require
 
@@ -58,12 +59,15 @@ def build_emulator(out: Path) -> Path:
     sanitized one under LLMTOOL_SANITIZE=1."""
     require("make", "make")
     require("cc", "gcc")
+    library = Path(out) / (SANITIZED_LIBRARY if sanitized() else LIBRARY)
+    if not library.exists():
+        phase(f"building the host library of {out} (first run only)...")
     result = subprocess.run(["make", "-C", str(out), "--no-print-directory", "emulator"]
                             + (["SANITIZE=1"] if sanitized() else []),
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise ToolchainError(f"building the emulator in {out} failed: {error_line(result.stderr)}")
-    return Path(out) / (SANITIZED_LIBRARY if sanitized() else LIBRARY)
+    return library
 
 
 def utf8(text: str) -> bytes:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .boards import PORTABLE, Kernel
 from .choices import KV_MODES, QUANT_MODES
 from .config import ModelConfig, tensor_shapes
 from .layout import matrix_bytes, pack_matrix
+from .progress import bar
 from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
 from .rope import rope_table
 from .tokenizer import Tokenizer
@@ -140,8 +140,8 @@ def write_image(layout: ImageLayout, path: Path, n_params: int) -> None:
     crc = zlib.crc32(layout.header)
     with open(path, "wb") as f:
         f.write(layout.header)
-        for name, a in tqdm(layout.arrays.items(), desc="write image", unit="tensor",
-                            disable=n_params <= PROGRESS_PARAMS, leave=False):
+        for name, a in bar(layout.arrays.items(), desc="write image", unit="tensor",
+                           disable=n_params <= PROGRESS_PARAMS, leave=False):
             for chunk in (b"\0" * (layout.offsets[name] - f.tell()), a.tobytes()):
                 crc = zlib.crc32(chunk, crc)
                 f.write(chunk)

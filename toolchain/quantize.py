@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
 from .choices import DEFAULT_GROUP_SIZE, QUANT_MODES
 from .config import Model, ModelConfig
 from .errors import ToolchainError
 from .layout import MIN_SCALE
+from .progress import bar
 
 LEVELS = {"q8": (-127, 127), "q4": (-8, 7)}  # the range of a quantized value
 Q4_DIVISORS = np.linspace(6.5, 8.5, 17, dtype=np.float32)  # candidate scales: max|w| / divisor
@@ -118,8 +118,8 @@ def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> Quan
     tensors: dict[str, np.ndarray | QuantizedMatrix] = {}
     errors: list[TensorError] = []
     big = model.config.n_params() > PROGRESS_PARAMS
-    for name, w in tqdm(model.tensors.items(), desc="quantize", unit="tensor",
-                        disable=not big or mode == "f32", leave=False):
+    for name, w in bar(model.tensors.items(), desc=f"quantize to {mode}", unit="tensor",
+                       total=len(model.tensors), disable=not big or mode == "f32", leave=False):
         if mode == "f32" or w.ndim != 2:
             tensors[name] = w
             continue

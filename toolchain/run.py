@@ -11,6 +11,7 @@ from .boards import Board, get_board
 from .build import BINARY, make
 from .errors import ToolchainError
 from .manifest import read_manifest
+from .progress import phase
 from .toolcheck import require
 
 
@@ -96,6 +97,8 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     if board.emulation.get("memory") and binary == str(BINARY):
         binary = "build/llm-qemu"  # QEMU's model of the board has another memory map
     command = emulator_command(board, out / binary, args, icount=icount)
+    if not (out / binary).exists():
+        phase(f"building {out} for {board.name} with {board.cc} (first run only)...")
     make(out, "all", board)
     try:
         return subprocess.run(command, capture_output=capture, text=capture or input_text is not None,

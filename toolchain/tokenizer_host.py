@@ -18,6 +18,7 @@ from .config import ModelConfig, random_model
 from .emulator import Emulator
 from .errors import ToolchainError
 from .manifest import MANIFEST
+from .progress import phase
 from .resources import resource_dir
 from .tokenizer import load_tokenizer
 
@@ -47,6 +48,7 @@ def host_encoder(tokenizer: Path) -> Emulator:
         raise ToolchainError(f"{tokenizer}: no such file")
     out = cache_root() / "tokenizers" / _cache_key(tokenizer.read_bytes())
     if not (out / MANIFEST).is_file():
+        phase(f"making the C runtime's encoder for {tokenizer} (first use only)...")
         tok = load_tokenizer(tokenizer)
         # the smallest model the runtime takes: only its vocabulary matters here
         config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,

@@ -26,6 +26,7 @@ from torch import distributed, nn
 from .config import ModelConfig
 from .errors import ToolchainError
 from .model import Transformer
+from .progress import bar
 from .train_config import CHECKPOINT, MODEL_ARGS, STORIES, VOCAB_SIZE, TrainConfig
 
 EVAL_STREAM = 2**31  # batch seeds [seed, EVAL_STREAM, k] never collide with training's [seed, iter, shard]
@@ -295,8 +296,6 @@ def prepare_inputs(out_dir: Path | str, corpus: Path | str | None = None,
 def train(c: TrainConfig, resume: bool = False, progress: bool = True) -> TrainResult:
     """Trains (or, with resume, continues) the model of `c` and writes out_dir/ckpt.pt
     at every evaluation and at the end; returns every evaluation's losses."""
-    from tqdm import tqdm
-
     c.check()
     out = Path(c.out_dir)
     path = out / CHECKPOINT
@@ -355,27 +354,27 @@ def train(c: TrainConfig, resume: bool = False, progress: bool = True) -> TrainR
         train_loss, val_loss = estimate_loss(model, data, c, device, autocast)
         best = min(best, val_loss)
         result.evals.append(Eval(it, train_loss, val_loss))
-        bar.write(f"iter {it}: train loss {train_loss:.4f}, val loss {val_loss:.4f}", file=sys.stderr)
+        steps.write(f"iter {it}: train loss {train_loss:.4f}, val loss {val_loss:.4f}", file=sys.stderr)
         _save(path, {"model": model.state_dict(), "model_args": args,
                      "optimizer": optimizer.state_dict(), "iter_num": it, "best_val_loss": best,
                      "config": asdict(c)})
 
     tokens_per_iter = c.batch_size * c.max_seq_len * c.grad_accum * dist.world
-    bar = tqdm(range(start, c.max_iters), initial=start, total=c.max_iters, unit="it",
-               disable=not (progress and dist.master), dynamic_ncols=True)
+    steps = bar(range(start, c.max_iters), initial=start, total=c.max_iters, unit="it",
+                disable=not (progress and dist.master))
     if start == 0:
         evaluate_and_save(0)
     stepping = 0.0  # seconds in optimizer steps, evaluations left out
-    for it in bar:
+    for it in steps:
         tick = time.perf_counter()
         loss = optimizer_step(step, optimizer, scaler, autocast, data.train, c, it, dist, device)
         seconds = time.perf_counter() - tick
         stepping += seconds
-        bar.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_iter / seconds:.0f}")
+        steps.set_postfix(loss=f"{loss:.4f}", tok_s=f"{tokens_per_iter / seconds:.0f}")
         result.iter_num = it + 1
         if result.iter_num % c.eval_interval == 0 or result.iter_num == c.max_iters:
             evaluate_and_save(result.iter_num)
-    bar.close()
+    steps.close()
     result.tokens_per_s = tokens_per_iter * (c.max_iters - start) / stepping if stepping > 0 else 0.0
     if dist.world > 1:
         distributed.barrier()  # rank 0 has written the last checkpoint; gloo aborts on a peer that left

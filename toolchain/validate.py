@@ -16,6 +16,7 @@ from .errors import ToolchainError
 from .importers import load_checkpoint
 from .manifest import read_manifest
 from .model import Transformer
+from .progress import bar, phase
 from .run import run_image
 
 
@@ -98,6 +99,7 @@ def validate(out: Path, text: Path = DEFAULT_TEXT, on: str = "emulator",
         raise ToolchainError(f"{out} does not record its source checkpoint: pass --model")
     if on not in VALIDATE_TARGETS:
         raise ToolchainError(f"--on must be one of {', '.join(VALIDATE_TARGETS)}")
+    phase(f"loading the f32 reference from {source}...")
     reference = Transformer(load_checkpoint(source))
     emulator = Emulator(out)  # its C encoder tokenizes the text, for either target
     if not Path(text).is_file():
@@ -107,7 +109,8 @@ def validate(out: Path, text: Path = DEFAULT_TEXT, on: str = "emulator",
     agree = positions = 0
     max_err = kl_sum = nll_ref = nll_build = 0.0
     predicted = 0
-    for window in windows(tokens, emulator.context, emulator.bos_id):
+    for window in bar(windows(tokens, emulator.context, emulator.bos_id), desc=f"validate on the {on}",
+                      unit="window", leave=False):
         want = reference.score(torch.tensor(window)).double()
         if on == "emulator":
             got = np.stack([emulator.forward(t, pos) for pos, t in enumerate(window)])

@@ -14,10 +14,10 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..config import Model, ModelConfig, tensor_shapes
 from ..errors import ToolchainError
+from ..progress import bar
 from ..quantize import PROGRESS_PARAMS
 
 MAGIC = 0x616B3432
@@ -137,7 +137,7 @@ def read_llama2c(path: Path | str) -> Model:
     # legacy: run.c's order; versioned: the norms first, then the matrices
     names = _legacy_order(cfg) if version == 0 else _norm_names(cfg) + _matrix_names(cfg)
     big = cfg.n_params() > PROGRESS_PARAMS
-    for name in tqdm(names, desc="import", unit="tensor", disable=not big, leave=False):
+    for name in bar(names, desc="import", unit="tensor", disable=not big, leave=False):
         if name == "rope":
             take(cfg.max_seq_len * cfg.head_dim, "<f4")
             continue

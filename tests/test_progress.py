@@ -1,0 +1,75 @@
+"""Progress where a person waits: one line per slow phase on stderr (and tqdm bars),
+shown on a terminal or with LLMTOOL_PROGRESS=1; never on stdout, whose text and
+JSON are contracts, and never in a captured stderr by default, where a failed
+command's `error:` line stays its only line."""
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from toolchain import progress
+from toolchain.cli import main
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_shown_on_a_terminal_or_when_asked(monkeypatch):
+    monkeypatch.delenv(progress.PROGRESS_ENV, raising=False)
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert not progress.enabled()
+    monkeypatch.setattr("sys.stderr", Terminal())
+    assert progress.enabled()
+    progress.phase("building the host library of out (first run only)...")
+    assert __import__("sys").stderr.getvalue() == "building the host library of out (first run only)...\n"
+    monkeypatch.setenv(progress.PROGRESS_ENV, "0")
+    assert not progress.enabled()
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1")
+    assert progress.enabled()
+
+
+@pytest.fixture
+def compiled(shared_models, tmp_path, monkeypatch):
+    """Compiles stories260K with progress shown; (stdout, stderr, project)."""
+    monkeypatch.setenv(progress.PROGRESS_ENV, "1")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["compile", str(shared_models / "stories260K.bin"), "-z",
+                                       str(shared_models / "tok512.bin"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return result.stdout, result.stderr, out
+
+
+def test_compile_says_each_phase_on_stderr(compiled, shared_models, tmp_path, monkeypatch):
+    stdout, stderr, out = compiled
+    assert stderr.splitlines() == [f"reading {shared_models / 'stories260K.bin'}...",
+                                   "quantizing 260,032 parameters to q8 (groups of 64)...",
+                                   f"writing the host project, context 512, to {out}..."]
+    monkeypatch.delenv(progress.PROGRESS_ENV)
+    quiet = CliRunner().invoke(main, ["compile", str(shared_models / "stories260K.bin"), "-z",
+                                      str(shared_models / "tok512.bin"), "-o", str(out), "--force"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == stdout  # stdout as before
+
+
+def test_first_emulate_says_it_builds_and_keeps_stdout_exact(compiled):
+    _, _, out = compiled
+    args = ["emulate", str(out), "-t", "0", "-n", "40", "-i", "Once upon a time"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    lines = first.stderr.splitlines()
+    assert lines[0] == f"building the host library of {out} (first run only)..." and "achieved tok/s" in lines[-1]
+    second = CliRunner().invoke(main, args)
+    assert "building" not in second.stderr and second.stdout == first.stdout
+    assert first.stdout.startswith("Once upon a time") and first.stdout.endswith("\n")
+
+
+def test_build_and_validate_say_what_they_do(compiled, shared_models):
+    _, _, out = compiled
+    build = CliRunner().invoke(main, ["build", str(out)])
+    assert build.exit_code == 0 and build.stderr == f"building {out} for host with cc...\n", build.output
+    result = CliRunner().invoke(main, ["validate", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"loading the f32 reference from {shared_models / 'stories260K.bin'}...\n")
+    assert result.stdout.startswith("{") and result.stdout.rstrip().endswith("}")  # the JSON alone

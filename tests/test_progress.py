@@ -9,6 +9,8 @@ from click.testing import CliRunner
 
 from toolchain import progress
 from toolchain.cli import main
+from toolchain.cli.demo import AFTER_TRAINING_SECONDS, DEMO_CONFIG, duration, training_seconds
+from toolchain.train_config import TrainConfig
 
 
 class Terminal(io.StringIO):
@@ -73,3 +75,11 @@ def test_build_and_validate_say_what_they_do(compiled, shared_models):
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith(f"loading the f32 reference from {shared_models / 'stories260K.bin'}...\n")
     assert result.stdout.startswith("{") and result.stdout.rstrip().endswith("}")  # the JSON alone
+
+
+def test_the_demo_promises_three_minutes_and_says_so():
+    """On a 2-core CPU, training the demo's model fits its promise with room for the rest."""
+    assert training_seconds(DEMO_CONFIG) + AFTER_TRAINING_SECONDS <= 180
+    assert duration(training_seconds(DEMO_CONFIG)) in ("about 1.5 minutes", "about 2 minutes")
+    assert training_seconds(TrainConfig("", "", "")) > 2 * training_seconds(DEMO_CONFIG)  # the full example
+    assert duration(20) == "under a minute" and duration(150) == "about 2.5 minutes"

@@ -189,6 +189,8 @@ def test_demo_trains_once_then_reuses(restore_threads, tmp_path, capfd):
     first = capfd.readouterr()
     assert first.out.startswith("Once upon a time") and len(words(first.out)) > 10, first
     assert "training the tiny_stories model" in first.err
+    # how long it takes, said before it starts
+    assert first.err.startswith("demo: this first run takes under a minute on a 2-core CPU: training a "), first.err
     (checkpoint,) = tmp_path.glob("model-*/ckpt.pt")
     stamp = checkpoint.stat().st_mtime_ns
     assert run_demo(tmp_path, "rpi4", "Once upon a time", 40, 0.0, 0.9, 1, config, stories=300) == 0

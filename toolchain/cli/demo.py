@@ -1,6 +1,6 @@
-"""`llmtool demo`: the whole path with nothing brought along. Trains the
-tiny_stories example model (once; later runs reuse it), compiles it for a board,
-builds it and runs it under the board's emulator."""
+"""`llmtool demo`: the whole path with nothing brought along. Trains a small
+tiny_stories model (once; later runs reuse it), compiles it for a board, builds it
+and runs it under the board's emulator; it says how long that takes before it starts."""
 import hashlib
 import json
 import sys
@@ -14,6 +14,35 @@ from ..manifest import MANIFEST
 from ..train_config import CHECKPOINT, STORIES, VOCAB_SIZE, TrainConfig
 
 DEFAULT_WORKDIR = Path("~/.cache/llmtool/demo")
+# The tiny_stories example (`llmtool train`'s defaults: 1M parameters, 3 minutes of
+# training on two idle cores, 7 to 10 when other work holds one) at three quarters of
+# its width and four of its five layers, on half its batch: 0.5M parameters seeing
+# 0.8M tokens reach a held-out loss of 0.33 nats per token in 400 steps and tell a
+# whole story in the 256 positions the demo runs. The whole first run to rpi4 took
+# 2 min 48 s on a 2-core machine shared with other jobs (load 4.5).
+DEMO_CONFIG = TrainConfig("", "", "", dim=96, n_layers=4, batch_size=8, max_iters=400, warmup_iters=30,
+                          eval_interval=200)
+# A training step costs about this per parameter and token on a 2-core x86-64 machine
+# where other work holds a core (torch then takes one thread): on a machine of its
+# own, torch takes both and the run is about twice as fast as said. An evaluation
+# batch, forward only, costs a third of a step.
+SECONDS_PER_PARAM_TOKEN = 2.5e-10
+AFTER_TRAINING_SECONDS = 30  # the corpus, the tokenizer, compiling, cross-building, the QEMU run
+
+
+def training_seconds(config: TrainConfig, vocab_size: int = VOCAB_SIZE) -> float:
+    """About how long training `config` takes on a 2-core CPU."""
+    params = config.model_config(vocab_size).n_params()
+    window = config.batch_size * config.max_seq_len
+    evaluations = config.max_iters // config.eval_interval + 1
+    tokens = config.max_iters * config.grad_accum * window + evaluations * 2 * config.eval_iters * window / 3
+    return SECONDS_PER_PARAM_TOKEN * params * tokens
+
+
+def duration(seconds: float) -> str:
+    """"under a minute", "about 1.5 minutes", "about 3 minutes": to the half minute."""
+    minutes = round(seconds / 30) / 2
+    return "under a minute" if minutes < 1 else f"about {minutes:g} minute{'s' * (minutes > 1)}"
 
 
 def settings_key(config: TrainConfig, stories: int, vocab_size: int) -> str:
@@ -34,10 +63,17 @@ def trained_model(workdir: Path, config: TrainConfig, stories: int = STORIES,
     if path.exists():
         saved = read_checkpoint(path)
         if saved["iter_num"] < config.max_iters:
-            click.echo(f"demo: continuing the interrupted training in {model_dir}", err=True)
+            left = training_seconds(config, vocab_size) * (1 - saved["iter_num"] / config.max_iters)
+            click.echo(f"demo: continuing the interrupted training in {model_dir} "
+                       f"({duration(left)} on a 2-core CPU)", err=True)
             train(replace(config, **{k: saved["config"][k] for k in ("corpus", "tokenizer", "out_dir")}),
                   resume=True)
         return path
+    seconds = training_seconds(config, vocab_size)
+    params = config.model_config(vocab_size).n_params()
+    click.echo(f"demo: this first run takes {duration(seconds + AFTER_TRAINING_SECONDS)} on a 2-core CPU: "
+               f"training a {params / 1e6:.1f}M-parameter model on {stories:,} generated stories "
+               f"({duration(seconds)}, once), then compiling, building and running it", err=True)
     click.echo(f"demo: training the tiny_stories model in {model_dir} (once; later runs reuse it)", err=True)
     corpus, tokenizer = prepare_inputs(model_dir, stories=stories, vocab_size=vocab_size)
     train(replace(config, corpus=str(corpus), tokenizer=str(tokenizer), out_dir=str(model_dir)))
@@ -53,14 +89,15 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
 
     check_sampling(temperature, topp, seed)  # before the minutes of training
     workdir = Path(workdir).expanduser()
-    config = config or TrainConfig("", "", "")
+    config = config or DEMO_CONFIG
     checkpoint = trained_model(workdir, config, stories, vocab_size)
     out = checkpoint.parent / board
     if not (out / MANIFEST).exists():
         click.echo(f"demo: compiling for {board} into {out}", err=True)
         compile_project(checkpoint, checkpoint.parent / "tokenizer.bin", board, out, force=True,
                         model_name="tiny_stories")
-    click.echo(f"demo: running {out} on {board}", err=True)
+    built = (out / "build" / "llm").exists()
+    click.echo(f"demo: {'running' if built else 'building and running'} {out} on {board}", err=True)
     return run_project(out, prompt, steps, temperature, topp, seed).returncode
 
 
@@ -76,7 +113,8 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
               help="Nucleus sampling threshold.")
 @click.option("--seed", "-s", type=int, default=None, help="Random seed [default: from the clock].")
 def command(workdir, board, prompt, steps, temperature, topp, seed):
-    """Train the tiny_stories example model (about 1M parameters, a few minutes
-    on a CPU, once), compile it for BOARD, build it and run it under the board's
-    emulator (natively for host): the whole path without a model of your own."""
+    """Train a small tiny_stories model (0.5M parameters, about 2 minutes on a
+    2-core CPU, once: later runs reuse it), compile it for BOARD, build it and run it
+    under the board's emulator (natively for host): the whole path without a model
+    of your own."""
     sys.exit(run_demo(workdir, board, prompt, steps, temperature, topp, seed))

@@ -3,6 +3,9 @@ shown on a terminal or with LLMTOOL_PROGRESS=1; never on stdout, whose text and
 JSON are contracts, and never in a captured stderr by default, where a failed
 command's `error:` line stays its only line."""
 import io
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -83,3 +86,19 @@ def test_the_demo_promises_three_minutes_and_says_so():
     assert duration(training_seconds(DEMO_CONFIG)) in ("about 1.5 minutes", "about 2 minutes")
     assert training_seconds(TrainConfig("", "", "")) > 2 * training_seconds(DEMO_CONFIG)  # the full example
     assert duration(20) == "under a minute" and duration(150) == "about 2.5 minutes"
+
+
+def test_setup_says_what_it_installs(tmp_path):
+    """scripts/setup.sh --dry-run: each step and each command, with a dpkg that knows
+    no package (a fresh machine), and nothing run."""
+    root = Path(__file__).resolve().parents[1]
+    (tmp_path / "dpkg").write_text("#!/bin/sh\nexit 1\n")
+    (tmp_path / "dpkg").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", str(root / "scripts" / "setup.sh"), "--dry-run"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "==> Debian packages" in out and "installing " in out and "gcc-aarch64-linux-gnu" in out
+    assert "+ " in out and "apt-get update -q" in out and "apt-get install -y -q" in out
+    assert "pip install --progress-bar on -e .[test]" in out and out.rstrip().endswith("nothing was installed")

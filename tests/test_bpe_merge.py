@@ -15,7 +15,6 @@ import pytest
 from project_c import C_DIR, build_with
 from toolchain.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
-from toolchain.emulator import Emulator
 from toolchain.tokenizer import load_tokenizer
 from toolchain.validate import DEFAULT_TEXT
 

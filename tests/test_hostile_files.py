@@ -15,7 +15,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from checkpoint_writers import meta_args, write_gguf, write_hf, write_train_pt
+from checkpoint_writers import meta_args, write_gguf, write_hf
 from synthetic import synthetic_tokenizer
 from toolchain.cli import main
 from toolchain.config import Model, ModelConfig, random_model

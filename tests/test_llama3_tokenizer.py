@@ -11,10 +11,12 @@ import tiktoken
 from click.testing import CliRunner
 from tiktoken.load import load_tiktoken_bpe
 
+from toolchain.boards import get_board
 from toolchain.cli import main
 from toolchain.config import ModelConfig
 from toolchain.errors import ToolchainError
 from toolchain.image import image_entries
+from toolchain.spec import CompileSpec
 from toolchain.tokenizer import llama3_special_tokens, load_tokenizer
 from toolchain.tokenizer_host import CACHE_ENV, host_encoder
 
@@ -133,10 +135,12 @@ def test_llama3_model_runs_on_host(emulator):
 
 def test_only_tiktoken_images_carry_unicode_tables(shared_models, ranks_file):
     config = ModelConfig(dim=64, n_layers=1, n_heads=8, n_kv_heads=8, vocab_size=512, hidden_dim=172, max_seq_len=8)
-    names = [name for name, _ in image_entries(config, "q8", 64, 8, load_tokenizer(shared_models / "tok512.bin"))]
+    host = get_board("host")
+    names = [name for name, _ in image_entries(CompileSpec(config, host, context=8,
+                                                           tokenizer=load_tokenizer(shared_models / "tok512.bin")))]
     assert "vocab.char_classes" not in names
     config = replace(config, vocab_size=128256)
-    sizes = dict(image_entries(config, "q8", 64, 8, load_tokenizer(ranks_file)))
+    sizes = dict(image_entries(CompileSpec(config, host, context=8, tokenizer=load_tokenizer(ranks_file))))
     assert 1000 < sizes["vocab.char_classes"] // 4 < 3000  # runs of one Unicode class
 
 

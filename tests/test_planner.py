@@ -11,6 +11,7 @@ from toolchain.build import build_project
 from toolchain.compiler import compile_project
 from toolchain.importers import load_checkpoint
 from toolchain.plan import PHASES, plan_memory
+from toolchain.spec import CompileSpec
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def config(stories):
 
 @pytest.mark.parametrize("board,kv", [("host", "f32"), ("stm32f405", "q8"), ("mps3-an547", "f16")])
 def test_buffers_share_storage_and_never_overlap_while_live(config, board, kv):
-    plan = plan_memory(config, "q8", 64, 256, 7, get_board(board), kv)
+    plan = plan_memory(CompileSpec(config, get_board(board), "q8", 64, kv, 256))
     assert sum(a.nbytes for a in plan.arenas) < plan.unshared_bytes  # sharing saves RAM
     assert all(a.nbytes > 0 for a in plan.arenas)  # mps3-an547 f16: all in DTCM, no empty main arena
     for arena in plan.arenas:
@@ -39,7 +40,7 @@ def test_buffers_share_storage_and_never_overlap_while_live(config, board, kv):
 
 
 def test_hottest_buffers_go_to_fast_ram(config):
-    plan = plan_memory(config, "q8", 64, 256, 7, get_board("stm32f405"), "q8")
+    plan = plan_memory(CompileSpec(config, get_board("stm32f405"), "q8", 64, "q8", 256))
     ccm = next(a for a in plan.arenas if a.region == "ccm")
     assert ccm.nbytes <= 64 * 1024 and ccm.section == ".bss.llm_ccm"
     assert {"x", "xb", "xq", "q", "att"} <= {b.name for b in ccm.buffers}

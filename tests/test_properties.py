@@ -6,16 +6,20 @@ lets two buffers live in the same phase overlap and keeps every alignment."""
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from c_kernels import build_kernels
 from toolchain.boards import all_boards
 from toolchain.config import ModelConfig
+from toolchain.errors import ToolchainError
 from toolchain.layout import MIN_SCALE
-from toolchain.plan import ALIGN, KV_MODES, PHASES, buffers_needed, plan_memory
-from toolchain.quantize import QUANT_MODES, n_groups, quantize_matrix
+from toolchain.choices import KV_MODES, QUANT_MODES
+from toolchain.plan import ALIGN, PHASES, buffers_needed, plan_memory
+from toolchain.quantize import n_groups, quantize_matrix
+from toolchain.spec import CompileSpec
+from toolchain.tokenizer import Tokenizer
 
 # The largest magnitude tested: at FLT_MAX itself 127 x (FLT_MAX / 127) rounds past
 # the largest float, so dequantizing gives inf.
@@ -134,10 +138,13 @@ BOARDS = all_boards()
        context=st.integers(1, 600), kv=st.sampled_from(KV_MODES), board=st.sampled_from(sorted(BOARDS)),
        max_token_length=st.integers(1, 64))
 def test_planner_never_overlaps_live_buffers(config, quant, group, context, kv, board, max_token_length):
-    b = BOARDS[board]
-    plan = plan_memory(config, quant, group, context, max_token_length, b, kv)
-    wanted, _, _ = buffers_needed(config, quant, group, kv, context, max_token_length, b.os,
-                                  b.kernel(quant, group))
+    tok = Tokenizer([b"x" * max_token_length] * config.vocab_size, [0.0] * config.vocab_size)
+    try:
+        spec = CompileSpec(config, BOARDS[board], quant, group, kv, context, tok)
+    except ToolchainError:  # a group size this model cannot take: the compiler refuses it
+        assume(False)
+    plan = plan_memory(spec)
+    wanted, _, _ = buffers_needed(spec)
     # every buffer the runtime needs is placed once, at its size
     assert sorted((x.name, x.nbytes) for x in plan.buffers) == sorted((x.name, x.nbytes) for x in wanted)
     for arena in plan.arenas:
@@ -151,5 +158,5 @@ def test_planner_never_overlaps_live_buffers(config, quant, group, context, kv, 
             for a, c in zip(live, live[1:]):
                 assert a.offset + a.nbytes <= c.offset, (phase, a.name, c.name)
         if arena.section is not None:  # a fast region never holds more than it has
-            assert arena.nbytes <= b.region(arena.region).length
+            assert arena.nbytes <= spec.board.region(arena.region).length
     assert sum(a.nbytes for a in plan.arenas) <= plan.unshared_bytes

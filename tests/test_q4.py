@@ -5,7 +5,6 @@ import pytest
 
 from toolchain.build import build_project
 from toolchain.compiler import compile_project
-from toolchain.config import ModelConfig
 from toolchain.emulator import Emulator
 from toolchain.image import image_entries
 from toolchain.manifest import read_manifest
@@ -13,6 +12,7 @@ from toolchain.boards import Q4_LAYOUT
 from toolchain.layout import pack_matrix
 from toolchain.quantize import quantize_matrix
 from toolchain.run import run_project
+from toolchain.spec import CompileSpec
 from toolchain.validate import validate
 
 QEMU_BOARDS = ["rpi4", "mps2-an386"]
@@ -62,8 +62,7 @@ def test_q4_weights_take_about_half_the_flash_of_q8(q4_projects):
 
 
 def _entries(out):
-    m = read_manifest(out)
-    return image_entries(ModelConfig.from_dict(m["config"]), m["quant"], m["group_size"], m["context"])
+    return image_entries(CompileSpec.of_project(read_manifest(out)))
 
 
 def test_q4_agreement_with_the_f32_reference(q4_projects):

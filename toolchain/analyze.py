@@ -2,18 +2,17 @@
 KV storage allows, and a speed estimate from the board's clock and bandwidth."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .boards import Board
-from .choices import KV_MODES, MAX_CONTEXT
+from .choices import KV_MODES
 from .config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
-from .errors import ToolchainError
 from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
 from .image import image_entries
 from .importers import load_checkpoint
 from .layout import scale_bytes
-from .quantize import check_group_size
+from .spec import CompileSpec
 from .tokenizer import Tokenizer
 
 
@@ -54,19 +53,18 @@ def model_config(model: str) -> tuple[str, ModelConfig]:
     return Path(model).stem, load_checkpoint(model).config
 
 
-def flash_sections(cfg: ModelConfig, quant: str, group_size: int, context: int,
-                   tok: Tokenizer | None, board: Board) -> dict[str, int]:
+def flash_sections(spec: CompileSpec) -> dict[str, int]:
     sections = {"weights": 0, "scales": 0, "norms": 0, "tokenizer": 0, "rope tables": 0}
-    shapes = tensor_shapes(cfg)
-    for name, nbytes in image_entries(cfg, quant, group_size, context, tok, board.kernel(quant, group_size)):
+    shapes = tensor_shapes(spec.config)
+    for name, nbytes in image_entries(spec):
         key = ("tokenizer" if name.startswith("vocab.") else "rope tables" if name.startswith("rope")
                else "norms" if "norm" in name else "weights")
         if key == "weights" and len(shapes.get(name, ())) == 2:  # scales lie beside their groups
-            scales = scale_bytes(*shapes[name], group_size, quant)
+            scales = scale_bytes(*shapes[name], spec.group_size, spec.quant)
             sections["scales"] += scales
             nbytes -= scales
         sections[key] += nbytes
-    if board.os == "baremetal":
+    if spec.board.os == "baremetal":
         sections["code (estimate)"] = CODE_ESTIMATE
     return sections
 
@@ -105,18 +103,16 @@ def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board) -> tuple[float | No
 def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, kv: str = "f32",
             context: int | None = None, tok: Tokenizer | None = None) -> Analysis:
     name, cfg = model_config(model)
-    check_group_size(quant, group_size, cfg)
-    largest = {mode: largest_context(cfg, quant, group_size, mode, board, tok) for mode in KV_MODES}
-    limit = min(cfg.max_seq_len, MAX_CONTEXT)
+    spec = CompileSpec(cfg, board, quant, group_size, kv, tokenizer=tok)
+    largest = {mode: largest_context(replace(spec, kv=mode)) for mode in KV_MODES}
     if context is None:
         context = largest[kv]
-    elif not 1 <= context <= limit:
-        why = "the model's max_seq_len" if limit == cfg.max_seq_len else "the most llmtool plans for"
-        raise ToolchainError(f"--context {context} is outside 1..{limit} ({why})")
-    flash = flash_sections(cfg, quant, group_size, max(context, 1), tok, board)
+    else:
+        spec.check_context(context)
+    flash = flash_sections(spec.at(max(context, 1)))
     if context == 0:
         return Analysis(name, cfg, board, quant, kv, 0, None, largest, flash, {}, None, "")
-    fit = assess(cfg, quant, group_size, kv, context, board, tok)
+    fit = assess(spec.at(context))
     tok_s, bound = estimate_tok_s(cfg, fit, board)
     return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, flash,
                     ram_sections(fit, board), tok_s, bound)

@@ -10,14 +10,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .boards import PORTABLE, Kernel, get_board, kernel_named
+from .boards import get_board
 from .build import make
-from .config import ModelConfig
 from .errors import ToolchainError
 from .image import image_entries
 from .manifest import read_manifest
 from .resources import resource_dir
 from .run import image_args, run_image
+from .spec import CompileSpec
 from .toolcheck import require
 
 PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
@@ -52,11 +52,11 @@ def read_bandwidth_gb_s(megabytes: int = 512, repeats: int = 5, threads: int = 1
     return float(result.stdout)
 
 
-def weight_bytes_per_token(cfg: ModelConfig, quant: str, group_size: int, context: int,
-                           kernel: Kernel = PORTABLE) -> int:
+def weight_bytes_per_token(spec: CompileSpec) -> int:
     """Bytes of weights a decode step reads: every matrix and norm once; of the
     embedding table only one row, unless it is also the classifier."""
-    entries = image_entries(cfg, quant, group_size, context, kernel=kernel)
+    cfg = spec.config
+    entries = image_entries(spec)
     total = sum(n for name, n in entries if not name.startswith(("vocab.", "rope")))
     if not cfg.shared_classifier:
         table = sum(n for name, n in entries if name.startswith("tok_embeddings"))
@@ -70,8 +70,8 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     weight bytes of a token, and for threads > 1 also that of `threads` cores
     reading together (what a run on that many threads can at best approach)."""
     manifest = read_manifest(out)
-    board = get_board(manifest["board"])
-    cfg = ModelConfig.from_dict(manifest["config"])
+    spec = CompileSpec.of_project(manifest)
+    board, cfg = spec.board, spec.config
     binary = "build/llm-reference" if reference else "build/llm"
     if reference:
         make(out, "reference", board)
@@ -88,8 +88,7 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
         bw_threads = bw
     else:
         bw_threads = threads_bandwidth if threads_bandwidth is not None else read_bandwidth_gb_s(threads=threads)
-    per_token = weight_bytes_per_token(cfg, manifest["quant"], manifest["group_size"], manifest["context"],
-                                       kernel_named(manifest["kernel"]))
+    per_token = weight_bytes_per_token(spec)
     roofline = bw * 1e9 / per_token
     decode = float(speeds.group(2))
     return {

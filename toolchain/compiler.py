@@ -5,15 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .boards import get_board
-from .choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE, MAX_CONTEXT
+from .choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE
 from .config import Model
 from .errors import ToolchainError
 from .fit import assess, largest_context
 from .importers import load_checkpoint
 from .outdir import check_output, clean_stale
 from .progress import phase
-from .quantize import QuantizedModel, check_group_size, quantize_model
+from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
+from .spec import CompileSpec
 from .tokenizer import Tokenizer, load_tokenizer
 
 
@@ -44,27 +45,25 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if tok.vocab_size != cfg.vocab_size:
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
-    group_size = DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size
-    check_group_size(quant, group_size, cfg)
+    spec = CompileSpec(cfg, board, quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size,
+                       kv, tokenizer=tok)
     chosen = context is None
-    limit = min(cfg.max_seq_len, MAX_CONTEXT)
-    if not chosen and not 1 <= context <= limit:
-        why = "the model's max_seq_len" if limit == cfg.max_seq_len else "the most llmtool plans for"
-        raise ToolchainError(f"--context {context} is outside 1..{limit} ({why})")
-    best = largest_context(cfg, quant, group_size, kv, board, tok, DEFAULT_CONTEXT_CAP if chosen else context)
+    if not chosen:
+        spec.check_context(context)
+    best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
     if best == 0:
         raise ToolchainError(f"the model does not fit {board.name} even with a context of 1 "
                              f"(see `llmtool analyze`)")
     if chosen:
         context = best
     elif context > best:
-        best = largest_context(cfg, quant, group_size, kv, board, tok)
         raise ToolchainError(f"--context {context} does not fit {board.name} with --kv {kv}: "
-                             f"the largest that fits is {best}")
-    fit = assess(cfg, quant, group_size, kv, context, board, tok)
+                             f"the largest that fits is {largest_context(spec)}")
+    spec = spec.at(context)
+    fit = assess(spec)
     if quant != "f32":
-        phase(f"quantizing {cfg.n_params():,} parameters to {quant} (groups of {group_size})...")
-    qm = quantize_model(model, quant, group_size)
+        phase(f"quantizing {cfg.n_params():,} parameters to {quant} (groups of {spec.group_size})...")
+    qm = quantize_model(model, quant, spec.group_size)
     phase(f"writing the {board.name} project, context {context}, to {out}...")
-    project = render_project(out, qm, tok, board, fit.plan, model_name or "model", source, force=force)
+    project = render_project(out, qm, spec, fit.plan, model_name or "model", source, force=force)
     return Compiled(project, qm, chosen, cfg.max_seq_len)

@@ -3,13 +3,15 @@ memory plan, and the largest context that fits."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .boards import Board
 from .choices import MAX_CONTEXT
-from .config import ModelConfig
 from .image import image_size
 from .plan import MemoryPlan, plan_fits, plan_memory
-from .tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    from .spec import CompileSpec
 
 # What code and the C library take in flash beside the weight image (measured:
 # 12 KB on Cortex-M4, 22 KB on Cortex-M0+ with soft float); an estimate with room.
@@ -34,11 +36,11 @@ class Fit:
     fits: bool
 
 
-def assess(config: ModelConfig, quant: str, group_size: int, kv: str, context: int, board: Board,
-           tok: Tokenizer | None = None) -> Fit:
-    max_token_length = tok.max_token_length if tok is not None else 16
-    plan = plan_memory(config, quant, group_size, context, max_token_length, board, kv)
-    image = image_size(config, quant, group_size, context, tok, board.kernel(quant, group_size))
+def assess(spec: CompileSpec) -> Fit:
+    """Flash and RAM `spec` needs on its board, against the board's limits."""
+    board, context = spec.board, spec.context
+    plan = plan_memory(spec)
+    image = image_size(spec)
     if board.os == "baremetal":
         flash, ram = image + CODE_ESTIMATE, plan.ram_bytes
         fits = flash <= board.flash_bytes and plan_fits(plan, board)
@@ -50,13 +52,13 @@ def assess(config: ModelConfig, quant: str, group_size: int, kv: str, context: i
                not board.ram_bytes or ram <= board.ram_bytes)
 
 
-def largest_context(config: ModelConfig, quant: str, group_size: int, kv: str, board: Board,
-                    tok: Tokenizer | None = None, cap: int = MAX_CONTEXT) -> int:
-    """The largest context (at most max_seq_len and `cap`) that fits the board, or 0."""
-    lo, hi = 0, min(config.max_seq_len, cap)
+def largest_context(spec: CompileSpec, cap: int = MAX_CONTEXT) -> int:
+    """The largest context for `spec` (at most max_seq_len and `cap`) that fits its
+    board, or 0."""
+    lo, hi = 0, min(spec.config.max_seq_len, cap)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if assess(config, quant, group_size, kv, mid, board, tok).fits:
+        if assess(spec.at(mid)).fits:
             lo = mid
         else:
             hi = mid - 1

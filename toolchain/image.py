@@ -12,18 +12,21 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .boards import PORTABLE, Kernel
 from .choices import KV_MODES, QUANT_MODES
-from .config import ModelConfig, tensor_shapes
+from .config import tensor_shapes
 from .layout import matrix_bytes, pack_matrix
 from .progress import bar
 from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
 from .rope import rope_table
 from .tokenizer import Tokenizer
 from .unicode_classes import class_runs
+
+if TYPE_CHECKING:
+    from .spec import CompileSpec
 
 MAGIC = b"LLMTOOL\0"
 VERSION = 1
@@ -85,37 +88,37 @@ def read_order(names: list[str]) -> list[str]:
     return order
 
 
-def image_entries(cfg: ModelConfig, quant: str, group_size: int, context: int,
-                  tok: Tokenizer | None = None, kernel: Kernel = PORTABLE) -> list[tuple[str, int]]:
-    """Every array of the image with its size in bytes, in image order, from the config
-    alone (the planner sizes flash with it); matrices in `kernel`'s layout. Without a
+def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
+    """Every array of the image with its size in bytes, in image order, from the spec
+    alone (the planner sizes flash with it); matrices in the kernel's layout. Without a
     tokenizer its piece bytes are estimated at 8 per token."""
+    cfg, tok = spec.config, spec.tokenizer
     v = cfg.vocab_size
     piece_bytes = sum(len(p) + 1 for p in tok.pieces) if tok is not None else 8 * v
     entries = [("vocab.piece_offsets", 4 * (v + 1)), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
                ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes)]
     if tok is not None and tok.kind == "tiktoken":
         entries.append(("vocab.char_classes", class_runs().nbytes))
-    entries += [("rope_cos", 2 * context * cfg.head_dim), ("rope_sin", 2 * context * cfg.head_dim)]
-    layout = kernel.layout(quant)
+    entries += [("rope_cos", 2 * spec.context * cfg.head_dim), ("rope_sin", 2 * spec.context * cfg.head_dim)]
+    layout = spec.kernel.layout(spec.quant)
     shapes = tensor_shapes(cfg)
     for name in read_order(list(shapes)):
         shape = shapes[name]
-        size = matrix_bytes(*shape, group_size, quant, layout) if len(shape) == 2 else 4 * int(np.prod(shape))
+        size = matrix_bytes(*shape, spec.group_size, spec.quant, layout) if len(shape) == 2 else 4 * int(np.prod(shape))
         entries.append((name, size))
     return entries + [("crc32", 4)]  # of every byte before it: the runtime refuses a corrupt image
 
 
-def image_size(cfg: ModelConfig, quant: str, group_size: int, context: int,
-               tok: Tokenizer | None = None, kernel: Kernel = PORTABLE) -> int:
-    return _aligned_offsets(image_entries(cfg, quant, group_size, context, tok, kernel))[1]
+def image_size(spec: CompileSpec) -> int:
+    return _aligned_offsets(image_entries(spec))[1]
 
 
-def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str, kernel: Kernel) -> ImageLayout:
-    cfg = qm.model.config
+def layout_image(qm: QuantizedModel, spec: CompileSpec) -> ImageLayout:
+    """The image of quantized weights `qm` for `spec` (its tokenizer required)."""
+    cfg, tok, context = spec.config, spec.tokenizer, spec.context
     cos, sin = rope_table(cfg, context)
     arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
-    layout = kernel.layout(qm.mode)
+    layout = spec.kernel.layout(qm.mode)
     for name in read_order(list(qm.tensors)):
         t = qm.tensors[name]
         if isinstance(t, QuantizedMatrix):
@@ -126,11 +129,11 @@ def layout_image(qm: QuantizedModel, tok: Tokenizer, context: int, kv: str, kern
             arrays[name] = t
     arrays = {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")) for k, v in arrays.items()}
     entries = [(k, a.nbytes) for k, a in arrays.items()] + [("crc32", 4)]
-    assert entries == image_entries(cfg, qm.mode, qm.group_size, context, tok, kernel), "image layout drifted"
+    assert entries == image_entries(spec), "image layout drifted"
     offsets, size = _aligned_offsets(entries)
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
                          cfg.n_kv_heads, cfg.vocab_size, context, QUANT_MODES.index(qm.mode), qm.group_size,
-                         KV_MODES.index(kv), tok.kind_index)
+                         KV_MODES.index(spec.kv), tok.kind_index)
     return ImageLayout(arrays, offsets, size, header)
 
 

@@ -1,6 +1,7 @@
 """The memory plan: every RAM buffer the runtime uses, sized and placed at compile time.
 
-A pure function of (model config, quantization, KV storage, context, board). Each
+A pure function of the compile's spec (model config, quantization, KV storage,
+context, board, the tokenizer's longest piece). Each
 buffer has a lifetime, the phases of one generation step it is used in; buffers
 never live at the same time share storage (greedy placement, largest first). The
 hottest buffers go to the board's fast RAM (STM32 CCM, Cortex-M7/M55 DTCM) while
@@ -10,13 +11,14 @@ declares one static arena per region and points each RunState field into it.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
-from .boards import PORTABLE, Board, Kernel, MemoryRegion
-from .choices import KV_MODES
-from .config import ModelConfig
-from .errors import ToolchainError
+from .boards import Board, MemoryRegion
 from .layout import chunk_padded
 from .quantize import n_groups
+
+if TYPE_CHECKING:
+    from .spec import CompileSpec
 
 KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
@@ -103,11 +105,9 @@ class MemoryPlan:
                            for a in self.arenas]}
 
 
-def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context: int,
-                   max_token_length: int, os: str, kernel: Kernel = PORTABLE) -> tuple[list[Buffer], int, int]:
+def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
-    if kv not in KV_MODES:
-        raise ToolchainError(f"unknown KV cache storage {kv!r} (choose from {', '.join(KV_MODES)})")
+    c, context, kv, os = spec.config, spec.context, spec.kv, spec.board.os
     widest = max(c.dim, c.hidden_dim)
     # The encoder needs a slot per prompt byte before merging. On Linux a prompt may
     # be four bytes per position; a microcontroller's RAM only allows one.
@@ -133,21 +133,21 @@ def buffers_needed(c: ModelConfig, quant: str, group_size: int, kv: str, context
         b("logits", act, 4, c.vocab_size, ("classifier", "sample"), 20, "logits"),
         b("probindex", "ProbIndex", 8, c.vocab_size, ("sample",), 21, "top-p candidates"),
         # a pair of pieces and a NUL; at least one UTF-8 codepoint and a NUL
-        b("str_buffer", "char", 1, max(2 * max_token_length + 1, 5), ("encode",), 30, "encoder scratch"),
+        b("str_buffer", "char", 1, max(2 * spec.max_token_length + 1, 5), ("encode",), 30, "encoder scratch"),
         b("prompt_tokens", "int", 4, prompt_capacity, ALWAYS, 31, "encoded prompt (main)"),
         # BPE merging's list and heap, a node per token before merging: as many as a
         # prompt main() encodes can have; only while encoding, so it shares storage
         # with the activations, logits and sampler buffers (dead then)
         b("merge_nodes", "MergeNode", MERGE_NODE_BYTES, prompt_capacity, ("encode",), 30, "BPE merge workspace"),
     ]
-    if quant != "f32":
+    if spec.quant != "f32":
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")
         # in the kernel's form, padded to its chunks; a kernel that widens them also
         # needs the int8 values staged
-        x_bytes = kernel.x_bytes if quant == "q8" else 1
-        xq = chunk_padded(widest, kernel.layout(quant)) * x_bytes + (widest if x_bytes > 1 else 0)
+        x_bytes = spec.kernel.x_bytes if spec.quant == "q8" else 1
+        xq = chunk_padded(widest, spec.kernel.layout(spec.quant)) * x_bytes + (widest if x_bytes > 1 else 0)
         wanted += [b("xq", "int8_t", 1, xq, matmuls, 2, "quantized activations"),
-                   b("xs", "float", 4, n_groups(widest, group_size), matmuls, 3, "activation scales")]
+                   b("xs", "float", 4, n_groups(widest, spec.group_size), matmuls, 3, "activation scales")]
     for l in range(c.n_layers):
         rows = context * c.kv_dim
         wanted += [b(f"key_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} keys"),
@@ -176,10 +176,9 @@ def place(buffers: list[Buffer], region: str) -> tuple[list[Buffer], int]:
     return sorted(placed, key=lambda p: p.offset), size
 
 
-def plan_memory(config: ModelConfig, quant: str, group_size: int, context: int,
-                max_token_length: int, board: Board, kv: str = "f32") -> MemoryPlan:
-    wanted, prompt_capacity, cmdline = buffers_needed(config, quant, group_size, kv, context,
-                                                      max_token_length, board.os, board.kernel(quant, group_size))
+def plan_memory(spec: CompileSpec) -> MemoryPlan:
+    board = spec.board
+    wanted, prompt_capacity, cmdline = buffers_needed(spec)
     fast_regions: list[MemoryRegion] = [r for r in board.memory if r.fast and r.kind == "ram"] \
         if board.os == "baremetal" else []
     arenas = []
@@ -196,7 +195,7 @@ def plan_memory(config: ModelConfig, quant: str, group_size: int, context: int,
         main = board.ram_region or "ram"
         placed, size = place(wanted, main)
         arenas.insert(0, Arena(main, None, size, tuple(placed)))
-    return MemoryPlan(tuple(arenas), context, kv, prompt_capacity, cmdline, board.stack_bytes)
+    return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes)
 
 
 def plan_fits(plan: MemoryPlan, board: Board) -> bool:

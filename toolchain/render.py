@@ -17,16 +17,17 @@ import numpy as np
 
 from . import __version__
 from .boards import Board
+from .choices import KV_MODES, QUANT_MODES
 from .errors import ToolchainError
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .manifest import write_manifest
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
-from .plan import KV_MODES, MemoryPlan
-from .quantize import QUANT_MODES, QuantizedModel
+from .plan import MemoryPlan
+from .quantize import QuantizedModel
 from .resources import resource_dir
 from .run import emulator_command, image_args
-from .tokenizer import Tokenizer
+from .spec import CompileSpec
 
 # template -> the file it renders
 TEMPLATES = {
@@ -77,15 +78,14 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, plan: MemoryPlan,
+def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: MemoryPlan,
                    model_name: str, source: Path | None = None, force: bool = False) -> Project:
+    """Writes the project for weights `qm` compiled to `spec` with `plan` at `out`."""
     out = Path(out)
     clean_stale(out)
     check_output(out, force)
-    cfg = qm.model.config
-    context = plan.context
-    kernel = board.kernel(qm.mode, qm.group_size)
-    image = layout_image(qm, tok, context, plan.kv, kernel)
+    cfg, board, tok, context, kernel = spec.config, spec.board, spec.tokenizer, spec.context, spec.kernel
+    image = layout_image(qm, spec)
     emulation_ld = "llm_qemu.ld" if board.emulation.get("memory") else None
     values = dict(version=__version__, board=board, cfg=cfg, context=context, quant=qm.mode,
                   image_copy=image_copied(board, image.size),
@@ -97,7 +97,7 @@ def render_project(out: Path, qm: QuantizedModel, tok: Tokenizer, board: Board, 
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
         "config": cfg.to_dict(), "quant": qm.mode, "group_size": qm.group_size,
-        "context": context, "kv": plan.kv, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
+        "context": context, "kv": spec.kv, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
         "kernel": kernel.label, "layout": kernel.layout(qm.mode).to_dict(),
         "source": str(Path(source).resolve()) if source is not None else None,
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id,

@@ -1,0 +1,60 @@
+"""What one compile is for: the model's shape, the board, and the options that shape
+its image and its memory plan. Every stage after import (image layout, plan, fit,
+render) reads this one value, so they agree on the kernel's layout, the context and
+the tokenizer's sizes by construction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .boards import Board, Kernel, get_board, kernel_named
+from .choices import KV_MODES, MAX_CONTEXT
+from .config import ModelConfig
+from .errors import ToolchainError
+from .quantize import check_group_size
+from .tokenizer import Tokenizer
+
+# A tokenizer's longest piece in bytes, where no tokenizer is given (analyze, bench)
+ESTIMATED_TOKEN_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class CompileSpec:
+    config: ModelConfig
+    board: Board
+    quant: str = "q8"
+    group_size: int = 64
+    kv: str = "f32"
+    context: int = 1
+    tokenizer: Tokenizer | None = None  # None: its tables estimated from the vocabulary size
+    kernel: Kernel | None = None        # the board's for these weights unless given (a built project's)
+
+    def __post_init__(self):
+        if self.kv not in KV_MODES:
+            raise ToolchainError(f"unknown KV cache storage {self.kv!r} (choose from {', '.join(KV_MODES)})")
+        check_group_size(self.quant, self.group_size, self.config)  # and the weight format
+        if self.kernel is None:
+            object.__setattr__(self, "kernel", self.board.kernel(self.quant, self.group_size))
+
+    @classmethod
+    def of_project(cls, manifest: dict) -> CompileSpec:
+        """The spec a project was compiled to, from its llmtool.json (its kernel as
+        recorded there: the host's may differ from this machine's)."""
+        return cls(ModelConfig.from_dict(manifest["config"]), get_board(manifest["board"]), manifest["quant"],
+                   manifest["group_size"], manifest["kv"], manifest["context"],
+                   kernel=kernel_named(manifest["kernel"]))
+
+    @property
+    def max_token_length(self) -> int:
+        return self.tokenizer.max_token_length if self.tokenizer is not None else ESTIMATED_TOKEN_LENGTH
+
+    def at(self, context: int) -> CompileSpec:
+        """The same compile with another context."""
+        return replace(self, context=context)
+
+    def check_context(self, context: int) -> None:
+        """A --context the user asked for: at most what the model was trained for and
+        what llmtool plans for."""
+        limit = min(self.config.max_seq_len, MAX_CONTEXT)
+        if not 1 <= context <= limit:
+            why = "the model's max_seq_len" if limit == self.config.max_seq_len else "the most llmtool plans for"
+            raise ToolchainError(f"--context {context} is outside 1..{limit} ({why})")

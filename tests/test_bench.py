@@ -36,6 +36,7 @@ def test_host_bench_reports_speeds_against_the_roofline(projects):
         r["threads_read_bw_gb_s"] * 1e9 / r["weight_bytes_per_token"], rel=0.01)
 
 
+@pytest.mark.slow
 def test_cortex_m_instruction_counts_are_exact_and_repeatable(projects):
     optimized = bench(projects / "mps2-an386", "--count", "--json")
     again = bench(projects / "mps2-an386", "--count", "--json")

@@ -167,6 +167,7 @@ print(json.dumps({"seconds": seconds, "tokens": len(ids), "round_trip": text == 
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("project", ["stories", "llama3"])
 def test_a_long_text_encodes_in_seconds(project, request, tmp_path):
     """200 KB through the emulator (as `llmtool validate --text` does): the old merge

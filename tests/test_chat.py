@@ -50,6 +50,7 @@ def test_llama3_template(shared_models, tmp_path, monkeypatch):
     assert 0 < pos <= emu.context
 
 
+@pytest.mark.slow
 def test_conversation_is_the_same_on_the_emulator_and_under_qemu(projects):
     emulated = subprocess.run([sys.executable, "-m", "toolchain", "emulate", str(projects / "host"), "--mode", "chat",
                                "--system", SYSTEM, "-t", "0"], input=TURNS, capture_output=True, text=True)

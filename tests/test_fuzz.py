@@ -10,6 +10,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
+
 ROOT = Path(__file__).resolve().parents[1]
 FUZZ_SH = ROOT / "scripts" / "fuzz.sh"
 SECONDS_PER_HARNESS = 3

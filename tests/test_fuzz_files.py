@@ -31,6 +31,7 @@ def run(tmp_path_factory):
                            keep=tmp_path_factory.mktemp("fuzz-findings"))
 
 
+@pytest.mark.slow
 def test_every_format_is_fuzzed(run):
     table = run.table()
     assert set(table) == {f.slug for f in fuzz_files.FORMATS}

@@ -64,6 +64,7 @@ def test_prompts_at_the_limit_still_run(project):
     assert gen.text.startswith(b"Once upon a time") and gen.positions == 20
 
 
+@pytest.mark.slow
 def test_the_largest_seed_reaches_the_board(project):
     """main.c parses integers up to LLONG_MAX exactly (it stopped 8 short of it)."""
     result = run_project(project, "Once", steps=4, temperature=1.0, seed=MAX_SEED, capture=True, timeout=120)

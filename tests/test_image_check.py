@@ -59,6 +59,7 @@ def cuts_and_appends(data):
             "one byte more": data + b"\0", "4 KB more": data + bytes(PAGE)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("board", ["host", "mps2-an386"])
 def test_a_cut_or_appended_image_fails_the_build(projects, board):
     out = projects / board
@@ -75,6 +76,7 @@ def test_a_cut_or_appended_image_fails_the_build(projects, board):
         path.write_bytes(data)
 
 
+@pytest.mark.slow
 def test_the_emulator_refuses_a_cut_or_appended_image(projects):
     out = projects / "host"
     path = out / "llm_image.bin"
@@ -111,6 +113,7 @@ guard_page:
     return subprocess.run([str(program)], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["whole", "cut at a page", "header only", "cut inside the header", "4 KB more"])
 def test_llm_init_refuses_a_linked_image_of_the_wrong_size(projects, image, tmp_path, case):
     bad = {"whole": image, "cut at a page": image[:16 * PAGE], "header only": image[:HEADER.size],

@@ -36,6 +36,7 @@ def test_image_ends_with_the_crc32_of_everything_before_it(projects):
     assert stored == zlib.crc32(data[:-4])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("board", BOARDS)
 def test_a_flipped_byte_is_refused_at_init(projects, board):
     out = projects / board

@@ -16,6 +16,8 @@ from toolchain.layout import pack_matrix
 from toolchain.resources import resource_dir
 from toolchain.run import run_image
 
+pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
+
 # boards whose kernel is not the reference and that QEMU (or this machine) can run
 SELFTEST_BOARDS = [name for name, b in sorted(all_boards().items())
                    if b.best_kernel.feature and b.emulation.get("kind") != "none"]

@@ -36,6 +36,7 @@ def teacher_forced(out):
     return np.stack(rows)
 
 
+@pytest.mark.slow
 def test_q8_kv_top1_agrees_with_f32_kv_build(builds, capsys):
     """Builds that differ only in the KV cache's storage. With f32 weights the KV
     cache is the only difference; with q8 weights any perturbation also flips some
@@ -64,6 +65,7 @@ def test_kv_storage_against_the_reference(builds, stories, kv, tolerance):
     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.98
 
 
+@pytest.mark.slow
 def test_stm32f405_q8_kv_under_qemu_matches_emulator(stories, tmp_path):
     out = tmp_path / "stm32"
     compiled = compile_project(stories[0], stories[1], "stm32f405", out, quant="q8", kv="q8")

@@ -58,6 +58,7 @@ def built(stories, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("board", ["mps2-an386", "stm32f405", "rp2040", "rpi4", "mps3-an547"])
 def test_planner_agrees_with_the_linker(built, board):
     out, report = built[board]

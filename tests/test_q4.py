@@ -71,6 +71,7 @@ def test_q4_agreement_with_the_f32_reference(q4_projects):
     assert report.top1_agreement > 0.80  # measured 83.1 % on stories260K
 
 
+@pytest.mark.slow
 def test_q4_stream_is_the_same_on_the_emulator_and_under_qemu(q4_projects):
     text = Emulator(q4_projects["host"]).generate("Once upon a time", steps=120, temperature=0.0).text.decode()
     assert len(text.split()) > 15

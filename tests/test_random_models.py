@@ -58,6 +58,7 @@ def test_llama3_style_model(tmp_path, quant):
         assert err <= 0.05 * scale, (err, scale)
 
 
+@pytest.mark.slow
 def test_110m_shape_compiles_and_builds(tmp_path):
     """llama2.c's stories110M shape: the weight image goes through .incbin, so a 117 MB
     image compiles and builds in seconds (3.4 s + 2.0 s measured on the CI machine)."""

@@ -7,6 +7,8 @@ import pytest
 from toolchain.build import build_project
 from toolchain.compiler import compile_project
 
+pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
+
 BOARDS = ["host", "rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "stm32f405"]
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
+
 ROOT = Path(__file__).resolve().parents[1]
 # the tests that drive the C through the emulator (those that run QEMU boards, the
 # native binary, or only compile a 110M-shaped model add nothing here but minutes)

@@ -66,6 +66,7 @@ def test_corpus_is_deterministic_and_varied(tmp_path):
     assert path.read_text().splitlines() == stories
 
 
+@pytest.mark.slow
 def test_eval_loss_falls(trained):
     config, result = trained
     losses = [e.val_loss for e in result.evals]
@@ -159,6 +160,7 @@ def test_cli_train_resume_and_errors(inputs, restore_threads, tmp_path):
     assert not any((tmp_path / f"r{i}").exists() for i in range(2, 7))  # nothing written
 
 
+@pytest.mark.slow
 def test_torchrun_data_parallel_equals_gradient_accumulation(restore_threads, tmp_path):
     """Two processes with one micro-batch each see the batches one process sees with
     two micro-batches, and DDP averages the gradients as accumulation does. Rank 0
@@ -183,6 +185,7 @@ def test_torchrun_data_parallel_equals_gradient_accumulation(restore_threads, tm
     assert not torch.equal(a["norm.weight"], torch.ones(32))  # it trained
 
 
+@pytest.mark.slow
 def test_demo_trains_once_then_reuses(restore_threads, tmp_path, capfd):
     config = TrainConfig("", "", "", **{**TINY, "max_iters": 200, "eval_interval": 200})
     assert run_demo(tmp_path, "rpi4", "Once upon a time", 40, 0.0, 0.9, 1, config, stories=300) == 0

@@ -24,6 +24,7 @@ def validate(*args, status=0):
     return result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("board", ["rpi4", "mps2-an386"])
 def test_board_agrees_with_emulator(projects, board):
     on_board = json.loads(validate(projects / board, "--on", "board", "--json"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from .plan import MemoryPlan
 from .quantize import QuantizedModel
 from .resources import resource_dir
 from .run import emulator_command, image_args
+from .sources import ISA_FILES, copy_runtime, runtime_files
 from .spec import CompileSpec
 
 # template -> the file it renders
@@ -87,7 +87,9 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
     cfg, board, tok, context, kernel = spec.config, spec.board, spec.tokenizer, spec.context, spec.kernel
     image = layout_image(qm, spec)
     emulation_ld = "llm_qemu.ld" if board.emulation.get("memory") else None
+    runtime = runtime_files(board, kernel)
     values = dict(version=__version__, board=board, cfg=cfg, context=context, quant=qm.mode,
+                  isa_files=[Path(f).name for f in runtime if f.startswith("kernels/") and Path(f).name in ISA_FILES],
                   image_copy=image_copied(board, image.size),
                   kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
@@ -109,6 +111,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_dir(out)
+        copy_runtime(runtime, tmp / "runtime")
         env = _environment()
         for template, name in TEMPLATES.items():
             (tmp / name).write_text(env.get_template(template).render(values))
@@ -121,8 +124,6 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         (tmp / CI_WORKFLOW).parent.mkdir(parents=True)
         (tmp / CI_WORKFLOW).write_text(env.get_template("ci.yml.j2").render(values))
         write_image(image, tmp / "llm_image.bin", cfg.n_params())
-        shutil.copytree(resource_dir("runtime_c"), tmp / "runtime",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.o", "*.so"))
         (tmp / "plan.json").write_text(json.dumps(plan.report(), indent=2) + "\n")
         write_manifest(tmp, manifest)
         publish(tmp, out, force)

@@ -1,0 +1,95 @@
+"""Which of runtime_c/'s files a project carries: the portable runtime, which every
+build needs (the board's, `make reference`'s and the host emulator's), the platform
+glue (platform.h and the board's OS's file), and of the ISA kernels only those with
+code in the board's build. An ISA file holds nothing outside its `#if` (ISA_FILES
+below), so one whose condition the board's build does not meet would compile to
+nothing: it is left out (tests/test_lean_projects.py checks the table against every
+board's compiler)."""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from .boards import Board, Kernel
+from .resources import resource_dir
+
+# Every ISA file in runtime_c/kernels/ and the kernels.h macros (LLM_KERNEL_<NAME>)
+# under which it has code, any one of them; every other file there is portable.
+ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name, macros in {
+    "matvec_q8_avx512_vnni.c": "AVX512_VNNI",
+    "matvec_q8_avx2.c": "AVX2 AVX_VNNI",
+    "matvec_f32_avx2.c": "X86",
+    "quantize_q8_avx2.c": "X86",
+    "scores_avx2.c": "X86",
+    "weighted_sum_avx2.c": "X86",
+    "lanes_avx2.h": "X86",
+    "prefetch.h": "X86",
+    "matvec_q8_dotprod.c": "DOTPROD",
+    "matvec_q8_neon.c": "NEON",
+    "matvec_f32_neon.c": "NEON DOTPROD",
+    "lanes_neon.h": "NEON DOTPROD",
+    "scores_neon.c": "A64",
+    "weighted_sum_neon.c": "A64",
+    "softmax_f32_simd.c": "X86 A64",
+    "swiglu_f32_simd.c": "X86 A64",
+    "exp_f32_simd.h": "X86 A64",
+    "lanes_f32.h": "X86 A64",
+    "matvec_q8_dsp.c": "DSP",
+    "matvec_q8_mve.c": "MVE",
+    "quantize_q8_vfp.c": "VFP",
+    "scores_f32_vfp.c": "VFP",
+    "softmax_f32_vfp.c": "VFP",
+    "swiglu_f32_vfp.c": "VFP",
+    "weighted_sum_f32_vfp.c": "VFP",
+}.items()}
+
+# runtime_c/platform/<os>.c: one per Board.os
+OPERATING_SYSTEMS = ("linux", "baremetal")
+
+def kernel_macros(board: Board, kernel: Kernel) -> frozenset[str]:
+    """The LLM_KERNEL_<NAME> macros the board's build defines: its kernels' own and
+    those kernels.h derives from it (X86: any AVX set; A64: NEON on AArch64, whose
+    float twins Armv7 lacks; VFP: the Cortex-M kernels on a core with an FPU)."""
+    if not kernel.feature:
+        return frozenset()
+    macros = {kernel.name}
+    if kernel.name.startswith("AVX"):
+        macros.add("X86")
+    isa = platform.machine() if board.isa == "native" else board.isa  # the host: this machine's
+    if kernel.name in ("NEON", "DOTPROD") and isa in ("aarch64", "arm64"):
+        macros.add("A64")
+    if kernel.name in ("DSP", "MVE") and "fpu" in board.features:
+        macros.add("VFP")
+    return frozenset(macros)
+
+
+def needed(name: str, macros: frozenset[str]) -> bool:
+    """Whether runtime_c/kernels/`name` has code in a build with these macros."""
+    return name not in ISA_FILES or bool(ISA_FILES[name] & macros)
+
+
+def runtime_files(board: Board, kernel: Kernel) -> list[str]:
+    """The files of runtime_c/ (paths relative to it) that a project for `board`
+    with `kernel` carries into its runtime/."""
+    root = resource_dir("runtime_c")
+    macros = kernel_macros(board, kernel)
+    files = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or "__pycache__" in rel.parts or path.suffix in (".o", ".so"):
+            continue
+        if rel.parts[0] == "platform" and rel.stem in OPERATING_SYSTEMS and rel.stem != board.os:
+            continue  # another OS's platform file
+        if rel.parts[0] == "kernels" and not needed(rel.name, macros):
+            continue
+        files.append(rel.as_posix())
+    return files
+
+
+def copy_runtime(files: list[str], dest: Path) -> None:
+    """Copies these files of runtime_c/ (runtime_files) into dest, as they are."""
+    root = resource_dir("runtime_c")
+    for rel in files:
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((root / rel).read_bytes())

@@ -3,7 +3,8 @@
 # UBSan (harnesses in tests/fuzz/): the tokenizer encoder and decoder, BPE merging
 # against the quadratic merge it replaced and the chat template through llm.h, for
 # stories260K's SentencePiece vocabulary and for Llama 3's tiktoken one; the Linux
-# command line; the weight image check on mutated copies of a real image; and the
+# command lines of the program (main.c) and of the test program (llm_test.c: -x, -k);
+# the weight image check on mutated copies of a real image; and the
 # sampling parameters. Compiles the projects for board host into a work directory,
 # builds each harness against its project's sources, runs it, and prints each
 # harness's executions and findings. A finding's input is kept in the work directory
@@ -14,8 +15,8 @@
 #   --runs     inputs per harness
 #   --workdir  build and keep everything there (default: a temporary directory,
 #              removed afterwards unless something was found)
-#   HARNESS    encode, decode, chat, merge, cmdline, image, sample, encode-llama3,
-#              decode-llama3, chat-llama3, merge-llama3 (default: all)
+#   HARNESS    encode, decode, chat, merge, cmdline, cmdline-test, image, sample,
+#              encode-llama3, decode-llama3, chat-llama3, merge-llama3 (default: all)
 # Exit status: 0 when no harness found anything, 1 on a finding or an error.
 set -euo pipefail
 
@@ -29,7 +30,8 @@ here="${BASH_SOURCE[0]}"
 ROOT="$(cd "${here%/*}/.." && pwd)"
 MODELS="${LLMTOOL_MODELS:-$ROOT/../shared/models}"
 FUZZ="$ROOT/tests/fuzz"
-ALL_HARNESSES=(encode decode chat merge cmdline image sample encode-llama3 decode-llama3 chat-llama3 merge-llama3)
+ALL_HARNESSES=(encode decode chat merge cmdline cmdline-test image sample encode-llama3 decode-llama3 chat-llama3
+               merge-llama3)
 
 TIME="" RUNS="" WORK="" HARNESSES=()
 while [ $# -gt 0 ]; do
@@ -37,8 +39,8 @@ while [ $# -gt 0 ]; do
     --time) [[ ${2-} =~ ^[0-9]+$ ]] || die "--time takes a number of seconds"; TIME=$2; shift 2 ;;
     --runs) [[ ${2-} =~ ^[0-9]+$ ]] || die "--runs takes a number of inputs"; RUNS=$2; shift 2 ;;
     --workdir) [ -n "${2-}" ] || die "--workdir takes a directory"; WORK=$2; shift 2 ;;
-    encode | decode | chat | merge | cmdline | image | sample | encode-llama3 | decode-llama3 | chat-llama3 | \
-        merge-llama3) HARNESSES+=("$1"); shift ;;
+    encode | decode | chat | merge | cmdline | cmdline-test | image | sample | encode-llama3 | decode-llama3 | \
+        chat-llama3 | merge-llama3) HARNESSES+=("$1"); shift ;;
     *) die "unknown argument '$1' (usage: scripts/fuzz.sh [--time SECONDS] [--runs N] [--workdir DIR] [${ALL_HARNESSES[*]}])" ;;
     esac
 done
@@ -67,7 +69,7 @@ echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (voi
     die "clang cannot link libFuzzer (-fsanitize=fuzzer): install the Debian package libclang-rt-dev"
 
 # The projects. stories260K gets a small context, which bounds what one command line
-# can make main.c run; llama3 is the smallest model around Llama 3's 128,256-token
+# can make main.c or llm_test.c run; llama3 is the smallest model around Llama 3's 128,256-token
 # vocabulary (only the tokenizer is fuzzed there).
 compile_project() { # compile_project NAME
     local out="$WORK/$1"
@@ -94,8 +96,8 @@ make_var() { # make_var PROJECT VARIABLE: the value of a variable of the project
     make -s -C "$1" --no-print-directory --eval='print-%: ; @echo $($*)' "print-$2"
 }
 
-# A project's runtime, once per project, sanitized, in $WORK/NAME/fuzz/; main.c renamed
-# for fuzz_cmdline.c. The arithmetic (kernels, the image's checksum) gets no coverage
+# A project's runtime, once per project, sanitized, in $WORK/NAME/fuzz/; main.c and
+# llm_test.c with main renamed for fuzz_cmdline.c, which stands in for platform/linux.c. The arithmetic (kernels, the image's checksum) gets no coverage
 # instrumentation: its branches tell the fuzzer nothing about the input, and
 # instrumented it makes every llm_init and forward pass many times slower.
 # fuzz_plan.h there: the main arena and the buffers live while encoding (fuzz_encode.c).
@@ -118,10 +120,12 @@ print("".join(f"    {{{b['offset']}, {b['nbytes']}}}, /* {b['name']} */\n" for b
 PY
     local kernels sources src coverage defines
     read -r -a kernels <<<"$(make_var "$project" KERNELS)"
-    read -r -a sources <<<"$(make_var "$project" RUNTIME) $(make_var "$project" GENERATED) main.c"
+    read -r -a sources <<<"$(make_var "$project" RUNTIME) $(make_var "$project" TEST_RUNTIME) \
+        $(make_var "$project" GENERATED) $(make_var "$project" PLATFORM) main.c llm_test.c"
     for src in "${sources[@]}"; do
+        [ "$src" != runtime/platform/linux.c ] || continue
         case "$src" in runtime/kernels/* | runtime/crc32.c) coverage=() ;; *) coverage=(-fsanitize=fuzzer-no-link) ;; esac
-        [ "$src" = main.c ] && defines=(-Dmain=llm_main) || defines=()
+        case "$src" in main.c | llm_test.c) defines=(-Dmain=llm_main) ;; *) defines=() ;; esac
         (cd "$project" && clang "${CFLAGS[@]}" "${kernels[@]}" "${defines[@]}" "${coverage[@]}" \
             -I. -Iruntime -c "$src" -o "$dir/${src//\//_}.o")
     done
@@ -131,12 +135,17 @@ PY
 build() { # build HARNESS PROJECT: $WORK/bin/fuzz_HARNESS-PROJECT from tests/fuzz/fuzz_HARNESS.c
     local harness=$1 project=$2 dir="$WORK/$2/fuzz" objects=() extra=() obj
     prepare "$project"
-    for obj in "$dir"/*.o; do # main.c only for the command line's harness
-        [ "$harness" = cmdline ] || [ "$obj" != "$dir/main.c.o" ] && objects+=("$obj")
+    for obj in "$dir"/*.o; do # main.c, llm_test.c and their helpers only for the command lines' harnesses
+        case "${obj##*/}" in
+        main.c.o) [ "$harness" = cmdline ] || continue ;;
+        llm_test.c.o) [ "$harness" = cmdline-test ] || continue ;;
+        runtime_platform_cli.c.o) [[ $harness == cmdline* ]] || continue ;;
+        esac
+        objects+=("$obj")
     done
     [ "$harness" != merge ] || extra=("$ROOT/tests/c/merge_reference.c") # the merge it is held to
     clang "${CFLAGS[@]}" -fsanitize=fuzzer -I"$WORK/$project" -I"$WORK/$project/runtime" -I"$dir" \
-        "$FUZZ/fuzz_$harness.c" "${extra[@]}" "${objects[@]}" -lm -o "$WORK/bin/fuzz_$harness-$project"
+        "$FUZZ/fuzz_${harness%-test}.c" "${extra[@]}" "${objects[@]}" -lm -o "$WORK/bin/fuzz_$harness-$project"
 }
 
 seed() { # seed NAME BYTES...: one starting input per printf format
@@ -236,14 +245,19 @@ for name in "${HARNESSES[@]}"; do
     cmdline)
         seed_args "$name" none ''
         seed_args "$name" prompt '' -i "Once upon a time" -n 5 -t 0.5
-        seed_args "$name" forced '' -x "1 2 3 4"
-        seed_args "$name" selftest '' -k 7
         seed_args "$name" sampling '' -T 2 -s 42 -p 0.9 -t 1
         seed_args "$name" greedy '' -n 0 -t 0
         seed_args "$name" chat $'hello\nhow are you\n' -m chat -y "Be brief." -t 0
-        # inputs that found bugs: an -x id that overflowed, a top-p nucleus left empty
-        seed_args "$name" overflow '' -x "1 99999999999999999999"
+        # an input that found a bug: a top-p nucleus left empty
         seed_args "$name" uniform '' -t 9999999999 -p 0.001
+        run "$name" "$binary" 128 -dict="$FUZZ/cmdline.dict" ;;
+    cmdline-test)
+        seed_args "$name" none ''
+        seed_args "$name" forced '' -x "1 2 3 4"
+        seed_args "$name" threads '' -x "1 5" -T 2
+        seed_args "$name" selftest '' -k 7
+        # an input that found a bug: an -x id that overflowed
+        seed_args "$name" overflow '' -x "1 99999999999999999999"
         run "$name" "$binary" 128 -dict="$FUZZ/cmdline.dict" ;;
     esac
 done

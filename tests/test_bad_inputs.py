@@ -145,10 +145,20 @@ def test_prompts_and_steps(project):
                                        "--steps", "8", "-t", "0"])
     assert result.exit_code == 0, result.output
     binary = project / "build" / "llm"
-    subprocess.run(["make", "-s", "-C", str(project)], check=True, capture_output=True)
+    subprocess.run(["make", "-s", "-C", str(project), "all", "test"], check=True, capture_output=True)
     for args, words in [(["-n", "65"], "outside 1..64"), (["-i", "Once upon a time " * 30], "longer than the context"),
-                        (["-x", "1 2 99999"], "token ids"), (["-t", "abc"], "Usage"), (["-q", "1"], "Usage")]:
+                        (["-t", "abc"], "Usage"), (["-q", "1"], "Usage")]:
         r = subprocess.run([str(binary), *args], capture_output=True, text=True)
+        assert r.returncode != 0 and words in r.stderr, (args, r.stderr)
+    # the program refuses the test program's modes in one line that names it
+    for flag in ("-x", "-k"):
+        r = subprocess.run([str(binary), flag, "1"], capture_output=True, text=True)
+        assert (r.returncode, r.stdout, r.stderr) == \
+            (2, "", f"error: {flag} is a mode of the test program: run build/llm-test (make test)\n"), flag
+    # the test program (llm_test.c): one mode per run
+    for args, words in [(["-x", "1 2 99999"], "token ids"), (["-i", "Once"], "Usage"), ([], "Usage"),
+                        (["-x", "1", "-k", "7"], "Usage"), (["-k", "abc"], "Usage")]:
+        r = subprocess.run([str(project / "build" / "llm-test"), *args], capture_output=True, text=True)
         assert r.returncode != 0 and words in r.stderr, (args, r.stderr)
     r = subprocess.run([str(binary), "-i", b"ok \xff\xfe", "-n", "8", "-t", "0"], capture_output=True)
     assert r.returncode == 0
@@ -173,22 +183,24 @@ def test_c_api_refuses_out_of_range_ids(project):
 def test_command_line_numbers_that_would_wrap_are_refused(project):
     """-T goes through an int and -k through a uint32_t: beyond them a value wrapped
     (-T 4294967298 ran two threads, -k 4294967296 seeded 0); and -x '' printed nothing
-    and exited 0. Each is now one error line and exit status 1."""
-    subprocess.run(["make", "-s", "-C", str(project)], check=True, capture_output=True)
-    binary = project / "build" / "llm"
-    for args, line in [(["-x", ""], "error: -x takes at least one token id"),
-                       (["-x", "   "], "error: -x takes at least one token id"),
-                       (["-T", "2147483648"], "error: -T 2147483648 is outside 1..2147483647"),
-                       (["-T", "4294967298"], "error: -T 4294967298 is outside 1..2147483647"),
-                       (["-T", "0"], "error: -T 0 is outside 1..2147483647"),
-                       (["-k", "4294967296"], "error: -k 4294967296 is outside 1..4294967295"),
-                       (["-k", "0"], "error: -k 0 is outside 1..4294967295"),
-                       (["-k", "-3"], "error: -k -3 is outside 1..4294967295")]:
-        r = subprocess.run([str(binary), *args], capture_output=True, text=True)
+    and exited 0. Each is now one error line and exit status 1 (-x and -k: the test
+    program's)."""
+    subprocess.run(["make", "-s", "-C", str(project), "all", "test"], check=True, capture_output=True)
+    binary, test_binary = project / "build" / "llm", project / "build" / "llm-test"
+    for program, args, line in [(test_binary, ["-x", ""], "error: -x takes at least one token id"),
+                                (test_binary, ["-x", "   "], "error: -x takes at least one token id"),
+                                (binary, ["-T", "2147483648"], "error: -T 2147483648 is outside 1..2147483647"),
+                                (binary, ["-T", "4294967298"], "error: -T 4294967298 is outside 1..2147483647"),
+                                (binary, ["-T", "0"], "error: -T 0 is outside 1..2147483647"),
+                                (test_binary, ["-x", "1", "-T", "0"], "error: -T 0 is outside 1..2147483647"),
+                                (test_binary, ["-k", "4294967296"], "error: -k 4294967296 is outside 1..4294967295"),
+                                (test_binary, ["-k", "0"], "error: -k 0 is outside 1..4294967295"),
+                                (test_binary, ["-k", "-3"], "error: -k -3 is outside 1..4294967295")]:
+        r = subprocess.run([str(program), *args], capture_output=True, text=True)
         assert (r.returncode, r.stderr, r.stdout) == (1, line + "\n", ""), args
     r = subprocess.run([str(binary), "-T", "2147483647", "-n", "4", "-t", "0"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip(), r.stderr  # more threads than the board's: its maximum
-    r = subprocess.run([str(binary), "-k", "4294967295"], capture_output=True, text=True)
+    r = subprocess.run([str(test_binary), "-k", "4294967295"], capture_output=True, text=True)
     assert r.returncode == 0 and "matches the reference" in r.stdout, r.stdout + r.stderr
 
 

@@ -1,9 +1,9 @@
 """A short libFuzzer run of every harness in tests/fuzz/ (scripts/fuzz.sh), under
 ASan and UBSan: the tokenizer encoder and decoder, BPE merging against the quadratic
 merge it replaced and the chat template of a stories260K project and of a Llama 3
-vocabulary, the Linux command line, the weight image check on mutated copies of the
-real image, and the sampling parameters. Its seed inputs include those that once
-found bugs."""
+vocabulary, the Linux command lines (main.c and llm_test.c), the weight image check
+on mutated copies of the real image, and the sampling parameters. Its seed inputs
+include those that once found bugs."""
 import os
 import re
 import shutil
@@ -24,8 +24,8 @@ def test_every_harness_runs_clean(shared_models, tmp_path):
                             capture_output=True, text=True, env=os.environ | {"LLMTOOL_MODELS": str(shared_models)})
     assert result.returncode == 0, result.stdout + result.stderr
     runs = dict(re.findall(r"^(\S+) +(\d+) executions in +\d+ s, 0 findings$", result.stdout, re.M))
-    assert set(runs) == {"encode", "decode", "chat", "merge", "cmdline", "image", "sample", "encode-llama3",
-                         "decode-llama3", "chat-llama3", "merge-llama3"}, result.stdout
+    assert set(runs) == {"encode", "decode", "chat", "merge", "cmdline", "cmdline-test", "image", "sample",
+                         "encode-llama3", "decode-llama3", "chat-llama3", "merge-llama3"}, result.stdout
     # each did real work: the seeds and then many generated inputs
     assert all(int(n) >= 200 for n in runs.values()), runs
 

@@ -10,6 +10,7 @@ import pytest
 from c_kernels import WeightLayout, build_kernels, grouped_reference
 from synthetic import synthetic_tokenizer
 from toolchain.boards import KERNELS, all_boards, cpu_flags, get_board
+from toolchain.build import TEST_BINARY
 from toolchain.compiler import compile_project
 from toolchain.config import LLAMA2C_SHAPES, random_model
 from toolchain.layout import pack_matrix
@@ -34,7 +35,7 @@ def stories_projects(shared_models, tmp_path_factory):
 
 @pytest.mark.parametrize("board", SELFTEST_BOARDS)
 def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
-    result = run_image(stories_projects / board, ["-k", "12345"], capture=True, timeout=300)
+    result = run_image(stories_projects / board, ["-k", "12345"], capture=True, timeout=300, binary=TEST_BINARY)
     assert result.returncode == 0, result.stdout + result.stderr
     found = re.search(r"kernel (\S+) matches the reference in (\d+) cases", result.stdout)
     assert found and int(found.group(2)) >= 200, result.stdout

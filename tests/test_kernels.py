@@ -106,7 +106,7 @@ def test_quantize_q8_turns_nan_quotients_into_zeros(kernels):
 
 def test_attention_and_swiglu_kernels_in_their_order(kernels):
     # the float kernels' documented formulas, summed in order in float32 (the VFP
-    # assembly twins are held to these same floats by `llm -k` on the boards)
+    # assembly twins are held to these same floats by `llm-test -k` on the boards)
     rng = np.random.default_rng(5)
     for head_dim, n, stride in ((8, 1, 1), (8, 37, 40), (6, 9, 9), (16, 100, 128)):
         q = rng.standard_normal(head_dim).astype(np.float32)

@@ -1,5 +1,6 @@
 """Lean generated projects: a project carries the portable runtime and only its own
-board's ISA kernels (toolchain/sources.py), which the board's compiler agrees with."""
+board's ISA kernels (toolchain/sources.py), which the board's compiler agrees with;
+the user's program (main.c) and the test program (llm_test.c) build apart."""
 import platform
 import re
 import shutil
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from toolchain.boards import PORTABLE, all_boards, get_board
-from toolchain.build import BINARY
+from toolchain.build import TEST_BINARY
 from toolchain.compiler import compile_project
 from toolchain.emulator import Emulator
 from toolchain.resources import resource_dir
@@ -80,7 +81,7 @@ def test_an_m4_project_has_no_x86_neon_or_mve_kernel(projects):
     assert {"matvec_q8_dsp.c", "softmax_f32_vfp.c", "matvec_q8.c", "selftest.c"} <= set(files)
     assert len(files) < len(list(KERNELS_DIR.iterdir()))
     assert sorted(p.name for p in (projects / "mps2-an386" / "runtime" / "platform").iterdir()) == \
-        ["baremetal.c", "platform.h"]
+        ["baremetal.c", "cli.c", "cli.h", "platform.h"]
 
 
 def test_a_host_project_has_no_kernel_of_another_isa(projects):
@@ -92,14 +93,22 @@ def test_a_host_project_has_no_kernel_of_another_isa(projects):
 
 
 @pytest.mark.parametrize("name", ["mps2-an386", "host"])
-def test_a_lean_project_builds_and_passes_its_selftest(projects, name):
+def test_a_lean_project_builds_its_programs_and_passes_its_selftest(projects, name):
     out = projects / name
-    subprocess.run(["make", "-s", "-C", str(out), "all", "reference"], check=True, capture_output=True)
+    subprocess.run(["make", "-s", "-C", str(out), "all", "test", "reference", "build/llm-test-reference"],
+                   check=True, capture_output=True)
+    for binary in ("llm", "llm-test", "llm-reference", "llm-test-reference"):
+        assert (out / "build" / binary).is_file(), binary
     kernel = "dsp" if name == "mps2-an386" else get_board("host").best_kernel.label
-    for binary, label in ((str(BINARY), kernel), (f"{BINARY}-reference", "reference")):
+    for binary, label in ((TEST_BINARY, kernel), (f"{TEST_BINARY}-reference", "reference")):
         result = run_image(out, ["-k", "7"], capture=True, timeout=300, binary=binary)
         assert result.returncode == 0, result.stdout + result.stderr
         assert re.fullmatch(rf"kernel {label} matches the reference in \d+ cases\n", result.stdout), result.stdout
+    # the program has none of the test modes, and says where they are
+    for flag in ("-x", "-k") + (("-M",) if name == "mps2-an386" else ()):
+        program = run_image(out, [flag, "7"], capture=True, timeout=300)
+        assert (program.returncode, program.stdout, program.stderr) == \
+            (2, "", f"error: {flag} is a mode of the test program: run build/llm-test (make test)\n"), flag
 
 
 def test_the_emulator_builds_an_m4_project_here_and_agrees_with_it(projects):

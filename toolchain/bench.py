@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from .boards import get_board
-from .build import make
+from .build import BINARY, TEST_BINARY
 from .errors import ToolchainError
 from .image import image_entries
 from .manifest import read_manifest
@@ -72,9 +72,7 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     manifest = read_manifest(out)
     spec = CompileSpec.of_project(manifest)
     board, cfg = spec.board, spec.config
-    binary = "build/llm-reference" if reference else "build/llm"
-    if reference:
-        make(out, "reference", board)
+    binary = f"{BINARY}-reference" if reference else str(BINARY)
     n_steps = min(manifest["context"], steps + 64)
     args = image_args(PROMPT, n_steps, 0.0, 0.9, 1) + ["-T", str(threads)]
     result = run_image(out, args, capture=True, timeout=3600, binary=binary)
@@ -112,19 +110,20 @@ def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: 
     board = get_board(manifest["board"])
     if board.os != "baremetal" or board.emulation.get("kind") != "qemu-system":
         raise ToolchainError("--count needs a bare-metal board that QEMU emulates")
-    binary = "build/llm-reference" if reference else "build/llm"
-    make(out, "reference" if reference else "all", board)
+    suffix = "-reference" if reference else ""
     per_tick = 1000.0 / board.clock_mhz
 
-    def ticks(args, label):
+    def ticks(binary, args, label):
         result = run_image(out, args, capture=True, timeout=3600, binary=binary, icount=True)
         found = re.search(label + r" ticks: (\d+)", result.stderr)
         if result.returncode != 0 or found is None:
             raise ToolchainError(f"the counting run failed: {result.stderr.strip()}")
         return int(found.group(1)), result.stderr
 
-    matvec_ticks, _ = ticks(["-M", str(matvec)], "matvec")
-    gen_ticks, err = ticks(image_args("", min(steps, manifest["context"]), 0.0, 0.9, 1), "generate")
+    # the matrix product alone in the test program, a generation in the program
+    matvec_ticks, _ = ticks(f"{TEST_BINARY}{suffix}", ["-M", str(matvec)], "matvec")
+    gen_ticks, err = ticks(f"{BINARY}{suffix}", image_args("", min(steps, manifest["context"]), 0.0, 0.9, 1),
+                           "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions
     return {

@@ -13,7 +13,8 @@ from .manifest import read_manifest
 from .progress import phase
 from .toolcheck import require
 
-BINARY = Path("build/llm")
+BINARY = Path("build/llm")            # the program (main.c): `make`
+TEST_BINARY = Path("build/llm-test")  # the test program (llm_test.c: -x, -k, -M): `make test`
 
 @dataclass
 class SizeReport:

@@ -26,7 +26,7 @@ from .plan import MemoryPlan
 from .quantize import QuantizedModel
 from .resources import resource_dir
 from .run import emulator_command, image_args
-from .sources import ISA_FILES, copy_runtime, runtime_files
+from .sources import ISA_FILES, TEST_RUNTIME, copy_runtime, runtime_files
 from .spec import CompileSpec
 
 # template -> the file it renders
@@ -36,6 +36,7 @@ TEMPLATES = {
     "llm_plan.c.j2": "llm_plan.c",
     "llm_image.S.j2": "llm_image.S",
     "main.c.j2": "main.c",
+    "llm_test.c.j2": "llm_test.c",
     "Makefile.j2": "Makefile",
     "README.md.j2": "README.md",
 }
@@ -89,6 +90,8 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
     emulation_ld = "llm_qemu.ld" if board.emulation.get("memory") else None
     runtime = runtime_files(board, kernel)
     values = dict(version=__version__, board=board, cfg=cfg, context=context, quant=qm.mode,
+                  test_runtime=TEST_RUNTIME,
+                  test_modes=["-x", "-k"] + (["-M"] if board.os == "baremetal" else []),  # llm_test.c's
                   isa_files=[Path(f).name for f in runtime if f.startswith("kernels/") and Path(f).name in ISA_FILES],
                   image_copy=image_copied(board, image.size),
                   kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,

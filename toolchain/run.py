@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from .boards import Board, get_board
-from .build import BINARY, make
+from .build import BINARY, TEST_BINARY, make
 from .errors import ToolchainError
 from .manifest import read_manifest
 from .progress import phase
@@ -91,15 +91,20 @@ def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperatur
 def run_image(out: Path, args: list[str], capture: bool = False, timeout: float | None = None,
               binary: str = str(BINARY), icount: bool = False,
               input_text: str | None = None) -> subprocess.CompletedProcess:
-    """Builds the image if needed and runs it (or another build of it) with main.c's `args`."""
+    """Builds the image if needed and runs it with `args`: the program (main.c's
+    flags), or another build of the project, such as the test program (TEST_BINARY:
+    llm_test.c's flags) or the reference builds (`make reference`)."""
     out = Path(out)
     board = get_board(read_manifest(out)["board"])
-    if board.emulation.get("memory") and binary == str(BINARY):
-        binary = "build/llm-qemu"  # QEMU's model of the board has another memory map
+    binary = str(binary)
+    target = "all" if binary == str(BINARY) else binary  # the program: as `make` builds it, for the chip too
+    if board.emulation.get("memory") and binary in (str(BINARY), str(TEST_BINARY)):
+        binary += "-qemu"  # linked for QEMU's model of the board, which has another memory map
+        target = target if target == "all" else binary
     command = emulator_command(board, out / binary, args, icount=icount)
     if not (out / binary).exists():
         phase(f"building {out} for {board.name} with {board.cc} (first run only)...")
-    make(out, "all", board)
+    make(out, target, board)
     try:
         return subprocess.run(command, capture_output=capture, text=capture or input_text is not None,
                               timeout=timeout, input=input_text)

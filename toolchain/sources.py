@@ -1,10 +1,10 @@
 """Which of runtime_c/'s files a project carries: the portable runtime, which every
 build needs (the board's, `make reference`'s and the host emulator's), the platform
-glue (platform.h and the board's OS's file), and of the ISA kernels only those with
-code in the board's build. An ISA file holds nothing outside its `#if` (ISA_FILES
-below), so one whose condition the board's build does not meet would compile to
-nothing: it is left out (tests/test_lean_projects.py checks the table against every
-board's compiler)."""
+glue (platform.h, the command-line helpers cli.c and the board's OS's file), and of
+the ISA kernels only those with code in the board's build. An ISA file holds nothing
+outside its `#if` (ISA_FILES below), so one whose condition the board's build does
+not meet would compile to nothing: it is left out (tests/test_lean_projects.py checks
+the table against every board's compiler)."""
 from __future__ import annotations
 
 import platform
@@ -45,6 +45,10 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
 
 # runtime_c/platform/<os>.c: one per Board.os
 OPERATING_SYSTEMS = ("linux", "baremetal")
+
+# The files of the test program alone (llm_test.c's -k), not of the user's program.
+TEST_RUNTIME = ("kernels/selftest.c",)
+
 
 def kernel_macros(board: Board, kernel: Kernel) -> frozenset[str]:
     """The LLM_KERNEL_<NAME> macros the board's build defines: its kernels' own and

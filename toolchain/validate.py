@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .build import TEST_BINARY
 from .choices import DEFAULT_MAX_KL, DEFAULT_MIN_TOP1, DEFAULT_TEXT, VALIDATE_TARGETS
 from .emulator import Emulator
 from .errors import ToolchainError
@@ -77,7 +78,7 @@ def windows(tokens: list[int], context: int, bos: int) -> list[list[int]]:
 
 
 def board_logits(out: Path, window: list[int], vocab: int) -> np.ndarray:
-    result = run_image(out, ["-x", " ".join(map(str, window))], capture=True, timeout=600)
+    result = run_image(out, ["-x", " ".join(map(str, window))], capture=True, timeout=600, binary=TEST_BINARY)
     if result.returncode != 0:
         raise ToolchainError(f"the image failed during validation: {result.stderr.strip().splitlines()[-1:]}")
     rows = [np.array([int(h, 16) for h in line.split()], dtype=np.uint32).view(np.float32)

@@ -58,7 +58,7 @@ __asm__(
     ".macro MVE_EPILOGUE\n"
     /* `vmov qd[2], qd[0], ra, rb` puts ra in lane 0 and rb in lane 2 (so QEMU runs
      * it, and clang builds the vector {r0, r1, r2, r3} with `vmov q0[2], q0[0], r0, r2`
-     * then `vmov q0[3], q0[1], r1, r3`); llm -k checks the order on the board */
+     * then `vmov q0[3], q0[1], r1, r3`); llm-test -k checks the order on the board */
     "  vmov q2[2], q2[0], r4, r8\n"
     "  vmov q2[3], q2[1], r6, r10\n"
     "  vcvt.f32.s32 q2, q2\n"

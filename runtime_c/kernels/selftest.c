@@ -1,5 +1,5 @@
 /* selftest.c - the board's q8 (and f32) kernels against the portable reference, on
- * the board itself (llm -k): random matrices of awkward shapes, group tails and
+ * the board itself (llm-test -k): random matrices of awkward shapes, group tails and
  * short blocks, in the kernels' layouts. */
 #include <math.h>
 #include <string.h>

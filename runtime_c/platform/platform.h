@@ -1,7 +1,7 @@
-/* platform.h - what main.c needs from the board: output, a clock, its arguments.
- * One implementation per OS, picked by the Makefile (platform/linux.c or
- * platform/baremetal.c; a project carries its board's). The runtime itself (llm.h)
- * needs none of this. */
+/* platform.h - what main.c and llm_test.c need from the board: output, a clock,
+ * their arguments. One implementation per OS, picked by the Makefile (platform/linux.c
+ * or platform/baremetal.c; a project carries its board's); cli.c builds on it. The
+ * runtime itself (llm.h) needs none of this. */
 #ifndef LLM_PLATFORM_H
 #define LLM_PLATFORM_H
 

@@ -1,7 +1,8 @@
-/* fuzz_cmdline.c - libFuzzer harness for the Linux command line (the generated
- * main.c, built with -Dmain=llm_main). Everything the Linux runtime reads comes in
- * through argv (flags, the prompt, numbers, -x token lists) and, in chat mode, stdin;
- * the weights are linked in. The input is: one byte L, L bytes of stdin, then the
+/* fuzz_cmdline.c - libFuzzer harness for the Linux command lines: of the generated
+ * main.c (harness cmdline) or of llm_test.c (cmdline-test), built with
+ * -Dmain=llm_main. Everything the Linux runtime reads comes in through argv (flags,
+ * the prompt, numbers, -x token lists) and, in chat mode, stdin; the weights are
+ * linked in. The input is: one byte L, L bytes of stdin, then the
  * arguments separated by NUL bytes, each in a buffer of exactly its size so a read
  * past its end is an ASan report.
  *

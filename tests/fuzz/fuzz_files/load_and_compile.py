@@ -26,7 +26,7 @@ CHECK_C = "fuzz_config_check.c"
 
 
 def check_c(project: Path) -> str | None:
-    """Compiles the project's own C (main.c, llm_plan.c, llm_weights.c) with the
+    """Compiles the project's own C (main.c, llm_test.c, llm_plan.c, llm_weights.c) with the
     Makefile's warnings and kernel flags, -fsyntax-only, plus a file asserting every
     llm_config.h integer fits an int and every float is a finite float literal."""
     config = (project / "llm_config.h").read_text()
@@ -43,7 +43,8 @@ def check_c(project: Path) -> str | None:
     makefile = (project / "Makefile").read_text() if (project / "Makefile").is_file() else ""
     kernels = re.search(r"^KERNELS = (.*)$", makefile, re.M)
     cmd = ["cc", "-fsyntax-only", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I.", "-Iruntime",
-           *(kernels.group(1).split() if kernels else []), "main.c", "llm_plan.c", "llm_weights.c", CHECK_C]
+           *(kernels.group(1).split() if kernels else []), "main.c", "llm_test.c", "llm_plan.c", "llm_weights.c",
+           CHECK_C]
     r = subprocess.run(cmd, cwd=project, capture_output=True, text=True)
     if r.returncode:
         errors = [ln for ln in r.stderr.splitlines() if "error" in ln] or r.stderr.splitlines() or ["(no output)"]

@@ -46,7 +46,8 @@ def compiled_files(board, kernel, tmp_path) -> set[str]:
 
 
 @pytest.mark.parametrize("kernel", ["best", "portable"])
-@pytest.mark.parametrize("name", sorted(all_boards()))
+@pytest.mark.parametrize("name", [n if n == "host" else pytest.param(n, marks=pytest.mark.slow)  # cross compilers
+                                  for n in sorted(all_boards())])
 def test_the_isa_table_is_what_each_compiler_builds(name, kernel, tmp_path):
     """sources.ISA_FILES against the board's compiler, with its best kernels and
     with the portable ones (a group size they cannot take, `make reference`): an ISA
@@ -93,7 +94,7 @@ def test_a_host_project_has_no_kernel_of_another_isa(projects):
     assert "baremetal.c" not in {p.name for p in (projects / "host" / "runtime" / "platform").iterdir()}
 
 
-@pytest.mark.parametrize("name", ["mps2-an386", "host"])
+@pytest.mark.parametrize("name", [pytest.param("mps2-an386", marks=pytest.mark.slow), "host"])  # QEMU
 def test_a_lean_project_builds_its_programs_and_passes_its_selftest(projects, name):
     out = projects / name
     subprocess.run(["make", "-s", "-C", str(out), "all", "test", "reference", "build/llm-test-reference"],
@@ -112,6 +113,7 @@ def test_a_lean_project_builds_its_programs_and_passes_its_selftest(projects, na
             (2, "", f"error: {flag} is a mode of the test program: run build/llm-test (make test)\n"), flag
 
 
+@pytest.mark.slow  # QEMU
 def test_the_emulator_builds_an_m4_project_here_and_agrees_with_it(projects):
     """The host library of an M4 project (its runtime with the portable kernels, as
     this machine's cc builds it) gives the text its image gives under QEMU."""

@@ -112,6 +112,10 @@ long long platform_ticks(void) {
     return ((long long)wraps << 24) + (0xFFFFFF - now);
 }
 
+int platform_cpus(void) {
+    return 1;
+}
+
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
 
 void reset_handler(void) {

@@ -1,8 +1,11 @@
-/* platform/linux.c - platform glue for Linux boards and the host: stdio and clock_gettime. */
-#define _POSIX_C_SOURCE 199309L
+/* platform/linux.c - platform glue for Linux boards and the host: stdio, clock_gettime
+ * and the CPU affinity. */
+#define _GNU_SOURCE /* sched_getaffinity */
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "platform.h"
 
 void platform_write_out(const char *text, size_t len) {
@@ -33,4 +36,11 @@ long long platform_now_us(void) {
 
 long long platform_ticks(void) {
     return 0; /* no instruction-exact clock here: see llmtool bench */
+}
+
+int platform_cpus(void) {
+    cpu_set_t set; /* room for 1,024 CPUs; with more the call fails: count those online */
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
 }

@@ -12,5 +12,6 @@ void platform_write_err(const char *text, size_t len); /* stderr */
 int platform_read_line(char *line, int size); /* Linux: a line of stdin without its newline; its length, -1 at end */
 long long platform_now_us(void);                       /* a monotonic clock, or 0 */
 long long platform_ticks(void);  /* bare metal: SysTick ticks at the processor clock; else 0 */
+int platform_cpus(void);         /* the cores this process may run on (bare metal: 1) */
 
 #endif

@@ -36,6 +36,7 @@ void platform_write_out(const char *text, size_t len) { consume(text, len); }
 void platform_write_err(const char *text, size_t len) { consume(text, len); }
 long long platform_now_us(void) { return ++clock_us; }
 long long platform_ticks(void) { return 0; }
+int platform_cpus(void) { return 1; }
 
 /* As fgets on stdin: at most size - 1 bytes of the line, the rest of a longer line
  * dropped; the length up to a NUL byte, as strlen sees it. */

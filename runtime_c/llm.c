@@ -26,6 +26,7 @@ int llm_init(void) {
     int rc = image_check(llm_image, (size_t)((uintptr_t)llm_image_end - (uintptr_t)llm_image));
     if (rc != LLM_OK) return rc;
     llm_weights_init(image_base());
+    kernels_init();
     llm_reset();
     return LLM_OK;
 }

@@ -23,8 +23,8 @@ enum {
 };
 
 /* Checks the weight image linked in against this build (its size as linked, its
- * header, its CRC-32: every byte is read once; its tokenizer tables), then clears
- * the state. 0 or -LLM_ERR_* (-LLM_ERR_CORRUPT for a CRC mismatch, -LLM_ERR_IMAGE
+ * header, its CRC-32: every byte is read once; its tokenizer tables), picks the
+ * kernels in a portable build (kernels.h: kernels_init), then clears the state. 0 or -LLM_ERR_* (-LLM_ERR_CORRUPT for a CRC mismatch, -LLM_ERR_IMAGE
  * for an image of another size, version or shape, or inconsistent tables). */
 int llm_init(void);
 

@@ -89,9 +89,10 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     per_token = weight_bytes_per_token(spec)
     roofline = bw * 1e9 / per_token
     decode = float(speeds.group(2))
+    picked = re.search(r"^kernels: (\S+)", result.stderr, re.M)  # a portable build's, picked at run time
     return {
         "board": board.name, "emulated": board.emulation.get("kind") != "native",
-        "kernels": "reference" if reference else manifest["kernel"],
+        "kernels": "reference" if reference else picked.group(1) if picked else manifest["kernel"],
         "threads": threads, "params": cfg.n_params(), "quant": manifest["quant"],
         "prompt_tok_s": float(speeds.group(1)), "decode_tok_s": decode,
         "weight_bytes_per_token": per_token, "read_bw_gb_s": round(bw, 2),

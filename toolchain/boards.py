@@ -57,6 +57,10 @@ KERNELS = (
            WeightLayout(16, 4, bias=128), F32_X86),
     Kernel("avx_vnni", "AVX_VNNI", ("-mavx2", "-mf16c"), WeightLayout(8, 4, bias=128), F32_X86),
     Kernel("avx2", "AVX2", ("-mavx2", "-mf16c"), WeightLayout(8, 4), F32_X86),
+    # portable builds: every kernel set of the ISA in one binary, one picked at run time
+    # from the CPU (runtime_c/kernels/dispatch.c), all reading the layout named here
+    Kernel("dispatch-x86", "DISPATCH_X86", (), WeightLayout(8, 4), F32_X86),  # AVX2 or the C
+    Kernel("dispatch-a64", "DISPATCH_A64", (), WeightLayout(4, 16), f32=WeightLayout(8, 1)),  # dotprod, NEON or the C
 )
 
 

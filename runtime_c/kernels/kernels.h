@@ -52,7 +52,7 @@ void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, 
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
  * (KERNEL_ROWS, KERNEL_COLS, KERNEL_BIAS; KERNEL_F32_ROWS, KERNEL_F32_COLS), which
  * the compiler wrote the image in, picked at compile time by one LLM_KERNEL_<ISA>
- * macro from the board's features. */
+ * macro from the board's features (or, in a portable build, at run time: below). */
 typedef void (*MatvecQ8)(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
                          int cols, int group_size);
 void matvec_q8_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
@@ -70,13 +70,30 @@ void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
 
 typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
 void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols);
+void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 
-#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI)
+/* A portable build (LLM_KERNEL_DISPATCH_X86, LLM_KERNEL_DISPATCH_A64: the x86-64 and
+ * aarch64-linux boards) carries the kernel sets of one layout and picks one at run
+ * time from the CPU (dispatch.c): on x86-64 the AVX2 set, whose files compile their
+ * functions alone for AVX2 and F16C (LLM_TARGET_AVX2, below; the rest of the binary
+ * stays baseline x86-64); on AArch64 NEON (baseline there) with or without the
+ * dot-product matvec. Either falls back to the portable C. */
+#if defined(LLM_KERNEL_DISPATCH_X86) || defined(LLM_KERNEL_DISPATCH_A64)
+#define LLM_KERNEL_DISPATCH 1
+#endif
+#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_AVX512_VNNI) || \
+    defined(LLM_KERNEL_DISPATCH_X86)
 #define LLM_KERNEL_X86 1 /* every x86-64 kernel set has AVX2: its float kernels too */
 #include "prefetch.h"
 #endif
-#if (defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DOTPROD)) && defined(__aarch64__)
+#if (defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DOTPROD) || defined(LLM_KERNEL_DISPATCH_A64)) && \
+    defined(__aarch64__)
 #define LLM_KERNEL_A64 1 /* AArch64 NEON is IEEE (Armv7's flushes denormals): its float kernels too */
+#endif
+#if defined(LLM_KERNEL_DISPATCH_X86) /* the x86 kernel files' functions, and theirs alone */
+#define LLM_TARGET_AVX2 _Pragma("GCC target(\"avx2,f16c\")")
+#else /* the other x86 boards build everything for their ISA (-mavx2 ...) */
+#define LLM_TARGET_AVX2
 #endif
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
@@ -109,6 +126,24 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
 #define quantize_q8_kernel quantize_q8_avx2
+#elif defined(LLM_KERNEL_DISPATCH)
+/* one layout that every kernel set of the build reads: AVX2's on x86-64, NEON's on
+ * AArch64; the kernels are those of kernel_set (dispatch.c) */
+#if defined(LLM_KERNEL_X86)
+#define KERNEL_ROWS 8
+#define KERNEL_COLS 4
+#define KERNEL_BIAS 0
+#define KERNEL_F32_ROWS 16
+#else
+#define KERNEL_ROWS 4
+#define KERNEL_COLS 16
+#define KERNEL_BIAS 0
+#define KERNEL_F32_ROWS 8
+#endif
+#define KERNEL_F32_COLS 1
+#define matvec_q8_kernel kernel_set.matvec_q8
+#define matvec_f32_kernel kernel_set.matvec_f32
+#define quantize_q8_kernel kernel_set.quantize_q8
 #elif defined(LLM_KERNEL_DOTPROD)
 #define LLM_KERNEL_NAME "neon-dotprod"
 #define KERNEL_ROWS 4
@@ -118,7 +153,6 @@ void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_F32_ROWS 8 /* the NEON f32 kernel: 8 rows per column */
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_neon
-void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 #elif defined(LLM_KERNEL_NEON)
 #define LLM_KERNEL_NAME "neon"
 #define KERNEL_ROWS 4
@@ -128,7 +162,6 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_F32_ROWS 8 /* AArch64: two vectors of 4 rows; Armv7: 8 scalar VFP sums */
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_neon
-void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows, int cols);
 #elif defined(LLM_KERNEL_MVE)
 #define LLM_KERNEL_NAME "mve"
 #define KERNEL_ROWS 4
@@ -244,6 +277,15 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define weighted_sum_f32_kernel weighted_sum_f32_vfp
 #define swiglu_f32_kernel swiglu_f32_vfp
 #define quantize_q8_kernel quantize_q8_vfp
+#elif defined(LLM_KERNEL_DISPATCH)
+#define softmax_f32_kernel kernel_set.softmax_f32
+#define swiglu_f32_kernel kernel_set.swiglu_f32
+#define scores_f32_kernel kernel_set.scores_f32
+#define weighted_sum_f32_kernel kernel_set.weighted_sum_f32
+#define key_dots_f16_kernel kernel_set.key_dots_f16
+#define key_dots_i8_kernel kernel_set.key_dots_i8
+#define value_sums_f16_kernel kernel_set.value_sums_f16
+#define value_sums_i8_kernel kernel_set.value_sums_i8
 #elif defined(LLM_KERNEL_X86)
 #define softmax_f32_kernel softmax_f32_simd
 #define swiglu_f32_kernel swiglu_f32_simd
@@ -278,6 +320,35 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define key_dots_i8_kernel key_dots_i8
 #define value_sums_f16_kernel value_sums_f16
 #define value_sums_i8_kernel value_sums_i8
+#endif
+
+/* Picks the kernels this build runs and returns their name ("avx2", "reference",
+ * ...). The board's features fix them at compile time, except in a portable build,
+ * where the first call picks a kernel set from this CPU (llm_init and
+ * kernel_selftest make it, before any thread runs a kernel): the best it can run,
+ * or the one named by the environment variable LLM_KERNELS if it can run that
+ * ("reference": the portable C). Every set gives the same floats. */
+#if defined(LLM_KERNEL_DISPATCH)
+typedef struct {
+    const char *name;
+    MatvecQ8 matvec_q8;
+    MatvecF32 matvec_f32;
+    void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);
+    void (*softmax_f32)(float *x, int n);
+    void (*swiglu_f32)(float *h, const float *h3, int n);
+    void (*scores_f32)(float *att, const float *q, const float *keys, int stride, int n, int head_dim, float scale);
+    void (*weighted_sum_f32)(float *out, const float *att, const float *values, int stride, int n, int head_dim);
+    void (*key_dots_f16)(float *att, const float *q, const uint16_t *keys, int stride, int n, int head_dim);
+    void (*key_dots_i8)(float *att, const float *q, const int8_t *keys, int stride, int n, int head_dim);
+    void (*value_sums_f16)(float *out, const float *att, const uint16_t *values, int stride, int n, int head_dim);
+    void (*value_sums_i8)(float *out, const float *att, const int8_t *values, int stride, int n, int head_dim);
+} KernelSet;
+extern KernelSet kernel_set; /* the one picked: the *_kernel names above call through it */
+const char *kernels_init(void);
+#else
+static inline const char *kernels_init(void) {
+    return LLM_KERNEL_NAME;
+}
 #endif
 
 /* Rotates the (even, odd) pairs of each of n_heads heads by the angles whose

@@ -12,6 +12,7 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)
+LLM_TARGET_AVX2
 #include "lanes_avx2.h"
 
 void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols) {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include "kernels.h"
 
-#if defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DOTPROD)
+#if defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DOTPROD) || defined(LLM_KERNEL_DISPATCH_A64)
 
 /* Any block height (the last block of a matrix may be short), in scalar floats:
  * bit for bit the reference's order. */

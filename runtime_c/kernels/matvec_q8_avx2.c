@@ -17,7 +17,8 @@
  * 48 to 62 decode tok/s, median of alternating runs. */
 #include "kernels.h"
 
-#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI)
+#if defined(LLM_KERNEL_AVX2) || defined(LLM_KERNEL_AVX_VNNI) || defined(LLM_KERNEL_DISPATCH_X86)
+LLM_TARGET_AVX2
 #include <immintrin.h>
 #include "lanes_avx2.h"
 #include <string.h>

@@ -13,7 +13,10 @@
  */
 #include "kernels.h"
 
-#if defined(LLM_KERNEL_DOTPROD)
+#if defined(LLM_KERNEL_DOTPROD) || defined(LLM_KERNEL_DISPATCH_A64)
+#if defined(LLM_KERNEL_DISPATCH_A64) /* this file's functions alone: the rest stays Armv8.0-A */
+#pragma GCC target("arch=armv8.2-a+dotprod")
+#endif
 #include <arm_neon.h>
 #include "lanes_neon.h"
 

@@ -18,7 +18,7 @@
  */
 #include "kernels.h"
 
-#if defined(LLM_KERNEL_NEON)
+#if defined(LLM_KERNEL_NEON) || defined(LLM_KERNEL_DISPATCH_A64)
 #include <arm_neon.h>
 #include "lanes_neon.h"
 

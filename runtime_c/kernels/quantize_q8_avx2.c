@@ -13,6 +13,7 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)
+LLM_TARGET_AVX2
 #include <immintrin.h>
 #include <string.h>
 

@@ -15,6 +15,7 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)
+LLM_TARGET_AVX2
 #include "lanes_avx2.h"
 
 /* att[0..8 * vecs) from positions t0.. of keys (vecs and kind constant where

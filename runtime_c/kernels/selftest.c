@@ -296,6 +296,7 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
 }
 
 int kernel_selftest(uint32_t seed, int *cases) {
+    kernels_init();
     if (matvec_selftest(seed, cases) != 0) return -1;
 #if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
     uint32_t state = seed ? seed : 1;

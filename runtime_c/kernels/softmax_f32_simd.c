@@ -10,6 +10,7 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
+LLM_TARGET_AVX2
 #include "exp_f32_simd.h"
 
 static float max_of(const float *x, int n) {

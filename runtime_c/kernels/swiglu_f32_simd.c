@@ -7,6 +7,7 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
+LLM_TARGET_AVX2
 #include "exp_f32_simd.h"
 
 void swiglu_f32_simd(float *h, const float *h3, int n) {

@@ -11,6 +11,7 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_X86)
+LLM_TARGET_AVX2
 #include "lanes_avx2.h"
 
 /* out[0..8 * vecs) from elements i0.. of each value row (vecs and kind constant

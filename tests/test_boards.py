@@ -18,7 +18,8 @@ from toolchain.run import run_project
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 
 HEAP = {"malloc", "calloc", "realloc", "free", "_malloc_r", "_free_r", "_sbrk", "sbrk"}
-QEMU_BOARDS = ["rpi4", "rpi-zero2w", "rpi5", "rpi3-armhf", "visionfive2", "mps2-an386", "mps2-an500", "mps3-an547"]
+QEMU_BOARDS = ["rpi4", "rpi-zero2w", "rpi5", "aarch64-linux", "rpi3-armhf", "visionfive2", "mps2-an386",
+               "mps2-an500", "mps3-an547"]
 # boards with an f32 kernel of their own (its layout differs from the portable one)
 F32_KERNEL_BOARDS = sorted(name for name, b in all_boards().items()
                            if b.kernel("f32", 64).f32 != PORTABLE.f32 and b.emulation.get("kind") != "none")

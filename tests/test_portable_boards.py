@@ -13,6 +13,8 @@ from toolchain.build import build_project
 from toolchain.compiler import compile_project
 from toolchain.emulator import Emulator
 
+pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
+
 PROMPTS = ["", "Once upon a time"]
 STEPS = 200
 # QEMU's x86-64 CPUs without AVX2: a 2008 Core i7, and QEMU's own baseline (SSE2..SSE3)

@@ -9,7 +9,7 @@ import pytest
 
 from project_c import make_var
 from toolchain.boards import cpu_flags, get_board
-from toolchain.build import build_project
+from toolchain.build import build_project, make
 from toolchain.compiler import compile_project
 from toolchain.emulator import Emulator
 
@@ -28,13 +28,15 @@ def stories(shared_models):
 
 @pytest.fixture(scope="module")
 def projects(stories, tmp_path_factory):
-    """stories260K for the two portable boards (q8, and f32 on x86-64), built."""
+    """stories260K for the two portable boards (q8, and f32 on x86-64), built with
+    their test programs (build/llm-test: -k)."""
     root = tmp_path_factory.mktemp("portable")
     built = {}
     for board, quant in (("x86-64", "q8"), ("x86-64", "f32"), ("aarch64-linux", "q8")):
         out = root / f"{board}-{quant}"
         compile_project(stories[0], stories[1], board, out, quant=quant)
         build_project(out)
+        make(out, "test", get_board(board))
         built[board, quant] = out
     return built
 
@@ -56,6 +58,7 @@ def run(command, prompt, env=None):
 
 
 def selftest(command, env=None):
+    """build/llm-test -k: the kernels it picked, checked against the reference."""
     result = subprocess.run([*map(str, command), "-k", "4242"], capture_output=True, text=True, timeout=300,
                             env={**os.environ, **(env or {})})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -86,11 +89,11 @@ def test_x86_64_same_text_with_avx2_forced_portable_and_old_cpus(projects, quant
 def test_x86_64_selftest_on_each_kernel_set(projects):
     """llm -k checks the kernels it picked against the reference."""
     needs_avx2()
-    llm = projects["x86-64", "q8"] / "build" / "llm"
-    assert selftest([llm]) == "avx2"
-    assert selftest([llm], {"LLM_KERNELS": "reference"}) == "reference"
-    assert selftest(["qemu-x86_64", "-cpu", "Nehalem", llm]) == "reference"
-    assert selftest([llm], {"LLM_KERNELS": "no-such-set"}) == "avx2"  # an unknown name: the best
+    test = projects["x86-64", "q8"] / "build" / "llm-test"
+    assert selftest([test]) == "avx2"
+    assert selftest([test], {"LLM_KERNELS": "reference"}) == "reference"
+    assert selftest(["qemu-x86_64", "-cpu", "Nehalem", test]) == "reference"
+    assert selftest([test], {"LLM_KERNELS": "no-such-set"}) == "avx2"  # an unknown name: the best
 
 
 def test_host_board_build_dies_on_an_old_cpu(stories, tmp_path):
@@ -162,9 +165,10 @@ def test_aarch64_same_text_with_and_without_dotprod(projects):
         assert run(["qemu-aarch64", "-cpu", "cortex-a76", llm], prompt) == (want[prompt], "neon-dotprod")
         assert run(["qemu-aarch64", "-cpu", "cortex-a76", llm], prompt, {"LLM_KERNELS": "reference"}) == \
             (want[prompt], "reference")
-    assert selftest(["qemu-aarch64", "-cpu", "cortex-a53", llm]) == "neon"
-    assert selftest(["qemu-aarch64", "-cpu", "cortex-a76", llm]) == "neon-dotprod"
-    assert selftest(["qemu-aarch64", "-cpu", "cortex-a76", llm], {"LLM_KERNELS": "neon"}) == "neon"
+    test = out / "build" / "llm-test"
+    assert selftest(["qemu-aarch64", "-cpu", "cortex-a53", test]) == "neon"
+    assert selftest(["qemu-aarch64", "-cpu", "cortex-a76", test]) == "neon-dotprod"
+    assert selftest(["qemu-aarch64", "-cpu", "cortex-a76", test], {"LLM_KERNELS": "neon"}) == "neon"
 
 
 def test_aarch64_dot_products_only_in_their_kernel(projects):

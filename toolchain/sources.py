@@ -17,17 +17,17 @@ from .resources import resource_dir
 # under which it has code, any one of them; every other file there is portable.
 ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name, macros in {
     "matvec_q8_avx512_vnni.c": "AVX512_VNNI",
-    "matvec_q8_avx2.c": "AVX2 AVX_VNNI",
+    "matvec_q8_avx2.c": "AVX2 AVX_VNNI DISPATCH_X86",
     "matvec_f32_avx2.c": "X86",
     "quantize_q8_avx2.c": "X86",
     "scores_avx2.c": "X86",
     "weighted_sum_avx2.c": "X86",
     "lanes_avx2.h": "X86",
     "prefetch.h": "X86",
-    "matvec_q8_dotprod.c": "DOTPROD",
-    "matvec_q8_neon.c": "NEON",
-    "matvec_f32_neon.c": "NEON DOTPROD",
-    "lanes_neon.h": "NEON DOTPROD",
+    "matvec_q8_dotprod.c": "DOTPROD DISPATCH_A64",
+    "matvec_q8_neon.c": "NEON DISPATCH_A64",
+    "matvec_f32_neon.c": "NEON DOTPROD DISPATCH_A64",
+    "lanes_neon.h": "NEON DOTPROD DISPATCH_A64",
     "scores_neon.c": "A64",
     "weighted_sum_neon.c": "A64",
     "softmax_f32_simd.c": "X86 A64",
@@ -36,6 +36,7 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
     "lanes_f32.h": "X86 A64",
     "matvec_q8_dsp.c": "DSP",
     "matvec_q8_mve.c": "MVE",
+    "dispatch.c": "DISPATCH_X86 DISPATCH_A64",
     "quantize_q8_vfp.c": "VFP",
     "scores_f32_vfp.c": "VFP",
     "softmax_f32_vfp.c": "VFP",
@@ -52,15 +53,16 @@ TEST_RUNTIME = ("kernels/selftest.c",)
 
 def kernel_macros(board: Board, kernel: Kernel) -> frozenset[str]:
     """The LLM_KERNEL_<NAME> macros the board's build defines: its kernels' own and
-    those kernels.h derives from it (X86: any AVX set; A64: NEON on AArch64, whose
-    float twins Armv7 lacks; VFP: the Cortex-M kernels on a core with an FPU)."""
+    those kernels.h derives from it (X86: any AVX set, and the x86-64 board's run-time
+    pick; A64: NEON on AArch64, whose float twins Armv7 lacks, the aarch64-linux
+    board's pick too; VFP: the Cortex-M kernels on a core with an FPU)."""
     if not kernel.feature:
         return frozenset()
     macros = {kernel.name}
-    if kernel.name.startswith("AVX"):
+    if kernel.name.startswith("AVX") or kernel.name == "DISPATCH_X86":
         macros.add("X86")
     isa = platform.machine() if board.isa == "native" else board.isa  # the host: this machine's
-    if kernel.name in ("NEON", "DOTPROD") and isa in ("aarch64", "arm64"):
+    if kernel.name in ("NEON", "DOTPROD", "DISPATCH_A64") and isa in ("aarch64", "arm64"):
         macros.add("A64")
     if kernel.name in ("DSP", "MVE") and "fpu" in board.features:
         macros.add("VFP")

@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from synthetic import synthetic_tokenizer  # noqa: E402
-from toolchain.bench import bench, count_instructions  # noqa: E402
-from toolchain.compiler import compile_project  # noqa: E402
+from toolchain.host.bench import bench, count_instructions  # noqa: E402
+from toolchain.compile.compiler import compile_project  # noqa: E402
 from toolchain.config import LLAMA2C_SHAPES, random_model  # noqa: E402
 
 
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"Machine: {machine()}. Each figure is the median of {args.repeats} alternating 1- and 2-thread runs, "
-          "each run followed by its own bandwidth measurement (toolchain/read_bandwidth.c over 512 MB, on one core and on two).\n")
+          "each run followed by its own bandwidth measurement (toolchain/host/read_bandwidth.c over 512 MB, on one core and on two).\n")
     print("| model | weights/token | read bw 1 / 2 cores | roofline 1T / 2T | reference 1T | optimized 1T "
           "| optimized 2T | 2T/1T | % of roofline 1T / 2T |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -22,7 +22,7 @@
 #include "model.h"
 #include "tokenizer.h"
 
-_Static_assert(sizeof(MergeNode) == 24, "toolchain/plan.py plans merge_nodes at 24 bytes a node");
+_Static_assert(sizeof(MergeNode) == 24, "toolchain/compile/plan.py plans merge_nodes at 24 bytes a node");
 
 static MergeNode *lent_nodes; /* NULL: the planned workspace */
 static size_t lent_count;

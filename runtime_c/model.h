@@ -44,7 +44,7 @@ typedef struct {
     const int32_t *byte_ids;       /* [256] token of each raw byte (byte fallback) */
 #if LLM_TOKENIZER_TIKTOKEN
     const uint32_t *char_classes;  /* [LLM_CHAR_CLASS_RUNS] codepoint << 2 | class where the
-                                      Unicode class changes (toolchain/unicode_classes.py) */
+                                      Unicode class changes (toolchain/importers/unicode_classes.py) */
 #endif
 } Vocab;
 

@@ -17,7 +17,7 @@
 
 #if LLM_TOKENIZER_TIKTOKEN
 
-/* The classes the pattern tells apart, numbered as toolchain/unicode_classes.py. */
+/* The classes the pattern tells apart, numbered as toolchain/importers/unicode_classes.py. */
 typedef enum { OTHER, LETTER, NUMBER, SPACE } CharClass;
 
 typedef struct {

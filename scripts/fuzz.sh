@@ -81,9 +81,9 @@ compile_project() { # compile_project NAME
     llama3)
         (cd "$ROOT" && python3 - "$MODELS/llama3-tokenizer.model" "$out") <<'PY' ;;
 import sys
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
-from toolchain.tokenizer import load_tokenizer
+from toolchain.importers.tokenizer import load_tokenizer
 tok = load_tokenizer(sys.argv[1])
 config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
                      hidden_dim=32, max_seq_len=8)

@@ -20,7 +20,7 @@ def shared_models() -> Path:
 def tok300(tmp_path_factory) -> Path:
     """A llama2.c tokenizer.bin of 300 synthetic tokens, for the small random models."""
     from synthetic import synthetic_tokenizer
-    from toolchain.tokenizer import write_llama2c_tokenizer
+    from toolchain.importers.tokenizer import write_llama2c_tokenizer
 
     path = tmp_path_factory.mktemp("tok") / "tok300.bin"
     write_llama2c_tokenizer(synthetic_tokenizer(300), path)

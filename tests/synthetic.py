@@ -1,5 +1,5 @@
 """Small synthetic inputs the tests build themselves: tokenizers of any size."""
-from toolchain.tokenizer import Tokenizer
+from toolchain.importers.tokenizer import Tokenizer
 
 
 def synthetic_tokenizer(vocab_size: int) -> Tokenizer:

@@ -13,11 +13,11 @@ from click.testing import CliRunner
 from checkpoint_writers import write_gguf, write_hf, write_train_pt
 from synthetic import synthetic_tokenizer
 from toolchain.cli import main
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
-from toolchain.emulator import TOKEN_CALLBACK, Emulator
+from toolchain.host.emulator import TOKEN_CALLBACK, Emulator
 from toolchain.importers.llama2c import write_llama2c
-from toolchain.tokenizer import write_llama2c_tokenizer
+from toolchain.importers.tokenizer import write_llama2c_tokenizer
 
 SMALL = ModelConfig(dim=32, n_layers=1, n_heads=4, n_kv_heads=2, vocab_size=300, hidden_dim=96, max_seq_len=32,
                     shared_classifier=False)

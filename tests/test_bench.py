@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from toolchain.cli import main
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import sys
 import pytest
 
 from toolchain.boards import PORTABLE, all_boards, get_board
-from toolchain.build import build_project
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.target.build import build_project
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 from toolchain.errors import ToolchainError
-from toolchain.run import run_project
+from toolchain.target.run import run_project
 
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 

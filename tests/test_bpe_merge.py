@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from project_c import C_DIR, build_with
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
-from toolchain.tokenizer import load_tokenizer
-from toolchain.validate import DEFAULT_TEXT
+from toolchain.importers.tokenizer import load_tokenizer
+from toolchain.host.validate import DEFAULT_TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
 INTP = ctypes.POINTER(ctypes.c_int)
@@ -156,7 +156,7 @@ def test_the_workspace_is_planned_and_can_be_lent(stories):
 
 ENCODE_FILE = """
 import json, sys, time
-from toolchain.emulator import Emulator
+from toolchain.host.emulator import Emulator
 emulator = Emulator(sys.argv[1])
 data = open(sys.argv[2], "rb").read()
 start = time.perf_counter()

@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 from toolchain.errors import ToolchainError
-from toolchain.run import run_project
-from toolchain.tokenizer_host import CACHE_ENV, host_encoder
+from toolchain.target.run import run_project
+from toolchain.host.encode import CACHE_ENV, host_encoder
 
 TURNS = "Tell me a story about a cat\nWhat did the cat eat?\n"
 SYSTEM = "You are a kind storyteller."

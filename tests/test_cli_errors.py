@@ -58,7 +58,7 @@ def test_versioned_magic_but_truncated(tmp_path, stories):
 
 
 def test_tokenizer_vocab_mismatch(tmp_path, stories):
-    from toolchain.tokenizer import Tokenizer, load_tokenizer, write_llama2c_tokenizer
+    from toolchain.importers.tokenizer import Tokenizer, load_tokenizer, write_llama2c_tokenizer
     full = load_tokenizer(stories[1])
     tok = tmp_path / "tok511.bin"
     write_llama2c_tokenizer(Tokenizer(full.pieces[:511], full.scores[:511]), tok)

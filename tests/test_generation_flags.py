@@ -5,10 +5,10 @@ import pytest
 from click.testing import CliRunner
 
 from toolchain.cli import main
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 from toolchain.errors import ToolchainError
-from toolchain.run import MAX_SEED, run_project
+from toolchain.target.run import MAX_SEED, run_project
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from toolchain.cli import main
 from toolchain.config import Model, ModelConfig, random_model
 from toolchain.importers.llama2c import write_llama2c
 from toolchain.model import Transformer
-from toolchain.tokenizer import Tokenizer, write_llama2c_tokenizer
+from toolchain.importers.tokenizer import Tokenizer, write_llama2c_tokenizer
 
 SMALL = ModelConfig(dim=32, n_layers=1, n_heads=4, n_kv_heads=2, vocab_size=300, hidden_dim=96, max_seq_len=32)
 U32, U64, F32 = gguf.GGUFValueType.UINT32, gguf.GGUFValueType.UINT64, gguf.GGUFValueType.FLOAT32

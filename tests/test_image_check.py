@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from project_c import C_DIR, build_with
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
-from toolchain.tokenizer import load_tokenizer
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
+from toolchain.importers.tokenizer import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = struct.Struct("<8s13I")  # runtime_c/model.h: ImageHeader

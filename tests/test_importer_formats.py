@@ -13,13 +13,13 @@ import torch
 
 from checkpoint_writers import (hf_permute, write_gguf, write_hf, write_meta, write_train_pt)
 from synthetic import synthetic_tokenizer
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import Model, ModelConfig, random_model
-from toolchain.emulator import Emulator
+from toolchain.host.emulator import Emulator
 from toolchain.errors import ToolchainError
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
-from toolchain.tokenizer import write_llama2c_tokenizer
+from toolchain.importers.tokenizer import write_llama2c_tokenizer
 
 MULTIPLE_OF, FFN_MULTIPLIER = 32, 1.3
 LLAMA3 = ModelConfig(dim=64, n_layers=2, n_heads=8, n_kv_heads=2, vocab_size=300,

@@ -7,10 +7,10 @@ import zlib
 import numpy as np
 import pytest
 
-from toolchain.build import build_project
-from toolchain.compiler import compile_project
+from toolchain.target.build import build_project
+from toolchain.compile.compiler import compile_project
 from toolchain.manifest import read_manifest
-from toolchain.run import run_project
+from toolchain.target.run import run_project
 
 BOARDS = ["host", "rpi4", "mps2-an386"]
 MESSAGE = "the weight image is corrupt (CRC-32 mismatch)"

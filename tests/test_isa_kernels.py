@@ -10,12 +10,12 @@ import pytest
 from c_kernels import WeightLayout, build_kernels, grouped_reference
 from synthetic import synthetic_tokenizer
 from toolchain.boards import KERNELS, all_boards, cpu_flags, get_board
-from toolchain.build import TEST_BINARY
-from toolchain.compiler import compile_project
+from toolchain.target.build import TEST_BINARY
+from toolchain.compile.compiler import compile_project
 from toolchain.config import LLAMA2C_SHAPES, random_model
-from toolchain.layout import pack_matrix
+from toolchain.compile.layout import pack_matrix
 from toolchain.resources import resource_dir
-from toolchain.run import run_image
+from toolchain.target.run import run_image
 
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 

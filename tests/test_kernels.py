@@ -7,8 +7,8 @@ import pytest
 from c_kernels import WeightLayout as WeightLayout_c
 from c_kernels import build_kernels, grouped_reference
 from toolchain.boards import Q4_LAYOUT
-from toolchain.layout import BITS, WeightLayout, pack_matrix
-from toolchain.quantize import LEVELS
+from toolchain.compile.layout import BITS, WeightLayout, pack_matrix
+from toolchain.compile.quantize import LEVELS
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
-from toolchain.run import run_project
-from toolchain.validate import DEFAULT_TEXT, windows
+from toolchain.target.run import run_project
+from toolchain.host.validate import DEFAULT_TEXT, windows
 
 
 @pytest.fixture(scope="module")

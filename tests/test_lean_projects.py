@@ -1,5 +1,5 @@
 """Lean generated projects: a project carries the portable runtime and only its own
-board's ISA kernels (toolchain/sources.py), which the board's compiler agrees with;
+board's ISA kernels (toolchain/compile/sources.py), which the board's compiler agrees with;
 the user's program (main.c) and the test program (llm_test.c) build apart; every
 generated file says how it is regenerated."""
 import platform
@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from toolchain.boards import PORTABLE, all_boards, get_board
-from toolchain.build import TEST_BINARY
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.target.build import TEST_BINARY
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 from toolchain.resources import resource_dir
-from toolchain.run import run_image
-from toolchain.sources import ISA_FILES, kernel_macros, needed
+from toolchain.target.run import run_image
+from toolchain.compile.sources import ISA_FILES, kernel_macros, needed
 
 KERNELS_DIR = resource_dir("runtime_c") / "kernels"
 MATH = ["-std=c11", "-ffp-contract=off", "-fno-strict-aliasing", "-fno-math-errno"]  # the Makefile's

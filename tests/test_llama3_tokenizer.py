@@ -15,10 +15,10 @@ from toolchain.boards import get_board
 from toolchain.cli import main
 from toolchain.config import ModelConfig
 from toolchain.errors import ToolchainError
-from toolchain.image import image_entries
-from toolchain.spec import CompileSpec
-from toolchain.tokenizer import llama3_special_tokens, load_tokenizer
-from toolchain.tokenizer_host import CACHE_ENV, host_encoder
+from toolchain.compile.image import image_entries
+from toolchain.compile.spec import CompileSpec
+from toolchain.importers.tokenizer import llama3_special_tokens, load_tokenizer
+from toolchain.host.encode import CACHE_ENV, host_encoder
 
 # Meta's pre-tokenizer pattern, as ../shared/README.md gives it
 PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import toolchain.render
-from toolchain.compiler import compile_project
+import toolchain.compile.render
+from toolchain.compile.compiler import compile_project
 from toolchain.errors import ToolchainError
-from toolchain.tokenizer import load_tokenizer, write_llama2c_tokenizer
+from toolchain.importers.tokenizer import load_tokenizer, write_llama2c_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,13 +97,13 @@ def test_force_refuses_the_current_directory_its_parents_root_and_home(inputs, t
 
 def publish_after(hook, monkeypatch):
     """Runs hook(out) just before the finished project is renamed into place."""
-    real = toolchain.render.publish
+    real = toolchain.compile.render.publish
 
     def racing(tmp, out, force):
         hook(out)
         return real(tmp, out, force)
 
-    monkeypatch.setattr(toolchain.render, "publish", racing)
+    monkeypatch.setattr(toolchain.compile.render, "publish", racing)
 
 
 @pytest.mark.parametrize("files", [{"user.txt": b"mine"}, {}])

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
-from toolchain.validate import DEFAULT_TEXT
+from toolchain.host.validate import DEFAULT_TEXT
 
 # llama2.c's run, fp32, greedy, 200 steps from BOS (../shared/README.md)
 KNOWN_TEXT = (

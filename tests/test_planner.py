@@ -7,11 +7,11 @@ import sys
 import pytest
 
 from toolchain.boards import get_board
-from toolchain.build import build_project
-from toolchain.compiler import compile_project
+from toolchain.target.build import build_project
+from toolchain.compile.compiler import compile_project
 from toolchain.importers import load_checkpoint
-from toolchain.plan import PHASES, plan_memory
-from toolchain.spec import CompileSpec
+from toolchain.compile.plan import PHASES, plan_memory
+from toolchain.compile.spec import CompileSpec
 
 
 @pytest.fixture(scope="module")

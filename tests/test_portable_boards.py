@@ -9,9 +9,9 @@ import pytest
 
 from project_c import make_var
 from toolchain.boards import cpu_flags, get_board
-from toolchain.build import build_project, make
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
+from toolchain.target.build import build_project, make
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
 
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from toolchain import progress
 from toolchain.cli import main
 from toolchain.cli.demo import AFTER_TRAINING_SECONDS, DEMO_CONFIG, duration, training_seconds
-from toolchain.train_config import TrainConfig
+from toolchain.train.config import TrainConfig
 
 
 class Terminal(io.StringIO):

@@ -14,12 +14,12 @@ from c_kernels import build_kernels
 from toolchain.boards import all_boards
 from toolchain.config import ModelConfig
 from toolchain.errors import ToolchainError
-from toolchain.layout import MIN_SCALE
+from toolchain.compile.layout import MIN_SCALE
 from toolchain.choices import KV_MODES, QUANT_MODES
-from toolchain.plan import ALIGN, PHASES, buffers_needed, plan_memory
-from toolchain.quantize import n_groups, quantize_matrix
-from toolchain.spec import CompileSpec
-from toolchain.tokenizer import Tokenizer
+from toolchain.compile.plan import ALIGN, PHASES, buffers_needed, plan_memory
+from toolchain.compile.quantize import n_groups, quantize_matrix
+from toolchain.compile.spec import CompileSpec
+from toolchain.importers.tokenizer import Tokenizer
 
 # The largest magnitude tested: at FLT_MAX itself 127 x (FLT_MAX / 127) rounds past
 # the largest float, so dequantizing gives inf.

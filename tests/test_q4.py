@@ -3,17 +3,17 @@ reference, and one token stream on the host emulator and two QEMU boards."""
 import numpy as np
 import pytest
 
-from toolchain.build import build_project
-from toolchain.compiler import compile_project
-from toolchain.emulator import Emulator
-from toolchain.image import image_entries
+from toolchain.target.build import build_project
+from toolchain.compile.compiler import compile_project
+from toolchain.host.emulator import Emulator
+from toolchain.compile.image import image_entries
 from toolchain.manifest import read_manifest
 from toolchain.boards import Q4_LAYOUT
-from toolchain.layout import pack_matrix
-from toolchain.quantize import quantize_matrix
-from toolchain.run import run_project
-from toolchain.spec import CompileSpec
-from toolchain.validate import validate
+from toolchain.compile.layout import pack_matrix
+from toolchain.compile.quantize import quantize_matrix
+from toolchain.target.run import run_project
+from toolchain.compile.spec import CompileSpec
+from toolchain.host.validate import validate
 
 QEMU_BOARDS = ["rpi4", "mps2-an386"]
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from synthetic import synthetic_tokenizer
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
-from toolchain.emulator import Emulator
+from toolchain.host.emulator import Emulator
 from toolchain.importers.llama2c import write_llama2c
 from toolchain.model import Transformer
 

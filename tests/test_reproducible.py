@@ -4,8 +4,8 @@ import filecmp
 
 import pytest
 
-from toolchain.build import build_project
-from toolchain.compiler import compile_project
+from toolchain.target.build import build_project
+from toolchain.compile.compiler import compile_project
 
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 

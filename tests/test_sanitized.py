@@ -52,7 +52,7 @@ def test_sanitized_library_reports_an_overflow(project):
     overflow (numpy's buffers come from malloc, so ASan guards them)."""
     script = ("import ctypes, sys\n"
               "import numpy as np\n"
-              "from toolchain.emulator import Emulator\n"
+              "from toolchain.host.emulator import Emulator\n"
               "emu = Emulator(sys.argv[1])\n"
               "tokens = np.zeros(4, np.int32)\n"
               "emu.lib.llm_encode(b'x y z w v u t s', 1, 0, tokens.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), 100)\n")

@@ -9,9 +9,9 @@ import sentencepiece as spm
 from click.testing import CliRunner
 
 from toolchain.cli import main
-from toolchain.tokenizer import load_tokenizer
-from toolchain.tokenizer_host import CACHE_ENV, host_encoder
-from toolchain.validate import DEFAULT_TEXT
+from toolchain.importers.tokenizer import load_tokenizer
+from toolchain.host.encode import CACHE_ENV, host_encoder
+from toolchain.host.validate import DEFAULT_TEXT
 
 SAMPLES = ["Once upon a time, there was a little girl.", "Tim's mom said: \"Hello!\"", "a  b   c",
            "The 12 red balls\nrolled 345 times.", "Zebra quiz ü 日本", " leading space", "end\n", "x"]

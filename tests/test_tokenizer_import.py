@@ -4,11 +4,11 @@ import sentencepiece as spm
 import pytest
 
 from synthetic import synthetic_tokenizer
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
-from toolchain.emulator import Emulator
+from toolchain.host.emulator import Emulator
 from toolchain.errors import ToolchainError
-from toolchain.tokenizer import load_tokenizer, write_llama2c_tokenizer
+from toolchain.importers.tokenizer import load_tokenizer, write_llama2c_tokenizer
 
 TEXT = ("The little cat sat on the mat. It was a sunny day, and the cat was happy.\n"
         "Tom saw the cat and said: \"Hello, cat!\" The cat looked at Tom and purred.\n") * 40

@@ -13,14 +13,14 @@ from click.testing import CliRunner
 
 from toolchain.cli import main
 from toolchain.cli.demo import run_demo
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig
-from toolchain.corpus import make_stories, write_corpus
-from toolchain.emulator import Emulator
+from toolchain.train.corpus import make_stories, write_corpus
+from toolchain.host.emulator import Emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
-from toolchain.tokenizer_train import train_sentencepiece
-from toolchain.train import MODEL_ARGS, TrainConfig, read_checkpoint, train
+from toolchain.train.tokenizer import train_sentencepiece
+from toolchain.train.trainer import MODEL_ARGS, TrainConfig, read_checkpoint, train
 
 TINY = dict(dim=48, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=64, batch_size=16, max_iters=400,
             warmup_iters=10, learning_rate=5e-3, min_lr=5e-4, eval_interval=100, eval_iters=4, threads=1)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ToolchainError
-from .layout import WeightLayout
+from .compile.layout import WeightLayout
 from .resources import resource_dir
 
 

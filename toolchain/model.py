@@ -93,7 +93,7 @@ class Block(nn.Module):
 
 class Transformer(nn.Module):
     """Parameter names match the Model's tensor names, so loading is a state dict.
-    `dropout` only acts in train mode (toolchain.train); inference never sees it."""
+    `dropout` only acts in train mode (toolchain.train.trainer); inference never sees it."""
 
     def __init__(self, model: Model | ModelConfig, dropout: float = 0.0):
         super().__init__()

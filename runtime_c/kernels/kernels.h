@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-/* How the compiler laid out a weight matrix for the kernels (toolchain/layout.py):
+/* How the compiler laid out a weight matrix for the kernels (toolchain/compile/layout.py):
  * blocks of `rows` rows, the last block possibly shorter. Within a block each group
  * of columns (q8/q4: group_size; f32: the whole row) is stored in chunks of `cols`
  * columns, a chunk holding that span of every row of the block in turn; a group not
@@ -202,7 +202,7 @@ int kernel_selftest(uint32_t seed, int *cases);
 
 /* Symmetric per-group int8 quantization of x[n]: xs[g] = max|x| / 127, or 0 (and
  * the group zeros) below KERNEL_MIN_SCALE, so that every product of scales and
- * sums in matvec_q8 is a normal float (toolchain/layout.py: MIN_SCALE). */
+ * sums in matvec_q8 is a normal float (toolchain/compile/layout.py: MIN_SCALE). */
 #define KERNEL_MIN_SCALE 0x1p-63f
 void quantize_q8(int8_t *xq, float *xs, const float *x, int n, int group_size);
 /* The same, bit for bit, vectorized (the forward pass calls quantize_q8_kernel, the

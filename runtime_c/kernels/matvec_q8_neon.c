@@ -13,7 +13,7 @@
  * AArch64 NEON is IEEE (denormals kept, round to nearest): products and sums are
  * vector ops (separate multiplies and adds, never a fused fmla). Armv7 NEON
  * flushes denormals to zero: it still makes the products (normal by construction:
- * every scale is 0 or >= 2^-63, toolchain/layout.py MIN_SCALE), but the running
+ * every scale is 0 or >= 2^-63, toolchain/compile/layout.py MIN_SCALE), but the running
  * sums, which may cancel to a denormal, are added by the scalar VFP, which is IEEE.
  */
 #include "kernels.h"

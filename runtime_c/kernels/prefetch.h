@@ -1,5 +1,5 @@
 /* prefetch.h - how far ahead of a weight stream to prefetch: the x86 matrix kernels'
- * distance, which toolchain/read_bandwidth.c (the bench's roofline probe) reads with too. */
+ * distance, which toolchain/host/read_bandwidth.c (the bench's roofline probe) reads with too. */
 #ifndef LLM_PREFETCH_H
 #define LLM_PREFETCH_H
 #ifndef LLM_PREFETCH_BYTES

@@ -30,7 +30,7 @@ static uint32_t next(uint32_t *state) { /* xorshift32 */
 }
 
 /* w[rows][MAX_N] with scales s[rows][MAX_GROUPS] into one block in the kernel's layout
- * (the C twin of toolchain/layout.py's pack_matrix). */
+ * (the C twin of toolchain/compile/layout.py's pack_matrix). */
 static void pack(uint8_t *block, const int8_t *w, const float *s, int rows, int cols, int group_size) {
     const WeightLayout *l = &kernel_layout;
     for (int start = 0, g = 0; start < cols; start += group_size, g++) {

@@ -29,9 +29,9 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
 
     Exits with status 1 when the model does not fit (at --context, if given), after
     saying why in one line (with --json: "fits": false in the complete object)."""
-    from ..analyze import analyze, report_lines
+    from ..compile.analyze import analyze, report_lines
     from ..boards import get_board
-    from ..tokenizer import load_tokenizer
+    from ..importers.tokenizer import load_tokenizer
 
     tok = load_tokenizer(tokenizer) if tokenizer else None
     group_size = DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size
@@ -42,7 +42,7 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
         for line in report_lines(a):
             click.echo(line)
     if plot:
-        from ..plot import plot_memory
+        from ..compile.plot import plot_memory
 
         plot_memory(a, plot)
         if not as_json:

@@ -21,7 +21,7 @@ def command(outdir, threads, reference, steps, count, as_json):
     bandwidth of N cores reading together). With --count (Cortex-M
     boards), count instructions deterministically instead: per MAC of a 1024 x 1024
     matrix-vector product, and per generated token."""
-    from ..bench import bench, count_instructions
+    from ..host.bench import bench, count_instructions
 
     if count:
         c = count_instructions(outdir, reference)

@@ -10,7 +10,7 @@ def command(outdir):
     """Build OUTDIR's image with its board's toolchain (make) and print its size
     (text/rodata/data/bss) against the board's flash and RAM. Fails when the
     image does not fit."""
-    from ..build import build_project
+    from ..target.build import build_project
 
     report = build_project(outdir)
     for line in report.lines():

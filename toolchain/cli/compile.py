@@ -33,7 +33,7 @@ def command(model, tokenizer, board, quant, group_size, kv, context, force, out)
     The project in OUTDIR builds with `make` alone: a config header, the weight
     image, the memory plan, the C runtime, a Makefile and a README.
     """
-    from ..compiler import compile_project
+    from ..compile.compiler import compile_project
 
     done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv)
     project = done.project

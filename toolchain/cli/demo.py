@@ -11,7 +11,7 @@ import click
 
 from .. import __version__
 from ..manifest import MANIFEST
-from ..train_config import CHECKPOINT, STORIES, VOCAB_SIZE, TrainConfig
+from ..train.config import CHECKPOINT, STORIES, VOCAB_SIZE, TrainConfig
 
 DEFAULT_WORKDIR = Path("~/.cache/llmtool/demo")
 # The tiny_stories example (`llmtool train`'s defaults: 1M parameters, 3 minutes of
@@ -56,7 +56,7 @@ def trained_model(workdir: Path, config: TrainConfig, stories: int = STORIES,
                   vocab_size: int = VOCAB_SIZE) -> Path:
     """WORKDIR/model-KEY/ckpt.pt trained to config.max_iters: reused when there,
     resumed when a run was interrupted, trained from scratch otherwise."""
-    from ..train import prepare_inputs, read_checkpoint, train
+    from ..train.trainer import prepare_inputs, read_checkpoint, train
 
     model_dir = workdir / f"model-{settings_key(config, stories, vocab_size)}"
     path = model_dir / CHECKPOINT
@@ -84,8 +84,8 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
              seed: int | None, config: TrainConfig | None = None, stories: int = STORIES,
              vocab_size: int = VOCAB_SIZE) -> int:
     """Trains (or reuses) the model, compiles it for `board` (once), runs it; the exit status."""
-    from ..compiler import compile_project
-    from ..run import check_sampling, run_project
+    from ..compile.compiler import compile_project
+    from ..target.run import check_sampling, run_project
 
     check_sampling(temperature, topp, seed)  # before the minutes of training
     workdir = Path(workdir).expanduser()

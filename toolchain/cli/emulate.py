@@ -38,7 +38,7 @@ def command(outdir, prompt, steps, temperature, topp, seed, mode, system):
     and a newline on stdout; the speed on stderr. With --mode chat, a conversation
     as the Linux image's `-m chat` holds it.
     """
-    from ..emulator import chat, emulate
+    from ..host.emulator import chat, emulate
 
     if mode == "chat":
         chat(outdir, system, prompt, temperature, topp, seed)

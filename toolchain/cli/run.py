@@ -16,7 +16,7 @@ def command(outdir, prompt, steps, temperature, topp, seed, mode, system, thread
     """Run OUTDIR's image: under qemu-user for Linux boards, qemu-system-arm with
     semihosting for microcontrollers, natively for `host`. Builds it first if
     needed. Same flags and output as `llmtool emulate`."""
-    from ..run import run_project
+    from ..target.run import run_project
 
     sys.exit(run_project(outdir, prompt, steps, temperature, topp, seed, threads=threads, mode=mode,
                          system=system).returncode)

@@ -20,7 +20,7 @@ def command():
 def train(corpus, vocab_size, prefix):
     """Train a SentencePiece BPE tokenizer on the text file CORPUS, llama2.c's recipe
     (byte fallback, digits split, no normalisation), and export it as PREFIX.bin."""
-    from ..tokenizer_train import train_sentencepiece
+    from ..train.tokenizer import train_sentencepiece
 
     out = train_sentencepiece(corpus, vocab_size, prefix)
     click.echo(f"trained {vocab_size} tokens on {corpus} -> {out.with_suffix('.model')}, {out}")
@@ -34,7 +34,7 @@ def export(tokfile, out):
     """Convert TOKFILE (any supported tokenizer) to llama2.c's tokenizer.bin layout,
     the runtime's format; a tiktoken tokenizer keeps its special tokens and reads
     back as tiktoken."""
-    from ..tokenizer import load_tokenizer, write_llama2c_tokenizer
+    from ..importers.tokenizer import load_tokenizer, write_llama2c_tokenizer
 
     tok = load_tokenizer(tokfile)
     write_llama2c_tokenizer(tok, out)
@@ -49,7 +49,7 @@ def encode(tokfile, text, bos):
     """Print, as a JSON list, the token ids the C runtime's encoder gives TEXT
     (special tokens such as <|eot_id|> in TEXT are recognised). The first use of a
     tokenizer builds the runtime for the host, which is then cached."""
-    from ..tokenizer_host import host_encoder
+    from ..host.encode import host_encoder
 
     ids = host_encoder(tokfile).encode(text.encode("utf-8", "surrogateescape"), bos=bos)
     click.echo(json.dumps(ids))

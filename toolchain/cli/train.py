@@ -6,7 +6,7 @@ import click
 from click.core import ParameterSource
 
 from ..errors import ToolchainError
-from ..train_config import CHECKPOINT, DTYPES, STORIES, VOCAB_SIZE, TrainConfig
+from ..train.config import CHECKPOINT, DTYPES, STORIES, VOCAB_SIZE, TrainConfig
 
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name not in ("corpus", "tokenizer", "out_dir")}
 
@@ -73,7 +73,7 @@ def command(ctx, corpus, out, tokenizer, vocab_size, stories, resume, **settings
       llmtool train -o run/
       llmtool compile run/ckpt.pt --tokenizer run/tokenizer.bin --board host -o out/
     """
-    from ..train import Distributed, prepare_inputs, read_checkpoint, train
+    from ..train.trainer import Distributed, prepare_inputs, read_checkpoint, train
 
     if resume:
         saved = read_checkpoint(out / CHECKPOINT).get("config", {})

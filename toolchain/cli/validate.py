@@ -36,7 +36,7 @@ def command(outdir, text, on, model, min_top1, max_kl, as_json):
     with the PyTorch float32 reference: top-1 agreement, max abs logit error, KL
     divergence and the perplexity of both. Ends with a verdict, PASS or FAIL against
     --min-top1 and --max-kl, and exits with status 1 on FAIL (for CI)."""
-    from ..validate import validate
+    from ..host.validate import validate
 
     result = validate(outdir, text, on, model, None if min_top1 is None else min_top1 / 100, max_kl)
     if as_json:

@@ -1,6 +1,7 @@
-"""Checkpoint importers: every format becomes one in-memory Model (Meta's tensor
-names, float32). The format is detected from content, never from a file's name; a
-directory is probed by what its files hold."""
+"""Importers: every checkpoint format becomes one in-memory Model (Meta's tensor
+names, float32), every tokenizer one Tokenizer (tokenizer.py). The format is
+detected from content, never from a file's name; a directory is probed by what its
+files hold."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import Model, ModelConfig, tensor_shapes
 from ..errors import ToolchainError
 from ..progress import bar
-from ..quantize import PROGRESS_PARAMS
+from ..compile.quantize import PROGRESS_PARAMS
 
 MAGIC = 0x616B3432
 HEADER_BYTES = 256

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from toolchain.config import Model
-from toolchain.tokenizer import Tokenizer
+from toolchain.importers.tokenizer import Tokenizer
 
 
 OUTCOMES = ("clean", "accepted", "traceback", "hang", "blow-up", "crash", "bad-c", "bad-message", "escape")

@@ -1,5 +1,5 @@
 """What a case does in the child: it loads the mutated file as llmtool does
-(toolchain.importers.load_checkpoint / toolchain.tokenizer.load_tokenizer); when the
+(toolchain.importers.load_checkpoint / toolchain.importers.tokenizer.load_tokenizer); when the
 load is accepted and its effect differs from the seed's, it also compiles a project
 for board host (f32) with a partner of the seed's vocabulary and syntax-checks the
 generated C, llm_config.h's values included."""
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolchain.choices import DEFAULT_CONTEXT_CAP
-from toolchain.compiler import compile_project
+from toolchain.compile.compiler import compile_project
 from toolchain.config import Model
 from toolchain.importers import load_checkpoint
 from toolchain.manifest import MANIFEST
-from toolchain.tokenizer import Tokenizer, load_tokenizer
+from toolchain.importers.tokenizer import Tokenizer, load_tokenizer
 
 from .classify import model_fingerprint, tokenizer_fingerprint
 from .seeds import Format

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from synthetic import synthetic_tokenizer
 from toolchain.config import random_model
-from toolchain.tokenizer import load_tokenizer
+from toolchain.importers.tokenizer import load_tokenizer
 
 from .checkout import ROOT
 from .child import MEMORY_WORDS, RSS_LIMIT, TIME_LIMIT, run_in_child, stack_frame
@@ -152,7 +152,7 @@ class Fuzzer:
         self.watch.opened()  # the copy opened the marker
         target = "ckpt" + ("" if seed.fmt.target == "." else "/" + seed.fmt.target)
         loader = ("from toolchain.importers import load_checkpoint as load" if seed.fmt.kind == "checkpoint"
-                  else "from toolchain.tokenizer import load_tokenizer as load")
+                  else "from toolchain.importers.tokenizer import load_tokenizer as load")
         info = {k: v for k, v in case.__dict__.items() if k != "kept"} | {
             "group": group, "target": target, "seed_title": seed.fmt.title, "kind": seed.fmt.kind,
             "load": f"cd {ROOT} && python3 -c '{loader}; load(\"{dest / target}\")'",

@@ -19,7 +19,7 @@ from checkpoint_writers import write_gguf, write_hf, write_meta, write_train_pt
 from synthetic import synthetic_tokenizer
 from toolchain.config import Model, ModelConfig, random_model
 from toolchain.importers.llama2c import write_llama2c
-from toolchain.tokenizer import write_llama2c_tokenizer
+from toolchain.importers.tokenizer import write_llama2c_tokenizer
 
 from .checkout import TOOLCHAIN
 from .torch_zip import _fix_serialization_id

@@ -7,10 +7,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .boards import Board, get_board
-from .errors import ToolchainError
-from .manifest import read_manifest
-from .progress import phase
+from ..boards import Board, get_board
+from ..errors import ToolchainError
+from ..manifest import read_manifest
+from ..progress import phase
 from .toolcheck import require
 
 BINARY = Path("build/llm")            # the program (main.c): `make`

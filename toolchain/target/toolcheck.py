@@ -1,7 +1,7 @@
 """Finding the external programs a step needs, with the package that provides them."""
 import shutil
 
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 
 def require(program: str, package: str) -> str:

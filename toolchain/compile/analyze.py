@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .boards import Board
-from .choices import KV_MODES
-from .config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
+from ..boards import Board
+from ..choices import KV_MODES
+from ..config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
 from .image import image_entries
-from .importers import load_checkpoint
+from ..importers import load_checkpoint
 from .layout import scale_bytes
 from .spec import CompileSpec
-from .tokenizer import Tokenizer
+from ..importers.tokenizer import Tokenizer
 
 
 @dataclass

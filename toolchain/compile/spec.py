@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .boards import Board, Kernel, get_board, kernel_named
-from .choices import KV_MODES, MAX_CONTEXT
-from .config import ModelConfig
-from .errors import ToolchainError
+from ..boards import Board, Kernel, get_board, kernel_named
+from ..choices import KV_MODES, MAX_CONTEXT
+from ..config import ModelConfig
+from ..errors import ToolchainError
 from .quantize import check_group_size
-from .tokenizer import Tokenizer
+from ..importers.tokenizer import Tokenizer
 
 # A tokenizer's longest piece in bytes, where no tokenizer is given (analyze, bench)
 ESTIMATED_TOKEN_LENGTH = 16

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 if TYPE_CHECKING:
-    from .config import ModelConfig
+    from ..config import ModelConfig
 
 CHECKPOINT = "ckpt.pt"
 # The model_args of a checkpoint: exactly llama2.c train.py's keys (the .pt importer reads them).
@@ -56,7 +56,7 @@ class TrainConfig:
     threads: int | None = None      # CPU threads per process [the idle cores; under torchrun, shared out]
 
     def model_config(self, vocab_size: int) -> ModelConfig:
-        from .config import ModelConfig
+        from ..config import ModelConfig
 
         hidden = self.hidden_dim or ModelConfig.ffn_hidden_dim(self.dim, self.multiple_of)
         return ModelConfig(dim=self.dim, n_layers=self.n_layers, n_heads=self.n_heads,

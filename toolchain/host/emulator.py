@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .build import error_line
-from .errors import ToolchainError
-from .manifest import read_manifest
-from .progress import phase
-from .run import check_sampling
-from .toolcheck import require
+from ..target.build import error_line
+from ..errors import ToolchainError
+from ..manifest import read_manifest
+from ..progress import phase
+from ..target.run import check_sampling
+from ..target.toolcheck import require
 
 LIBRARY = Path("build/emulator/libllm.so")
 # LLMTOOL_SANITIZE=1: the same library built with ASan and UBSan (make emulator SANITIZE=1),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
-from .boards import Board, MemoryRegion
+from ..boards import Board, MemoryRegion
 from .layout import chunk_padded
 from .quantize import n_groups
 

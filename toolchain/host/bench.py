@@ -10,15 +10,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .boards import get_board
-from .build import BINARY, TEST_BINARY
-from .errors import ToolchainError
-from .image import image_entries
-from .manifest import read_manifest
-from .resources import resource_dir
-from .run import image_args, run_image
-from .spec import CompileSpec
-from .toolcheck import require
+from ..boards import get_board
+from ..target.build import BINARY, TEST_BINARY
+from ..errors import ToolchainError
+from ..compile.image import image_entries
+from ..manifest import read_manifest
+from ..resources import resource_dir
+from ..target.run import image_args, run_image
+from ..compile.spec import CompileSpec
+from ..target.toolcheck import require
 
 PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
 DECODE_STEPS = 128

@@ -4,18 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .boards import get_board
-from .choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE
-from .config import Model
-from .errors import ToolchainError
+from ..boards import get_board
+from ..choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE
+from ..config import Model
+from ..errors import ToolchainError
 from .fit import assess, largest_context
-from .importers import load_checkpoint
+from ..importers import load_checkpoint
 from .outdir import check_output, clean_stale
-from .progress import phase
+from ..progress import phase
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
 from .spec import CompileSpec
-from .tokenizer import Tokenizer, load_tokenizer
+from ..importers.tokenizer import Tokenizer, load_tokenizer
 
 
 @dataclass

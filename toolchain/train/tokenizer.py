@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ToolchainError
-from .tokenizer import load_tokenizer, write_llama2c_tokenizer
+from ..errors import ToolchainError
+from ..importers.tokenizer import load_tokenizer, write_llama2c_tokenizer
 
 
 def train_sentencepiece(corpus: Path, vocab_size: int, prefix: Path) -> Path:

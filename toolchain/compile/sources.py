@@ -10,8 +10,8 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-from .boards import Board, Kernel
-from .resources import resource_dir
+from ..boards import Board, Kernel
+from ..resources import resource_dir
 
 # Every ISA file in runtime_c/kernels/ and the kernels.h macros (LLM_KERNEL_<NAME>)
 # under which it has code, any one of them; every other file there is portable.

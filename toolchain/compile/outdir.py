@@ -22,8 +22,8 @@ import signal
 import tempfile
 from pathlib import Path
 
-from .errors import ToolchainError
-from .manifest import MANIFEST
+from ..errors import ToolchainError
+from ..manifest import MANIFEST
 
 AT_FDCWD = -100
 RENAME_NOREPLACE = 1

@@ -23,11 +23,11 @@ import torch
 import torch.nn.functional as F
 from torch import distributed, nn
 
-from .config import ModelConfig
-from .errors import ToolchainError
-from .model import Transformer
-from .progress import bar
-from .train_config import CHECKPOINT, MODEL_ARGS, STORIES, VOCAB_SIZE, TrainConfig
+from ..config import ModelConfig
+from ..errors import ToolchainError
+from ..model import Transformer
+from ..progress import bar
+from .config import CHECKPOINT, MODEL_ARGS, STORIES, VOCAB_SIZE, TrainConfig
 
 EVAL_STREAM = 2**31  # batch seeds [seed, EVAL_STREAM, k] never collide with training's [seed, iter, shard]
 
@@ -277,7 +277,7 @@ def prepare_inputs(out_dir: Path | str, corpus: Path | str | None = None,
     ones given, or made there (out_dir/corpus.txt: generated stories; out_dir/tokenizer.model
     and .bin: a tokenizer trained on the corpus)."""
     from .corpus import write_corpus
-    from .tokenizer_train import train_sentencepiece
+    from .tokenizer import train_sentencepiece
 
     out = Path(out_dir)
     refuse_existing(out)

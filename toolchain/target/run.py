@@ -7,11 +7,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from .boards import Board, get_board
+from ..boards import Board, get_board
 from .build import BINARY, TEST_BINARY, make
-from .errors import ToolchainError
-from .manifest import read_manifest
-from .progress import phase
+from ..errors import ToolchainError
+from ..manifest import read_manifest
+from ..progress import phase
 from .toolcheck import require
 
 

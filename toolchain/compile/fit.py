@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .boards import Board
-from .choices import MAX_CONTEXT
+from ..boards import Board
+from ..choices import MAX_CONTEXT
 from .image import image_size
 from .plan import MemoryPlan, plan_fits, plan_memory
 

@@ -9,8 +9,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ToolchainError
 from .compile.layout import WeightLayout
+from .errors import ToolchainError
 from .resources import resource_dir
 
 

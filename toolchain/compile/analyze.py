@@ -8,12 +8,12 @@ from pathlib import Path
 from ..boards import Board
 from ..choices import KV_MODES
 from ..config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
+from ..importers import load_checkpoint
+from ..importers.tokenizer import Tokenizer
 from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
 from .image import image_entries
-from ..importers import load_checkpoint
 from .layout import scale_bytes
 from .spec import CompileSpec
-from ..importers.tokenizer import Tokenizer
 
 
 @dataclass

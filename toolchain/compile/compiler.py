@@ -8,14 +8,14 @@ from ..boards import get_board
 from ..choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE
 from ..config import Model
 from ..errors import ToolchainError
-from .fit import assess, largest_context
 from ..importers import load_checkpoint
-from .outdir import check_output, clean_stale
+from ..importers.tokenizer import Tokenizer, load_tokenizer
 from ..progress import phase
+from .fit import assess, largest_context
+from .outdir import check_output, clean_stale
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
 from .spec import CompileSpec
-from ..importers.tokenizer import Tokenizer, load_tokenizer
 
 
 @dataclass

@@ -18,12 +18,12 @@ import numpy as np
 
 from ..choices import KV_MODES, QUANT_MODES
 from ..config import tensor_shapes
-from .layout import matrix_bytes, pack_matrix
-from ..progress import bar
-from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
-from ..rope import rope_table
 from ..importers.tokenizer import Tokenizer
 from ..importers.unicode_classes import class_runs
+from ..progress import bar
+from ..rope import rope_table
+from .layout import matrix_bytes, pack_matrix
+from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
 
 if TYPE_CHECKING:
     from .spec import CompileSpec

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .analyze import Analysis, kib
 from ..errors import ToolchainError
+from .analyze import Analysis, kib
 from .plan import STATIC_SLACK
 
 COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]

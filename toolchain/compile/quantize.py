@@ -19,8 +19,8 @@ import numpy as np
 from ..choices import DEFAULT_GROUP_SIZE, QUANT_MODES
 from ..config import Model, ModelConfig
 from ..errors import ToolchainError
-from .layout import MIN_SCALE
 from ..progress import bar
+from .layout import MIN_SCALE
 
 LEVELS = {"q8": (-127, 127), "q4": (-8, 7)}  # the range of a quantized value
 Q4_DIVISORS = np.linspace(6.5, 8.5, 17, dtype=np.float32)  # candidate scales: max|w| / divisor

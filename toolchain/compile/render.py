@@ -19,14 +19,14 @@ from .. import __version__
 from ..boards import Board
 from ..choices import KV_MODES, QUANT_MODES
 from ..errors import ToolchainError
+from ..manifest import write_manifest
+from ..resources import resource_dir
+from ..target.run import emulator_command, image_args
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
-from ..manifest import write_manifest
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .plan import MemoryPlan
 from .quantize import QuantizedModel
-from ..resources import resource_dir
-from ..target.run import emulator_command, image_args
 from .sources import ISA_FILES, TEST_RUNTIME, copy_runtime, runtime_files
 from .spec import CompileSpec
 

@@ -10,8 +10,8 @@ from ..boards import Board, Kernel, get_board, kernel_named
 from ..choices import KV_MODES, MAX_CONTEXT
 from ..config import ModelConfig
 from ..errors import ToolchainError
-from .quantize import check_group_size
 from ..importers.tokenizer import Tokenizer
+from .quantize import check_group_size
 
 # A tokenizer's longest piece in bytes, where no tokenizer is given (analyze, bench)
 ESTIMATED_TOKEN_LENGTH = 16

@@ -11,13 +11,13 @@ import tempfile
 from pathlib import Path
 
 from ..boards import get_board
-from ..target.build import BINARY, TEST_BINARY
-from ..errors import ToolchainError
 from ..compile.image import image_entries
+from ..compile.spec import CompileSpec
+from ..errors import ToolchainError
 from ..manifest import read_manifest
 from ..resources import resource_dir
+from ..target.build import BINARY, TEST_BINARY
 from ..target.run import image_args, run_image
-from ..compile.spec import CompileSpec
 from ..target.toolcheck import require
 
 PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."

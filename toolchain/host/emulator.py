@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..target.build import error_line
 from ..errors import ToolchainError
 from ..manifest import read_manifest
 from ..progress import phase
+from ..target.build import error_line
 from ..target.run import check_sampling
 from ..target.toolcheck import require
 

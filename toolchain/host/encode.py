@@ -15,12 +15,12 @@ from pathlib import Path
 from .. import __version__
 from ..compile.compiler import compile_project
 from ..config import ModelConfig, random_model
-from .emulator import Emulator
 from ..errors import ToolchainError
+from ..importers.tokenizer import load_tokenizer
 from ..manifest import MANIFEST
 from ..progress import phase
 from ..resources import resource_dir
-from ..importers.tokenizer import load_tokenizer
+from .emulator import Emulator
 
 CACHE_ENV = "LLMTOOL_CACHE"
 

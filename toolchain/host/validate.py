@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..target.build import TEST_BINARY
 from ..choices import DEFAULT_MAX_KL, DEFAULT_MIN_TOP1, DEFAULT_TEXT, VALIDATE_TARGETS
-from .emulator import Emulator
 from ..errors import ToolchainError
 from ..importers import load_checkpoint
 from ..manifest import read_manifest
 from ..model import Transformer
 from ..progress import bar, phase
+from ..target.build import TEST_BINARY
 from ..target.run import run_image
+from .emulator import Emulator
 
 
 @dataclass

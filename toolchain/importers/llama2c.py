@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..compile.quantize import PROGRESS_PARAMS
 from ..config import Model, ModelConfig, tensor_shapes
 from ..errors import ToolchainError
 from ..progress import bar
-from ..compile.quantize import PROGRESS_PARAMS
 
 MAGIC = 0x616B3432
 HEADER_BYTES = 256

@@ -19,8 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolchainError
 from ..compile.outdir import file_mode
+from ..errors import ToolchainError
 
 TOKENIZER_KINDS = ("sentencepiece", "tiktoken")  # ImageHeader.tokenizer and LLM_TOKENIZER_KIND order
 

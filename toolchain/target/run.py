@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from ..boards import Board, get_board
-from .build import BINARY, TEST_BINARY, make
 from ..errors import ToolchainError
 from ..manifest import read_manifest
 from ..progress import phase
+from .build import BINARY, TEST_BINARY, make
 from .toolcheck import require
 
 

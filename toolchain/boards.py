@@ -110,6 +110,7 @@ class Board:
     stack_bytes: int = 0
     install: str = ""             # how to get the built image onto the real board
     emulation: dict = field(default_factory=dict)  # kind: native | qemu-user | qemu-system | none
+    flash: dict = field(default_factory=dict)      # bare metal: probes, images, tool settings (llmtool flash)
 
     @property
     def best_kernel(self) -> Kernel:

@@ -47,6 +47,11 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
 # runtime_c/platform/<os>.c: one per Board.os
 OPERATING_SYSTEMS = ("linux", "baremetal")
 
+# The host tools that make a board's flashing images (runtime_c/tools/), each carried
+# by the boards whose [flash] table has the key: boot2_pad.c pads and checksums the
+# second-stage boot loader (`boot2`), uf2.c writes build/llm.uf2 (`uf2_family`).
+HOST_TOOLS = {"tools/boot2_pad.c": "boot2", "tools/uf2.c": "uf2_family"}
+
 # The files of the test program alone (llm_test.c's -k), not of the user's program.
 TEST_RUNTIME = ("kernels/selftest.c",)
 
@@ -87,6 +92,11 @@ def runtime_files(board: Board, kernel: Kernel) -> list[str]:
         if rel.parts[0] == "platform" and rel.stem in OPERATING_SYSTEMS and rel.stem != board.os:
             continue  # another OS's platform file
         if rel.parts[0] == "kernels" and not needed(rel.name, macros):
+            continue
+        if rel.parts[0] == "platform" and rel.stem.startswith("boot2_") and \
+                rel.stem != f"boot2_{board.flash.get('boot2')}":
+            continue  # another chip's boot loader, or none
+        if rel.as_posix() in HOST_TOOLS and HOST_TOOLS[rel.as_posix()] not in board.flash:
             continue
         files.append(rel.as_posix())
     return files

@@ -23,3 +23,7 @@ DEFAULT_TEXT = Path(__file__).parent / "data" / "stories.txt"  # children's stor
 # 0.0013 nats in q8, 83.1 % and 0.12 nats in q4 (a q8 KV cache costs under a point more).
 DEFAULT_MIN_TOP1 = {"f32": 0.95, "q8": 0.95, "q4": 0.80}
 DEFAULT_MAX_KL = {"f32": 0.05, "q8": 0.05, "q4": 0.25}
+
+# `llmtool flash`: the probes (toolchain/target/flash.py); `llmtool monitor`'s speed
+FLASH_PROBES = ("openocd", "pyocd", "st-flash", "picotool", "uf2")
+DEFAULT_BAUD = 115200

@@ -63,9 +63,11 @@ def main():
 
 
 def _register():
-    from . import analyze, bench, boards, build, compile, demo, emulate, run, tokenizer, train, validate  # noqa: A004 (named for commands)
+    from . import (analyze, bench, boards, build, compile, demo, emulate, flash, monitor, run, tokenizer,  # noqa: A004 (named for commands)
+                   train, validate)
 
-    for module in (compile, build, run, emulate, validate, analyze, bench, boards, train, demo, tokenizer):
+    for module in (compile, build, run, flash, monitor, emulate, validate, analyze, bench, boards, train, demo,
+                   tokenizer):
         main.add_command(module.command)
 
 

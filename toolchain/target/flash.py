@@ -1,0 +1,90 @@
+"""`llmtool flash`: a built image onto the real board, with the tool of the probe
+(the board file's [flash] table: its probes, best first, and their settings)."""
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+from ..boards import Board, get_board
+from ..errors import ToolchainError
+from ..manifest import read_manifest
+from .build import BINARY, build_project
+from .toolcheck import require
+
+# each of choices.FLASH_PROBES -> (program, Debian package, how to install it when not from Debian)
+TOOLS = {
+    "openocd": ("openocd", "openocd", None),
+    "pyocd": ("pyocd", "", "pip install pyocd"),
+    "st-flash": ("st-flash", "stlink-tools", None),
+    "picotool": ("picotool", "picotool", None),
+    "uf2": ("cp", "coreutils", None),
+}
+# where a desktop mounts the RP2040 boot ROM's drive (and the file it always has)
+UF2_DRIVE, UF2_MOUNT_ROOTS, UF2_INFO = "RPI-RP2", (Path("/media"), Path("/run/media")), "INFO_UF2.TXT"
+
+
+def uf2_drive(port: str | None) -> Path:
+    """The mounted UF2 drive: `port`, or the one RPI-RP2 drive under /media."""
+    if port is not None:
+        if not (Path(port) / UF2_INFO).is_file():
+            raise ToolchainError(f"{port} is not a mounted UF2 drive (no {UF2_INFO}): hold BOOTSEL "
+                                 f"while plugging the board in, and give the drive's mount point")
+        return Path(port)
+    found = sorted(p for root in UF2_MOUNT_ROOTS for p in (*root.glob(UF2_DRIVE), *root.glob(f"*/{UF2_DRIVE}"))
+                   if (p / UF2_INFO).is_file())
+    if not found:
+        raise ToolchainError(f"no {UF2_DRIVE} drive mounted under /media: hold BOOTSEL while plugging "
+                             f"the board in (or give its mount point with --port)")
+    return found[0]
+
+
+def setting(board: Board, key: str):
+    if key not in board.flash:
+        raise ToolchainError(f"board file {board.name}.toml: its [flash] table has no {key}")
+    return board.flash[key]
+
+
+def flash_command(out: Path, board: Board, probe: str, port: str | None) -> list[str]:
+    """The command line that writes `out`'s image to the board through `probe`;
+    `port` picks the probe by its serial number, or (uf2) is the drive's mount point."""
+    probes = board.flash.get("probes", ())
+    if probe not in probes:
+        raise ToolchainError(f"board {board.name} is not flashed with {probe} "
+                             f"(its probes: {', '.join(probes) or 'none'})")
+    image = Path(out) / BINARY
+    if probe == "openocd":
+        serial = ["-c", f"adapter serial {port}"] if port else []
+        return ["openocd", *(a for cfg in setting(board, "openocd") for a in ("-f", cfg)), *serial,
+                "-c", f"program {image} verify reset exit"]
+    if probe == "pyocd":
+        return ["pyocd", "load", "--target", setting(board, "pyocd_target"), *(["--uid", port] if port else []),
+                f"{image}.hex"]
+    if probe == "st-flash":
+        return ["st-flash", *(["--serial", port] if port else []), "--reset", "write", f"{image}.bin",
+                f"0x{board.region(board.code_region).origin:08x}"]
+    if probe == "uf2":
+        return ["cp", f"{image}.uf2", f"{uf2_drive(port)}/"]
+    if port is not None:
+        raise ToolchainError("picotool takes no --port: it finds the board in BOOTSEL mode on USB")
+    return ["picotool", "load", "--execute", f"{image}.uf2"]
+
+
+def flash_project(out: Path, probe: str | None, port: str | None, dry_run: bool,
+                  echo=print) -> None:
+    """Echoes the command line that writes `out`'s image to its board (the board's
+    first probe unless `probe`) and, unless `dry_run`, builds the image and runs it."""
+    board = get_board(read_manifest(out)["board"])
+    probe = probe or next(iter(board.flash.get("probes", ())), None)
+    if probe is None:
+        raise ToolchainError(f"board {board.name} is not flashed by llmtool (its board file has no "
+                             f"[flash] probes): copy {BINARY} to it as the project's README says")
+    command = flash_command(out, board, probe, port)
+    if dry_run:
+        echo(shlex.join(command))
+        return
+    require(*TOOLS[probe])
+    build_project(out)
+    echo(shlex.join(command))
+    if subprocess.run(command).returncode != 0:
+        raise ToolchainError(f"{command[0]} failed (exit status shown above); the command: {shlex.join(command)}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up everything llmtool needs on a Debian/Ubuntu machine: the host C
-# toolchain, every board's cross compiler and emulator (the Debian packages the
+# toolchain, every board's cross compiler, emulator and flashing tools (the Debian packages the
 # board files in boards/ name), then the Python package (editable) with its
 # test dependencies. Says what it installs as it goes (apt and pip print each
 # package); the first run takes a few minutes, most of it downloading.
@@ -25,12 +25,12 @@ run() {  # prints the command, then runs it (unless --dry-run)
     [ "$DRY_RUN" -eq 1 ] || "$@"
 }
 
-# The host toolchain, plus each board's `toolchain_package` and emulation `package`.
+# The host toolchain, plus each board's `toolchain_package` and its emulation and flash `package`.
 mapfile -t BOARD_PACKAGES < <(sed -n -E 's/^(toolchain_package|package) = "(.*)"/\2/p' boards/*.toml | tr ' ' '\n')
 # clang and its compiler-rt (libFuzzer, sanitizers) build scripts/fuzz.sh's harnesses.
 PACKAGES=(build-essential make binutils clang libclang-rt-dev "${BOARD_PACKAGES[@]}")
 mapfile -t PACKAGES < <(printf '%s\n' "${PACKAGES[@]}" | sed '/^$/d' | sort -u)
-step "Debian packages: the host C toolchain, clang, and each board's cross compiler and QEMU (${#PACKAGES[@]})"
+step "Debian packages: the host C toolchain, clang, and each board's cross compiler, QEMU and flashing tools (${#PACKAGES[@]})"
 missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -16,9 +16,9 @@ from ..choices import FLASH_PROBES
 @click.option("--dry-run", is_flag=True, help="Print the command line, run nothing.")
 def command(outdir, probe, port, dry_run):
     """Build OUTDIR's image if needed and write it to the board with the probe's
-    tool: openocd or pyocd (build/llm), st-flash (build/llm.bin at the start of
-    flash), picotool or a copy to the RP2040's USB drive (build/llm.uf2). Prints
-    the command line it runs."""
+    tool: openocd (build/llm), pyocd (build/llm.hex), st-flash (build/llm.bin at
+    the start of flash), picotool or a copy to the RP2040's USB drive
+    (build/llm.uf2). Prints the command line it runs."""
     from ..target.flash import flash_project
 
     flash_project(outdir, probe, port, dry_run, echo=click.echo)

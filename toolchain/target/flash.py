@@ -86,5 +86,6 @@ def flash_project(out: Path, probe: str | None, port: str | None, dry_run: bool,
     require(*TOOLS[probe])
     build_project(out)
     echo(shlex.join(command))
-    if subprocess.run(command).returncode != 0:
-        raise ToolchainError(f"{command[0]} failed (exit status shown above); the command: {shlex.join(command)}")
+    status = subprocess.run(command).returncode
+    if status != 0:
+        raise ToolchainError(f"{command[0]} failed with exit status {status} (its own messages are above)")

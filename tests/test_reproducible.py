@@ -4,12 +4,14 @@ import filecmp
 
 import pytest
 
+from toolchain.boards import get_board
 from toolchain.target.build import build_project
 from toolchain.compile.compiler import compile_project
 
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 
-BOARDS = ["host", "rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "stm32f405"]
+BOARDS = ["host", "rpi4", "rpi3-armhf", "visionfive2", "mps2-an386", "stm32f405", "rp2040"]
+IMAGES = ("llm", "llm.bin", "llm.hex", "llm.uf2")  # what a board's `make` writes: the ELF, and on bare metal its flashing images
 
 
 def tree(root):
@@ -28,4 +30,8 @@ def test_two_compiles_and_builds_are_byte_identical(shared_models, tmp_path, boa
     assert [name for name in first if first[name] != second[name]] == []
     for out in outs:
         build_project(out)
-    assert filecmp.cmp(outs[0] / "build" / "llm", outs[1] / "build" / "llm", shallow=False)
+    images = [name for name in IMAGES if (outs[0] / "build" / name).exists()]
+    assert images == (["llm"] if get_board(board).os == "linux" else
+                      [name for name in IMAGES if name != "llm.uf2" or board == "rp2040"])
+    for name in images:
+        assert filecmp.cmp(outs[0] / "build" / name, outs[1] / "build" / name, shallow=False), name

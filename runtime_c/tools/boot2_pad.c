@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
     }
     fprintf(out, "/* %s: boot2, padded to %d bytes, and its CRC-32 0x%08x (written by boot2_pad) */\n",
             argv[1], CODE_BYTES, (unsigned)crc);
+    fprintf(out, "    .file \"boot2.S\" /* not the assembler's random temporary name: builds are reproducible */\n");
     fprintf(out, "    .section .boot2, \"ax\"\n");
     for (int i = 0; i < BOOT2_BYTES; i++)
         fprintf(out, "%s0x%02x%s", i % 16 == 0 ? "    .byte " : "", boot2[i], i % 16 == 15 ? "\n" : ", ");

@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .choices import CONSOLES
 from .compile.layout import WeightLayout
 from .errors import ToolchainError
 from .resources import resource_dir
@@ -109,6 +110,8 @@ class Board:
     ram_region: str = ""          # bare metal: where data, buffers and the stack go
     stack_bytes: int = 0
     install: str = ""             # how to get the built image onto the real board
+    console: str = "semihosting"  # bare metal: the default console (CONSOLES)
+    uart: dict = field(default_factory=dict)  # kind (UART_KINDS), base, baud[, clock_mhz, pins]: the serial console
     emulation: dict = field(default_factory=dict)  # kind: native | qemu-user | qemu-system | none
     flash: dict = field(default_factory=dict)      # bare metal: probes, images, tool settings (llmtool flash)
 
@@ -151,6 +154,23 @@ class Board:
         return self.region(self.code_region).length if self.code_region else None
 
 
+# UART kinds baremetal.c drives: Arm's CMSDK APB UART (MPS2, MPS3), the STM32F4's USART
+UART_KINDS = ("cmsdk-apb", "stm32f4-usart")
+
+
+def console_for(board: Board, requested: str | None) -> str:
+    """The console a compile for `board` gets: --console, else the board file's.
+    Linux boards have stdio. (What it returns, asked again, is returned again.)"""
+    if board.os != "baremetal":
+        if requested not in (None, "stdio"):
+            raise ToolchainError(f"--console is for bare-metal boards: {board.name} runs Linux (stdio)")
+        return "stdio"
+    console = requested or board.console
+    if console == "uart" and not board.uart:
+        raise ToolchainError(f"--console uart: board {board.name} has no [uart] in its board file")
+    return console
+
+
 def _from_toml(path: Path) -> Board:
     try:
         data = tomllib.loads(path.read_text())
@@ -164,6 +184,10 @@ def _from_toml(path: Path) -> Board:
         raise ToolchainError(f"board file {path.name} names itself {board.name!r}")
     if board.os == "baremetal":
         board.region(board.code_region), board.region(board.ram_region)
+    if board.console not in CONSOLES:
+        raise ToolchainError(f"board file {path.name}: console {board.console!r} is not one of {', '.join(CONSOLES)}")
+    if board.uart and (board.uart.get("kind") not in UART_KINDS or not {"base", "baud"} <= board.uart.keys()):
+        raise ToolchainError(f"board file {path.name}: [uart] needs kind ({', '.join(UART_KINDS)}), base and baud")
     return board
 
 

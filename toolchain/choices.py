@@ -27,3 +27,7 @@ DEFAULT_MAX_KL = {"f32": 0.05, "q8": 0.05, "q4": 0.25}
 # `llmtool flash`: the probes (toolchain/target/flash.py); `llmtool monitor`'s speed
 FLASH_PROBES = ("openocd", "pyocd", "st-flash", "picotool", "uf2")
 DEFAULT_BAUD = 115200
+
+# Bare-metal consoles: semihosting (through a debugger or QEMU: the command line, stdout,
+# stderr, exit status) or a serial port the firmware drives itself (runtime_c/platform/baremetal.c)
+CONSOLES = ("semihosting", "uart")

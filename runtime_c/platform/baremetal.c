@@ -1,9 +1,15 @@
 /* platform/baremetal.c - platform glue for Cortex-M boards without an OS.
  *
- * The vector table and reset handler (copy .data, zero .bss, enable the FPU),
- * and Arm semihosting for the host's stdout/stderr, clock, command line and exit
- * status: under QEMU (-semihosting-config enable=on) or a debugger the firmware
- * behaves like a command-line program. The symbols come from the generated llm.ld.
+ * The vector table and reset handler (copy .data, zero .bss, enable the FPU), and
+ * one of two consoles:
+ * - Arm semihosting (the default) for the host's stdout/stderr, clock, command line
+ *   and exit status: under QEMU (-semihosting-config enable=on) or a debugger the
+ *   firmware behaves like a command-line program;
+ * - with LLM_CONSOLE_UART (a project compiled with --console uart), the board's UART,
+ *   a few registers driven directly: no semihosting instruction is left in the
+ *   image (one would stop a core with no debugger attached), so there is no command
+ *   line, the clock is SysTick and exit stops the core.
+ * The symbols come from the generated llm.ld; the UART's from llm_config.h.
  */
 #include <stdint.h>
 #include <string.h>
@@ -11,7 +17,10 @@
 #include "model.h"
 
 int main(int argc, char **argv);
+static void platform_exit(int status);
+static int console_start(char **argv, int max_args);
 
+#if !defined(LLM_CONSOLE_UART)
 enum {
     SYS_OPEN = 0x01,
     SYS_WRITE = 0x05,
@@ -59,19 +68,16 @@ static void platform_exit(int status) {
 
 /* The command line, split like a shell would: spaces separate arguments, double
  * quotes group them, a backslash escapes the next character. llmtool run quotes
- * each argument this way, since QEMU joins them with plain spaces. */
-#define MAX_ARGS 16
-static char *args[MAX_ARGS + 1];
-
-/* The command line lands in a planned buffer (llm_state.cmdline), live only until
+ * each argument this way, since QEMU joins them with plain spaces.
+ * The command line lands in a planned buffer (llm_state.cmdline), live only until
  * the prompt is encoded. */
-static int split_cmdline(void) {
+static int console_start(char **args, int max_args) {
     char *cmdline = llm_state.cmdline;
     uintptr_t block[2] = {(uintptr_t)cmdline, LLM_CMDLINE_BYTES};
     if (semihost(SYS_GET_CMDLINE, block) != 0) return 0;
     int argc = 0;
     char *in = cmdline, *out = cmdline;
-    while (*in != '\0' && argc < MAX_ARGS) {
+    while (*in != '\0' && argc < max_args) {
         while (*in == ' ') in++;
         if (*in == '\0') break;
         args[argc++] = out;
@@ -90,6 +96,7 @@ static int split_cmdline(void) {
     args[argc] = NULL;
     return argc;
 }
+#endif
 
 /* SysTick counts down from 2^24 - 1 at the processor clock; each wrap is counted
  * in its interrupt. Under QEMU with -icount shift=0 one instruction takes 1 ns of
@@ -116,6 +123,117 @@ int platform_cpus(void) {
     return 1;
 }
 
+#if defined(LLM_CONSOLE_UART)
+#define UART_REG(offset) (*(volatile uint32_t *)(LLM_UART_BASE + (offset)))
+
+#if defined(LLM_UART_CMSDK_APB)
+/* Arm's CMSDK APB UART (MPS2, MPS3): one byte each way, no FIFO. */
+enum { UART_DATA = 0x00, UART_STATE = 0x04, UART_CTRL = 0x08, UART_BAUDDIV = 0x10 };
+enum { STATE_TX_FULL = 1u << 0, STATE_RX_FULL = 1u << 1, CTRL_TX_EN = 1u << 0, CTRL_RX_EN = 1u << 1 };
+
+static void uart_init(void) {
+    UART_REG(UART_BAUDDIV) = LLM_UART_DIVISOR; /* clock / baud, at least 16 */
+    UART_REG(UART_CTRL) = CTRL_TX_EN | CTRL_RX_EN;
+}
+static int uart_can_send(void) { return !(UART_REG(UART_STATE) & STATE_TX_FULL); }
+static int uart_has_byte(void) { return (UART_REG(UART_STATE) & STATE_RX_FULL) != 0; }
+static void uart_send(uint8_t byte) { UART_REG(UART_DATA) = byte; }
+static uint8_t uart_receive(void) { return (uint8_t)UART_REG(UART_DATA); }
+
+#elif defined(LLM_UART_STM32F4_USART)
+/* The STM32F4's USART: its clock enabled in RCC, its pins switched to it (GPIO
+ * alternate function), 8N1 at BRR = APB clock / baud. */
+enum { USART_SR = 0x00, USART_DR = 0x04, USART_BRR = 0x08, USART_CR1 = 0x0C };
+enum { SR_RXNE = 1u << 5, SR_TXE = 1u << 7, CR1_RE = 1u << 2, CR1_TE = 1u << 3, CR1_UE = 1u << 13 };
+#define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
+#define RCC_APB2ENR (*(volatile uint32_t *)0x40023844u)
+enum { APB2ENR_USART1EN = 1u << 4 };
+
+/* GPIOx (0 = A) pin as alternate function af: MODER 0b10, then AFRL/AFRH's nibble. */
+static void gpio_alternate(uint32_t port, uint32_t pin, uint32_t af) {
+    volatile uint32_t *gpio = (volatile uint32_t *)(0x40020000u + 0x400u * port);
+    RCC_AHB1ENR |= 1u << port;
+    gpio[0] = (gpio[0] & ~(3u << (2 * pin))) | 2u << (2 * pin);
+    gpio[8 + pin / 8] = (gpio[8 + pin / 8] & ~(0xFu << (4 * (pin % 8)))) | af << (4 * (pin % 8));
+}
+
+static void uart_init(void) {
+    RCC_APB2ENR |= APB2ENR_USART1EN;
+#if defined(LLM_UART_PIN0)
+    gpio_alternate(LLM_UART_PIN0);
+#endif
+#if defined(LLM_UART_PIN1)
+    gpio_alternate(LLM_UART_PIN1);
+#endif
+    UART_REG(USART_BRR) = LLM_UART_DIVISOR;
+    UART_REG(USART_CR1) = CR1_UE | CR1_TE | CR1_RE;
+}
+static int uart_can_send(void) { return (UART_REG(USART_SR) & SR_TXE) != 0; }
+static int uart_has_byte(void) { return (UART_REG(USART_SR) & SR_RXNE) != 0; }
+static void uart_send(uint8_t byte) { UART_REG(USART_DR) = byte; }
+static uint8_t uart_receive(void) { return (uint8_t)UART_REG(USART_DR); }
+#else
+#error "LLM_CONSOLE_UART: llm_config.h names no UART kind this file drives"
+#endif
+
+/* stdout and stderr are the one port; a terminal wants "\r\n" for a new line. */
+static void uart_write(const char *text, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n') {
+            while (!uart_can_send()) {
+            }
+            uart_send('\r');
+        }
+        while (!uart_can_send()) {
+        }
+        uart_send((uint8_t)text[i]);
+    }
+}
+
+void platform_write_out(const char *text, size_t len) { uart_write(text, len); }
+void platform_write_err(const char *text, size_t len) { uart_write(text, len); }
+
+/* A line ends at "\n", "\r" or "\r\n" (terminals send "\r"). Too long for `size`:
+ * the rest is read up to its end and dropped, and the line is -2. */
+int platform_read_line(char *line, int size) {
+    static int after_cr;
+    int len = 0, too_long = 0;
+    for (;;) {
+        while (!uart_has_byte()) {
+        }
+        uint8_t c = uart_receive();
+        int lf_of_crlf = c == '\n' && after_cr;
+        after_cr = c == '\r';
+        if (lf_of_crlf) continue;
+        if (c == '\n' || c == '\r') break;
+        if (len < size - 1) line[len++] = (char)c;
+        else too_long = 1;
+    }
+    line[len] = '\0';
+    return too_long ? -2 : len;
+}
+
+/* SysTick at the board's clock (LLM_CLOCK_MHZ, the board file's clock_mhz). */
+long long platform_now_us(void) {
+    return platform_ticks() / LLM_CLOCK_MHZ;
+}
+
+static int console_start(char **args, int max_args) {
+    (void)args;
+    (void)max_args;
+    uart_init();
+    return 0; /* no command line */
+}
+
+/* Nothing to return to: the core sleeps (SysTick still wakes it, to sleep again). */
+static void platform_exit(int status) {
+    (void)status;
+    for (;;) {
+        __asm__ volatile("wfi");
+    }
+}
+#endif
+
 extern uint32_t _sidata[], _sdata[], _edata[], _sbss[], _ebss[], _estack[];
 
 void reset_handler(void) {
@@ -129,7 +247,9 @@ void reset_handler(void) {
     SYST_RVR = 0xFFFFFF;
     SYST_CVR = 0;
     SYST_CSR = 7; /* enable, interrupt on wrap, processor clock */
-    int argc = split_cmdline();
+    enum { MAX_ARGS = 16 };
+    static char *args[MAX_ARGS + 1];
+    int argc = console_start(args, MAX_ARGS);
     static char program[] = "llm";
     if (argc == 0) args[argc++] = program;
     platform_exit(main(argc, args));

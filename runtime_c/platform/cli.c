@@ -80,3 +80,20 @@ int cli_in_range(const char *flag, long long value, long long lo, long long hi) 
     platform_write_err(l.buf, l.len);
     return 0;
 }
+
+int cli_utf8_valid(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++, n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2
+                                            : c >= 0xF0 && c <= 0xF4 ? 3 : 4;
+        if (n == 4) return 0;
+        unsigned cp = c & (0x3Fu >> n);
+        for (unsigned i = 0; i < n; i++, p++) {
+            if ((*p & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (*p & 0x3Fu);
+        }
+        static const unsigned least[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return 0;
+    }
+    return 1;
+}

@@ -30,4 +30,8 @@ int cli_parse_float(const char *s, float *out);
  * int, a uint32_t): out of range, they would wrap. */
 int cli_in_range(const char *flag, long long value, long long lo, long long hi);
 
+/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF): what a prompt typed on a serial console must be. */
+int cli_utf8_valid(const char *s);
+
 #endif

@@ -9,7 +9,9 @@
 
 void platform_write_out(const char *text, size_t len); /* stdout */
 void platform_write_err(const char *text, size_t len); /* stderr */
-int platform_read_line(char *line, int size); /* Linux: a line of stdin without its newline; its length, -1 at end */
+/* A line without its newline, its length: Linux's stdin (-1 at its end; a longer
+ * line is cut), a bare-metal serial console's (-2 for a line that did not fit) */
+int platform_read_line(char *line, int size);
 long long platform_now_us(void);                       /* a monotonic clock, or 0 */
 long long platform_ticks(void);  /* bare metal: SysTick ticks at the processor clock; else 0 */
 int platform_cpus(void);         /* the cores this process may run on (bare metal: 1) */

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
+from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
 
 
 @click.command("compile", short_help="Compile MODEL into a C project for one board.")
@@ -22,10 +22,13 @@ from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
 @click.option("--context", type=int, default=None,
               help="Positions the KV cache holds [default: the largest that fits the board, "
                    f"at most the model's max_seq_len and {DEFAULT_CONTEXT_CAP}].")
+@click.option("--console", type=click.Choice(CONSOLES), default=None,
+              help="Bare metal: how build/llm talks: semihosting (a debugger or QEMU; llmtool run) or the "
+                   "board's UART (an interactive prompt loop, no debugger) [default: the board file's].")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
-def command(model, tokenizer, board, quant, group_size, kv, context, force, out):
+def command(model, tokenizer, board, quant, group_size, kv, context, console, force, out):
     """Compile MODEL into a C project for one board. MODEL is a llama2.c .bin or
     train.py .pt, a Meta (params.json + consolidated.*.pth) or Hugging Face
     (config.json + safetensors) directory, or a GGUF file, told apart by content.
@@ -35,9 +38,10 @@ def command(model, tokenizer, board, quant, group_size, kv, context, force, out)
     """
     from ..compile.compiler import compile_project
 
-    done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv)
+    done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv, console=console)
     project = done.project
-    click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv})")
+    console_note = f", {done.project.console} console" if done.project.console not in ("stdio", "semihosting") else ""
+    click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv}{console_note})")
     if not done.context_chosen:
         click.echo(f"  context {project.context}")
     elif project.context == DEFAULT_CONTEXT_CAP < done.max_seq_len:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boards import get_board
+from ..boards import console_for, get_board
 from ..choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE
 from ..config import Model
 from ..errors import ToolchainError
@@ -28,9 +28,11 @@ class Compiled:
 
 def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name: str, out: Path,
                     quant: str = "q8", group_size: int | None = None, context: int | None = None,
-                    force: bool = False, model_name: str | None = None, kv: str = "f32") -> Compiled:
+                    force: bool = False, model_name: str | None = None, kv: str = "f32",
+                    console: str | None = None) -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`."""
     board = get_board(board_name)
+    console_for(board, console)  # a console the board cannot have: refused before the slow steps
     inputs = tuple(Path(p) for p in (model, tokenizer) if not isinstance(p, (Model, Tokenizer)))
     clean_stale(Path(out))
     check_output(Path(out), force, inputs)  # before the slow steps
@@ -46,7 +48,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
     spec = CompileSpec(cfg, board, quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size,
-                       kv, tokenizer=tok)
+                       kv, tokenizer=tok, console=console or "")
     chosen = context is None
     if not chosen:
         spec.check_context(context)

@@ -50,6 +50,7 @@ class Project:
     image_bytes: int
     ram_bytes: int
     context: int
+    console: str = "stdio"
 
 
 def ci_values(board: Board) -> dict:
@@ -79,12 +80,31 @@ def comment_text(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f\\]", "?", text).replace("*/", "*?")
 
 
+def c_string(text: str) -> str:
+    """`text` as a C string literal: printable ASCII as it is (but quotes, backslashes
+    and "?", which could start a trigraph), every other byte as an octal escape."""
+    safe = (chr(b) if 0x20 <= b < 0x7f and chr(b) not in '"\\?' else f"\\{b:03o}" for b in text.encode())
+    return '"' + "".join(safe) + '"'
+
+
+def uart_values(board: Board) -> dict:
+    """The serial console's registers for llm_config.h (board file's [uart]): the
+    divisor from the board clock (CMSDK BAUDDIV, STM32 BRR: both clock / baud), and
+    for a chip with pins, the GPIO port and alternate function of each."""
+    uart = dict(board.uart)
+    pins = uart.pop("pins", {})
+    uart["divisor"] = round(uart.get("clock_mhz", board.clock_mhz) * 1_000_000 / uart["baud"])
+    uart["pins"] = [(ord(pins[p][1]) - ord("A"), int(pins[p][2:]), pins["af"]) for p in ("tx", "rx") if p in pins]
+    return uart
+
+
 def regenerate_command(spec: CompileSpec) -> str:
     """The compile command that writes this project again (MODEL and TOKENIZER: the
     files it was compiled from; llmtool.json records the model's path)."""
     group = f" --group-size {spec.group_size}" if spec.quant != "f32" else ""
+    console = f" --console {spec.console}" if spec.board.os == "baremetal" and spec.console != spec.board.console else ""
     return (f"llmtool compile MODEL --tokenizer TOKENIZER --board {spec.board.name} --quant {spec.quant}{group} "
-            f"--kv {spec.kv} --context {spec.context} --force -o OUTDIR")
+            f"--kv {spec.kv} --context {spec.context}{console} --force -o OUTDIR")
 
 
 def _environment() -> jinja2.Environment:
@@ -92,6 +112,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     env.filters["c_float"] = c_float
     env.filters["comment"] = comment_text
+    env.filters["c_string"] = c_string
     return env
 
 
@@ -117,6 +138,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   kernel=kernel, layout=kernel.layout(qm.mode),
+                  console=spec.console, uart=uart_values(board) if spec.console == "uart" else {},
                   **ci_values(board))
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
@@ -126,7 +148,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         "source": str(Path(source).resolve()) if source is not None else None,
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id,
                       "max_token_length": tok.max_token_length},
-        "prompt_capacity": plan.prompt_capacity,
+        "prompt_capacity": plan.prompt_capacity, "console": spec.console,
         "quantization_error": [asdict(e) for e in qm.errors],
     }
 
@@ -154,4 +176,4 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         if isinstance(e, OSError):
             raise ToolchainError(f"cannot create {out}: {e.strerror or e}") from None
         raise
-    return Project(out, image.size, plan.ram_bytes, context)
+    return Project(out, image.size, plan.ram_bytes, context, spec.console)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..boards import Board, Kernel, get_board, kernel_named
+from ..boards import Board, Kernel, console_for, get_board, kernel_named
 from ..choices import KV_MODES, MAX_CONTEXT
 from ..config import ModelConfig
 from ..errors import ToolchainError
@@ -27,6 +27,7 @@ class CompileSpec:
     context: int = 1
     tokenizer: Tokenizer | None = None  # None: its tables estimated from the vocabulary size
     kernel: Kernel | None = None        # the board's for these weights unless given (a built project's)
+    console: str = ""                   # bare metal: semihosting or uart ("": the board file's); Linux: stdio
 
     def __post_init__(self):
         if self.kv not in KV_MODES:
@@ -34,6 +35,7 @@ class CompileSpec:
         check_group_size(self.quant, self.group_size, self.config)  # and the weight format
         if self.kernel is None:
             object.__setattr__(self, "kernel", self.board.kernel(self.quant, self.group_size))
+        object.__setattr__(self, "console", console_for(self.board, self.console or None))
 
     @classmethod
     def of_project(cls, manifest: dict) -> CompileSpec:
@@ -41,7 +43,7 @@ class CompileSpec:
         recorded there: the host's may differ from this machine's)."""
         return cls(ModelConfig.from_dict(manifest["config"]), get_board(manifest["board"]), manifest["quant"],
                    manifest["group_size"], manifest["kv"], manifest["context"],
-                   kernel=kernel_named(manifest["kernel"]))
+                   kernel=kernel_named(manifest["kernel"]), console=manifest.get("console", ""))
 
     @property
     def max_token_length(self) -> int:

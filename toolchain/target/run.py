@@ -95,8 +95,16 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     flags), or another build of the project, such as the test program (TEST_BINARY:
     llm_test.c's flags) or the reference builds (`make reference`)."""
     out = Path(out)
-    board = get_board(read_manifest(out)["board"])
+    manifest = read_manifest(out)
+    board = get_board(manifest["board"])
     binary = str(binary)
+    if manifest.get("console") == "uart" and not binary.startswith(str(TEST_BINARY)):
+        # the program (and its reference build) reads prompts from the UART: no command line
+        machine = board.emulation.get("machine", "MACHINE")
+        qemu_binary = binary + ("-qemu" if board.emulation.get("memory") else "")
+        raise ToolchainError(f"{out} talks through the board's UART (compiled with --console uart), not a "
+                             f"command line: boot it with `qemu-system-arm -M {machine} -nographic -monitor none "
+                             f"-serial stdio -kernel {out / qemu_binary}` and type a prompt per line")
     target = "all" if binary == str(BINARY) else binary  # the program: as `make` builds it, for the chip too
     if board.emulation.get("memory") and binary in (str(BINARY), str(TEST_BINARY)):
         binary += "-qemu"  # linked for QEMU's model of the board, which has another memory map

@@ -1,0 +1,101 @@
+"""Bare-metal firmware with a serial console (`compile --console uart`): no semihosting
+instruction in the image, and under QEMU, with semihosting off, the UART's prompt
+loop streams the host emulator's greedy text and survives bad lines."""
+import os
+import select
+import subprocess
+import time
+
+import pytest
+
+from toolchain.boards import get_board
+from toolchain.compile.compiler import compile_project
+from toolchain.errors import ToolchainError
+from toolchain.host.emulator import Emulator
+from toolchain.target.build import build_project
+from toolchain.target.run import run_project
+
+pytestmark = pytest.mark.slow  # QEMU and cross builds: the full suite only
+
+# QEMU's machines connect -serial stdio to these boards' [uart]: UART0 (CMSDK APB) on
+# the MPS2/MPS3 images, USART1 on netduinoplus2 (stm32f405)
+UART_BOARDS = ["mps2-an386", "mps2-an500", "mps3-an547", "stm32f405"]
+PROMPTS = [b"Once upon a time", b"Tom and his dog went to the park"]
+STEPS = 60
+
+
+@pytest.fixture(scope="module")
+def stories(shared_models):
+    return shared_models / "stories260K.bin", shared_models / "tok512.bin"
+
+
+def session(binary, machine, lines, timeout=600):
+    """Boots `binary`, sends `lines` to its UART and returns what it answered to each
+    (the text between one "> " prompt and the next), CRLF as LF."""
+    qemu = subprocess.Popen(["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none",
+                             "-serial", "stdio", "-semihosting-config", "enable=off", "-kernel", str(binary)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out = b""
+    try:
+        deadline = time.monotonic() + timeout
+        while out.count(b"> ") < len(lines) + 1 and time.monotonic() < deadline:
+            if select.select([qemu.stdout], [], [], 1.0)[0]:
+                chunk = os.read(qemu.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                if b"> " not in out and b"> " in out + chunk:
+                    # the first prompt: the UART is on (an STM32 USART drops what comes
+                    # before). QEMU then passes input on as the firmware takes it.
+                    qemu.stdin.write(b"".join(line + b"\n" for line in lines))
+                    qemu.stdin.flush()
+                out += chunk
+    finally:
+        qemu.kill()
+        qemu.wait()
+    out = out.replace(b"\r\n", b"\n")
+    banner, *answers = out.split(b"> ")
+    assert len(answers) == len(lines) + 1, out[-2000:]
+    return banner, answers[:-1]
+
+
+@pytest.mark.parametrize("name", UART_BOARDS)
+def test_uart_console(stories, tmp_path, name):
+    board = get_board(name)
+    out = tmp_path / name
+    compile_project(stories[0], stories[1], name, out, quant="q8", console="uart")
+    build_project(out)
+    binary = out / "build" / ("llm-qemu" if board.emulation.get("memory") else "llm")
+    disassembly = subprocess.run(["arm-none-eabi-objdump", "-d", str(binary)], capture_output=True, text=True,
+                                 check=True).stdout
+    assert "bkpt\t0x00ab" not in disassembly
+    assert "-DLLM_CONSOLE_UART" in (out / "Makefile").read_text()
+    context = int((out / "llm_config.h").read_text().split("#define LLM_CONTEXT ")[1].split()[0])
+
+    emu = Emulator(out)
+    expected = [emu.generate(p.decode(), steps=STEPS, temperature=0.0).text for p in PROMPTS]
+    lines = [b"/temp 0", f"/steps {STEPS}".encode(), PROMPTS[0], PROMPTS[1],
+             b"Once upon a time " * (context // 4),  # beyond the context
+             b"/frobnicate 3", b"/steps 100000",
+             b"caf\xc3 \xff\xfe",              # not UTF-8
+             b"x" * 10_000,                     # beyond the line buffer
+             PROMPTS[0]]                        # the loop goes on
+    banner, answers = session(binary, board.emulation["machine"], lines)
+    assert banner.startswith(b"llm: stories260K, q8, context ") and banner.count(b"\n") == 1
+    assert answers[0] == answers[1] == b""  # flags set quietly
+    for answer, text in zip(answers[2:4] + answers[9:], expected + expected[:1]):
+        assert answer.startswith(text + b"\n")
+        speed = answer[len(text) + 1:]
+        assert b"prompt tok/s: " in speed and b"decode tok/s: " in speed
+    for answer in answers[4:9]:  # one error line each
+        assert answer.startswith(b"error: ") and answer.count(b"\n") == 1, answer
+
+
+def test_console_choices(stories, tmp_path):
+    with pytest.raises(ToolchainError, match="--console is for bare-metal boards"):
+        compile_project(stories[0], stories[1], "rpi4", tmp_path / "a", console="uart")
+    with pytest.raises(ToolchainError, match="no \\[uart\\]"):
+        compile_project(stories[0], stories[1], "rp2040", tmp_path / "b", console="uart")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    compile_project(stories[0], stories[1], "stm32f405", tmp_path / "c", console="uart")
+    with pytest.raises(ToolchainError, match="-serial stdio -kernel .*/build/llm-qemu`"):
+        run_project(tmp_path / "c", "Once upon a time")

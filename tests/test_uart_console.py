@@ -97,5 +97,6 @@ def test_console_choices(stories, tmp_path):
         compile_project(stories[0], stories[1], "rp2040", tmp_path / "b", console="uart")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     compile_project(stories[0], stories[1], "stm32f405", tmp_path / "c", console="uart")
+    assert "semihosting" not in (tmp_path / "c" / ".github" / "workflows" / "llm.yml").read_text()  # builds only
     with pytest.raises(ToolchainError, match="-serial stdio -kernel .*/build/llm-qemu`"):
         run_project(tmp_path / "c", "Once upon a time")

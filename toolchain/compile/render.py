@@ -53,11 +53,12 @@ class Project:
     console: str = "stdio"
 
 
-def ci_values(board: Board) -> dict:
-    """What the generated CI workflow needs: Debian packages and the smoke-test command."""
+def ci_values(board: Board, console: str) -> dict:
+    """What the generated CI workflow needs: Debian packages and the smoke-test command
+    (none for a serial console's firmware, which has no command line and never exits)."""
     packages = board.toolchain_package.split() + board.emulation.get("package", "").split()
     smoke = None
-    if board.emulation.get("kind", "none") != "none":
+    if board.emulation.get("kind", "none") != "none" and console != "uart":
         command = emulator_command(board, Path("build/llm"), image_args("Once upon a time", 32, 0.0, 0.9, 1),
                                    check=False)
         smoke = shlex.join(command)
@@ -139,7 +140,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   kernel=kernel, layout=kernel.layout(qm.mode),
                   console=spec.console, uart=uart_values(board) if spec.console == "uart" else {},
-                  **ci_values(board))
+                  **ci_values(board, spec.console))
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
         "config": cfg.to_dict(), "quant": qm.mode, "group_size": qm.group_size,

@@ -17,8 +17,9 @@
 #include "model.h"
 
 int main(int argc, char **argv);
-static void platform_exit(int status);
+/* each console's: its start (the command line's arguments, if it has one) and exit */
 static int console_start(char **argv, int max_args);
+static void platform_exit(int status);
 
 #if !defined(LLM_CONSOLE_UART)
 enum {

@@ -21,7 +21,8 @@ from ..choices import KV_MODES, QUANT_MODES
 from ..errors import ToolchainError
 from ..manifest import write_manifest
 from ..resources import resource_dir
-from ..target.run import emulator_command, image_args
+from ..target.build import BINARY
+from ..target.run import emulated_binary, emulator_command, image_args
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
@@ -42,6 +43,7 @@ TEMPLATES = {
     "README.md.j2": "README.md",
 }
 CI_WORKFLOW = ".github/workflows/llm.yml"
+SMOKE_PROMPT, SMOKE_STEPS = "Once upon a time", 32  # the README's and the CI's generation
 
 
 @dataclass
@@ -54,15 +56,18 @@ class Project:
 
 
 def ci_values(board: Board, console: str) -> dict:
-    """What the generated CI workflow needs: Debian packages and the smoke-test command
-    (none for a serial console's firmware, which has no command line and never exits)."""
+    """What the README and the CI workflow need: Debian packages, the binary the board's
+    emulator runs and the short generation they run it with, the command `llmtool run`
+    would run (so the project's instructions and llmtool cannot differ); no smoke run
+    for a serial console's firmware, which has no command line and never exits."""
     packages = board.toolchain_package.split() + board.emulation.get("package", "").split()
     smoke = None
     if board.emulation.get("kind", "none") != "none" and console != "uart":
-        command = emulator_command(board, Path("build/llm"), image_args("Once upon a time", 32, 0.0, 0.9, 1),
-                                   check=False)
+        command = emulator_command(board, emulated_binary(board, BINARY),
+                                   image_args(SMOKE_PROMPT, SMOKE_STEPS, 0.0, 0.9, 1), check=False)
         smoke = shlex.join(command)
-    return {"packages": packages, "smoke_command": smoke}
+    return {"packages": packages, "smoke_command": smoke, "smoke_prompt": SMOKE_PROMPT,
+            "smoke_steps": SMOKE_STEPS}
 
 
 def c_float(x: float) -> str:

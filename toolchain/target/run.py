@@ -71,6 +71,15 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
                          f"`llmtool build` still checks that it fits")
 
 
+def emulated_binary(board: Board, binary: Path | str) -> Path:
+    """The build of `binary` that runs under the board's emulator: where QEMU's model of
+    the board has another memory map ([emulation] memory), the program and the test
+    program linked for it (build/llm-qemu, build/llm-test-qemu); else `binary` itself."""
+    if board.emulation.get("memory") and Path(binary) in (BINARY, TEST_BINARY):
+        return Path(f"{binary}-qemu")
+    return Path(binary)
+
+
 def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,
                 topp: float = 0.9, seed: int | None = None, capture: bool = False,
                 timeout: float | None = None, threads: int | None = None, mode: str = "generate",
@@ -97,18 +106,16 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     out = Path(out)
     manifest = read_manifest(out)
     board = get_board(manifest["board"])
-    binary = str(binary)
-    if manifest.get("console") == "uart" and not binary.startswith(str(TEST_BINARY)):
+    if manifest.get("console") == "uart" and Path(binary) != TEST_BINARY:
         # the program (and its reference build) reads prompts from the UART: no command line
         machine = board.emulation.get("machine", "MACHINE")
-        qemu_binary = binary + ("-qemu" if board.emulation.get("memory") else "")
         raise ToolchainError(f"{out} talks through the board's UART (compiled with --console uart), not a "
                              f"command line: boot it with `qemu-system-arm -M {machine} -nographic -monitor none "
-                             f"-serial stdio -kernel {out / qemu_binary}` and type a prompt per line")
-    target = "all" if binary == str(BINARY) else binary  # the program: as `make` builds it, for the chip too
-    if board.emulation.get("memory") and binary in (str(BINARY), str(TEST_BINARY)):
-        binary += "-qemu"  # linked for QEMU's model of the board, which has another memory map
-        target = target if target == "all" else binary
+                             f"-serial stdio -kernel {out / emulated_binary(board, binary)}` and type a prompt "
+                             f"per line")
+    # the program: as `make` builds it, for the chip too
+    target = "all" if Path(binary) == BINARY else str(emulated_binary(board, binary))
+    binary = emulated_binary(board, binary)
     command = emulator_command(board, out / binary, args, icount=icount)
     if not (out / binary).exists():
         phase(f"building {out} for {board.name} with {board.cc} (first run only)...")

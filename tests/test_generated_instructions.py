@@ -1,7 +1,8 @@
 """A generated project's own instructions are true: for every board, the steps of its
 CI workflow (.github/workflows/llm.yml), run as GitHub runs them in the project
 directory (all but the package install), and its README's run command succeed, and
-where the board can be emulated they print generated text."""
+where the board can be emulated they print generated text; the files its "Getting
+it onto the board" names are what the build wrote."""
 import re
 import subprocess
 
@@ -42,6 +43,12 @@ def readme_run_command(project):
     return found.group(1) if found else None
 
 
+def install_text(project):
+    """The README's "Getting it onto the board" paragraph (the board file's `install`)."""
+    return re.search(r"^## Getting it onto the board\n\n(.*?)\n\n## ", (project / "README.md").read_text(),
+                     re.S | re.M).group(1)
+
+
 def assert_generated(stdout):
     assert stdout.startswith(SMOKE_PROMPT), stdout
     assert len(stdout[len(SMOKE_PROMPT):].split()) >= 10, stdout  # words beyond the prompt
@@ -60,6 +67,10 @@ def test_workflow_steps_and_readme_command_run(shared_models, tmp_path, name):
         assert result.returncode == 0, (step, result.stderr)
         outputs[step] = result.stdout
     assert list(outputs)[:2] == ["Build", "Size of build/llm"] and "text" in outputs["Size of build/llm"]
+    for named in re.findall(r"build/[\w.-]*\w", install_text(out)):  # what the board's instructions load
+        assert (out / named).is_file(), named
+        if named == "build/llm.bin":  # the raw image: the code region's contents alone
+            assert 0 < (out / named).stat().st_size <= board.flash_bytes
     generations = [stdout for step, stdout in outputs.items() if step.startswith("Generate")]
     command = readme_run_command(out)
     if board.emulation["kind"] == "none":

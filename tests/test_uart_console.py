@@ -3,6 +3,7 @@ instruction in the image, and under QEMU, with semihosting off, the UART's promp
 loop streams the host emulator's greedy text and survives bad lines."""
 import os
 import select
+import shlex
 import subprocess
 import time
 
@@ -29,12 +30,16 @@ def stories(shared_models):
     return shared_models / "stories260K.bin", shared_models / "tok512.bin"
 
 
-def session(binary, machine, lines, timeout=600):
-    """Boots `binary`, sends `lines` to its UART and returns what it answered to each
-    (the text between one "> " prompt and the next), CRLF as LF."""
-    qemu = subprocess.Popen(["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none",
-                             "-serial", "stdio", "-semihosting-config", "enable=off", "-kernel", str(binary)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def readme_command(out):
+    """The command the project's README gives for talking to the firmware under QEMU."""
+    readme = (out / "README.md").read_text()
+    return shlex.split(readme.split("## Talk to it under QEMU")[1].split("```sh\n")[1].split("\n```")[0])
+
+
+def session(out, lines, timeout=600):
+    """Boots the project as its README says, sends `lines` to its UART and returns what
+    it answered to each (the text between one "> " prompt and the next), CRLF as LF."""
+    qemu = subprocess.Popen(readme_command(out), cwd=out, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     out = b""
     try:
         deadline = time.monotonic() + timeout
@@ -79,7 +84,8 @@ def test_uart_console(stories, tmp_path, name):
              b"caf\xc3 \xff\xfe",              # not UTF-8
              b"x" * 10_000,                     # beyond the line buffer
              PROMPTS[0]]                        # the loop goes on
-    banner, answers = session(binary, board.emulation["machine"], lines)
+    assert readme_command(out)[-1] == str(binary.relative_to(out))  # the README boots the QEMU link
+    banner, answers = session(out, lines)
     assert banner.startswith(b"llm: stories260K, q8, context ") and banner.count(b"\n") == 1
     assert answers[0] == answers[1] == b""  # flags set quietly
     for answer, text in zip(answers[2:4] + answers[9:], expected + expected[:1]):
@@ -98,5 +104,5 @@ def test_console_choices(stories, tmp_path):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     compile_project(stories[0], stories[1], "stm32f405", tmp_path / "c", console="uart")
     assert "semihosting" not in (tmp_path / "c" / ".github" / "workflows" / "llm.yml").read_text()  # builds only
-    with pytest.raises(ToolchainError, match="-serial stdio -kernel .*/build/llm-qemu`"):
+    with pytest.raises(ToolchainError, match="-serial stdio -semihosting-config enable=off -kernel build/llm-qemu`"):
         run_project(tmp_path / "c", "Once upon a time")

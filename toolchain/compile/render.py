@@ -22,7 +22,7 @@ from ..errors import ToolchainError
 from ..manifest import write_manifest
 from ..resources import resource_dir
 from ..target.build import BINARY
-from ..target.run import emulated_binary, emulator_command, image_args
+from ..target.run import emulated_binary, emulator_command, image_args, serial_command
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
@@ -62,11 +62,14 @@ def ci_values(board: Board, console: str) -> dict:
     for a serial console's firmware, which has no command line and never exits."""
     packages = board.toolchain_package.split() + board.emulation.get("package", "").split()
     smoke = None
-    if board.emulation.get("kind", "none") != "none" and console != "uart":
+    if console == "uart":
+        serial = shlex.join(serial_command(board, BINARY)) if board.emulation.get("kind") == "qemu-system" else None
+        return {"packages": packages, "smoke_command": None, "serial_command": serial}
+    if board.emulation.get("kind", "none") != "none":
         command = emulator_command(board, emulated_binary(board, BINARY),
                                    image_args(SMOKE_PROMPT, SMOKE_STEPS, 0.0, 0.9, 1), check=False)
         smoke = shlex.join(command)
-    return {"packages": packages, "smoke_command": smoke, "smoke_prompt": SMOKE_PROMPT,
+    return {"packages": packages, "smoke_command": smoke, "serial_command": None, "smoke_prompt": SMOKE_PROMPT,
             "smoke_steps": SMOKE_STEPS}
 
 

@@ -3,6 +3,7 @@ with the same command-line flags and stdout contract as `llmtool emulate`."""
 from __future__ import annotations
 
 import math
+import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -80,6 +81,13 @@ def emulated_binary(board: Board, binary: Path | str) -> Path:
     return Path(binary)
 
 
+def serial_command(board: Board, binary: Path | str) -> list[str]:
+    """QEMU booting a serial-console firmware (compile --console uart) with the board's
+    UART on this terminal: a prompt per line in, the text out."""
+    return ["qemu-system-arm", "-M", board.emulation.get("machine", "MACHINE"), "-nographic", "-monitor", "none",
+            "-serial", "stdio", "-semihosting-config", "enable=off", "-kernel", str(emulated_binary(board, binary))]
+
+
 def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,
                 topp: float = 0.9, seed: int | None = None, capture: bool = False,
                 timeout: float | None = None, threads: int | None = None, mode: str = "generate",
@@ -108,11 +116,9 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     board = get_board(manifest["board"])
     if manifest.get("console") == "uart" and Path(binary) != TEST_BINARY:
         # the program (and its reference build) reads prompts from the UART: no command line
-        machine = board.emulation.get("machine", "MACHINE")
         raise ToolchainError(f"{out} talks through the board's UART (compiled with --console uart), not a "
-                             f"command line: boot it with `qemu-system-arm -M {machine} -nographic -monitor none "
-                             f"-serial stdio -kernel {out / emulated_binary(board, binary)}` and type a prompt "
-                             f"per line")
+                             f"command line: in {out}, boot it with `{shlex.join(serial_command(board, binary))}` "
+                             f"and type a prompt per line")
     # the program: as `make` builds it, for the chip too
     target = "all" if Path(binary) == BINARY else str(emulated_binary(board, binary))
     binary = emulated_binary(board, binary)

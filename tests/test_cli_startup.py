@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NEVER = {"torch", "matplotlib", "gguf", "sentencepiece", "tiktoken"}
 HEAVY = NEVER | {"numpy", "jinja2", "tqdm"}
 HEAVY_OF_OURS = {"toolchain.model", "toolchain.train.trainer", "toolchain.host.validate", "toolchain.importers",
-                 "toolchain.compile.compiler", "toolchain.compile.analyze", "toolchain.compile.plot", "toolchain.host.emulator"}
+                 "toolchain.compile.compiler", "toolchain.compile.analyze", "toolchain.compile.plot",
+                 "toolchain.host.emulator"}
 
 
 def imported(*args, cwd=ROOT) -> tuple[set[str], subprocess.CompletedProcess]:

@@ -52,7 +52,7 @@ class Project:
     image_bytes: int
     ram_bytes: int
     context: int
-    console: str = "stdio"
+    console: str  # semihosting or uart on bare metal, stdio on Linux
 
 
 def ci_values(board: Board, console: str) -> dict:
@@ -61,10 +61,10 @@ def ci_values(board: Board, console: str) -> dict:
     would run (so the project's instructions and llmtool cannot differ); no smoke run
     for a serial console's firmware, which has no command line and never exits."""
     packages = board.toolchain_package.split() + board.emulation.get("package", "").split()
-    smoke = None
     if console == "uart":
         serial = shlex.join(serial_command(board, BINARY)) if board.emulation.get("kind") == "qemu-system" else None
         return {"packages": packages, "smoke_command": None, "serial_command": serial}
+    smoke = None
     if board.emulation.get("kind", "none") != "none":
         command = emulator_command(board, emulated_binary(board, BINARY),
                                    image_args(SMOKE_PROMPT, SMOKE_STEPS, 0.0, 0.9, 1), check=False)

@@ -51,6 +51,15 @@ def _semihosting_arg(arg: str) -> str:
     return "arg=" + arg.replace(",", ",,")
 
 
+def _qemu_system(program: str, board: Board, binary: Path | str, serial: str, semihosting: str,
+                 icount: bool = False) -> list[str]:
+    """qemu-system booting `binary` on the board's machine, its first serial port on
+    `serial` (null, stdio), semihosting as `semihosting` says."""
+    return [program, "-M", board.emulation.get("machine", "MACHINE"), "-nographic", "-monitor", "none",
+            "-serial", serial, *(["-icount", "shift=0"] if icount else []),
+            "-semihosting-config", semihosting, "-kernel", str(binary)]
+
+
 def emulator_command(board: Board, binary: Path, args: list[str], check: bool = True,
                      icount: bool = False) -> list[str]:
     """The command that runs `binary` for `board`; with check, the emulator must be installed.
@@ -65,9 +74,7 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
         return [qemu, "-cpu", emulation["cpu"], str(binary), *args]
     if kind == "qemu-system":
         semihosting = ",".join(["enable=on", "target=native", *map(_semihosting_arg, ["llm", *args])])
-        return [qemu, "-M", emulation["machine"], "-nographic", "-monitor", "none", "-serial", "null",
-                *(["-icount", "shift=0"] if icount else []),
-                "-semihosting-config", semihosting, "-kernel", str(binary)]
+        return _qemu_system(qemu, board, binary, "null", semihosting, icount)
     raise ToolchainError(f"{board.name} cannot be emulated (QEMU has no model of its chip); "
                          f"`llmtool build` still checks that it fits")
 
@@ -84,8 +91,8 @@ def emulated_binary(board: Board, binary: Path | str) -> Path:
 def serial_command(board: Board, binary: Path | str) -> list[str]:
     """QEMU booting a serial-console firmware (compile --console uart) with the board's
     UART on this terminal: a prompt per line in, the text out."""
-    return ["qemu-system-arm", "-M", board.emulation.get("machine", "MACHINE"), "-nographic", "-monitor", "none",
-            "-serial", "stdio", "-semihosting-config", "enable=off", "-kernel", str(emulated_binary(board, binary))]
+    return _qemu_system(board.emulation.get("program", "qemu-system-arm"), board, emulated_binary(board, binary),
+                        "stdio", "enable=off")
 
 
 def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,

@@ -73,7 +73,7 @@ def test_uart_console(stories, tmp_path, name):
     disassembly = subprocess.run(["arm-none-eabi-objdump", "-d", str(binary)], capture_output=True, text=True,
                                  check=True).stdout
     assert "bkpt\t0x00ab" not in disassembly
-    assert "-DLLM_CONSOLE_UART" in (out / "Makefile").read_text()
+    assert "runtime/platform/serial_console.c" in (out / "Makefile").read_text()
     context = int((out / "llm_config.h").read_text().split("#define LLM_CONTEXT ")[1].split()[0])
 
     emu = Emulator(out)

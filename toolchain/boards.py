@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .chips import check_chip
 from .choices import CONSOLES
 from .compile.layout import WeightLayout
 from .errors import ToolchainError
@@ -112,7 +113,10 @@ class Board:
     install: str = ""             # how to get the built image onto the real board
     console: str = "semihosting"  # bare metal: the default console (CONSOLES)
     uart: dict = field(default_factory=dict)  # kind (UART_KINDS), base, baud[, clock_mhz, pins]: the serial console
-    emulation: dict = field(default_factory=dict)  # kind: native | qemu-user | qemu-system | none
+    chip: dict = field(default_factory=dict)  # bare metal: kind (chips.CHIP_KINDS) and its clock tree's settings
+    # kind: native | qemu-user | qemu-system | none; a QEMU stand-in's memory (region
+    # origins), uart, clock_mhz and differs (what a README says of it) where not the chip's
+    emulation: dict = field(default_factory=dict)
     flash: dict = field(default_factory=dict)      # bare metal: probes, images, tool settings (llmtool flash)
 
     @property
@@ -135,6 +139,19 @@ class Board:
         return (os.cpu_count() or 1) if self.detect_features else self.cores
 
     @property
+    def qemu_link(self) -> bool:
+        """Whether QEMU's machine differs from the chip, in memory map, console or
+        start-up (it models no clock tree): then build/llm-qemu is linked for it
+        (LLM_EMULATED) and build/llm for the chip."""
+        e = self.emulation
+        return e.get("kind") == "qemu-system" and bool(self.chip or e.get("memory") or e.get("uart"))
+
+    @property
+    def emulated_clock_mhz(self) -> int:
+        """The processor clock under QEMU (SysTick's rate there)."""
+        return self.emulation.get("clock_mhz", self.clock_mhz)
+
+    @property
     def cc(self) -> str:
         return f"{self.toolchain_prefix}gcc" if self.toolchain_prefix else "cc"
 
@@ -154,8 +171,9 @@ class Board:
         return self.region(self.code_region).length if self.code_region else None
 
 
-# UART kinds baremetal.c drives: Arm's CMSDK APB UART (MPS2, MPS3), the STM32F4's USART
-UART_KINDS = ("cmsdk-apb", "stm32f4-usart")
+# UART kinds runtime_c/platform/uart_<kind>.c drives: Arm's CMSDK APB UART (MPS2, MPS3),
+# the STM32F4's and STM32H7's USART, the RP2040's and RP2350's PL011, the nRF52's UARTE
+UART_KINDS = ("cmsdk-apb", "stm32f4-usart", "stm32h7-usart", "rp2-pl011", "nrf-uarte")
 
 
 def console_for(board: Board, requested: str | None) -> str:
@@ -186,8 +204,11 @@ def _from_toml(path: Path) -> Board:
         board.region(board.code_region), board.region(board.ram_region)
     if board.console not in CONSOLES:
         raise ToolchainError(f"board file {path.name}: console {board.console!r} is not one of {', '.join(CONSOLES)}")
-    if board.uart and (board.uart.get("kind") not in UART_KINDS or not {"base", "baud"} <= board.uart.keys()):
-        raise ToolchainError(f"board file {path.name}: [uart] needs kind ({', '.join(UART_KINDS)}), base and baud")
+    for uart in [u for u in (board.uart, board.emulation.get("uart")) if u]:
+        if uart.get("kind") not in UART_KINDS or not {"base", "baud"} <= uart.keys():
+            raise ToolchainError(f"board file {path.name}: a uart needs kind ({', '.join(UART_KINDS)}), base and baud")
+    if board.chip:
+        check_chip(path.name, board.chip, board.clock_mhz)
     return board
 
 

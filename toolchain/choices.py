@@ -29,5 +29,6 @@ FLASH_PROBES = ("openocd", "pyocd", "st-flash", "picotool", "uf2")
 DEFAULT_BAUD = 115200
 
 # Bare-metal consoles: semihosting (through a debugger or QEMU: the command line, stdout,
-# stderr, exit status) or a serial port the firmware drives itself (runtime_c/platform/baremetal.c)
-CONSOLES = ("semihosting", "uart")
+# stderr, exit status), a serial port the firmware drives itself, or RTT ring buffers in
+# RAM that a probe reads (runtime_c/platform/)
+CONSOLES = ("semihosting", "uart", "rtt")

@@ -19,6 +19,13 @@ void cli_add_int(CliLine *l, long long v) {
     }
 }
 
+void cli_add_hex(CliLine *l, unsigned long v) {
+    char digits[11] = "0x";
+    for (int i = 0; i < 8; i++) digits[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 0xF];
+    digits[10] = '\0';
+    cli_add(l, digits);
+}
+
 void cli_error(const char *a, long long number, const char *b) {
     CliLine l = {.len = 0};
     cli_add(&l, "error: ");

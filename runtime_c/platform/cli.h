@@ -15,6 +15,7 @@ typedef struct {
 
 void cli_add(CliLine *l, const char *s);
 void cli_add_int(CliLine *l, long long v);
+void cli_add_hex(CliLine *l, unsigned long v); /* "0x" and 8 digits */
 
 /* "error: a\n" on stderr; with b, "error: a<number>b\n". */
 void cli_error(const char *a, long long number, const char *b);

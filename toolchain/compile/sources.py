@@ -47,6 +47,15 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
 # runtime_c/platform/<os>.c: one per Board.os
 OPERATING_SYSTEMS = ("linux", "baremetal")
 
+# Bare metal's platform files that depend on the console or the chip (runtime_c/platform/):
+# semihosting.c, which the test program always uses, and for a serial console
+# serial_console.c over its byte device: a UART driver (uart_<kind>.c) or the RTT ring
+# buffers (rtt.c); the chip's start-up (chip_<kind>.c).
+def bare_metal_only(name: str) -> bool:
+    """Whether runtime_c/platform/`name` is one that platform_files picks."""
+    return name in ("console.h", "semihosting.c", "chip.h", "rtt.c", "serial.h", "serial_console.c") or \
+        name.startswith(("uart_", "chip_"))
+
 # The host tools that make a board's flashing images (runtime_c/tools/), each carried
 # by the boards whose [flash] table has the key: boot2_pad.c pads and checksums the
 # second-stage boot loader (`boot2`), uf2.c writes build/llm.uf2 (`uf2_family`).
@@ -79,11 +88,38 @@ def needed(name: str, macros: frozenset[str]) -> bool:
     return name not in ISA_FILES or bool(ISA_FILES[name] & macros)
 
 
-def runtime_files(board: Board, kernel: Kernel) -> list[str]:
+def console_sources(board: Board, console: str, emulated: bool = False) -> list[str]:
+    """The platform files (runtime/platform/) build/llm is linked with for `console`,
+    or build/llm-qemu (`emulated`: the QEMU stand-in's UART where it has its own)."""
+    if console == "semihosting":
+        return ["semihosting.c"]
+    device = "rtt.c"
+    if console == "uart":
+        uart = board.emulation.get("uart", board.uart) if emulated else board.uart
+        device = f"uart_{uart['kind'].replace('-', '_')}.c"
+    return ["serial_console.c", device]
+
+
+def platform_files(board: Board, console: str) -> set[str]:
+    """The bare-metal platform files (runtime_c/platform/) a project with `console`
+    carries beyond baremetal.c and cli.c: its consoles' (the chip's UART, and the
+    QEMU stand-in's where it has another), its chip's start-up."""
+    if board.os != "baremetal":
+        return set()
+    files = {"console.h", "semihosting.c", "chip.h", *console_sources(board, console)}
+    if console != "semihosting":
+        files |= {"serial.h", *console_sources(board, console, emulated=True)}
+    if board.chip:
+        files.add(f"chip_{board.chip['kind']}.c")
+    return files
+
+
+def runtime_files(board: Board, kernel: Kernel, console: str) -> list[str]:
     """The files of runtime_c/ (paths relative to it) that a project for `board`
-    with `kernel` carries into its runtime/."""
+    with `kernel` and `console` carries into its runtime/."""
     root = resource_dir("runtime_c")
     macros = kernel_macros(board, kernel)
+    platform_extra = platform_files(board, console)
     files = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
@@ -91,6 +127,8 @@ def runtime_files(board: Board, kernel: Kernel) -> list[str]:
             continue
         if rel.parts[0] == "platform" and rel.stem in OPERATING_SYSTEMS and rel.stem != board.os:
             continue  # another OS's platform file
+        if rel.parts[0] == "platform" and bare_metal_only(rel.name) and rel.name not in platform_extra:
+            continue  # another console's, another chip's, or not bare metal
         if rel.parts[0] == "kernels" and not needed(rel.name, macros):
             continue
         if rel.parts[0] == "platform" and rel.stem.startswith("boot2_") and \

@@ -83,7 +83,7 @@ def emulated_binary(board: Board, binary: Path | str) -> Path:
     """The build of `binary` that runs under the board's emulator: where QEMU's model of
     the board has another memory map ([emulation] memory), the program and the test
     program linked for it (build/llm-qemu, build/llm-test-qemu); else `binary` itself."""
-    if board.emulation.get("memory") and Path(binary) in (BINARY, TEST_BINARY):
+    if board.qemu_link and Path(binary) in (BINARY, TEST_BINARY):
         return Path(f"{binary}-qemu")
     return Path(binary)
 
@@ -121,7 +121,7 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     out = Path(out)
     manifest = read_manifest(out)
     board = get_board(manifest["board"])
-    if manifest.get("console") == "uart" and Path(binary) != TEST_BINARY:
+    if manifest.get("console") in ("uart", "rtt") and Path(binary) != TEST_BINARY:
         # the program (and its reference build) reads prompts from the UART: no command line
         raise ToolchainError(f"{out} talks through the board's UART (compiled with --console uart), not a "
                              f"command line: in {out}, boot it with `{shlex.join(serial_command(board, binary))}` "

@@ -13,8 +13,9 @@ from toolchain.boards import get_board
 from toolchain.compile.compiler import compile_project
 from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
-from toolchain.target.build import build_project
-from toolchain.target.run import run_project
+from toolchain.host.bench import count_instructions
+from toolchain.target.build import BINARY, build_project
+from toolchain.target.run import run_project, serial_command
 
 pytestmark = pytest.mark.slow  # QEMU and cross builds: the full suite only
 
@@ -36,10 +37,11 @@ def readme_command(out):
     return shlex.split(readme.split("## Talk to it under QEMU")[1].split("```sh\n")[1].split("\n```")[0])
 
 
-def session(out, lines, timeout=600):
-    """Boots the project as its README says, sends `lines` to its UART and returns what
-    it answered to each (the text between one "> " prompt and the next), CRLF as LF."""
-    qemu = subprocess.Popen(readme_command(out), cwd=out, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def session(out, lines, timeout=600, command=None):
+    """Boots the project as its README says (or with `command`), sends `lines` to its
+    UART and returns what it answered to each (the text between one "> " prompt and the
+    next), CRLF as LF."""
+    qemu = subprocess.Popen(command or readme_command(out), cwd=out, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     out = b""
     try:
         deadline = time.monotonic() + timeout
@@ -106,3 +108,20 @@ def test_console_choices(stories, tmp_path):
     assert "semihosting" not in (tmp_path / "c" / ".github" / "workflows" / "llm.yml").read_text()  # builds only
     with pytest.raises(ToolchainError, match="-serial stdio -semihosting-config enable=off -kernel build/llm-qemu`"):
         run_project(tmp_path / "c", "Once upon a time")
+
+
+@pytest.mark.parametrize("name", ["mps2-an386"])
+def test_on_chip_timing_agrees_with_counted_instructions(stories, tmp_path, name):
+    """Under -icount shift=0 an instruction takes 1 ns: a core doing one instruction
+    per cycle at 1,000 MHz. The decode tok/s the firmware measures with its own cycle
+    counter must then be 10^9 / (instructions per token, counted as bench --count
+    does on the semihosting build), within 5 %."""
+    counting, out = tmp_path / "semihosting", tmp_path / name
+    compile_project(stories[0], stories[1], name, counting, quant="q8", console="semihosting")
+    counted = count_instructions(counting, steps=STEPS)["instructions_per_token"]
+    compile_project(stories[0], stories[1], name, out, quant="q8", console="uart")
+    build_project(out)
+    command = serial_command(get_board(name), BINARY, icount=True)
+    _, answers = session(out, [b"/temp 0", f"/steps {STEPS}".encode(), b"Once"], command=command)
+    decode = float(answers[2].split(b"decode tok/s: ")[1].split()[0])
+    assert decode == pytest.approx(1e9 / counted, rel=0.05)

@@ -209,6 +209,8 @@ def _from_toml(path: Path) -> Board:
             raise ToolchainError(f"board file {path.name}: a uart needs kind ({', '.join(UART_KINDS)}), base and baud")
     if board.chip:
         check_chip(path.name, board.chip, board.clock_mhz)
+    if board.qemu_link and not board.emulation.get("differs"):
+        raise ToolchainError(f"board file {path.name}: [emulation] differs from the chip: say how (differs = ...)")
     return board
 
 

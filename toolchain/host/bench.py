@@ -105,14 +105,15 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
 
 def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: int = 200) -> dict:
     """Bare metal under QEMU with -icount shift=0: every instruction advances virtual
-    time by 1 ns, and the firmware's SysTick runs on that time at the board's clock,
-    so ticks * 1000 / clock_mhz counts instructions, the same on every run."""
+    time by 1 ns, and the firmware's SysTick runs on that time at the machine's clock
+    (a stand-in's own), so ticks * 1000 / that clock counts instructions, the same on
+    every run. tok/s at the board's clock assumes one instruction per cycle."""
     manifest = read_manifest(out)
     board = get_board(manifest["board"])
     if board.os != "baremetal" or board.emulation.get("kind") != "qemu-system":
         raise ToolchainError("--count needs a bare-metal board that QEMU emulates")
     suffix = "-reference" if reference else ""
-    per_tick = 1000.0 / board.clock_mhz
+    per_tick = 1000.0 / board.emulated_clock_mhz
 
     def ticks(binary, args, label):
         result = run_image(out, args, capture=True, timeout=3600, binary=binary, icount=True)

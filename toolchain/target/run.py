@@ -79,20 +79,24 @@ def emulator_command(board: Board, binary: Path, args: list[str], check: bool = 
                          f"`llmtool build` still checks that it fits")
 
 
+QEMU_TWINS = (BINARY, TEST_BINARY, Path(f"{BINARY}-reference"), Path(f"{TEST_BINARY}-reference"))
+
+
 def emulated_binary(board: Board, binary: Path | str) -> Path:
-    """The build of `binary` that runs under the board's emulator: where QEMU's model of
-    the board has another memory map ([emulation] memory), the program and the test
-    program linked for it (build/llm-qemu, build/llm-test-qemu); else `binary` itself."""
-    if board.qemu_link and Path(binary) in (BINARY, TEST_BINARY):
+    """The build of `binary` that runs under the board's emulator: where QEMU's machine
+    differs from the chip (Board.qemu_link), the program, the test program and their
+    reference builds built for it (build/llm-qemu, build/llm-test-qemu,
+    build/llm-reference-qemu, ...); else `binary` itself."""
+    if board.qemu_link and Path(binary) in QEMU_TWINS:
         return Path(f"{binary}-qemu")
     return Path(binary)
 
 
-def serial_command(board: Board, binary: Path | str) -> list[str]:
+def serial_command(board: Board, binary: Path | str, icount: bool = False) -> list[str]:
     """QEMU booting a serial-console firmware (compile --console uart) with the board's
     UART on this terminal: a prompt per line in, the text out."""
     return _qemu_system(board.emulation.get("program", "qemu-system-arm"), board, emulated_binary(board, binary),
-                        "stdio", "enable=off")
+                        "stdio", "enable=off", icount)
 
 
 def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,

@@ -113,7 +113,9 @@ typedef struct {
     char *str_buffer;   /* [2 * max_token_length + 1] encoder scratch */
     MergeNode *merge_nodes; /* [LLM_PROMPT_CAPACITY] BPE merge workspace (llm_encode_workspace lends a bigger one) */
     int *prompt_tokens; /* [LLM_PROMPT_CAPACITY] the prompt main() encodes */
-    char *cmdline;      /* [LLM_CMDLINE_BYTES] bare metal: the semihosting command line */
+    char *cmdline;      /* [LLM_CMDLINE_BYTES] bare metal: the semihosting command line, or a serial console's line */
+    char *system_prompt; /* [LLM_SYSTEM_PROMPT_BYTES] a serial console's /system */
+    char *chat_text;    /* [LLM_CHAT_TEXT_BYTES] a serial console's chat turn, rendered in the template */
 } RunState;
 
 /* The image begins with this header; llm_init() checks it against llm_config.h. */

@@ -125,3 +125,36 @@ def test_on_chip_timing_agrees_with_counted_instructions(stories, tmp_path, name
     _, answers = session(out, [b"/temp 0", f"/steps {STEPS}".encode(), b"Once"], command=command)
     decode = float(answers[2].split(b"decode tok/s: ")[1].split()[0])
     assert decode == pytest.approx(1e9 / counted, rel=0.05)
+
+
+@pytest.mark.parametrize("name", ["mps2-an386", "stm32f405"])
+def test_chat_on_the_serial_console(stories, tmp_path, name):
+    """/system and /chat: the serial console's conversation is the host emulator's,
+    turn by turn; a turn beyond what is left of the context gets one error line and
+    the next line starts a new conversation."""
+    out = tmp_path / name
+    compile_project(stories[0], stories[1], name, out, quant="q8", console="uart")
+    build_project(out)
+    system, turns = "You are a kind storyteller.", ["Tell me a story about a cat", "What did the cat eat?"]
+    emu = Emulator(out)
+    users = [*turns, "and then " * (emu.context // 2), turns[0]]  # the third fits the line, not the context
+    expected, pos, turn = [], 0, 0
+    for user in users:  # what the console answers: the emulator's reply, or one error line and a new conversation
+        try:
+            reply, pos = emu.chat_turn(system, user, pos, temperature=0.0, seed=1 + turn)
+            expected.append(reply + b"\n")
+            turn += 1
+        except ToolchainError:
+            expected.append(b"error: the conversation is longer than the context of this build (%d tokens): "
+                            b"the next line starts a new one\n" % emu.context)
+            pos, turn = 0, 0
+    assert expected[2].startswith(b"error: ") and not expected[3].startswith(b"error: ")
+    lines = [b"/temp 0", b"/seed 1", f"/system {system}".encode(), b"/chat", *(u.encode() for u in users),
+             b"/chat", PROMPTS[0]]
+    _, answers = session(out, lines)
+    assert answers[:3] == [b"", b"", b""]
+    assert answers[3] == b"chat: on, a new conversation (/chat again: off)\n"
+    assert answers[4:8] == expected
+    assert answers[8] == b"chat: off\n"
+    steps = min(256, emu.context)  # the console's default
+    assert answers[9].startswith(emu.generate(PROMPTS[0].decode(), steps=steps, temperature=0.0).text + b"\n")

@@ -105,6 +105,15 @@ class MemoryPlan:
                            for a in self.arenas]}
 
 
+SYSTEM_PROMPT_BYTES = 256  # a serial console's /system, its NUL included
+
+
+def chat_text_bytes(cmdline_bytes: int) -> int:
+    """llm_chat_encode's scratch for a console line and the system prompt: the two
+    texts and the template's own at most 40 bytes."""
+    return cmdline_bytes + SYSTEM_PROMPT_BYTES + 40
+
+
 def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
     c, context, kv, os = spec.config, spec.context, spec.kv, spec.board.os
@@ -157,7 +166,12 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
             wanted += [b(f"key_scales[{l}]", "float", 4, scales, ALWAYS, 10 + l, f"layer {l} key scales"),
                        b(f"value_scales[{l}]", "float", 4, scales, ALWAYS, 10 + l, f"layer {l} value scales")]
     if cmdline:
-        wanted.append(b("cmdline", "char", 1, cmdline, ("startup", "encode"), 32, "semihosting command line"))
+        wanted.append(b("cmdline", "char", 1, cmdline, ("startup", "encode"), 32, "command line or console line"))
+    if os == "baremetal" and spec.console != "semihosting":
+        # a serial console's chat: the system prompt, kept for the conversation, and a
+        # turn rendered in the model's template (llm_chat_encode's scratch) while encoding
+        wanted += [b("system_prompt", "char", 1, SYSTEM_PROMPT_BYTES, ALWAYS, 33, "chat: system prompt"),
+                   b("chat_text", "char", 1, chat_text_bytes(cmdline), ("encode",), 32, "chat: the turn's text")]
     return wanted, prompt_capacity, cmdline
 
 

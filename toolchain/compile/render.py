@@ -27,7 +27,7 @@ from ..target.run import emulated_binary, emulator_command, image_args, serial_c
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
-from .plan import MemoryPlan
+from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes
 from .quantize import QuantizedModel
 from .sources import ISA_FILES, TEST_RUNTIME, console_sources, copy_runtime, runtime_files
 from .spec import CompileSpec
@@ -178,6 +178,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   emulated_uart=uart_values(board.emulation.get("uart", board.uart), board.emulated_clock_mhz)
                   if spec.console == "uart" and "uart" in board.emulation else {},
                   chip=chip_defines(board.chip) if board.chip else [],
+                  system_prompt_bytes=SYSTEM_PROMPT_BYTES, chat_text_bytes=chat_text_bytes(plan.cmdline_bytes),
                   console_sources=console_sources(board, spec.console) if board.os == "baremetal" else [],
                   qemu_console_sources=console_sources(board, spec.console, emulated=True) if board.qemu_link else [],
                   **ci_values(board, spec.console))

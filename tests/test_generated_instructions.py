@@ -11,7 +11,9 @@ import yaml
 
 from toolchain.boards import all_boards, get_board
 from toolchain.compile.compiler import compile_project
-from toolchain.compile.render import CI_WORKFLOW, SMOKE_PROMPT
+from toolchain.compile.render import CI_WORKFLOW, SMOKE_PROMPT, SMOKE_STEPS
+
+from serial_session import session
 
 pytestmark = pytest.mark.slow  # cross builds and QEMU
 
@@ -73,6 +75,11 @@ def test_workflow_steps_and_readme_command_run(shared_models, tmp_path, name):
             assert 0 < (out / named).stat().st_size <= board.flash_bytes
     generations = [stdout for step, stdout in outputs.items() if step.startswith("Generate")]
     command = readme_run_command(out)
+    if "## Talk to it under QEMU" in (out / "README.md").read_text():  # a serial console: type a prompt into it
+        assert not generations and command is None
+        _, answers = session(out, [b"/temp 0", f"/steps {SMOKE_STEPS}".encode(), SMOKE_PROMPT.encode()])
+        assert_generated(answers[2].decode())
+        return
     if board.emulation["kind"] == "none":
         assert len(outputs) == 2 and command is None  # the build and size steps only
         return

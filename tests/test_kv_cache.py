@@ -68,7 +68,8 @@ def test_kv_storage_against_the_reference(builds, stories, kv, tolerance):
 @pytest.mark.slow
 def test_stm32f405_q8_kv_under_qemu_matches_emulator(stories, tmp_path):
     out = tmp_path / "stm32"
-    compiled = compile_project(stories[0], stories[1], "stm32f405", out, quant="q8", kv="q8")
+    compiled = compile_project(stories[0], stories[1], "stm32f405", out, quant="q8", kv="q8",
+                               console="semihosting")
     assert compiled.context_chosen and compiled.project.context >= 256
     host = Emulator(out).generate("", steps=200, temperature=0.0).text.decode() + "\n"
     result = run_project(out, "", steps=200, temperature=0.0, capture=True, timeout=300)

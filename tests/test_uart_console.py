@@ -1,11 +1,7 @@
 """Bare-metal firmware with a serial console (`compile --console uart`): no semihosting
 instruction in the image, and under QEMU, with semihosting off, the UART's prompt
 loop streams the host emulator's greedy text and survives bad lines."""
-import os
-import select
-import shlex
 import subprocess
-import time
 
 import pytest
 
@@ -16,6 +12,8 @@ from toolchain.host.emulator import Emulator
 from toolchain.host.bench import count_instructions
 from toolchain.target.build import BINARY, build_project
 from toolchain.target.run import run_project, serial_command
+
+from serial_session import readme_command, session
 
 pytestmark = pytest.mark.slow  # QEMU and cross builds: the full suite only
 
@@ -29,40 +27,6 @@ STEPS = 60
 @pytest.fixture(scope="module")
 def stories(shared_models):
     return shared_models / "stories260K.bin", shared_models / "tok512.bin"
-
-
-def readme_command(out):
-    """The command the project's README gives for talking to the firmware under QEMU."""
-    readme = (out / "README.md").read_text()
-    return shlex.split(readme.split("## Talk to it under QEMU")[1].split("```sh\n")[1].split("\n```")[0])
-
-
-def session(out, lines, timeout=600, command=None):
-    """Boots the project as its README says (or with `command`), sends `lines` to its
-    UART and returns what it answered to each (the text between one "> " prompt and the
-    next), CRLF as LF."""
-    qemu = subprocess.Popen(command or readme_command(out), cwd=out, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    out = b""
-    try:
-        deadline = time.monotonic() + timeout
-        while out.count(b"> ") < len(lines) + 1 and time.monotonic() < deadline:
-            if select.select([qemu.stdout], [], [], 1.0)[0]:
-                chunk = os.read(qemu.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                if b"> " not in out and b"> " in out + chunk:
-                    # the first prompt: the UART is on (an STM32 USART drops what comes
-                    # before). QEMU then passes input on as the firmware takes it.
-                    qemu.stdin.write(b"".join(line + b"\n" for line in lines))
-                    qemu.stdin.flush()
-                out += chunk
-    finally:
-        qemu.kill()
-        qemu.wait()
-    out = out.replace(b"\r\n", b"\n")
-    banner, *answers = out.split(b"> ")
-    assert len(answers) == len(lines) + 1, out[-2000:]
-    return banner, answers[:-1]
 
 
 @pytest.mark.parametrize("name", UART_BOARDS)

@@ -19,12 +19,16 @@ int main(int argc, char **argv);
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
 
-/* The DWT cycle counter, on cores that have one (Armv7-M and Armv8-M mainline;
- * not the M0+): 32 bits, extended in the SysTick interrupt, which comes every 2^24
- * cycles, before it can wrap twice. QEMU does not count it: there (and on a core
- * without it) the ticks are SysTick's, which count the same processor clock. */
+/* Armv7-M and Armv8-M mainline cores (not the M0+ or M23) have the DWT cycle
+ * counter and the configurable fault status registers. */
 #if !defined(__ARM_ARCH_6M__) && !defined(__ARM_ARCH_8M_BASE__)
-#define HAS_DWT 1
+#define MAINLINE 1
+#endif
+
+/* The DWT cycle counter: 32 bits, extended in the SysTick interrupt, which comes
+ * every 2^24 cycles, before it can wrap twice. QEMU does not count it: there (and on
+ * a core without it) the ticks are SysTick's, which count the same processor clock. */
+#if MAINLINE
 #define DEMCR REG(0xE000EDFCu)
 #define DWT_CTRL REG(0xE0001000u)
 #define DWT_CYCCNT REG(0xE0001004u)
@@ -61,7 +65,7 @@ static volatile uint32_t systick_wraps;
 
 static void systick_handler(void) {
     systick_wraps++;
-#if HAS_DWT
+#if MAINLINE
     if (dwt_counts) dwt_ticks();
 #endif
 }
@@ -70,7 +74,7 @@ static void systick_handler(void) {
  * instruction takes 1 ns of virtual time and SysTick counts the machine's clock,
  * so ticks * (1000 / clock MHz) counts instructions exactly. */
 long long platform_ticks(void) {
-#if HAS_DWT
+#if MAINLINE
     if (dwt_counts) return dwt_ticks();
 #endif
     uint32_t wraps, now;
@@ -127,7 +131,7 @@ void reset_handler(void) {
 #endif
     memcpy(_sdata, _sidata, (size_t)((char *)_edata - (char *)_sdata));
     memset(_sbss, 0, (size_t)((char *)_ebss - (char *)_sbss));
-#if HAS_DWT
+#if MAINLINE
     dwt_start();
 #endif
     SYST_RVR = 0xFFFFFF;
@@ -159,7 +163,7 @@ __attribute__((used)) static void fault_report(const uint32_t *frame) {
     if (ipsr < 2 || ipsr > 7) cli_add_int(&l, ipsr);
     add_register(&l, "): pc ", frame[6]);
     add_register(&l, " lr ", frame[5]);
-#if HAS_DWT
+#if MAINLINE
     add_register(&l, " cfsr ", REG(0xE000ED28u));
     add_register(&l, " hfsr ", REG(0xE000ED2Cu));
     add_register(&l, " mmfar ", REG(0xE000ED34u));

@@ -74,7 +74,7 @@ def test_console_choices(stories, tmp_path):
         run_project(tmp_path / "c", "Once upon a time")
 
 
-@pytest.mark.parametrize("name", ["mps2-an386", "mps3-an547"])
+@pytest.mark.parametrize("name", ["mps2-an386", "mps3-an547", "stm32f405"])
 def test_on_chip_timing_agrees_with_counted_instructions(stories, tmp_path, name):
     """Under -icount shift=0 an instruction takes 1 ns: a core doing one instruction
     per cycle at 1,000 MHz. The decode tok/s the firmware measures with its own cycle

@@ -103,7 +103,17 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     }
 
 
-def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: int = 200) -> dict:
+def matvec_size(board) -> int:
+    """The matrix llm-test -M times: 1024 x 1024, or the largest power of two whose int8
+    weights and scales (a float per 16 weights, at most) fit the board's biggest region."""
+    biggest = max(r.length for r in board.memory)
+    n = 1024
+    while n > 16 and n * n * 5 // 4 > biggest:
+        n //= 2
+    return n
+
+
+def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
     """Bare metal under QEMU with -icount shift=0: every instruction advances virtual
     time by 1 ns, and the firmware's SysTick runs on that time at the machine's clock
     (a stand-in's own), so ticks * 1000 / that clock counts instructions, the same on
@@ -114,6 +124,7 @@ def count_instructions(out, reference: bool = False, matvec: int = 1024, steps: 
         raise ToolchainError("--count needs a bare-metal board that QEMU emulates")
     suffix = "-reference" if reference else ""
     per_tick = 1000.0 / board.emulated_clock_mhz
+    matvec = matvec_size(board)
 
     def ticks(binary, args, label):
         result = run_image(out, args, capture=True, timeout=3600, binary=binary, icount=True)

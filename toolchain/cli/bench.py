@@ -20,7 +20,7 @@ def command(outdir, threads, reference, steps, count, as_json):
     same run, over the weight bytes one token streams (with --threads N, also the
     bandwidth of N cores reading together). With --count (Cortex-M
     boards), count instructions deterministically instead: per MAC of a 1024 x 1024
-    matrix-vector product, and per generated token."""
+    matrix-vector product (smaller where the board's memory is), and per generated token."""
     from ..host.bench import bench, count_instructions
 
     if count:
@@ -29,7 +29,8 @@ def command(outdir, threads, reference, steps, count, as_json):
             click.echo(json.dumps(c, indent=2))
         else:
             click.echo(f"{c['board']} ({c['kernels']} kernels), instructions counted under QEMU:")
-            click.echo(f"  1024 x 1024 int8 matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
+            n = c["matvec"]
+            click.echo(f"  {n} x {n} int8 matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
             click.echo(f"  generation: {c['instructions_per_token']:,} per token over {c['positions']} positions, "
                        f"{c['tok_s_at_clock']:.1f} tok/s at {c['clock_mhz']} MHz if one per cycle")
         return

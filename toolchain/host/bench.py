@@ -141,7 +141,7 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
     per_token = gen_ticks * per_tick / positions
     return {
         "board": board.name, "kernels": "reference" if reference else manifest["kernel"],
-        "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3),
+        "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3), "matvec": matvec,
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,
     }

@@ -4,29 +4,23 @@
  * pins come from llm_config.h (the board file's [uart]). */
 #include "model.h"
 #include "serial.h"
+#include "stm32_gpio.h"
 
 #define UART_REG(offset) (*(volatile uint32_t *)(LLM_UART_BASE + (offset)))
 enum { USART_SR = 0x00, USART_DR = 0x04, USART_BRR = 0x08, USART_CR1 = 0x0C };
 enum { SR_RXNE = 1u << 5, SR_TXE = 1u << 7, CR1_RE = 1u << 2, CR1_TE = 1u << 3, CR1_UE = 1u << 13 };
 #define RCC_AHB1ENR (*(volatile uint32_t *)0x40023830u)
 #define RCC_APB2ENR (*(volatile uint32_t *)0x40023844u)
+#define GPIOA_BASE 0x40020000u
 enum { APB2ENR_USART1EN = 1u << 4 };
-
-/* GPIOx (0 = A) pin as alternate function af: MODER 0b10, then AFRL/AFRH's nibble. */
-static void gpio_alternate(uint32_t port, uint32_t pin, uint32_t af) {
-    volatile uint32_t *gpio = (volatile uint32_t *)(0x40020000u + 0x400u * port);
-    RCC_AHB1ENR |= 1u << port;
-    gpio[0] = (gpio[0] & ~(3u << (2 * pin))) | 2u << (2 * pin);
-    gpio[8 + pin / 8] = (gpio[8 + pin / 8] & ~(0xFu << (4 * (pin % 8)))) | af << (4 * (pin % 8));
-}
 
 void serial_init(void) {
     RCC_APB2ENR |= APB2ENR_USART1EN;
 #if defined(LLM_UART_PIN0)
-    gpio_alternate(LLM_UART_PIN0);
+    stm32_pin_alternate(&RCC_AHB1ENR, GPIOA_BASE, LLM_UART_PIN0);
 #endif
 #if defined(LLM_UART_PIN1)
-    gpio_alternate(LLM_UART_PIN1);
+    stm32_pin_alternate(&RCC_AHB1ENR, GPIOA_BASE, LLM_UART_PIN1);
 #endif
     UART_REG(USART_BRR) = LLM_UART_DIVISOR;
     UART_REG(USART_CR1) = CR1_UE | CR1_TE | CR1_RE;

@@ -98,15 +98,28 @@ def c_string(text: str) -> str:
     return '"' + "".join(safe) + '"'
 
 
+# The nRF52840 UARTE's BAUDRATE register, per baud rate (its Product Specification's
+# table, which is no one formula: the legacy UART's table differs, 0x01D7E000 for 115200)
+NRF_UARTE_BAUDRATE = {
+    1200: 0x0004F000, 2400: 0x0009D000, 4800: 0x0013B000, 9600: 0x00275000, 14400: 0x003AF000,
+    19200: 0x004EA000, 28800: 0x0075C000, 31250: 0x00800000, 38400: 0x009D0000, 56000: 0x00E50000,
+    57600: 0x00EB0000, 76800: 0x013A9000, 115200: 0x01D60000, 230400: 0x03B00000, 250000: 0x04000000,
+    460800: 0x07400000, 921600: 0x0F000000, 1000000: 0x10000000,
+}
+
+
 def uart_divisor(uart: dict, clock_mhz: float) -> int:
-    """The baud rate register's value: clock / baud (CMSDK BAUDDIV, STM32 BRR), in
-    64ths of 16x for a PL011 (IBRD << 6 | FBRD), the nRF UARTE's BAUDRATE (baud x 2^32 /
-    16 MHz, to the 4,096 its table is rounded to)."""
+    """The baud rate register's value: clock / baud (CMSDK BAUDDIV, STM32 BRR), for a
+    PL011 the divisor clock / (16 x baud) in 64ths (IBRD << 6 | FBRD: the PL011 TRM
+    rounds the fraction x 64 to nearest), the nRF UARTE's BAUDRATE from its table."""
     clock_hz = uart.get("clock_mhz", clock_mhz) * 1_000_000
     if uart["kind"] == "rp2-pl011":
         return round(clock_hz * 4 / uart["baud"])
     if uart["kind"] == "nrf-uarte":
-        return (round(uart["baud"] * 2**32 / 16_000_000) + 0x800) & ~0xFFF
+        if uart["baud"] not in NRF_UARTE_BAUDRATE:
+            raise ToolchainError(f"uart: the nRF UARTE has no baud rate {uart['baud']} "
+                                 f"(it has {', '.join(map(str, NRF_UARTE_BAUDRATE))})")
+        return NRF_UARTE_BAUDRATE[uart["baud"]]
     return round(clock_hz / uart["baud"])
 
 

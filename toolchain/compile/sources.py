@@ -47,14 +47,24 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
 # runtime_c/platform/<os>.c: one per Board.os
 OPERATING_SYSTEMS = ("linux", "baremetal")
 
+# Headers a chip family's platform files share (runtime_c/platform/), each carried
+# with any of the files that include it.
+PLATFORM_HEADERS = {
+    "rp2_map.h": ("chip_rp2040.c", "chip_rp2350.c", "uart_rp2_pl011.c"),  # the RP2s' addresses
+    "rp2_clocks.h": ("chip_rp2040.c", "chip_rp2350.c"),                   # their clock start-up
+    "stm32_gpio.h": ("uart_stm32f4_usart.c", "uart_stm32h7_usart.c"),     # a pin's alternate function
+}
+
+
 # Bare metal's platform files that depend on the console or the chip (runtime_c/platform/):
 # semihosting.c, which the test program always uses, and for a serial console
 # serial_console.c over its byte device: a UART driver (uart_<kind>.c) or the RTT ring
-# buffers (rtt.c); the chip's start-up (chip_<kind>.c).
+# buffers (rtt.c); the chip's start-up (chip_<kind>.c); the headers they share.
 def bare_metal_only(name: str) -> bool:
     """Whether runtime_c/platform/`name` is one that platform_files picks."""
     return name in ("console.h", "semihosting.c", "chip.h", "rtt.c", "serial.h", "serial_console.c") or \
-        name.startswith(("uart_", "chip_"))
+        name.startswith(("uart_", "chip_")) or name in PLATFORM_HEADERS
+
 
 # The host tools that make a board's flashing images (runtime_c/tools/), each carried
 # by the boards whose [flash] table has the key: boot2_pad.c pads and checksums the
@@ -111,7 +121,7 @@ def platform_files(board: Board, console: str) -> set[str]:
         files |= {"serial.h", *console_sources(board, console, emulated=True)}
     if board.chip:
         files.add(f"chip_{board.chip['kind']}.c")
-    return files
+    return files | {h for h, users in PLATFORM_HEADERS.items() if files & set(users)}
 
 
 def runtime_files(board: Board, kernel: Kernel, console: str) -> list[str]:

@@ -66,6 +66,11 @@ def bare_metal_only(name: str) -> bool:
         name.startswith(("uart_", "chip_")) or name in PLATFORM_HEADERS
 
 
+# What a chip's boot ROM wants at the start of flash (runtime_c/platform/<key>_<name>.S),
+# named by the board file's [flash] key: the RP2040's second-stage boot loader (`boot2`),
+# the RP2350's IMAGE_DEF block (`image_def`).
+BOOT_BLOCKS = ("boot2", "image_def")
+
 # The host tools that make a board's flashing images (runtime_c/tools/), each carried
 # by the boards whose [flash] table has the key: boot2_pad.c pads and checksums the
 # second-stage boot loader (`boot2`), uf2.c writes build/llm.uf2 (`uf2_family`).
@@ -141,9 +146,9 @@ def runtime_files(board: Board, kernel: Kernel, console: str) -> list[str]:
             continue  # another console's, another chip's, or not bare metal
         if rel.parts[0] == "kernels" and not needed(rel.name, macros):
             continue
-        if rel.parts[0] == "platform" and rel.stem.startswith("boot2_") and \
-                rel.stem != f"boot2_{board.flash.get('boot2')}":
-            continue  # another chip's boot loader, or none
+        boot_block = next((key for key in BOOT_BLOCKS if rel.stem.startswith(f"{key}_")), None)
+        if rel.parts[0] == "platform" and boot_block and rel.stem != f"{boot_block}_{board.flash.get(boot_block)}":
+            continue  # another chip's boot loader or boot block, or none
         if rel.as_posix() in HOST_TOOLS and HOST_TOOLS[rel.as_posix()] not in board.flash:
             continue
         files.append(rel.as_posix())

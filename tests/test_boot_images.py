@@ -169,6 +169,17 @@ COMMANDS = {
     ("mps2-an386", None): "pyocd load --target cortex_m OUT/build/llm.hex",
     ("mps2-an500", "pyocd"): "pyocd load --target cortex_m OUT/build/llm.hex",
     ("mps3-an547", None): "pyocd load --target cortex_m OUT/build/llm.hex",
+    ("rp2350", "picotool"): "picotool load --execute OUT/build/llm.uf2",
+    ("rp2350", "openocd"): "openocd -f interface/cmsis-dap.cfg -f target/rp2350.cfg "
+                           "-c 'program OUT/build/llm verify reset exit'",
+    ("rp2350", "pyocd"): "pyocd load --target rp2350 OUT/build/llm.hex",
+    ("nrf52840", None): "pyocd load --target nrf52840 OUT/build/llm.hex",
+    ("nrf52840", "openocd"): "openocd -f interface/cmsis-dap.cfg -f target/nrf52.cfg "
+                             "-c 'program OUT/build/llm verify reset exit'",
+    ("nucleo-h743zi", None): "st-flash --reset write OUT/build/llm.bin 0x08000000",
+    ("nucleo-h743zi", "openocd"): "openocd -f interface/stlink.cfg -f target/stm32h7x.cfg "
+                                  "-c 'program OUT/build/llm verify reset exit'",
+    ("nucleo-h743zi", "pyocd"): "pyocd load --target stm32h743zitx OUT/build/llm.hex",
 }
 
 
@@ -189,6 +200,7 @@ def test_flash_port_picks_the_probe_or_the_drive(project, tmp_path):
     drive.mkdir()
     (drive / "INFO_UF2.TXT").write_text("Board-ID: RPI-RP2\n")
     assert dry_run_lines(project("rp2040"), "--port", drive) == [f"cp OUT/build/llm.uf2 {drive}/"]
+    assert dry_run_lines(project("rp2350"), "--port", drive) == [f"cp OUT/build/llm.uf2 {drive}/"]
 
 
 def test_flash_finds_the_rpi_rp2_drive_under_media(project, tmp_path, monkeypatch, capsys):
@@ -201,6 +213,13 @@ def test_flash_finds_the_rpi_rp2_drive_under_media(project, tmp_path, monkeypatc
     (drive / "INFO_UF2.TXT").write_text("Board-ID: RPI-RP2\n")
     flash.flash_project(out, None, None, dry_run=True)
     assert capsys.readouterr().out == f"cp {out}/build/llm.uf2 {drive}/\n"
+    with pytest.raises(ToolchainError, match="no RP2350 drive mounted"):  # the Pico 2's drive has its own name
+        flash.flash_project(project("rp2350"), None, None, dry_run=True)
+    drive = tmp_path / "media" / "pi" / "RP2350"
+    drive.mkdir()
+    (drive / "INFO_UF2.TXT").write_text("Board-ID: RP2350\n")
+    flash.flash_project(project("rp2350"), None, None, dry_run=True)
+    assert capsys.readouterr().out == f"cp {project('rp2350')}/build/llm.uf2 {drive}/\n"
 
 
 def assert_one_error(result, words):

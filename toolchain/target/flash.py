@@ -20,21 +20,23 @@ TOOLS = {
     "picotool": ("picotool", "picotool", None),
     "uf2": ("cp", "coreutils", None),
 }
-# where a desktop mounts the RP2040 boot ROM's drive (and the file it always has)
-UF2_DRIVE, UF2_MOUNT_ROOTS, UF2_INFO = "RPI-RP2", (Path("/media"), Path("/run/media")), "INFO_UF2.TXT"
+# where a desktop mounts the boot ROM's drive (and the file it always has); the drive's
+# name by the board's UF2 family: the RP2040's, the RP2350's
+UF2_MOUNT_ROOTS, UF2_INFO = (Path("/media"), Path("/run/media")), "INFO_UF2.TXT"
+UF2_DRIVES = {0xE48BFF56: "RPI-RP2", 0xE48BFF59: "RP2350"}
 
 
-def uf2_drive(port: str | None) -> Path:
-    """The mounted UF2 drive: `port`, or the one RPI-RP2 drive under /media."""
+def uf2_drive(port: str | None, name: str) -> Path:
+    """The mounted UF2 drive: `port`, or the one drive called `name` under /media."""
     if port is not None:
         if not (Path(port) / UF2_INFO).is_file():
             raise ToolchainError(f"{port} is not a mounted UF2 drive (no {UF2_INFO}): hold BOOTSEL "
                                  f"while plugging the board in, and give the drive's mount point")
         return Path(port)
-    found = sorted(p for root in UF2_MOUNT_ROOTS for p in (*root.glob(UF2_DRIVE), *root.glob(f"*/{UF2_DRIVE}"))
+    found = sorted(p for root in UF2_MOUNT_ROOTS for p in (*root.glob(name), *root.glob(f"*/{name}"))
                    if (p / UF2_INFO).is_file())
     if not found:
-        raise ToolchainError(f"no {UF2_DRIVE} drive mounted under /media: hold BOOTSEL while plugging "
+        raise ToolchainError(f"no {name} drive mounted under /media: hold BOOTSEL while plugging "
                              f"the board in (or give its mount point with --port)")
     return found[0]
 
@@ -64,7 +66,7 @@ def flash_command(out: Path, board: Board, probe: str, port: str | None) -> list
         return ["st-flash", *(["--serial", port] if port else []), "--reset", "write", f"{image}.bin",
                 f"0x{board.region(board.code_region).origin:08x}"]
     if probe == "uf2":
-        return ["cp", f"{image}.uf2", f"{uf2_drive(port)}/"]
+        return ["cp", f"{image}.uf2", f"{uf2_drive(port, UF2_DRIVES[setting(board, 'uf2_family')])}/"]
     if port is not None:
         raise ToolchainError("picotool takes no --port: it finds the board in BOOTSEL mode on USB")
     return ["picotool", "load", "--execute", f"{image}.uf2"]

@@ -25,3 +25,23 @@ def tok300(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tok") / "tok300.bin"
     write_llama2c_tokenizer(synthetic_tokenizer(300), path)
     return path
+
+
+@pytest.fixture(scope="module")
+def built_board(shared_models, tmp_path_factory):
+    """stories260K in q8 compiled and built for a board (and a console: the board
+    file's unless given), once per module and pair; the project's directory."""
+    from toolchain.compile.compiler import compile_project
+    from toolchain.target.build import build_project
+
+    projects = {}
+
+    def build(board, console=None):
+        if (board, console) not in projects:
+            out = tmp_path_factory.mktemp(board) / "out"
+            compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out,
+                            quant="q8", console=console)
+            build_project(out)
+            projects[board, console] = out
+        return projects[board, console]
+    return build

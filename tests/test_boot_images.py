@@ -10,13 +10,10 @@ import time
 import pytest
 
 from toolchain.boards import get_board
-from toolchain.compile.compiler import compile_project
 from toolchain.errors import ToolchainError
 from toolchain.manifest import write_manifest
 from toolchain.target import flash
-from toolchain.target.build import build_project
 
-MODELS = ("stories260K.bin", "tok512.bin")
 UF2_MAGICS = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
 
 
@@ -46,24 +43,9 @@ def symbols(board, elf):
     return {fields[2]: int(fields[0], 16) for fields in map(str.split, listing.splitlines()) if len(fields) == 3}
 
 
-@pytest.fixture(scope="module")
-def built(shared_models, tmp_path_factory):
-    """stories260K compiled and built for a board, once per board."""
-    projects = {}
-
-    def build(board):
-        if board not in projects:
-            out = tmp_path_factory.mktemp(board) / "out"
-            compile_project(*(shared_models / m for m in MODELS), board, out, quant="q8")
-            build_project(out)
-            projects[board] = out
-        return projects[board]
-    return build
-
-
 @pytest.mark.slow
-def test_rp2040_uf2_holds_the_binary_in_flash(built):
-    out, board = built("rp2040"), get_board("rp2040")
+def test_rp2040_uf2_holds_the_binary_in_flash(built_board):
+    out, board = built_board("rp2040"), get_board("rp2040")
     flash_region = board.region(board.code_region)
     binary = (out / "build" / "llm.bin").read_bytes()
     uf2 = (out / "build" / "llm.uf2").read_bytes()
@@ -85,8 +67,8 @@ def test_rp2040_uf2_holds_the_binary_in_flash(built):
 
 
 @pytest.mark.slow
-def test_rp2040_boot2_passes_the_boot_rom_check_and_enters_the_vector_table(built):
-    out, board = built("rp2040"), get_board("rp2040")
+def test_rp2040_boot2_passes_the_boot_rom_check_and_enters_the_vector_table(built_board):
+    out, board = built_board("rp2040"), get_board("rp2040")
     binary = (out / "build" / "llm.bin").read_bytes()
     boot2 = binary[:256]
     assert boot2[:252] != bytes(252)
@@ -119,8 +101,8 @@ def intel_hex(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mps2-an386", "stm32f405"])
-def test_bin_and_hex_hold_the_program_from_the_start_of_flash(built, name):
-    out, board = built(name), get_board(name)
+def test_bin_and_hex_hold_the_program_from_the_start_of_flash(built_board, name):
+    out, board = built_board(name), get_board(name)
     binary = (out / "build" / "llm.bin").read_bytes()
     base, data = intel_hex(out / "build" / "llm.hex")
     assert base == board.region(board.code_region).origin and data == binary
@@ -130,8 +112,8 @@ def test_bin_and_hex_hold_the_program_from_the_start_of_flash(built, name):
 
 
 @pytest.mark.slow
-def test_flash_uf2_copies_the_image_to_the_drive(built, tmp_path):
-    out = built("rp2040")
+def test_flash_uf2_copies_the_image_to_the_drive(built_board, tmp_path):
+    out = built_board("rp2040")
     (tmp_path / "INFO_UF2.TXT").write_text("UF2 Bootloader v3.0\nBoard-ID: RPI-RP2\n")
     result = llmtool("flash", out, "--probe", "uf2", "--port", tmp_path)
     assert result.returncode == 0, result.stderr

@@ -9,14 +9,11 @@ import subprocess
 import pytest
 
 from toolchain.boards import get_board
-from toolchain.compile.compiler import compile_project
 from toolchain.compile.render import uart_values
 from toolchain.compile.sources import runtime_files
 from toolchain.errors import ToolchainError
 from toolchain.resources import resource_dir
-from toolchain.target.build import build_project
 
-MODELS = ("stories260K.bin", "tok512.bin")
 CHIPS = ["rp2040", "rp2350", "nrf52840", "nucleo-h743zi"]
 UF2_MAGICS = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
 UF2_RP2350_ARM_S, UF2_ABSOLUTE = 0xE48BFF59, 0xE48BFF57
@@ -83,21 +80,6 @@ def test_uf2_refuses_an_image_that_reaches_the_e10_blocks_sector(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture(scope="module")
-def uart_builds(shared_models, tmp_path_factory):
-    """stories260K compiled with --console uart and built for a board, once per board."""
-    projects = {}
-
-    def build(name):
-        if name not in projects:
-            out = tmp_path_factory.mktemp(name) / "out"
-            compile_project(*(shared_models / m for m in MODELS), name, out, quant="q8", console="uart")
-            build_project(out)
-            projects[name] = out
-        return projects[name]
-    return build
-
-
 def tool(board, name, *args):
     return subprocess.run([f"{board.toolchain_prefix}{name}", *map(str, args)], capture_output=True, text=True,
                           check=True).stdout
@@ -105,8 +87,8 @@ def tool(board, name, *args):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CHIPS)
-def test_the_chips_uart_image_links_its_start_up_and_driver_without_semihosting(uart_builds, name):
-    out, board = uart_builds(name), get_board(name)
+def test_the_chips_uart_image_links_its_start_up_and_driver_without_semihosting(built_board, name):
+    out, board = built_board(name, "uart"), get_board(name)
     elf = out / "build" / "llm"  # the chip's link (build/llm-qemu is the stand-in's)
     assert "bkpt\t0x00ab" not in tool(board, "objdump", "-d", elf)
     symbols = {line.split()[-1] for line in tool(board, "nm", elf).splitlines()}
@@ -125,8 +107,8 @@ def uf2_blocks(path):
 
 
 @pytest.mark.slow
-def test_rp2350_uf2_is_the_e10_block_then_the_binary_in_flash(uart_builds):
-    out, board = uart_builds("rp2350"), get_board("rp2350")
+def test_rp2350_uf2_is_the_e10_block_then_the_binary_in_flash(built_board):
+    out, board = built_board("rp2350", "uart"), get_board("rp2350")
     flash = board.region(board.code_region)
     assert (flash.origin, flash.length) == (0x10000000, 0x400000)
     binary = (out / "build" / "llm.bin").read_bytes()
@@ -151,8 +133,8 @@ def test_rp2350_uf2_is_the_e10_block_then_the_binary_in_flash(uart_builds):
 
 
 @pytest.mark.slow
-def test_rp2350_image_def_block_follows_the_vector_table_in_the_first_4kb(uart_builds):
-    out, board = uart_builds("rp2350"), get_board("rp2350")
+def test_rp2350_image_def_block_follows_the_vector_table_in_the_first_4kb(built_board):
+    out, board = built_board("rp2350", "uart"), get_board("rp2350")
     binary = (out / "build" / "llm.bin").read_bytes()
     symbols = {fields[2]: int(fields[0], 16) for fields in map(str.split, tool(board, "nm", out / "build" / "llm")
                                                                .splitlines()) if len(fields) == 3}

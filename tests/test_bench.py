@@ -47,3 +47,18 @@ def test_cortex_m_instruction_counts_are_exact_and_repeatable(projects):
     assert optimized["instructions_per_token"] < 1_000_000  # issue 5's targets
     assert 260_000 < optimized["instructions_per_token"] < reference["instructions_per_token"]
     assert optimized["positions"] == 200
+
+
+@pytest.mark.slow
+def test_rp2350_counts_on_its_stand_in(shared_models, tmp_path):
+    """The Pico 2 under QEMU's mps2-an505: its Cortex-M33 runs the DSP kernels the M4
+    does, counted at the stand-in's 20 MHz SysTick, tok/s at the chip's 150 MHz."""
+    out = tmp_path / "rp2350"
+    compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", "rp2350", out,
+                    console="semihosting")
+    optimized = bench(out, "--count", "--json")
+    reference = bench(out, "--count", "--reference", "--json")
+    assert optimized["kernels"] == "dsp" and reference["kernels"] == "reference" and optimized["clock_mhz"] == 150
+    assert 1.0 < optimized["instructions_per_mac"] < 1.3 < reference["instructions_per_mac"] < 12
+    assert 260_000 < optimized["instructions_per_token"] < reference["instructions_per_token"]
+    assert optimized["tok_s_at_clock"] == pytest.approx(150e6 / optimized["instructions_per_token"], rel=0.01)

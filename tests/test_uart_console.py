@@ -12,15 +12,16 @@ from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
 from toolchain.host.bench import count_instructions
 from toolchain.target.build import BINARY, build_project
-from toolchain.target.run import run_project, serial_command
+from toolchain.target.run import emulated_binary, run_project, serial_command
 
 from serial_session import readme_command, session
 
 pytestmark = pytest.mark.slow  # QEMU and cross builds: the full suite only
 
 # QEMU's machines connect -serial stdio to these boards' [uart]: UART0 (CMSDK APB) on
-# the MPS2/MPS3 images, USART1 on netduinoplus2 (stm32f405)
-UART_BOARDS = ["mps2-an386", "mps2-an500", "mps3-an547", "stm32f405"]
+# the MPS2/MPS3 images, USART1 on netduinoplus2 (stm32f405); the stand-ins' own UART0
+# (rp2350 on mps2-an505, nrf52840 on mps2-an386, nucleo-h743zi on mps2-an500)
+UART_BOARDS = ["mps2-an386", "mps2-an500", "mps3-an547", "stm32f405", "rp2350", "nrf52840", "nucleo-h743zi"]
 PROMPTS = [b"Once upon a time", b"Tom and his dog went to the park"]
 STEPS = 60
 
@@ -36,7 +37,7 @@ def test_uart_console(stories, tmp_path, name):
     out = tmp_path / name
     compile_project(stories[0], stories[1], name, out, quant="q8", console="uart")
     build_project(out)
-    binary = out / "build" / ("llm-qemu" if board.emulation.get("memory") else "llm")
+    binary = out / emulated_binary(board, BINARY)
     disassembly = subprocess.run(["arm-none-eabi-objdump", "-d", str(binary)], capture_output=True, text=True,
                                  check=True).stdout
     assert "bkpt\t0x00ab" not in disassembly
@@ -75,7 +76,7 @@ def test_console_choices(stories, tmp_path):
         run_project(tmp_path / "c", "Once upon a time")
 
 
-@pytest.mark.parametrize("name", ["mps2-an386", "mps3-an547", "stm32f405"])
+@pytest.mark.parametrize("name", ["mps2-an386", "mps3-an547", "stm32f405", "rp2350"])
 def test_on_chip_timing_agrees_with_counted_instructions(stories, tmp_path, name):
     """Under -icount shift=0 an instruction takes 1 ns: a core doing one instruction
     per cycle at 1,000 MHz. The decode tok/s the firmware measures with its own cycle

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
 STATIC_SLACK = 512  # the runtime's few other statics (console handles, a byte buffer)
+# A console's own statics beyond those: RTT's control block and ring buffers (runtime_c/platform/rtt.c)
+CONSOLE_STATIC_BYTES = {"rtt": 128 + 1024 + 512}
 MERGE_NODE_BYTES = 24  # runtime_c/model.h: MergeNode, six int32 (tokenizer.c asserts it)
 
 # One generation step, in order: a buffer's lifetime is the set of phases it is used in.
@@ -71,6 +73,7 @@ class MemoryPlan:
     prompt_capacity: int      # token slots main.c has for a prompt
     cmdline_bytes: int        # bare metal: the semihosting command line
     stack_bytes: int
+    static_bytes: int         # the statics beside the plan's buffers: STATIC_SLACK and the console's
 
     @property
     def buffers(self) -> tuple[Buffer, ...]:
@@ -78,7 +81,7 @@ class MemoryPlan:
 
     @property
     def ram_bytes(self) -> int:
-        return sum(a.nbytes for a in self.arenas) + self.stack_bytes + STATIC_SLACK
+        return sum(a.nbytes for a in self.arenas) + self.stack_bytes + self.static_bytes
 
     @property
     def unshared_bytes(self) -> int:
@@ -209,14 +212,15 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         main = board.ram_region or "ram"
         placed, size = place(wanted, main)
         arenas.insert(0, Arena(main, None, size, tuple(placed)))
-    return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes)
+    return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes,
+                      STATIC_SLACK + CONSOLE_STATIC_BYTES.get(spec.console, 0))
 
 
 def plan_fits(plan: MemoryPlan, board: Board) -> bool:
     """Whether every arena fits its region (the main one with the stack and statics)."""
     for arena in plan.arenas:
         limit = board.ram_bytes if arena.section is None else board.region(arena.region).length
-        used = arena.nbytes + (plan.stack_bytes + STATIC_SLACK if arena.section is None else 0)
+        used = arena.nbytes + (plan.stack_bytes + plan.static_bytes if arena.section is None else 0)
         if limit and used > limit:
             return False
     return True

@@ -5,7 +5,6 @@ from pathlib import Path
 
 from ..errors import ToolchainError
 from .analyze import Analysis, kib
-from .plan import STATIC_SLACK
 
 COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C"]
 
@@ -21,7 +20,7 @@ def _bars(a: Analysis) -> list[tuple[str, dict[str, int], int | None]]:
         kv = sum(b.nbytes for b in arena.buffers if b.name.startswith(("key_", "value_")))
         sections = {"KV cache": kv, "other buffers (sharing storage)": arena.nbytes - kv}
         if arena.section is None:
-            sections["stack and statics"] = f.plan.stack_bytes + STATIC_SLACK
+            sections["stack and statics"] = f.plan.stack_bytes + f.plan.static_bytes
             if a.board.os != "baremetal":
                 sections["weights (loaded)"] = f.ram_needed - f.plan.ram_bytes
         limit = a.board.region(arena.region).length if a.board.os == "baremetal" else a.board.ram_bytes

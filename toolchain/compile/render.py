@@ -23,7 +23,7 @@ from ..errors import ToolchainError
 from ..manifest import write_manifest
 from ..resources import resource_dir
 from ..target.build import BINARY
-from ..target.run import emulated_binary, emulator_command, image_args, serial_command
+from ..target.run import QEMU_GDB_PORT, emulated_binary, emulator_command, image_args, rtt_command, serial_command
 from .fit import image_copied
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
@@ -53,7 +53,7 @@ class Project:
     image_bytes: int
     ram_bytes: int
     context: int
-    console: str  # semihosting or uart on bare metal, stdio on Linux
+    console: str  # semihosting, uart or rtt on bare metal, stdio on Linux
 
 
 def ci_values(board: Board, console: str) -> dict:
@@ -63,9 +63,11 @@ def ci_values(board: Board, console: str) -> dict:
     for a serial console's firmware, which has no command line and never exits."""
     packages = board.toolchain_package.split() + board.emulation.get("package", "").split()
     if console != "semihosting" and board.os == "baremetal":
-        serial = shlex.join(serial_command(board, BINARY)) \
-            if console == "uart" and board.emulation.get("kind") == "qemu-system" else None
-        return {"packages": packages, "smoke_command": None, "serial_command": serial}
+        qemu = board.emulation.get("kind") == "qemu-system"
+        serial = shlex.join(serial_command(board, BINARY)) if console == "uart" and qemu else None
+        rtt = shlex.join(rtt_command(board, BINARY)) if console == "rtt" and qemu else None
+        return {"packages": packages, "smoke_command": None, "serial_command": serial, "rtt_command": rtt,
+                "qemu_gdb_port": QEMU_GDB_PORT}
     smoke = None
     if board.emulation.get("kind", "none") != "none":
         command = emulator_command(board, emulated_binary(board, BINARY),

@@ -21,6 +21,8 @@ from .toolcheck import require
 MAX_TEMPERATURE = 1e6
 MAX_SEED = (1 << 63) - 1
 MAX_THREADS = 1024
+# The TCP port of QEMU's GDB server (-gdb) for an RTT console: GDB's customary one
+QEMU_GDB_PORT = 1234
 
 
 def check_sampling(temperature: float, topp: float, seed: int | None, threads: int | None = None) -> None:
@@ -52,12 +54,14 @@ def _semihosting_arg(arg: str) -> str:
 
 
 def _qemu_system(program: str, board: Board, binary: Path | str, serial: str, semihosting: str,
-                 icount: bool = False) -> list[str]:
+                 icount: bool = False, gdb_port: int | None = None) -> list[str]:
     """qemu-system booting `binary` on the board's machine, its first serial port on
-    `serial` (null, stdio), semihosting as `semihosting` says."""
+    `serial` (null, stdio), semihosting as `semihosting` says, with gdb_port: QEMU's
+    GDB server on that TCP port."""
     return [program, "-M", board.emulation.get("machine", "MACHINE"), "-nographic", "-monitor", "none",
             "-serial", serial, *(["-icount", "shift=0"] if icount else []),
-            "-semihosting-config", semihosting, "-kernel", str(binary)]
+            "-semihosting-config", semihosting, *(["-gdb", f"tcp::{gdb_port}"] if gdb_port else []),
+            "-kernel", str(binary)]
 
 
 def emulator_command(board: Board, binary: Path, args: list[str], check: bool = True,
@@ -99,6 +103,23 @@ def serial_command(board: Board, binary: Path | str, icount: bool = False) -> li
                         "stdio", "enable=off", icount)
 
 
+def rtt_command(board: Board, binary: Path | str, gdb_port: int = QEMU_GDB_PORT) -> list[str]:
+    """QEMU booting an RTT-console firmware (compile --console rtt) with its GDB server
+    on gdb_port, through which `llmtool monitor --gdb` reads and writes the rings."""
+    return _qemu_system(board.emulation.get("program", "qemu-system-arm"), board, emulated_binary(board, binary),
+                        "null", "enable=off", gdb_port=gdb_port)
+
+
+def console_refusal(out: Path, board: Board, console: str, binary: Path | str) -> str:
+    """Why `llmtool run` cannot run a serial-console firmware, and how to talk to it."""
+    if console == "rtt":
+        return (f"{out} talks through RTT ring buffers (compiled with --console rtt), not a command line: "
+                f"in {out}, boot it with `{shlex.join(rtt_command(board, binary))}`, then "
+                f"`llmtool monitor {shlex.quote(str(out))} --gdb localhost:{QEMU_GDB_PORT}` and type a prompt per line")
+    return (f"{out} talks through the board's UART (compiled with --console uart), not a command line: "
+            f"in {out}, boot it with `{shlex.join(serial_command(board, binary))}` and type a prompt per line")
+
+
 def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,
                 topp: float = 0.9, seed: int | None = None, capture: bool = False,
                 timeout: float | None = None, threads: int | None = None, mode: str = "generate",
@@ -126,10 +147,8 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     manifest = read_manifest(out)
     board = get_board(manifest["board"])
     if manifest.get("console") in ("uart", "rtt") and Path(binary) != TEST_BINARY:
-        # the program (and its reference build) reads prompts from the UART: no command line
-        raise ToolchainError(f"{out} talks through the board's UART (compiled with --console uart), not a "
-                             f"command line: in {out}, boot it with `{shlex.join(serial_command(board, binary))}` "
-                             f"and type a prompt per line")
+        # the program (and its reference build) reads prompts from its console: no command line
+        raise ToolchainError(console_refusal(out, board, manifest["console"], binary))
     # the program: as `make` builds it, for the chip too
     target = "all" if Path(binary) == BINARY else str(emulated_binary(board, binary))
     binary = emulated_binary(board, binary)

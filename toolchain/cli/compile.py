@@ -24,7 +24,8 @@ from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
                    f"at most the model's max_seq_len and {DEFAULT_CONTEXT_CAP}].")
 @click.option("--console", type=click.Choice(CONSOLES), default=None,
               help="Bare metal: how build/llm talks: semihosting (a debugger or QEMU; llmtool run) or the "
-                   "board's UART (an interactive prompt loop, no debugger) [default: the board file's].")
+                   "board's UART (an interactive prompt loop, no debugger) or rtt (that loop on ring buffers in RAM, "
+                   "through a probe: llmtool monitor --gdb) [default: the board file's].")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")

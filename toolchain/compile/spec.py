@@ -27,7 +27,7 @@ class CompileSpec:
     context: int = 1
     tokenizer: Tokenizer | None = None  # None: its tables estimated from the vocabulary size
     kernel: Kernel | None = None        # the board's for these weights unless given (a built project's)
-    console: str = ""                   # bare metal: semihosting or uart ("": the board file's); Linux: stdio
+    console: str = ""                   # bare metal: semihosting, uart or rtt ("": the board file's); Linux: stdio
 
     def __post_init__(self):
         if self.kv not in KV_MODES:

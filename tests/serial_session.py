@@ -6,6 +6,8 @@ import shlex
 import subprocess
 import time
 
+from console_session import split_answers
+
 
 def readme_command(out):
     """The command the project's README gives for talking to the firmware under QEMU."""
@@ -35,7 +37,4 @@ def session(out, lines, timeout=600, command=None):
     finally:
         qemu.kill()
         qemu.wait()
-    out = out.replace(b"\r\n", b"\n")
-    banner, *answers = out.split(b"> ")
-    assert len(answers) == len(lines) + 1, out[-2000:]
-    return banner, answers[:-1]
+    return split_answers(out, len(lines))

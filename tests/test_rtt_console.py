@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from console_session import split_answers
 from toolchain.boards import get_board
 from toolchain.compile.compiler import compile_project
 from toolchain.errors import ToolchainError
@@ -78,8 +79,8 @@ def connect(port, timeout=30):
 
 
 def session(out, lines, timeout=600):
-    """Sends `lines` to the firmware's RTT down buffer and returns the banner and what it
-    answered to each (the text between one "> " prompt and the next), CRLF as LF."""
+    """Sends `lines` to the firmware's RTT down buffer through toolchain.target.rtt and
+    returns the banner and its answers (split_answers)."""
     qemu, port = boot(out)
     received = b""
     try:
@@ -94,10 +95,7 @@ def session(out, lines, timeout=600):
     finally:
         qemu.kill()
         qemu.wait()
-    received = received.replace(b"\r\n", b"\n")
-    banner, *answers = received.split(b"> ")
-    assert len(answers) == len(lines) + 1, received[-2000:]
-    return banner, answers[:-1]
+    return split_answers(received, len(lines))
 
 
 @pytest.mark.parametrize("name", RTT_BOARDS)
@@ -109,6 +107,9 @@ def test_rtt_console(built, name):
                                  check=True).stdout
     assert "bkpt\t0x00ab" not in disassembly
     assert "runtime/platform/rtt.c" in (out / "Makefile").read_text()
+    platform_files = {p.name for p in (out / "runtime" / "platform").iterdir()}
+    assert {"rtt.c", "serial.h", "serial_console.c"} <= platform_files
+    assert not [f for f in platform_files if f.startswith("uart_")]  # another console's
     assert b"SEGGER RTT" not in binary.read_bytes()  # no copy for a probe's search to find
     assert readme_commands(out)[0][-1] == str(binary.relative_to(out))  # the README boots the QEMU link
 

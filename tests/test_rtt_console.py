@@ -6,6 +6,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -16,7 +17,7 @@ from toolchain.compile.compiler import compile_project
 from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
 from toolchain.target.build import BINARY, build_project
-from toolchain.target.gdb_remote import GdbRemote
+from toolchain.target.gdb_remote import GdbRemote, checksum
 from toolchain.target.rtt import RttConsole, control_block_addresses
 from toolchain.target.run import emulated_binary, run_project
 
@@ -179,3 +180,39 @@ def test_gdb_on_a_uart_project_and_run_are_refused(shared_models, tmp_path, buil
     with pytest.raises(ToolchainError, match="-semihosting-config enable=off -gdb tcp::1234 -kernel "
                                              "build/llm-qemu`, then `llmtool monitor .* --gdb localhost:1234`"):
         run_project(out, "Once upon a time")
+
+
+def test_gdb_remote_acks_checksums_and_run_lengths():
+    """Against a scripted server: a reply with a bad checksum is refused ("-") and taken
+    when sent again, a run-length encoded reply is expanded, every reply is acknowledged."""
+    server = socket.create_server(("localhost", 0))
+    script = [(b"qSupported", [b"$PacketSize=100#00", b"$PacketSize=100#" + checksum(b"PacketSize=100")]),
+              (b"?", [b"$S05#b8"]),
+              (b"m20000000,4", [b'$a00*"#' + checksum(b'a00*"')]),  # "a00" and 5 more "0": a0000000
+              (b"D", [b"$OK#9a"])]
+    heard = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            stream = conn.makefile("rb")
+            for request, replies in script:
+                assert stream.read(1) == b"$"
+                packet = b""
+                while not packet.endswith(b"#"):
+                    packet += stream.read(1)
+                assert stream.read(2) == checksum(packet[:-1])
+                conn.sendall(b"+")
+                for reply in replies:
+                    conn.sendall(reply)
+                    heard.append(stream.read(1))
+                assert packet[:-1] == request
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with GdbRemote(f"localhost:{server.getsockname()[1]}") as gdb:
+        assert gdb.chunk == (0x100 - 32) // 2
+        assert gdb.read(0x20000000, 4) == bytes.fromhex("a0000000")
+    thread.join(timeout=10)
+    server.close()
+    assert heard == [b"-", b"+", b"+", b"+", b"+"]

@@ -46,12 +46,16 @@ class GdbRemote:
         except OSError as e:
             raise ToolchainError(f"cannot connect to the GDB server at {address}: {brief(e)}") from None
         self.received = bytearray()
-        features = self.request(b"qSupported")
+        self.running = False
+        try:
+            features = self.request(b"qSupported")
+            self.request(b"?")  # the stop reason: the target is stopped
+        except ToolchainError:
+            self.sock.close()
+            raise
         sizes = [f[len(b"PacketSize="):] for f in features.split(b";") if f.startswith(b"PacketSize=")]
         packet_size = int(sizes[0], 16) if sizes else DEFAULT_PACKET_SIZE
         self.chunk = max(16, min(MAX_CHUNK, (packet_size - 32) // 2))  # hex doubles it; room for "M addr,len:"
-        self.request(b"?")  # the stop reason: the target is stopped
-        self.running = False
 
     def close(self) -> None:
         """Detaches, which lets the target run on, and hangs up."""

@@ -23,7 +23,7 @@ from toolchain.target.run import emulated_binary, run_project
 
 pytestmark = pytest.mark.slow  # QEMU and cross builds: the full suite only
 
-RTT_BOARDS = ["mps2-an386", "stm32f405"]
+RTT_BOARDS = ["mps2-an386", "stm32f405", "mps2-an500"]  # an500: a Cortex-M7, the rings in an uncached MPU region
 PROMPTS = [b"Once upon a time", b"Tom and his dog went to the park"]
 STEPS = 60
 

@@ -139,6 +139,11 @@ class Board:
         return (os.cpu_count() or 1) if self.detect_features else self.cores
 
     @property
+    def has_caches(self) -> bool:
+        """A core with L1 caches, which start-up turns on (the Cortex-M7)."""
+        return self.cpu == "cortex-m7"
+
+    @property
     def qemu_link(self) -> bool:
         """Whether QEMU's machine differs from the chip, in memory map, console or
         start-up (it models no clock tree): then build/llm-qemu is linked for it

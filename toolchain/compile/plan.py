@@ -212,8 +212,11 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         main = board.ram_region or "ram"
         placed, size = place(wanted, main)
         arenas.insert(0, Arena(main, None, size, tuple(placed)))
+    console_bytes = CONSOLE_STATIC_BYTES.get(spec.console, 0)
+    if console_bytes and board.has_caches:  # aligned to an MPU region of its size: as much again at worst
+        console_bytes *= 2
     return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes,
-                      STATIC_SLACK + CONSOLE_STATIC_BYTES.get(spec.console, 0))
+                      STATIC_SLACK + console_bytes)
 
 
 def plan_fits(plan: MemoryPlan, board: Board) -> bool:

@@ -53,6 +53,9 @@ def test_uart_console(stories, tmp_path, name):
              b"x" * 10_000,                     # beyond the line buffer
              PROMPTS[0]]                        # the loop goes on
     assert readme_command(out)[-1] == str(binary.relative_to(out))  # the README boots the QEMU link
+    pins = board.uart.get("pins")
+    if pins and "connect" not in board.uart:  # the README wires an adapter to the pins the firmware drives
+        assert f"(TX {pins['tx']}, RX {pins['rx']})" in (out / "README.md").read_text()
     banner, answers = session(out, lines)
     assert banner.startswith(b"llm: stories260K, q8, context ") and banner.count(b"\n") == 1
     assert answers[0] == answers[1] == b""  # flags set quietly

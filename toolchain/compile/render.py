@@ -145,6 +145,10 @@ def uart_values(uart: dict, clock_mhz: float) -> dict:
     pins = values.pop("pins", {})
     function = pins.get("af", pins.get("function", 0))
     values["pins"] = [uart_pin(pins[p], function) for p in ("tx", "rx") if p in pins]
+    # what the README tells a user to plug in: the board file's words, else an adapter on the pins
+    wired = f" (TX {pins['tx']}, RX {pins['rx']})" if "tx" in pins else ""
+    values.setdefault("connect", f"a USB-serial adapter to the UART{wired}")
+    values.setdefault("port", "/dev/ttyUSB0")
     values["macro"] = uart["kind"].upper().replace("-", "_")
     return values
 

@@ -84,6 +84,7 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
              seed: int | None, config: TrainConfig | None = None, stories: int = STORIES,
              vocab_size: int = VOCAB_SIZE) -> int:
     """Trains (or reuses) the model, compiles it for `board` (once), runs it; the exit status."""
+    from ..boards import get_board
     from ..compile.compiler import compile_project
     from ..target.run import check_sampling, run_project
 
@@ -94,8 +95,10 @@ def run_demo(workdir: Path, board: str, prompt: str, steps: int, temperature: fl
     out = checkpoint.parent / board
     if not (out / MANIFEST).exists():
         click.echo(f"demo: compiling for {board} into {out}", err=True)
+        # a bare-metal board's firmware with a command line, which QEMU runs like a program
+        console = "semihosting" if get_board(board).os == "baremetal" else None
         compile_project(checkpoint, checkpoint.parent / "tokenizer.bin", board, out, force=True,
-                        model_name="tiny_stories")
+                        model_name="tiny_stories", console=console)
     built = (out / "build" / "llm").exists()
     click.echo(f"demo: {'running' if built else 'building and running'} {out} on {board}", err=True)
     return run_project(out, prompt, steps, temperature, topp, seed).returncode

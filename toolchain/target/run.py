@@ -111,13 +111,17 @@ def rtt_command(board: Board, binary: Path | str, gdb_port: int = QEMU_GDB_PORT)
 
 
 def console_refusal(out: Path, board: Board, console: str, binary: Path | str) -> str:
-    """Why `llmtool run` cannot run a serial-console firmware, and how to talk to it."""
+    """Why `llmtool run` (and bench) cannot run a serial-console firmware, how to talk
+    to it, and how to get a firmware with a command line instead."""
+    instead = "; or compile with --console semihosting for a command line"
     if console == "rtt":
         return (f"{out} talks through RTT ring buffers (compiled with --console rtt), not a command line: "
                 f"in {out}, boot it with `{shlex.join(rtt_command(board, binary))}`, then "
-                f"`llmtool monitor {shlex.quote(str(out))} --gdb localhost:{QEMU_GDB_PORT}` and type a prompt per line")
+                f"`llmtool monitor {shlex.quote(str(out))} --gdb localhost:{QEMU_GDB_PORT}` and type a prompt per line"
+                f"{instead}")
     return (f"{out} talks through the board's UART (compiled with --console uart), not a command line: "
-            f"in {out}, boot it with `{shlex.join(serial_command(board, binary))}` and type a prompt per line")
+            f"in {out}, boot it with `{shlex.join(serial_command(board, binary))}` and type a prompt per line"
+            f"{instead}")
 
 
 def run_project(out: Path, prompt: str = "", steps: int | None = 256, temperature: float = 1.0,

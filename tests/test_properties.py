@@ -157,6 +157,6 @@ def test_planner_never_overlaps_live_buffers(config, quant, group, context, kv, 
             live = sorted((x for x in arena.buffers if phase in x.phases), key=lambda x: x.offset)
             for a, c in zip(live, live[1:]):
                 assert a.offset + a.nbytes <= c.offset, (phase, a.name, c.name)
-        if arena.section is not None:  # a fast region never holds more than it has
+        if arena.section is not None:  # a fast or external region never holds more than it has
             assert arena.nbytes <= spec.board.region(arena.region).length
     assert sum(a.nbytes for a in plan.arenas) <= plan.unshared_bytes

@@ -80,13 +80,19 @@ def cpu_flags() -> set[str]:
         return set()
 
 
+# Memory tiers: internal flash, memory-mapped external flash (QSPI/OSPI XIP), internal
+# RAM, external RAM (PSRAM, SDRAM)
+REGION_KINDS = ("flash", "xip", "ram", "external_ram")
+
+
 @dataclass(frozen=True)
 class MemoryRegion:
     name: str
-    kind: str          # "flash" (read-only at run time) or "ram"
+    kind: str           # REGION_KINDS: flash and xip are read-only at run time
     origin: int
     length: int
     fast: bool = False  # zero-wait-state memory (CCM, DTCM)
+    read_mb_s: float = 0  # its sustained read bandwidth, where not the board's read_mb_s
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,10 @@ class Board:
                 return r
         raise ToolchainError(f"board {self.name}: no memory region named {name!r}")
 
+    def read_mb_s_of(self, region: str) -> float:
+        """A region's sustained read bandwidth: its own, else the board's."""
+        return next((r.read_mb_s for r in self.memory if r.name == region), 0) or self.read_mb_s
+
     @property
     def ram_bytes(self) -> int:
         return self.region(self.ram_region).length if self.ram_region else \
@@ -207,6 +217,10 @@ def _from_toml(path: Path) -> Board:
         raise ToolchainError(f"board file {path.name} names itself {board.name!r}")
     if board.os == "baremetal":
         board.region(board.code_region), board.region(board.ram_region)
+    for r in board.memory:
+        if r.kind not in REGION_KINDS:
+            raise ToolchainError(f"board file {path.name}: memory {r.name!r} is of kind {r.kind!r}, "
+                                 f"not one of {', '.join(REGION_KINDS)}")
     if board.console not in CONSOLES:
         raise ToolchainError(f"board file {path.name}: console {board.console!r} is not one of {', '.join(CONSOLES)}")
     for uart in [u for u in (board.uart, board.emulation.get("uart")) if u]:

@@ -42,6 +42,7 @@ class Analysis:
             "ram": {"sections": self.ram_sections, "used": f.ram_needed if f else None,
                     "limit": f.ram_limit if f else self.board.ram_bytes},
             "largest_context": self.largest,
+            "tiers": tiers(f, self.board) if f else [],
             "estimated_tok_s": self.tok_s, "bound": self.bound,
         }
 
@@ -85,17 +86,43 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     return sections
 
 
+def bytes_read_per_token(fit: Fit, board: Board) -> dict[str, int]:
+    """Memory region -> the bytes one token reads from it at half the context: every
+    weight from where the image lies (the code region; on Linux, RAM), the KV cache's
+    filled half from wherever each layer's cache was planned."""
+    where = board.code_region if board.os == "baremetal" else "ram"
+    reads = {where: fit.image_bytes}
+    for b in fit.plan.buffers:
+        if b.name.startswith(("key_", "value_")):
+            reads[b.region] = reads.get(b.region, 0) + b.nbytes // 2
+    return reads
+
+
+def tiers(fit: Fit, board: Board) -> list[dict]:
+    """Each memory region the build uses: its tier, what it holds, its bandwidth and
+    what a token reads from it (bare metal; Linux has one RAM)."""
+    if board.os != "baremetal":
+        return []
+    reads = bytes_read_per_token(fit, board)
+    held = {board.code_region: fit.flash_needed or 0}
+    for arena in fit.plan.arenas:
+        held[arena.region] = held.get(arena.region, 0) + arena.nbytes
+    held[board.ram_region] = held.get(board.ram_region, 0) + fit.plan.stack_bytes + fit.plan.static_bytes
+    return [{"region": r.name, "kind": r.kind, "bytes": held[r.name], "limit": r.length,
+             "read_mb_s": board.read_mb_s_of(r.name), "read_per_token": reads.get(r.name, 0)}
+            for r in board.memory if r.name in held]
+
+
 def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board) -> tuple[float | None, str]:
     """Decode speed at half the context: the slower of streaming every weight and the
-    KV cache once per token, and doing its multiply-accumulates."""
+    KV cache once per token, each from its memory tier at that tier's bandwidth, and
+    doing its multiply-accumulates."""
     if not (board.read_mb_s and board.int8_macs_per_cycle and board.clock_mhz):
         return None, ""
     pos = fit.context / 2
-    kv_bytes = sum(b.nbytes for b in fit.plan.buffers if b.name.startswith(("key_", "value_")))
-    bytes_per_token = fit.image_bytes + kv_bytes * pos / fit.context
     macs = cfg.n_params() - cfg.vocab_size * cfg.dim * (not cfg.shared_classifier) \
         + 2 * cfg.n_layers * cfg.n_heads * cfg.head_dim * pos
-    memory_s = bytes_per_token / (board.read_mb_s * 1e6)
+    memory_s = sum(n / (board.read_mb_s_of(region) * 1e6) for region, n in bytes_read_per_token(fit, board).items())
     compute_s = macs / (board.int8_macs_per_cycle * board.clock_mhz * 1e6)
     return 1.0 / max(memory_s, compute_s), "memory" if memory_s >= compute_s else "compute"
 
@@ -159,8 +186,15 @@ def report_lines(a: Analysis) -> list[str]:
     table(f"RAM ({regions})", a.ram_sections, f.ram_needed, f.ram_limit)
     lines.append("largest context that fits: " + ", ".join(
         f"KV {mode} {n if n else 'none'}" for mode, n in a.largest.items()))
+    used = tiers(f, b)
+    if used:
+        lines.append("memory tiers (bytes held, read per token at the estimate's position):")
+        for t in used:
+            lines.append(f"  {t['region']:<10} {t['kind']:<12} {kib(t['bytes']):>10} of {kib(t['limit']):>10}, "
+                         f"{kib(t['read_per_token']):>10} a token at {t['read_mb_s']:,g} MB/s")
     if a.tok_s is not None:
+        bandwidth = "each tier's bandwidth" if used else f"{b.read_mb_s:,} MB/s"
         lines.append(f"estimated decode speed: {a.tok_s:,.1f} tok/s at position {f.context // 2} "
-                     f"({a.bound}-bound; from {b.read_mb_s:,} MB/s and {b.int8_macs_per_cycle} int8 MACs "
+                     f"({a.bound}-bound; from {bandwidth} and {b.int8_macs_per_cycle} int8 MACs "
                      f"per cycle at {b.clock_mhz} MHz)")
     return lines

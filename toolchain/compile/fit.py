@@ -44,7 +44,7 @@ def assess(spec: CompileSpec) -> Fit:
     if board.os == "baremetal":
         flash, ram = image + CODE_ESTIMATE, plan.ram_bytes
         fits = flash <= board.flash_bytes and plan_fits(plan, board)
-        limit = sum(r.length for r in board.memory if r.kind == "ram"
+        limit = sum(r.length for r in board.memory if r.kind in ("ram", "external_ram")
                     and (r.name == board.ram_region or any(a.region == r.name for a in plan.arenas)))
         return Fit(context, plan, image, flash, board.flash_bytes, ram, limit, fits)
     ram = image * (1 + image_copied(board, image)) + plan.ram_bytes  # the binary's image, and its copy

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
-from ..boards import Board, MemoryRegion
+from ..boards import Board
 from .layout import chunk_padded
 from .quantize import n_groups
 
@@ -193,30 +193,55 @@ def place(buffers: list[Buffer], region: str) -> tuple[list[Buffer], int]:
     return sorted(placed, key=lambda p: p.offset), size
 
 
+def fill(wanted: list[Buffer], region: str, capacity: int) -> list[Buffer]:
+    """The hottest of `wanted` first, each while `region` still holds them in `capacity`."""
+    chosen: list[Buffer] = []
+    for buf in sorted(wanted, key=lambda x: (x.heat, x.name)):
+        if place(chosen + [buf], region)[1] <= capacity:
+            chosen.append(buf)
+    return chosen
+
+
 def plan_memory(spec: CompileSpec) -> MemoryPlan:
+    """Every buffer in an arena of a RAM region, by tier: the board's fast regions take
+    the hottest, then its main internal RAM; with external RAM (PSRAM, SDRAM), the main
+    RAM takes the hottest of the rest while it holds them (beside the stack and the
+    statics) and the external regions the others, the KV cache first among them."""
     board = spec.board
     wanted, prompt_capacity, cmdline = buffers_needed(spec)
-    fast_regions: list[MemoryRegion] = [r for r in board.memory if r.fast and r.kind == "ram"] \
-        if board.os == "baremetal" else []
-    arenas = []
-    for region in fast_regions:  # the hottest buffers first, while the region holds them
-        chosen: list[Buffer] = []
-        for buf in sorted(wanted, key=lambda x: (x.heat, x.name)):
-            if place(chosen + [buf], region.name)[1] <= region.length:
-                chosen.append(buf)
-        if chosen:
-            placed, size = place(chosen, region.name)
-            arenas.append(Arena(region.name, f".bss.llm_{region.name}", size, tuple(placed)))
-            wanted = [w for w in wanted if w not in chosen]
-    if wanted or not arenas:  # the rest in the board's main RAM (none left: no empty array, which C warns of)
-        main = board.ram_region or "ram"
-        placed, size = place(wanted, main)
-        arenas.insert(0, Arena(main, None, size, tuple(placed)))
+    bare = board.os == "baremetal"
+    fast_regions = [r for r in board.memory if r.fast and r.kind == "ram"] if bare else []
+    external = [r for r in board.memory if r.kind == "external_ram"] if bare else []
     console_bytes = CONSOLE_STATIC_BYTES.get(spec.console, 0)
     if console_bytes and board.has_caches:  # aligned to an MPU region of its size: as much again at worst
         console_bytes *= 2
+    static_bytes = STATIC_SLACK + console_bytes
+    arenas = []
+
+    def add(region: str, buffers: list[Buffer], section: str | None) -> None:
+        placed, size = place(buffers, region)
+        arenas.append(Arena(region, section, size, tuple(placed)))
+
+    for region in fast_regions:
+        chosen = fill(wanted, region.name, region.length)
+        if chosen:
+            add(region.name, chosen, f".bss.llm_{region.name}")
+            wanted = [w for w in wanted if w not in chosen]
+    main = board.ram_region or "ram"
+    if external:
+        chosen = fill(wanted, main, board.ram_bytes - board.stack_bytes - static_bytes)
+        rest = [w for w in wanted if w not in chosen]
+        for region in external:
+            spilled = fill(rest, region.name, region.length)
+            if spilled:
+                add(region.name, spilled, f".bss.llm_{region.name}")
+                rest = [w for w in rest if w not in spilled]
+        wanted = chosen + rest  # what no tier holds overfills the main RAM: the plan does not fit
+    if wanted or not arenas:  # the rest in the board's main RAM (none left: no empty array, which C warns of)
+        placed, size = place(wanted, main)
+        arenas.insert(0, Arena(main, None, size, tuple(placed)))
     return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes,
-                      STATIC_SLACK + console_bytes)
+                      static_bytes)
 
 
 def plan_fits(plan: MemoryPlan, board: Board) -> bool:

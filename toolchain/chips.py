@@ -25,6 +25,10 @@ def _pll(source: str, m: str, n: str, *divs: str) -> Callable[[dict], float]:
     return clock
 
 
+# RP2040 / RP2350: the 12 MHz crystal, PLL_SYS = crystal / refdiv x fbdiv / postdiv1 / postdiv2
+_RP2_KEYS = ("crystal_mhz", "pll_refdiv", "pll_fbdiv", "pll_postdiv1", "pll_postdiv2")
+RP2 = ChipKind(_RP2_KEYS, _pll(*_RP2_KEYS))
+
 CHIP_KINDS = {
     # STM32F4: HSE crystal -> /M -> xN (VCO) -> /P = SYSCLK; Q for USB; wait states and APB dividers
     "stm32f4": ChipKind(("crystal_mhz", "pll_m", "pll_n", "pll_p", "pll_q", "flash_wait_states",
@@ -34,11 +38,8 @@ CHIP_KINDS = {
     "stm32h7": ChipKind(("crystal_mhz", "hse_bypass", "pll_m", "pll_n", "pll_p", "pll_q", "pll_r",
                          "flash_wait_states", "voltage_scale", "hpre_div", "apb_div"),
                         _pll("crystal_mhz", "pll_m", "pll_n", "pll_p")),
-    # RP2040 / RP2350: the 12 MHz crystal, PLL_SYS = crystal / refdiv x fbdiv / postdiv1 / postdiv2
-    "rp2040": ChipKind(("crystal_mhz", "pll_refdiv", "pll_fbdiv", "pll_postdiv1", "pll_postdiv2"),
-                       _pll("crystal_mhz", "pll_refdiv", "pll_fbdiv", "pll_postdiv1", "pll_postdiv2")),
-    "rp2350": ChipKind(("crystal_mhz", "pll_refdiv", "pll_fbdiv", "pll_postdiv1", "pll_postdiv2"),
-                       _pll("crystal_mhz", "pll_refdiv", "pll_fbdiv", "pll_postdiv1", "pll_postdiv2")),
+    "rp2040": RP2,
+    "rp2350": RP2,
     # nRF52: the core always runs at 64 MHz; start-up switches HFCLK to the 32 MHz crystal
     # (the UARTE's baud generator wants it) and turns the flash cache on
     "nrf52": ChipKind((), lambda c: 64),

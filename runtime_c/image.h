@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "llm_config.h"
 
 /* Checks the `bytes` bytes at `image` (at least 4-byte aligned) as a weight image
  * for this build, reading only those bytes: its header against llm_config.h, its
@@ -13,6 +14,15 @@
  * NULL or misaligned pointer. */
 int image_check(const uint8_t *image, size_t bytes);
 
+/* Whether this build has a weight image at an address the linker knows: linked in,
+ * or (bare metal) flashed at its own address. A Linux build of a separate image
+ * has none: main.c maps one from a file (llm_init_image). */
+#if LLM_WEIGHTS_SEPARATE && defined(__linux__)
+#define LLM_IMAGE_LINKED 0
+#else
+#define LLM_IMAGE_LINKED 1
+/* Where the forward pass reads that image: itself, or a copy (image.c). */
 const uint8_t *image_base(void);
+#endif
 
 #endif

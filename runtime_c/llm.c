@@ -21,14 +21,27 @@ static const WeightLayout layout = {LLM_BLOCK_ROWS, LLM_CHUNK_COLS, LLM_WEIGHT_B
 #error "the weight image is not in the layout of this board's kernels: compile the project again"
 #endif
 
-int llm_init(void) {
-    /* the linked size, not LLM_IMAGE_SIZE: a file of another size may have been linked */
-    int rc = image_check(llm_image, (size_t)((uintptr_t)llm_image_end - (uintptr_t)llm_image));
-    if (rc != LLM_OK) return rc;
-    llm_weights_init(image_base());
+/* Runs from the checked image at `base` (the image, or a copy of it). */
+static int start(const uint8_t *base) {
+    llm_weights_init(base);
     kernels_init();
     llm_reset();
     return LLM_OK;
+}
+
+int llm_init(void) {
+#if LLM_IMAGE_LINKED
+    /* the linked size, not LLM_IMAGE_SIZE: a file of another size may have been linked */
+    int rc = image_check(llm_image, (size_t)((uintptr_t)llm_image_end - (uintptr_t)llm_image));
+    return rc != LLM_OK ? rc : start(image_base());
+#else
+    return -LLM_ERR_IMAGE; /* none linked in: llm_init_image */
+#endif
+}
+
+int llm_init_image(const void *image, size_t bytes) {
+    int rc = image_check(image, bytes);
+    return rc != LLM_OK ? rc : start(image);
 }
 
 void llm_reset(void) {
@@ -215,7 +228,8 @@ const float *llm_forward(int token, int pos) {
 const char *llm_strerror(int code) {
     switch (code < 0 ? -code : code) {
     case LLM_OK: return "ok";
-    case LLM_ERR_IMAGE: return "the weight image does not match this build";
+    case LLM_ERR_IMAGE:
+        return "the weight image does not match this build (another shape, quantization, context or tokenizer)";
     case LLM_ERR_TOKEN: return "token id out of range";
     case LLM_ERR_POS: return "position out of range";
     case LLM_ERR_TOO_LONG: return "text does not fit the context";

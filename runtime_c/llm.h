@@ -28,6 +28,12 @@ enum {
  * for an image of another size, version or shape, or inconsistent tables). */
 int llm_init(void);
 
+/* As llm_init, for a weight image the caller has in memory (a build compiled with
+ * --weights separate: a file mapped, an image flashed elsewhere): checks the `bytes`
+ * bytes at `image` (4-byte aligned) the same way, then runs from them. They must
+ * stay valid and unchanged while the model is in use. */
+int llm_init_image(const void *image, size_t bytes);
+
 /* Forgets the conversation: clears the KV cache. */
 void llm_reset(void);
 

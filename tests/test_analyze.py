@@ -56,7 +56,7 @@ def test_plot_draws_a_png(shared_models, tmp_path):
 def test_a_model_that_does_not_fit_exits_1(shared_models):
     """For CI: the one-line reason, or the complete JSON object, and exit status 1."""
     out = analyze("stories110M", "--board", "stm32f405", status=1)
-    assert out.startswith("stories110M does not fit stm32f405: its image needs") and out.count("\n") == 1
+    assert out.startswith("stories110M does not fit stm32f405: its weight image needs 111.6 MB and no flash region holds it") and out.count("\n") == 1
     a = json.loads(analyze("stories110M", "--board", "stm32f405", "--json", status=1))
     assert a["fits"] is False and a["context"] == 0 and a["flash"]["sections"]["weights"] > a["flash"]["limit"]
     assert set(a) == set(json.loads(analyze(shared_models / "stories260K.bin", "--board", "stm32f405",

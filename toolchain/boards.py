@@ -93,6 +93,10 @@ class MemoryRegion:
     length: int
     fast: bool = False  # zero-wait-state memory (CCM, DTCM)
     read_mb_s: float = 0  # its sustained read bandwidth, where not the board's read_mb_s
+    # external RAM that start-up must bring up (SDRAM, PSRAM): its driver,
+    # runtime_c/platform/xram_<init>.c; "" where the boot ROM or the hardware does
+    init: str = ""
+    weights_offset: int | None = None  # a separate weight image's partition in it (compile/weights.py)
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,15 @@ class Board:
                 return r
         raise ToolchainError(f"board {self.name}: no memory region named {name!r}")
 
+    def stand_in(self, name: str) -> tuple[int, int]:
+        """Region `name`'s origin and length on the board's QEMU stand-in: where
+        [emulation] memory moves it (an origin, or [origin, length] where the machine
+        has less), else where the chip has it."""
+        region = self.region(name)
+        where = self.emulation.get("memory", {}).get(name, region.origin)
+        origin, length = (where, region.length) if isinstance(where, int) else where
+        return origin, min(length, region.length)
+
     def read_mb_s_of(self, region: str) -> float:
         """A region's sustained read bandwidth: its own, else the board's."""
         return next((r.read_mb_s for r in self.memory if r.name == region), 0) or self.read_mb_s
@@ -180,6 +193,11 @@ class Board:
     def ram_bytes(self) -> int:
         return self.region(self.ram_region).length if self.ram_region else \
             sum(r.length for r in self.memory if r.kind == "ram")
+
+    @property
+    def xram_init(self) -> str:
+        """The external RAM start-up driver the board needs (one at most), or ""."""
+        return next((r.init for r in self.memory if r.init), "")
 
     @property
     def flash_bytes(self) -> int | None:
@@ -221,6 +239,9 @@ def _from_toml(path: Path) -> Board:
         if r.kind not in REGION_KINDS:
             raise ToolchainError(f"board file {path.name}: memory {r.name!r} is of kind {r.kind!r}, "
                                  f"not one of {', '.join(REGION_KINDS)}")
+        if r.init and r.kind != "external_ram":
+            raise ToolchainError(f"board file {path.name}: memory {r.name!r} has an init driver but is not "
+                                 f"external_ram")
     if board.console not in CONSOLES:
         raise ToolchainError(f"board file {path.name}: console {board.console!r} is not one of {', '.join(CONSOLES)}")
     for uart in [u for u in (board.uart, board.emulation.get("uart")) if u]:

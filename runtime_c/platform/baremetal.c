@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 #include "chip.h"
+#if defined(LLM_XRAM_INIT)
+#include "xram.h"
+#endif
 #include "cli.h"
 #include "console.h"
 #include "model.h"
@@ -126,8 +129,17 @@ void reset_handler(void) {
 #if defined(LLM_CHIP_START) && !defined(LLM_EMULATED)
     chip_start();
 #endif
+#if defined(LLM_XRAM_INIT) && !defined(LLM_EMULATED)
+    xram_init(); /* external RAM, before anything is placed in it (QEMU's is plain memory) */
+#endif
 #if defined(LLM_CPU_CACHES)
     caches_on();
+#endif
+#if defined(LLM_WEIGHTS_COPY)
+    /* the weight image, from the flash it is stored in to the RAM that reads faster
+     * (llm.ld: where it is flashed, _llm_image_load; llm_init checks the copy) */
+    extern const uint8_t _llm_image_load[];
+    memcpy((void *)(uintptr_t)llm_image, _llm_image_load, (size_t)(llm_image_end - llm_image));
 #endif
     memcpy(_sdata, _sidata, (size_t)((char *)_edata - (char *)_sdata));
     memset(_sbss, 0, (size_t)((char *)_ebss - (char *)_sbss));

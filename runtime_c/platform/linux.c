@@ -1,12 +1,48 @@
-/* platform/linux.c - platform glue for Linux boards and the host: stdio, clock_gettime
- * and the CPU affinity. */
-#define _GNU_SOURCE /* sched_getaffinity */
+/* platform/linux.c - platform glue for Linux boards and the host: stdio, clock_gettime,
+ * the CPU affinity and a weight image mapped from its file. */
+#define _GNU_SOURCE /* sched_getaffinity, MADV_HUGEPAGE */
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "platform.h"
+
+/* Read-only and private: the pages are the page cache's, so the image is in memory
+ * once however many processes map it, and never copied. Huge pages are asked for
+ * (a file system with large folios gives them) and the kernel told it will all be
+ * read. */
+const void *platform_map_file(const char *path, size_t *bytes) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    void *image = NULL;
+    if (fstat(fd, &st) != 0) {
+        /* errno says why */
+    } else if (!S_ISREG(st.st_mode)) {
+        errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    } else if (st.st_size == 0 || (uintmax_t)st.st_size > SIZE_MAX) {
+        errno = st.st_size == 0 ? EINVAL : EFBIG;
+    } else {
+        image = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (image == MAP_FAILED) {
+            image = NULL;
+        } else {
+            *bytes = (size_t)st.st_size;
+            madvise(image, *bytes, MADV_HUGEPAGE); /* hints: fine if refused */
+            madvise(image, *bytes, MADV_WILLNEED);
+        }
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return image;
+}
 
 void platform_write_out(const char *text, size_t len) {
     fwrite(text, 1, len, stdout);

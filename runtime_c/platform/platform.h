@@ -15,5 +15,7 @@ int platform_read_line(char *line, int size);
 long long platform_now_us(void);                       /* a monotonic clock, or 0 */
 long long platform_ticks(void);  /* bare metal: SysTick ticks at the processor clock; else 0 */
 int platform_cpus(void);         /* the cores this process may run on (bare metal: 1) */
+/* Linux: the file at `path` mapped read-only, its size in *bytes; NULL with errno set */
+const void *platform_map_file(const char *path, size_t *bytes);
 
 #endif

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES
+from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES, WEIGHTS_MODES
 
 
 @click.command("analyze", short_help="Will MODEL fit BOARD? Flash, RAM, context and tok/s.")
@@ -18,10 +18,18 @@ from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES
 @click.option("--context", type=int, default=None, help="[default: the largest that fits]")
 @click.option("--tokenizer", "-z", type=click.Path(path_type=Path), default=None,
               help="Count the tokenizer exactly instead of estimating it.")
+@click.option("--weights", type=click.Choice(WEIGHTS_MODES), default="linked", show_default=True,
+              help="linked: the weight image is part of the firmware (the binary); separate: it is an image of "
+                   "its own, build/llm_weights.img, flashed at the address the board file names (Linux: read "
+                   "with llm -w FILE, memory-mapped), so a model update leaves the firmware as it is.")
+@click.option("--weights-in", default="", metavar="REGION",
+              help="Bare metal: the memory region to keep the weights in (a flash or XIP region) or to copy "
+                   "them to at start-up (a RAM region) [default: the code region if they fit, else the fastest "
+                   "external flash that holds them, copied to external RAM that reads faster].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also draw the flash and RAM maps into this PNG file.")
-def command(model, board, quant, group_size, kv, context, tokenizer, as_json, plot):
+def command(model, board, quant, group_size, kv, context, tokenizer, weights, weights_in, as_json, plot):
     """Show how MODEL (a checkpoint, or a llama2.c shape: stories15M, stories42M,
     stories110M) fits BOARD: flash and RAM by section against the board's limits,
     the largest context for each KV cache storage, and an estimate of decode tok/s
@@ -35,7 +43,7 @@ def command(model, board, quant, group_size, kv, context, tokenizer, as_json, pl
 
     tok = load_tokenizer(tokenizer) if tokenizer else None
     group_size = DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size
-    a = analyze(model, get_board(board), quant, group_size, kv, context, tok)
+    a = analyze(model, get_board(board), quant, group_size, kv, context, tok, weights, weights_in)
     if as_json:
         click.echo(json.dumps(a.to_json(), indent=2))
     else:

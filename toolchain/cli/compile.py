@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
+from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES, WEIGHTS_MODES
 
 
 @click.command("compile", short_help="Compile MODEL into a C project for one board.")
@@ -26,10 +26,18 @@ from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
               help="Bare metal: how build/llm talks: semihosting (a debugger or QEMU; llmtool run) or the "
                    "board's UART (an interactive prompt loop, no debugger) or rtt (that loop on ring buffers in RAM, "
                    "through a probe: llmtool monitor --gdb) [default: the board file's].")
+@click.option("--weights", type=click.Choice(WEIGHTS_MODES), default="linked", show_default=True,
+              help="linked: the weight image is part of the firmware (the binary); separate: it is an image of "
+                   "its own, build/llm_weights.img, flashed at the address the board file names (Linux: read "
+                   "with llm -w FILE, memory-mapped), so a model update leaves the firmware as it is.")
+@click.option("--weights-in", default="", metavar="REGION",
+              help="Bare metal: the memory region to keep the weights in (a flash or XIP region) or to copy "
+                   "them to at start-up (a RAM region) [default: the code region if they fit, else the fastest "
+                   "external flash that holds them, copied to external RAM that reads faster].")
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
-def command(model, tokenizer, board, quant, group_size, kv, context, console, force, out):
+def command(model, tokenizer, board, quant, group_size, kv, context, console, weights, weights_in, force, out):
     """Compile MODEL into a C project for one board. MODEL is a llama2.c .bin or
     train.py .pt, a Meta (params.json + consolidated.*.pth) or Hugging Face
     (config.json + safetensors) directory, or a GGUF file, told apart by content.
@@ -39,7 +47,8 @@ def command(model, tokenizer, board, quant, group_size, kv, context, console, fo
     """
     from ..compile.compiler import compile_project
 
-    done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv, console=console)
+    done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv, console=console,
+                           weights=weights, weights_in=weights_in)
     project = done.project
     console_note = f", {done.project.console} console" if done.project.console not in ("stdio", "semihosting") else ""
     click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv}{console_note})")

@@ -10,10 +10,11 @@ from ..choices import KV_MODES
 from ..config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from ..importers import load_checkpoint
 from ..importers.tokenizer import Tokenizer
-from .fit import CODE_ESTIMATE, Fit, assess, image_copied, largest_context
+from .fit import Fit, assess, largest_context
 from .image import image_entries
 from .layout import scale_bytes
 from .spec import CompileSpec
+from .weights import CODE_ESTIMATE, room_for_weights, stores
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Analysis:
     context: int                         # asked for, or the largest that fits (0: none does)
     fit: Fit | None                      # at that context; None when it does not fit
     largest: dict[str, int]              # KV storage -> largest context that fits (0: none)
+    weights: str                         # linked or separate (compile --weights)
     flash_sections: dict[str, int]
     ram_sections: dict[str, int]
     tok_s: float | None                  # estimated decode speed at half the context
@@ -43,6 +45,7 @@ class Analysis:
                     "limit": f.ram_limit if f else self.board.ram_bytes},
             "largest_context": self.largest,
             "tiers": tiers(f, self.board) if f else [],
+            "weights": f.plan.weights.report(self.board) if f else {"mode": self.weights},
             "estimated_tok_s": self.tok_s, "bound": self.bound,
         }
 
@@ -81,7 +84,7 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     planned = sum(a.nbytes for a in fit.plan.arenas)
     sections["shared (saved)"] = planned - sum(sections.values())
     if board.os != "baremetal":
-        sections["weights (loaded)"] = fit.image_bytes * (1 + image_copied(board, fit.image_bytes))
+        sections["weights (loaded)"] = fit.image_bytes
     sections["stack and statics"] = fit.ram_needed - planned - sections.get("weights (loaded)", 0)
     return sections
 
@@ -90,7 +93,7 @@ def bytes_read_per_token(fit: Fit, board: Board) -> dict[str, int]:
     """Memory region -> the bytes one token reads from it at half the context: every
     weight from where the image lies (the code region; on Linux, RAM), the KV cache's
     filled half from wherever each layer's cache was planned."""
-    where = board.code_region if board.os == "baremetal" else "ram"
+    where = fit.plan.weights.run if board.os == "baremetal" else "ram"
     reads = {where: fit.image_bytes}
     for b in fit.plan.buffers:
         if b.name.startswith(("key_", "value_")):
@@ -104,7 +107,12 @@ def tiers(fit: Fit, board: Board) -> list[dict]:
     if board.os != "baremetal":
         return []
     reads = bytes_read_per_token(fit, board)
+    w = fit.plan.weights
     held = {board.code_region: fit.flash_needed or 0}
+    if w.separate or w.store != board.code_region:  # flash_needed counts only weights linked beside the code
+        held[w.store] = held.get(w.store, 0) + w.nbytes
+    if w.copied:
+        held[w.run] = held.get(w.run, 0) + w.nbytes
     for arena in fit.plan.arenas:
         held[arena.region] = held.get(arena.region, 0) + arena.nbytes
     held[board.ram_region] = held.get(board.ram_region, 0) + fit.plan.stack_bytes + fit.plan.static_bytes
@@ -128,9 +136,10 @@ def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board) -> tuple[float | No
 
 
 def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, kv: str = "f32",
-            context: int | None = None, tok: Tokenizer | None = None) -> Analysis:
+            context: int | None = None, tok: Tokenizer | None = None, weights: str = "linked",
+            weights_in: str = "") -> Analysis:
     name, cfg = model_config(model)
-    spec = CompileSpec(cfg, board, quant, group_size, kv, tokenizer=tok)
+    spec = CompileSpec(cfg, board, quant, group_size, kv, tokenizer=tok, weights=weights, weights_in=weights_in)
     largest = {mode: largest_context(replace(spec, kv=mode)) for mode in KV_MODES}
     if context is None:
         context = largest[kv]
@@ -138,10 +147,10 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
         spec.check_context(context)
     flash = flash_sections(spec.at(max(context, 1)))
     if context == 0:
-        return Analysis(name, cfg, board, quant, kv, 0, None, largest, flash, {}, None, "")
+        return Analysis(name, cfg, board, quant, kv, 0, None, largest, weights, flash, {}, None, "")
     fit = assess(spec.at(context))
     tok_s, bound = estimate_tok_s(cfg, fit, board)
-    return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, flash,
+    return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, weights, flash,
                     ram_sections(fit, board), tok_s, bound)
 
 
@@ -154,11 +163,16 @@ def why_not(a: Analysis) -> str:
     if a.largest[a.kv]:
         return (f"context {a.context} does not fit {a.board.name} with KV cache {a.kv}: "
                 f"the largest that fits is {a.largest[a.kv]}")
-    flash = sum(a.flash_sections.values())
-    if a.board.flash_bytes is not None and flash > a.board.flash_bytes:
-        return (f"{a.name} does not fit {a.board.name}: its image needs {kib(flash)} of flash, "
-                f"the board has {kib(a.board.flash_bytes)}")
-    return f"{a.name} does not fit {a.board.name}: not enough RAM ({kib(a.board.ram_bytes)}) even at a context of 1"
+    b = a.board
+    if b.os == "baremetal":
+        image = sum(a.flash_sections.values()) - CODE_ESTIMATE
+        rooms = {r.name: room_for_weights(b, r, a.weights == "separate") for r in stores(b)}
+        if image > max(rooms.values()):
+            where = ", ".join(f"{name} {kib(n)}" for name, n in rooms.items())
+            fewer = "fewer bits (--quant q4) or " if a.quant != "q4" else ""
+            return (f"{a.name} does not fit {b.name}: its weight image needs {kib(image)} and no flash region "
+                    f"holds it (room for weights: {where}); {fewer}a smaller model might")
+    return f"{a.name} does not fit {b.name}: not enough RAM ({kib(b.ram_bytes)}) even at a context of 1"
 
 
 def report_lines(a: Analysis) -> list[str]:
@@ -178,8 +192,14 @@ def report_lines(a: Analysis) -> list[str]:
         tail = f" of {kib(limit)} ({100 * used / limit:.1f} %)" if limit else ""
         lines.append(f"  {'total':<{width}} {kib(used):>12}{tail}")
 
+    w = f.plan.weights
     if f.flash_needed is not None:
-        table(f"flash ({b.code_region})", a.flash_sections, f.flash_needed, f.flash_limit)
+        table(f"flash ({b.code_region})" if w.store == b.code_region and not w.separate else "image and code",
+              a.flash_sections, f.image_bytes + CODE_ESTIMATE, f.flash_limit if w.store == b.code_region else 0)
+        where = f"weights: {'a separate image' if w.separate else 'linked in'}, stored in {w.store}"
+        if w.separate:
+            where += f" at {w.address(b):#010x}"
+        lines.append(where + (f", copied to {w.run} at start-up" if w.copied else ", read in place"))
     else:
         lines.append(f"weight image: {kib(f.image_bytes)} (in the binary, loaded into RAM)")
     regions = " + ".join(arena.region for arena in f.plan.arenas)

@@ -16,6 +16,7 @@ from .outdir import check_output, clean_stale
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
 from .spec import CompileSpec
+from .weights import check_weights_options
 
 
 @dataclass
@@ -29,10 +30,11 @@ class Compiled:
 def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name: str, out: Path,
                     quant: str = "q8", group_size: int | None = None, context: int | None = None,
                     force: bool = False, model_name: str | None = None, kv: str = "f32",
-                    console: str | None = None) -> Compiled:
+                    console: str | None = None, weights: str = "linked", weights_in: str = "") -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`."""
     board = get_board(board_name)
     console_for(board, console)  # a console the board cannot have: refused before the slow steps
+    check_weights_options(board, weights, weights_in)
     inputs = tuple(Path(p) for p in (model, tokenizer) if not isinstance(p, (Model, Tokenizer)))
     clean_stale(Path(out))
     check_output(Path(out), force, inputs)  # before the slow steps
@@ -48,7 +50,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
     spec = CompileSpec(cfg, board, quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size,
-                       kv, tokenizer=tok, console=console or "")
+                       kv, tokenizer=tok, console=console or "", weights=weights, weights_in=weights_in)
     chosen = context is None
     if not chosen:
         spec.check_context(context)

@@ -9,13 +9,11 @@ from ..boards import Board
 from ..choices import MAX_CONTEXT
 from .image import image_size
 from .plan import MemoryPlan, plan_fits, plan_memory
+from .weights import CODE_ESTIMATE
 
 if TYPE_CHECKING:
     from .spec import CompileSpec
 
-# What code and the C library take in flash beside the weight image (measured:
-# 12 KB on Cortex-M4, 22 KB on Cortex-M0+ with soft float); an estimate with room.
-CODE_ESTIMATE = 32 * 1024
 # On Linux, images this large are read from a copy in 2 MB pages (runtime_c/image.c).
 IMAGE_COPY_BYTES = 16 << 20
 
@@ -31,7 +29,7 @@ class Fit:
     image_bytes: int
     flash_needed: int | None   # bare metal: image + code estimate; None where storage is a disk
     flash_limit: int | None
-    ram_needed: int            # Linux: the image is loaded into RAM too, and copied
+    ram_needed: int            # Linux: the image is in RAM too
     ram_limit: int             # 0: unknown (host)
     fits: bool
 
@@ -42,12 +40,15 @@ def assess(spec: CompileSpec) -> Fit:
     plan = plan_memory(spec)
     image = image_size(spec)
     if board.os == "baremetal":
-        flash, ram = image + CODE_ESTIMATE, plan.ram_bytes
-        fits = flash <= board.flash_bytes and plan_fits(plan, board)
-        limit = sum(r.length for r in board.memory if r.kind in ("ram", "external_ram")
-                    and (r.name == board.ram_region or any(a.region == r.name for a in plan.arenas)))
-        return Fit(context, plan, image, flash, board.flash_bytes, ram, limit, fits)
-    ram = image * (1 + image_copied(board, image)) + plan.ram_bytes  # the binary's image, and its copy
+        # the code region holds the code, and the weights unless they are stored elsewhere
+        w = plan.weights
+        flash = CODE_ESTIMATE + (image if w.store == board.code_region and not w.separate else 0)
+        limit = w.offset if w.separate and w.store == board.code_region else board.flash_bytes
+        fits = bool(w.store) and flash <= limit and plan_fits(plan, board)
+        ram_limit = sum(r.length for r in board.memory if r.kind in ("ram", "external_ram")
+                        and (r.name == board.ram_region or any(a.region == r.name for a in plan.arenas)))
+        return Fit(context, plan, image, flash, limit, plan.ram_bytes, ram_limit, fits)
+    ram = image + plan.ram_bytes  # the image once: mapped from a file, or moved to its copy (runtime_c/image.c)
     return Fit(context, plan, image, None, None, ram, board.ram_bytes,
                not board.ram_bytes or ram <= board.ram_bytes)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..boards import Board
 from .layout import chunk_padded
 from .quantize import n_groups
+from .weights import WeightPlacement, place_weights
 
 if TYPE_CHECKING:
     from .spec import CompileSpec
@@ -74,6 +75,12 @@ class MemoryPlan:
     cmdline_bytes: int        # bare metal: the semihosting command line
     stack_bytes: int
     static_bytes: int         # the statics beside the plan's buffers: STATIC_SLACK and the console's
+    weights: WeightPlacement  # where the weight image is stored and read (bare metal)
+
+    def reserved(self, region: str) -> int:
+        """What region holds beside the arenas: a weight copy start-up makes there."""
+        w = self.weights
+        return w.nbytes if w.copied and w.run == region else 0
 
     @property
     def buffers(self) -> tuple[Buffer, ...]:
@@ -99,8 +106,9 @@ class MemoryPlan:
                     out[b.name] = expr
         return {k: [e for _, e in sorted(v)] if isinstance(v, list) else v for k, v in out.items()}
 
-    def report(self) -> dict:
+    def report(self, board: Board) -> dict:
         return {"context": self.context, "kv": self.kv, "ram_bytes": self.ram_bytes,
+                "weights": self.weights.report(board),
                 "stack_bytes": self.stack_bytes, "unshared_buffer_bytes": self.unshared_bytes,
                 "arenas": [{"region": a.region, "bytes": a.nbytes,
                             "buffers": [asdict(b) | {"phases": sorted(b.phases, key=PHASES.index),
@@ -208,6 +216,7 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
     RAM takes the hottest of the rest while it holds them (beside the stack and the
     statics) and the external regions the others, the KV cache first among them."""
     board = spec.board
+    weights = place_weights(spec)
     wanted, prompt_capacity, cmdline = buffers_needed(spec)
     bare = board.os == "baremetal"
     fast_regions = [r for r in board.memory if r.fast and r.kind == "ram"] if bare else []
@@ -222,17 +231,20 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         placed, size = place(buffers, region)
         arenas.append(Arena(region, section, size, tuple(placed)))
 
+    def room(region) -> int:
+        return region.length - (weights.nbytes if weights.copied and weights.run == region.name else 0)
+
     for region in fast_regions:
-        chosen = fill(wanted, region.name, region.length)
+        chosen = fill(wanted, region.name, room(region))
         if chosen:
             add(region.name, chosen, f".bss.llm_{region.name}")
             wanted = [w for w in wanted if w not in chosen]
     main = board.ram_region or "ram"
     if external:
-        chosen = fill(wanted, main, board.ram_bytes - board.stack_bytes - static_bytes)
+        chosen = fill(wanted, main, room(board.region(main)) - board.stack_bytes - static_bytes)
         rest = [w for w in wanted if w not in chosen]
         for region in external:
-            spilled = fill(rest, region.name, region.length)
+            spilled = fill(rest, region.name, room(region))
             if spilled:
                 add(region.name, spilled, f".bss.llm_{region.name}")
                 rest = [w for w in rest if w not in spilled]
@@ -241,14 +253,20 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         placed, size = place(wanted, main)
         arenas.insert(0, Arena(main, None, size, tuple(placed)))
     return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes,
-                      static_bytes)
+                      static_bytes, weights)
 
 
 def plan_fits(plan: MemoryPlan, board: Board) -> bool:
-    """Whether every arena fits its region (the main one with the stack and statics)."""
+    """Whether every arena fits its region (the main one with the stack and statics,
+    each beside a weight copy it holds)."""
     for arena in plan.arenas:
         limit = board.ram_bytes if arena.section is None else board.region(arena.region).length
-        used = arena.nbytes + (plan.stack_bytes + plan.static_bytes if arena.section is None else 0)
+        used = arena.nbytes + (plan.stack_bytes + plan.static_bytes if arena.section is None else 0) \
+            + plan.reserved(arena.region)
         if limit and used > limit:
             return False
+    w = plan.weights
+    if w.copied and not any(a.region == w.run for a in plan.arenas):
+        beside = plan.stack_bytes + plan.static_bytes if w.run == board.ram_region else 0
+        return w.nbytes + beside <= board.region(w.run).length
     return True

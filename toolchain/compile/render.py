@@ -25,6 +25,7 @@ from ..resources import resource_dir
 from ..target.build import BINARY
 from ..target.run import QEMU_GDB_PORT, emulated_binary, emulator_command, image_args, rtt_command, serial_command
 from .fit import image_copied
+from .linker import memory_map
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes
@@ -56,22 +57,24 @@ class Project:
     console: str  # semihosting, uart or rtt on bare metal, stdio on Linux
 
 
-def ci_values(board: Board, console: str) -> dict:
+def ci_values(board: Board, console: str, weights: dict | None) -> dict:
     """What the README and the CI workflow need: Debian packages, the binary the board's
     emulator runs and the short generation they run it with, the command `llmtool run`
-    would run (so the project's instructions and llmtool cannot differ); no smoke run
+    would run (so the project's instructions and llmtool cannot differ), with a separate
+    weight image (`weights`: its report) where it has one; no smoke run
     for a serial console's firmware, which has no command line and never exits."""
     packages = board.toolchain_package.split() + board.emulation.get("package", "").split()
     if console != "semihosting" and board.os == "baremetal":
         qemu = board.emulation.get("kind") == "qemu-system"
-        serial = shlex.join(serial_command(board, BINARY)) if console == "uart" and qemu else None
-        rtt = shlex.join(rtt_command(board, BINARY)) if console == "rtt" and qemu else None
+        serial = shlex.join(serial_command(board, BINARY, weights=weights)) if console == "uart" and qemu else None
+        rtt = shlex.join(rtt_command(board, BINARY, weights=weights)) if console == "rtt" and qemu else None
         return {"packages": packages, "smoke_command": None, "serial_command": serial, "rtt_command": rtt,
                 "qemu_gdb_port": QEMU_GDB_PORT}
     smoke = None
     if board.emulation.get("kind", "none") != "none":
         command = emulator_command(board, emulated_binary(board, BINARY),
-                                   image_args(SMOKE_PROMPT, SMOKE_STEPS, 0.0, 0.9, 1), check=False)
+                                   image_args(SMOKE_PROMPT, SMOKE_STEPS, 0.0, 0.9, 1), check=False,
+                                   weights=weights)
         smoke = shlex.join(command)
     return {"packages": packages, "smoke_command": smoke, "serial_command": None, "smoke_prompt": SMOKE_PROMPT,
             "smoke_steps": SMOKE_STEPS}
@@ -192,7 +195,9 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
-                  kernel=kernel, layout=kernel.layout(qm.mode),
+                  kernel=kernel, layout=kernel.layout(qm.mode), weights=plan.weights,
+                  # build/llm_weights.img: an image flashed (Linux: read) on its own
+                  weights_file=plan.weights.separate or plan.weights.store not in ("", board.code_region),
                   console=spec.console, uart=uart_values(board.uart, board.clock_mhz) if spec.console == "uart" else {},
                   emulated_uart=uart_values(board.emulation.get("uart", board.uart), board.emulated_clock_mhz)
                   if spec.console == "uart" and "uart" in board.emulation else {},
@@ -200,7 +205,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   system_prompt_bytes=SYSTEM_PROMPT_BYTES, chat_text_bytes=chat_text_bytes(plan.cmdline_bytes),
                   console_sources=console_sources(board, spec.console) if board.os == "baremetal" else [],
                   qemu_console_sources=console_sources(board, spec.console, emulated=True) if board.qemu_link else [],
-                  **ci_values(board, spec.console))
+                  **ci_values(board, spec.console, plan.weights.report(board) if plan.weights.separate else None))
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
         "config": cfg.to_dict(), "quant": qm.mode, "group_size": qm.group_size,
@@ -210,6 +215,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id,
                       "max_token_length": tok.max_token_length},
         "prompt_capacity": plan.prompt_capacity, "console": spec.console,
+        "weights": plan.weights.report(board) | ({"weights_in": spec.weights_in} if spec.weights_in else {}),
         "quantization_error": [asdict(e) for e in qm.errors],
     }
 
@@ -219,17 +225,18 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         copy_runtime(runtime, tmp / "runtime")
         env = _environment()
         for template, name in TEMPLATES.items():
-            (tmp / name).write_text(env.get_template(template).render(values))
+            if name != "llm_image.S" or spec.weights != "separate":  # a separate image is not linked in
+                (tmp / name).write_text(env.get_template(template).render(values))
         if board.os == "baremetal":  # the chip's memory map, and QEMU's where it differs
             ld = env.get_template("llm.ld.j2")
-            (tmp / "llm.ld").write_text(ld.render(values, ld_name="llm.ld", origins={}, emulated=False))
-            if emulation_ld:
-                (tmp / emulation_ld).write_text(ld.render(values, ld_name=emulation_ld, emulated=True,
-                                                          origins=board.emulation.get("memory", {})))
+            for name, emulated in [("llm.ld", False)] + ([(emulation_ld, True)] if emulation_ld else []):
+                memory = memory_map(board, plan, emulated)
+                (tmp / name).write_text(ld.render(values, ld_name=name, emulated=emulated, memory=memory,
+                                                  labels={r.name: r.label for r in memory}))
         (tmp / CI_WORKFLOW).parent.mkdir(parents=True)
         (tmp / CI_WORKFLOW).write_text(env.get_template("ci.yml.j2").render(values))
         write_image(image, tmp / "llm_image.bin", cfg.n_params())
-        (tmp / "plan.json").write_text(json.dumps(plan.report(), indent=2) + "\n")
+        (tmp / "plan.json").write_text(json.dumps(plan.report(board), indent=2) + "\n")
         write_manifest(tmp, manifest)
         publish(tmp, out, force)
     except BaseException as e:  # SIGINT and SIGTERM too (entry.py): no hidden directory is left

@@ -50,20 +50,21 @@ OPERATING_SYSTEMS = ("linux", "baremetal")
 # Headers a chip family's platform files share (runtime_c/platform/), each carried
 # with any of the files that include it.
 PLATFORM_HEADERS = {
-    "rp2_map.h": ("chip_rp2040.c", "chip_rp2350.c", "uart_rp2_pl011.c"),  # the RP2s' addresses
+    "rp2_map.h": ("chip_rp2040.c", "chip_rp2350.c", "uart_rp2_pl011.c", "xram_rp2350_psram.c"),  # the RP2s' addresses
     "rp2_clocks.h": ("chip_rp2040.c", "chip_rp2350.c"),                   # their clock start-up
-    "stm32_gpio.h": ("uart_stm32f4_usart.c", "uart_stm32h7_usart.c"),     # a pin's alternate function
+    "stm32_gpio.h": ("uart_stm32f4_usart.c", "uart_stm32h7_usart.c", "xram_stm32h7_sdram.c"),  # a pin's function
 }
 
 
 # Bare metal's platform files that depend on the console or the chip (runtime_c/platform/):
 # semihosting.c, which the test program always uses, and for a serial console
 # serial_console.c over its byte device: a UART driver (uart_<kind>.c) or the RTT ring
-# buffers (rtt.c); the chip's start-up (chip_<kind>.c); the headers they share.
+# buffers (rtt.c); the chip's start-up (chip_<kind>.c) and its external RAM's
+# (xram_<init>.c); the headers they share.
 def bare_metal_only(name: str) -> bool:
     """Whether runtime_c/platform/`name` is one that platform_files picks."""
-    return name in ("console.h", "semihosting.c", "chip.h", "rtt.c", "serial.h", "serial_console.c") or \
-        name.startswith(("uart_", "chip_")) or name in PLATFORM_HEADERS
+    return name in ("console.h", "semihosting.c", "chip.h", "rtt.c", "serial.h", "serial_console.c", "xram.h") or \
+        name.startswith(("uart_", "chip_", "xram_")) or name in PLATFORM_HEADERS
 
 
 # What a chip's boot ROM wants at the start of flash (runtime_c/platform/<key>_<name>.S),
@@ -118,7 +119,7 @@ def console_sources(board: Board, console: str, emulated: bool = False) -> list[
 def platform_files(board: Board, console: str) -> set[str]:
     """The bare-metal platform files (runtime_c/platform/) a project with `console`
     carries beyond baremetal.c and cli.c: its consoles' (the chip's UART, and the
-    QEMU stand-in's where it has another), its chip's start-up."""
+    QEMU stand-in's where it has another), its chip's start-up and its external RAM's."""
     if board.os != "baremetal":
         return set()
     files = {"console.h", "semihosting.c", "chip.h", *console_sources(board, console)}
@@ -126,6 +127,8 @@ def platform_files(board: Board, console: str) -> set[str]:
         files |= {"serial.h", *console_sources(board, console, emulated=True)}
     if board.chip:
         files.add(f"chip_{board.chip['kind']}.c")
+    if board.xram_init:
+        files |= {"xram.h", f"xram_{board.xram_init}.c"}
     return files | {h for h, users in PLATFORM_HEADERS.items() if files & set(users)}
 
 

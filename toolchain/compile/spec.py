@@ -12,6 +12,7 @@ from ..config import ModelConfig
 from ..errors import ToolchainError
 from ..importers.tokenizer import Tokenizer
 from .quantize import check_group_size
+from .weights import check_weights_options
 
 # A tokenizer's longest piece in bytes, where no tokenizer is given (analyze, bench)
 ESTIMATED_TOKEN_LENGTH = 16
@@ -28,6 +29,8 @@ class CompileSpec:
     tokenizer: Tokenizer | None = None  # None: its tables estimated from the vocabulary size
     kernel: Kernel | None = None        # the board's for these weights unless given (a built project's)
     console: str = ""                   # bare metal: semihosting, uart or rtt ("": the board file's); Linux: stdio
+    weights: str = "linked"             # linked into the firmware, or a separate image (compile/weights.py)
+    weights_in: str = ""                # bare metal: the region to keep or copy them in ("": the planner's)
 
     def __post_init__(self):
         if self.kv not in KV_MODES:
@@ -36,6 +39,7 @@ class CompileSpec:
         if self.kernel is None:
             object.__setattr__(self, "kernel", self.board.kernel(self.quant, self.group_size))
         object.__setattr__(self, "console", console_for(self.board, self.console or None))
+        check_weights_options(self.board, self.weights, self.weights_in)
 
     @classmethod
     def of_project(cls, manifest: dict) -> CompileSpec:
@@ -43,7 +47,9 @@ class CompileSpec:
         recorded there: the host's may differ from this machine's)."""
         return cls(ModelConfig.from_dict(manifest["config"]), get_board(manifest["board"]), manifest["quant"],
                    manifest["group_size"], manifest["kv"], manifest["context"],
-                   kernel=kernel_named(manifest["kernel"]), console=manifest.get("console", ""))
+                   kernel=kernel_named(manifest["kernel"]), console=manifest.get("console", ""),
+                   weights=manifest.get("weights", {}).get("mode", "linked"),
+                   weights_in=manifest.get("weights", {}).get("weights_in", ""))
 
     @property
     def max_token_length(self) -> int:

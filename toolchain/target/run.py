@@ -53,32 +53,50 @@ def _semihosting_arg(arg: str) -> str:
     return "arg=" + arg.replace(",", ",,")
 
 
+# A separate weight image (compile --weights separate), beside the binary in build/
+WEIGHTS_IMAGE = "llm_weights.img"
+
+
 def _qemu_system(program: str, board: Board, binary: Path | str, serial: str, semihosting: str,
-                 icount: bool = False, gdb_port: int | None = None) -> list[str]:
+                 icount: bool = False, gdb_port: int | None = None, weights_at: int | None = None) -> list[str]:
     """qemu-system booting `binary` on the board's machine, its first serial port on
     `serial` (null, stdio), semihosting as `semihosting` says, with gdb_port: QEMU's
-    GDB server on that TCP port."""
+    GDB server on that TCP port; weights_at: a separate weight image loaded there, as
+    the board would have it flashed."""
+    loader = ["-device", f"loader,file={Path(binary).parent / WEIGHTS_IMAGE},addr={weights_at:#x},force-raw=on"] \
+        if weights_at is not None else []
     return [program, "-M", board.emulation.get("machine", "MACHINE"), "-nographic", "-monitor", "none",
             "-serial", serial, *(["-icount", "shift=0"] if icount else []),
             "-semihosting-config", semihosting, *(["-gdb", f"tcp::{gdb_port}"] if gdb_port else []),
-            "-kernel", str(binary)]
+            *loader, "-kernel", str(binary)]
+
+
+def separate_weights(manifest: dict) -> dict | None:
+    """A project's separate weight image (llmtool.json "weights"), or None when linked in."""
+    weights = manifest.get("weights", {})
+    return weights if weights.get("mode") == "separate" else None
 
 
 def emulator_command(board: Board, binary: Path, args: list[str], check: bool = True,
-                     icount: bool = False) -> list[str]:
+                     icount: bool = False, weights: dict | None = None) -> list[str]:
     """The command that runs `binary` for `board`; with check, the emulator must be installed.
-    icount: one instruction per nanosecond of virtual time (QEMU system emulation)."""
+    icount: one instruction per nanosecond of virtual time (QEMU system emulation).
+    weights: a separate weight image (separate_weights), given to the program
+    (Linux: -w) or loaded where the board has it flashed (QEMU)."""
     emulation = board.emulation
     kind = emulation.get("kind", "none")
     program = emulation.get("program", "")
     qemu = require(program, emulation["package"]) if check and kind.startswith("qemu") else program
+    if weights and board.os == "linux":
+        args = ["-w", str(Path(binary).parent / WEIGHTS_IMAGE), *args]
     if kind == "native":
         return [str(binary), *args]
     if kind == "qemu-user":
         return [qemu, "-cpu", emulation["cpu"], str(binary), *args]
     if kind == "qemu-system":
         semihosting = ",".join(["enable=on", "target=native", *map(_semihosting_arg, ["llm", *args])])
-        return _qemu_system(qemu, board, binary, "null", semihosting, icount)
+        return _qemu_system(qemu, board, binary, "null", semihosting, icount,
+                            weights_at=weights["emulated_address"] if weights else None)
     raise ToolchainError(f"{board.name} cannot be emulated (QEMU has no model of its chip); "
                          f"`llmtool build` still checks that it fits")
 
@@ -96,31 +114,33 @@ def emulated_binary(board: Board, binary: Path | str) -> Path:
     return Path(binary)
 
 
-def serial_command(board: Board, binary: Path | str, icount: bool = False) -> list[str]:
+def serial_command(board: Board, binary: Path | str, icount: bool = False, weights: dict | None = None) -> list[str]:
     """QEMU booting a serial-console firmware (compile --console uart) with the board's
     UART on this terminal: a prompt per line in, the text out."""
     return _qemu_system(board.emulation.get("program", "qemu-system-arm"), board, emulated_binary(board, binary),
-                        "stdio", "enable=off", icount)
+                        "stdio", "enable=off", icount, weights_at=weights["emulated_address"] if weights else None)
 
 
-def rtt_command(board: Board, binary: Path | str, gdb_port: int = QEMU_GDB_PORT) -> list[str]:
+def rtt_command(board: Board, binary: Path | str, gdb_port: int = QEMU_GDB_PORT,
+                weights: dict | None = None) -> list[str]:
     """QEMU booting an RTT-console firmware (compile --console rtt) with its GDB server
     on gdb_port, through which `llmtool monitor --gdb` reads and writes the rings."""
     return _qemu_system(board.emulation.get("program", "qemu-system-arm"), board, emulated_binary(board, binary),
-                        "null", "enable=off", gdb_port=gdb_port)
+                        "null", "enable=off", gdb_port=gdb_port,
+                        weights_at=weights["emulated_address"] if weights else None)
 
 
-def console_refusal(out: Path, board: Board, console: str, binary: Path | str) -> str:
+def console_refusal(out: Path, board: Board, console: str, binary: Path | str, weights: dict | None = None) -> str:
     """Why `llmtool run` (and bench) cannot run a serial-console firmware, how to talk
     to it, and how to get a firmware with a command line instead."""
     instead = "; or compile with --console semihosting for a command line"
     if console == "rtt":
         return (f"{out} talks through RTT ring buffers (compiled with --console rtt), not a command line: "
-                f"in {out}, boot it with `{shlex.join(rtt_command(board, binary))}`, then "
+                f"in {out}, boot it with `{shlex.join(rtt_command(board, binary, weights=weights))}`, then "
                 f"`llmtool monitor {shlex.quote(str(out))} --gdb localhost:{QEMU_GDB_PORT}` and type a prompt per line"
                 f"{instead}")
     return (f"{out} talks through the board's UART (compiled with --console uart), not a command line: "
-            f"in {out}, boot it with `{shlex.join(serial_command(board, binary))}` and type a prompt per line"
+            f"in {out}, boot it with `{shlex.join(serial_command(board, binary, weights=weights))}` and type a prompt per line"
             f"{instead}")
 
 
@@ -152,14 +172,16 @@ def run_image(out: Path, args: list[str], capture: bool = False, timeout: float 
     board = get_board(manifest["board"])
     if manifest.get("console") in ("uart", "rtt") and Path(binary) != TEST_BINARY:
         # the program (and its reference build) reads prompts from its console: no command line
-        raise ToolchainError(console_refusal(out, board, manifest["console"], binary))
+        raise ToolchainError(console_refusal(out, board, manifest["console"], binary, separate_weights(manifest)))
     # the program: as `make` builds it, for the chip too
     target = "all" if Path(binary) == BINARY else str(emulated_binary(board, binary))
     binary = emulated_binary(board, binary)
-    command = emulator_command(board, out / binary, args, icount=icount)
+    command = emulator_command(board, out / binary, args, icount=icount, weights=separate_weights(manifest))
     if not (out / binary).exists():
         phase(f"building {out} for {board.name} with {board.cc} (first run only)...")
     make(out, target, board)
+    if separate_weights(manifest):
+        make(out, f"build/{WEIGHTS_IMAGE}", board)
     try:
         return subprocess.run(command, capture_output=capture, text=capture or input_text is not None,
                               timeout=timeout, input=input_text)

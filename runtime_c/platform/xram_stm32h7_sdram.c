@@ -36,6 +36,7 @@
 #define MPU_RASR REG(0xE000EDA0u)
 
 #define SDRAM_BASE 0xD0000000u
+#define BCR1_FMCEN (1u << 31)
 #define SDRAM_SIZE_LOG2 25 /* 32 MB */
 
 /* The core clock, for the 100 us wait only (the DWT counter is not started yet). */
@@ -45,7 +46,6 @@
 
 enum {
     AHB3ENR_FMCEN = 1u << 12,
-    BCR1_FMCEN = 1u << 31,
     AF12_FMC = 12u,
     /* FMC_SDCRx: NC (1:0) 1 = 9 column bits, NR (3:2) 1 = 12 row bits, MWID (5:4) 2 =
      * 32 bits, NB (6) 1 = four internal banks, CAS (8:7) 3, WP (9) 0. SDCLK (11:10),

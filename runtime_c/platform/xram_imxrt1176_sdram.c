@@ -54,10 +54,14 @@ enum {
      * SEMC root's inputs: 0 OSC_RC_48M_DIV2, 1 OSC_24M, 2 OSC_RC_400M, 3
      * OSC_RC_16M, 4 SYS_PLL1_DIV5, 5 SYS_PLL2, 6 SYS_PLL2_PFD1, 7 SYS_PLL3_PFD0. */
     SEMC_ROOT = 2u << 8 | (3u - 1),
-    /* The SEMC pads: 42 on EMC_B1 (data 0-15, DM0/1, address, BA, CAS, RAS, CLK,
-     * CKE, WE, CS0, DQS, RDY, CSX0) and 21 on EMC_B2 (data 16-31, DM2/3, DQS4,
-     * CLKX0/1), all ALT0. */
-    EMC_PADS = 42 + 21, EMC_DQS = 39, /* EMC_B1_39: SEMC_DQS */
+    /* The SEMC pads the SDRAM uses, all ALT0: EMC_B1_00..39 (data 0-15, DM0/1,
+     * address, BA0/1, CAS, RAS, CLK, CKE, WE, CS0, DQS) and EMC_B2_00..18 (data
+     * 16-31, DM2/3, DQS4). Not EMC_B1_40/41 (SEMC_RDY, SEMC_CSX00) nor
+     * EMC_B2_19/20 (SEMC_CLKX00/01): SDRAM needs none of them, and boards use
+     * those pads for other things (Ethernet MDC/MDIO, a UART). The mux and pad
+     * registers run on from B1_41 to B2_00 without a gap, so B2_m is index 42 + m. */
+    EMC_B1_USED = 40, EMC_B2_FIRST = 42, EMC_B2_USED = 19,
+    EMC_DQS = 39, /* EMC_B1_39: SEMC_DQS */
     MUX_ALT0 = 0u, MUX_SION = 1u << 4,
     /* pad control of the EMC pads: PDRV (1) 0 = high drive, PULL (3:2) 2 = pull-
      * down, as NXP's EVK init writes it (0x08) */
@@ -123,7 +127,8 @@ void xram_init(void) {
 
     /* The pads to SEMC, the DQS pad with SION so that the SEMC can take the read
      * clock back from it (MCR.DQSMD). */
-    for (uint32_t n = 0; n < EMC_PADS; n++) {
+    for (uint32_t n = 0; n < EMC_B2_FIRST + EMC_B2_USED; n++) {
+        if (n >= EMC_B1_USED && n < EMC_B2_FIRST) continue; /* B1_40, B1_41 */
         IOMUXC_MUX(n) = MUX_ALT0 | (n == EMC_DQS ? MUX_SION : 0u);
         IOMUXC_PAD(n) = PAD_EMC;
     }

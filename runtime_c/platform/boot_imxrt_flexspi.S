@@ -121,7 +121,11 @@ image_vector_table:
      * SDK's IVT version for both the RT1060 and the RT1170) */
     .word 0x412000D1
     /* entry: the first instruction the ROM runs, the reset handler (a Thumb
-     * function: the linker sets bit 0) */
+     * function: the linker sets bit 0). The ROM calls it on the ROM's own stack
+     * (in OCRAM) and with VTOR still at the ROM's table: unlike a hardware reset,
+     * nothing loads SP from .vectors. baremetal.c's reset_handler sets neither SP
+     * nor VTOR, so an i.MX RT board needs them set (SP = vectors[0], VTOR =
+     * .vectors) before .data lands where the ROM's stack was. */
     .word reset_handler
     .word 0                 /* reserved1 */
     .word 0                 /* dcd: no Device Configuration Data */

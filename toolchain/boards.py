@@ -93,8 +93,9 @@ class MemoryRegion:
     length: int
     fast: bool = False  # zero-wait-state memory (CCM, DTCM)
     read_mb_s: float = 0  # its sustained read bandwidth, where not the board's read_mb_s
-    # external RAM that start-up must bring up (SDRAM, PSRAM): its driver,
-    # runtime_c/platform/xram_<init>.c; "" where the boot ROM or the hardware does
+    # external memory that start-up must bring up (SDRAM, PSRAM; XIP flash the boot ROM
+    # does not map): the board's driver for all of them, runtime_c/platform/xram_<init>.c;
+    # "" where the boot ROM or the hardware does
     init: str = ""
     weights_offset: int | None = None  # a separate weight image's partition in it (compile/weights.py)
 
@@ -196,7 +197,7 @@ class Board:
 
     @property
     def xram_init(self) -> str:
-        """The external RAM start-up driver the board needs (one at most), or ""."""
+        """The start-up driver of the board's external memory, or ""."""
         return next((r.init for r in self.memory if r.init), "")
 
     @property
@@ -205,8 +206,9 @@ class Board:
 
 
 # UART kinds runtime_c/platform/uart_<kind>.c drives: Arm's CMSDK APB UART (MPS2, MPS3),
-# the STM32F4's and STM32H7's USART, the RP2040's and RP2350's PL011, the nRF52's UARTE
-UART_KINDS = ("cmsdk-apb", "stm32f4-usart", "stm32h7-usart", "rp2-pl011", "nrf-uarte")
+# the STM32F4's and STM32H7's USART, the RP2040's and RP2350's PL011, the nRF52's UARTE,
+# NXP's i.MX RT LPUART
+UART_KINDS = ("cmsdk-apb", "stm32f4-usart", "stm32h7-usart", "rp2-pl011", "nrf-uarte", "imxrt-lpuart")
 
 
 def console_for(board: Board, requested: str | None) -> str:
@@ -239,9 +241,11 @@ def _from_toml(path: Path) -> Board:
         if r.kind not in REGION_KINDS:
             raise ToolchainError(f"board file {path.name}: memory {r.name!r} is of kind {r.kind!r}, "
                                  f"not one of {', '.join(REGION_KINDS)}")
-        if r.init and r.kind != "external_ram":
+        if r.init and r.kind not in ("external_ram", "xip"):
             raise ToolchainError(f"board file {path.name}: memory {r.name!r} has an init driver but is not "
-                                 f"external_ram")
+                                 f"external (external_ram or xip)")
+    if len({r.init for r in board.memory if r.init}) > 1:
+        raise ToolchainError(f"board file {path.name}: one init driver brings up all the external memory")
     if board.console not in CONSOLES:
         raise ToolchainError(f"board file {path.name}: console {board.console!r} is not one of {', '.join(CONSOLES)}")
     for uart in [u for u in (board.uart, board.emulation.get("uart")) if u]:

@@ -13,7 +13,7 @@ from .errors import ToolchainError
 @dataclass(frozen=True)
 class ChipKind:
     keys: tuple[str, ...]              # the [chip] settings its start-up reads
-    clock_mhz: Callable[[dict], float]  # the processor clock they give
+    clock_mhz: Callable[[dict], float] | None  # the processor clock they give (None: the boot ROM's)
 
 
 def _pll(source: str, m: str, n: str, *divs: str) -> Callable[[dict], float]:
@@ -33,16 +33,21 @@ CHIP_KINDS = {
     # STM32F4: HSE crystal -> /M -> xN (VCO) -> /P = SYSCLK; Q for USB; wait states and APB dividers
     "stm32f4": ChipKind(("crystal_mhz", "pll_m", "pll_n", "pll_p", "pll_q", "flash_wait_states",
                          "apb1_div", "apb2_div"), _pll("crystal_mhz", "pll_m", "pll_n", "pll_p")),
-    # STM32H7: PLL1 from HSE (the ST-LINK's 8 MHz clock, bypass), P to the core; the bus
-    # prescalers and the voltage scale the core clock needs
+    # STM32H7: PLL1 from HSE (a crystal, or the ST-LINK's 8 MHz clock: bypass), P to the
+    # core; the bus prescalers and the voltage scale the core clock needs; the supply the
+    # board is wired for (the LDO, or the H747's SMPS direct)
     "stm32h7": ChipKind(("crystal_mhz", "hse_bypass", "pll_m", "pll_n", "pll_p", "pll_q", "pll_r",
-                         "flash_wait_states", "voltage_scale", "hpre_div", "apb_div"),
+                         "flash_wait_states", "voltage_scale", "hpre_div", "apb_div", "smps_supply"),
                         _pll("crystal_mhz", "pll_m", "pll_n", "pll_p")),
     "rp2040": RP2,
     "rp2350": RP2,
     # nRF52: the core always runs at 64 MHz; start-up switches HFCLK to the 32 MHz crystal
     # (the UARTE's baud generator wants it) and turns the flash cache on
     "nrf52": ChipKind((), lambda c: 64),
+    # i.MX RT1062 / RT1176: start-up stops the watchdogs the boot ROM leaves running and
+    # keeps the ROM's clock tree (the board file's clock_mhz is that clock, unchecked)
+    "imxrt1062": ChipKind((), None),
+    "imxrt1176": ChipKind((), None),
 }
 
 
@@ -55,7 +60,7 @@ def check_chip(board_file: str, chip: dict, clock_mhz: float) -> None:
     missing = [k for k in kind.keys if k not in chip]
     if missing:
         raise ToolchainError(f"board file {board_file}: [chip] {chip['kind']} needs {', '.join(missing)}")
-    made = kind.clock_mhz(chip)
+    made = kind.clock_mhz(chip) if kind.clock_mhz else clock_mhz
     if abs(made - clock_mhz) > 1e-6:
         raise ToolchainError(f"board file {board_file}: [chip] makes {made:g} MHz, not the board's {clock_mhz} MHz")
 

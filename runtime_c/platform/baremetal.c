@@ -7,13 +7,13 @@
 #include <stdint.h>
 #include <string.h>
 #include "chip.h"
-#if defined(LLM_XRAM_INIT)
-#include "xram.h"
-#endif
 #include "cli.h"
 #include "console.h"
 #include "model.h"
 #include "platform.h"
+#if defined(LLM_XRAM_INIT)
+#include "xram.h"
+#endif
 
 int main(int argc, char **argv);
 
@@ -156,6 +156,23 @@ void reset_handler(void) {
     if (argc == 0) args[argc++] = program;
     console_exit(main(argc, args));
 }
+
+#if defined(LLM_BOOT_ROM_ENTRY)
+/* Where a boot ROM that calls the image rather than resetting into it (the i.MX
+ * RT's, through the image vector table: boot_imxrt_flexspi.S) enters: on the ROM's
+ * stack, with VTOR at the ROM's vectors. Both are set as a reset would set them. */
+__attribute__((naked, used)) void boot_rom_entry(void) {
+    __asm__ volatile("ldr r0, =vectors\n\t"
+                     "ldr r1, =0xE000ED08\n\t" /* VTOR */
+                     "str r0, [r1]\n\t"
+                     "ldr r1, [r0]\n\t"
+                     "mov sp, r1\n\t"
+                     "dsb\n\t"
+                     "isb\n\t"
+                     "b reset_handler\n\t"
+                     ".ltorg");
+}
+#endif
 
 static void add_register(CliLine *l, const char *name, uint32_t value) {
     cli_add(l, name);

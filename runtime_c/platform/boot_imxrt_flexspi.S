@@ -13,7 +13,7 @@
  *     at 0x1000.
  * Symbols the link provides: __flash_start (the flash's base in the memory map:
  * 0x60000000 on the RT1060, 0x30000000 on the RT1170), __flash_size (bytes of
- * flash the image may use), reset_handler (baremetal.c).
+ * flash the image may use), boot_rom_entry (baremetal.c).
  * Sources: IMXRT1060RM chapter "System Boot" (9.6.3 Serial NOR flash boot via
  * FlexSPI, table "FlexSPI Configuration block"; 9.7.1 Image Vector Table and
  * Boot Data); AN12238 (i.MX RT flashloader use case, the FCB's fields); the
@@ -21,7 +21,9 @@
  * evkmimxrt1060_flexspi_nor_config.h); IMXRT1170RM chapter "System Boot" for the
  * RT1170's differences (FCB offset 0x400, its serial clock codes). */
 
-#if defined(LLM_CHIP_IMXRT1170)
+#include "llm_config.h" /* LLM_CHIP_IMXRT1176 */
+
+#if defined(LLM_CHIP_IMXRT1176)
 #define FCB_SERIAL_CLK_100MHZ 5 /* RT1170 codes: 1 30, 2 50, 3 60, 4 80, 5 100, 6 120, 7 133, 8 166, 9 200 MHz */
 #else
 #define FCB_SERIAL_CLK_100MHZ 6 /* RT1060 codes: 1 30, 2 50, 3 60, 4 75, 5 80, 6 100, 7 133, 8 166, 9 200 MHz */
@@ -120,13 +122,12 @@ image_vector_table:
     /* header: tag 0xD1, length 0x0020 (big-endian, bytes 1-2), version 0x41 (the
      * SDK's IVT version for both the RT1060 and the RT1170) */
     .word 0x412000D1
-    /* entry: the first instruction the ROM runs, the reset handler (a Thumb
-     * function: the linker sets bit 0). The ROM calls it on the ROM's own stack
-     * (in OCRAM) and with VTOR still at the ROM's table: unlike a hardware reset,
-     * nothing loads SP from .vectors. baremetal.c's reset_handler sets neither SP
-     * nor VTOR, so an i.MX RT board needs them set (SP = vectors[0], VTOR =
-     * .vectors) before .data lands where the ROM's stack was. */
-    .word reset_handler
+    /* entry: the first instruction the ROM runs (a Thumb function: the linker
+     * sets bit 0). The ROM calls it on the ROM's own stack (in OCRAM) and with VTOR
+     * still at the ROM's table: unlike a hardware reset, nothing loads SP from
+     * .vectors. So it is baremetal.c's boot_rom_entry, which sets both (SP =
+     * vectors[0], VTOR = .vectors) before the reset handler runs. */
+    .word boot_rom_entry
     .word 0                 /* reserved1 */
     .word 0                 /* dcd: no Device Configuration Data */
     .word boot_data         /* boot_data: absolute address of the boot data below */

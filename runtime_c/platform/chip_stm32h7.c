@@ -1,4 +1,4 @@
-/* platform/chip_stm32h7.c - the STM32H743's clock tree (rev V, RM0433): the power
+/* platform/chip_stm32h7.c - the STM32H743's (rev V, RM0433) and H747's (RM0399) clock tree: the power
  * supply and the voltage scale the clock needs (section 6), the HSE into PLL1,
  * SYSCLK = HSE / M x N / P, the flash wait states (section 4, table 17), the bus
  * prescalers, then the switch to PLL1 (section 8). The settings are the board
@@ -26,7 +26,7 @@
 #define RCC_APB4ENR REG(0x580244F4u)
 
 enum {
-    CR3_BYPASS = 1u << 0, CR3_LDOEN = 1u << 1, CR3_SCUEN = 1u << 2, CSR1_ACTVOSRDY = 1u << 13,
+    CR3_BYPASS = 1u << 0, CR3_LDOEN = 1u << 1, CR3_SCUEN = 1u << 2, CR3_SMPSEN = 1u << 2, CSR1_ACTVOSRDY = 1u << 13,
     D3CR_VOS_SHIFT = 14, D3CR_VOS_MASK = 3u << 14, D3CR_VOSRDY = 1u << 13,
     PWRCR_ODEN = 1u << 0, APB4ENR_SYSCFGEN = 1u << 1,
     CR_HSEON = 1u << 16, CR_HSERDY = 1u << 17, CR_HSEBYP = 1u << 18, CR_PLL1ON = 1u << 24, CR_PLL1RDY = 1u << 25,
@@ -66,9 +66,18 @@ static void voltage_scale(void) {
 }
 
 void chip_start(void) {
+#if LLM_CHIP_SMPS_SUPPLY
+    /* The supply: the SMPS feeding the core directly (the dual-core STM32H747's
+     * PWR_CR3, RM0399 section 7: bit 2 is SMPSEN there, not SCUEN; the H747I-DISCO is
+     * wired so). A write that differs from the board's wiring locks the chip until the
+     * next power-on, so this must match the board. Scale 0 needs the LDO: at most
+     * scale 1 (400 MHz) here. */
+    PWR_CR3 = (PWR_CR3 & ~(CR3_BYPASS | CR3_LDOEN)) | CR3_SMPSEN;
+#else
     /* The supply: the LDO alone (no bypass), and SCUEN cleared, which locks it until
      * the next power-on; the voltage scale may change once ACTVOSRDY says it holds. */
     PWR_CR3 = (PWR_CR3 & ~(CR3_BYPASS | CR3_SCUEN)) | CR3_LDOEN;
+#endif
     while (!(PWR_CSR1 & CSR1_ACTVOSRDY)) {
     }
     voltage_scale();

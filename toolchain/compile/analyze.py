@@ -85,7 +85,10 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     sections["shared (saved)"] = planned - sum(sections.values())
     if board.os != "baremetal":
         sections["weights (loaded)"] = fit.image_bytes
-    sections["stack and statics"] = fit.ram_needed - planned - sections.get("weights (loaded)", 0)
+    elif fit.plan.weights.copied:
+        sections[f"weights (copy in {fit.plan.weights.run})"] = fit.image_bytes
+    sections["stack and statics"] = fit.ram_needed - planned - sum(n for k, n in sections.items()
+                                                                   if k.startswith("weights"))
     return sections
 
 

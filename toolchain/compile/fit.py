@@ -47,7 +47,8 @@ def assess(spec: CompileSpec) -> Fit:
         fits = bool(w.store) and flash <= limit and plan_fits(plan, board)
         ram_limit = sum(r.length for r in board.memory if r.kind in ("ram", "external_ram")
                         and (r.name == board.ram_region or any(a.region == r.name for a in plan.arenas)))
-        return Fit(context, plan, image, flash, limit, plan.ram_bytes, ram_limit, fits)
+        ram = plan.ram_bytes + (w.nbytes if w.copied else 0)  # with the weights' copy, where made
+        return Fit(context, plan, image, flash, limit, ram, ram_limit, fits)
     ram = image + plan.ram_bytes  # the image once: mapped from a file, or moved to its copy (runtime_c/image.c)
     return Fit(context, plan, image, None, None, ram, board.ram_bytes,
                not board.ram_bytes or ram <= board.ram_bytes)

@@ -120,6 +120,8 @@ def uart_divisor(uart: dict, clock_mhz: float) -> int:
     clock_hz = uart.get("clock_mhz", clock_mhz) * 1_000_000
     if uart["kind"] == "rp2-pl011":
         return round(clock_hz * 4 / uart["baud"])
+    if uart["kind"] == "imxrt-lpuart":  # BAUD: OSR (16x: 15) in bits 28:24, SBR = clock / (16 x baud)
+        return 15 << 24 | round(clock_hz / (16 * uart["baud"]))
     if uart["kind"] == "nrf-uarte":
         if uart["baud"] not in NRF_UARTE_BAUDRATE:
             raise ToolchainError(f"uart: the nRF UARTE has no baud rate {uart['baud']} "

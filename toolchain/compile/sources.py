@@ -52,6 +52,7 @@ OPERATING_SYSTEMS = ("linux", "baremetal")
 PLATFORM_HEADERS = {
     "rp2_map.h": ("chip_rp2040.c", "chip_rp2350.c", "uart_rp2_pl011.c", "xram_rp2350_psram.c"),  # the RP2s' addresses
     "rp2_clocks.h": ("chip_rp2040.c", "chip_rp2350.c"),                   # their clock start-up
+    "imxrt_watchdog.h": ("chip_imxrt1062.c", "chip_imxrt1176.c"),         # the i.MX RTs' watchdogs
     "stm32_gpio.h": ("uart_stm32f4_usart.c", "uart_stm32h7_usart.c", "xram_stm32h7_sdram.c"),  # a pin's function
 }
 
@@ -69,8 +70,9 @@ def bare_metal_only(name: str) -> bool:
 
 # What a chip's boot ROM wants at the start of flash (runtime_c/platform/<key>_<name>.S),
 # named by the board file's [flash] key: the RP2040's second-stage boot loader (`boot2`),
-# the RP2350's IMAGE_DEF block (`image_def`).
-BOOT_BLOCKS = ("boot2", "image_def")
+# the RP2350's IMAGE_DEF block (`image_def`), the i.MX RT's FlexSPI configuration block
+# and image vector table (`boot`).
+BOOT_BLOCKS = ("boot2", "image_def", "boot")
 
 # The host tools that make a board's flashing images (runtime_c/tools/), each carried
 # by the boards whose [flash] table has the key: boot2_pad.c pads and checksums the

@@ -117,7 +117,13 @@ class Emulator:
                                        TOKEN_CALLBACK, ctypes.c_void_p]
         lib.llm_strerror.restype = ctypes.c_char_p
         self.lib = lib
-        self._check(lib.llm_init())
+        if self.manifest.get("weights", {}).get("mode") == "separate":
+            # no image linked in (compile --weights separate): the project's, kept alive with the library
+            self._image = (self.out / "llm_image.bin").read_bytes()
+            lib.llm_init_image.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+            self._check(lib.llm_init_image(self._image, len(self._image)))
+        else:
+            self._check(lib.llm_init())
 
     def _check(self, rc: int) -> int:
         if rc < 0:

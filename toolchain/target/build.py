@@ -23,6 +23,7 @@ class SizeReport:
     groups: dict[str, int]                # text / rodata / data / bss
     flash_used: int | None                # bare metal: what the code region holds
     ram_used: dict[str, int]              # RAM region -> bytes (Linux: "ram", everything)
+    stored: dict[str, int]                # bare metal: other read-only regions -> the weight image's bytes
 
     def limit(self, region: str) -> int:
         return self.board.region(region).length if self.board.memory and region != "ram" \
@@ -30,7 +31,8 @@ class SizeReport:
 
     def fits(self) -> bool:
         flash_ok = self.flash_used is None or self.flash_used <= self.board.flash_bytes
-        return flash_ok and all(not self.limit(r) or used <= self.limit(r) for r, used in self.ram_used.items())
+        return flash_ok and all(not self.limit(r) or used <= self.limit(r)
+                                for r, used in (self.ram_used | self.stored).items())
 
     def lines(self) -> list[str]:
         g = self.groups
@@ -39,6 +41,7 @@ class SizeReport:
                f"data {g['data']:>10,}   bss {g['bss']:>12,}"]
         rows = [] if self.flash_used is None else \
             [(f"flash ({self.board.code_region})", self.flash_used, self.board.flash_bytes)]
+        rows += [(f"weights ({r})", used, self.limit(r)) for r, used in self.stored.items()]
         rows += [(f"RAM ({r})" if r != "ram" else "RAM", used, self.limit(r)) for r, used in self.ram_used.items()]
         for label, used, limit in rows:
             out.append(f"  {label:<18} {used:>12,} of {limit:>13,} bytes  {100 * used / limit:5.1f} %"
@@ -57,12 +60,18 @@ def _section_group(kind: str, flags: str) -> str | None:
     return "bss" if kind == "NOBITS" else "data"
 
 
-def size_report(out: Path, board: Board) -> SizeReport:
+def size_report(out: Path, board: Board, weights: dict | None = None) -> SizeReport:
+    """The sizes of build/llm by section, and what each memory region holds: the code
+    region its code, read-only data and .data's initial values; RAM regions their
+    data, buffers and stack; the region a weight image is stored in when not the code
+    region (`weights`: llmtool.json's record of it), the image (a separate one is not
+    in the binary, but is flashed there all the same)."""
     readelf = require(f"{board.toolchain_prefix}readelf", board.toolchain_package or "binutils")
     listing = subprocess.run([readelf, "-S", "-W", str(Path(out) / BINARY)], capture_output=True,
                              text=True, check=True).stdout
     sections, groups = {}, {"text": 0, "rodata": 0, "data": 0, "bss": 0}
-    ram: dict[str, int] = {}
+    held: dict[str, int] = {}
+    weights = weights or {}
     for line in listing.splitlines():
         if not re.match(r"^\s*\[\s*\d+\]", line):
             continue
@@ -76,14 +85,24 @@ def size_report(out: Path, board: Board) -> SizeReport:
         sections[name] = (address, size)
         groups[group] += size
         if board.os != "baremetal":
-            ram["ram"] = ram.get("ram", 0) + size  # a Linux process loads everything
-        elif group in ("data", "bss"):
-            region = next((r.name for r in board.memory if r.origin <= address < r.origin + r.length),
-                          board.ram_region)
-            ram[region] = ram.get(region, 0) + size
-    # .data's initial values live in flash too
-    flash = groups["text"] + groups["rodata"] + groups["data"] if board.os == "baremetal" else None
-    return SizeReport(board, sections, groups, flash, ram)
+            held["ram"] = held.get("ram", 0) + size  # a Linux process loads everything
+            continue
+        region = next((r.name for r in board.memory if r.origin <= address < r.origin + r.length),
+                      board.ram_region if group in ("data", "bss") else board.code_region)
+        if name == ".llm_image" and region != weights.get("stored_in", region) and kind != "NOBITS":
+            held[weights["stored_in"]] = held.get(weights["stored_in"], 0) + size  # copied from there
+        held[region] = held.get(region, 0) + size
+        if group == "data":  # .data's initial values live in flash too
+            held[board.code_region] = held.get(board.code_region, 0) + size
+    if board.os != "baremetal":
+        return SizeReport(board, sections, groups, None, held, {})
+    if weights.get("mode") == "separate":
+        held[weights["stored_in"]] = held.get(weights["stored_in"], 0) + weights["bytes"]
+    flash = held.pop(board.code_region, 0)
+    kinds = {r.name: r.kind for r in board.memory}
+    stored = {r: n for r, n in held.items() if kinds[r] in ("flash", "xip")}
+    ram = {r: n for r, n in held.items() if r not in stored}
+    return SizeReport(board, sections, groups, flash, ram, stored)
 
 
 def error_line(stderr: str) -> str:
@@ -120,7 +139,7 @@ def build_project(out: Path) -> SizeReport:
     board = get_board(read_manifest(out)["board"])
     phase(f"building {out} for {board.name} with {board.cc}...")
     make(out, "all", board)
-    report = size_report(out, board)
+    report = size_report(out, board, read_manifest(out).get("weights"))
     if not report.fits():
         raise ToolchainError(f"the image does not fit {board.name}: " +
                              "; ".join(" ".join(l.split()) for l in report.lines()[2:]))

@@ -10,6 +10,7 @@ from ..boards import Board, get_board
 from ..errors import ToolchainError
 from ..manifest import read_manifest
 from .build import BINARY, build_project
+from .run import WEIGHTS_IMAGE
 from .toolcheck import require
 
 # each of choices.FLASH_PROBES -> (program, Debian package, how to install it when not from Debian)
@@ -48,7 +49,7 @@ def setting(board: Board, key: str):
 
 
 def flash_command(out: Path, board: Board, probe: str, port: str | None) -> list[str]:
-    """The command line that writes `out`'s image to the board through `probe`;
+    """The command line that writes `out`'s firmware to the board through `probe`;
     `port` picks the probe by its serial number, or (uf2) is the drive's mount point."""
     probes = board.flash.get("probes", ())
     if probe not in probes:
@@ -72,22 +73,64 @@ def flash_command(out: Path, board: Board, probe: str, port: str | None) -> list
     return ["picotool", "load", "--execute", f"{image}.uf2"]
 
 
+def weights_command(out: Path, board: Board, probe: str, port: str | None, address: int) -> list[str]:
+    """The command line that writes `out`'s weight image (build/llm_weights.img) at
+    `address`, leaving the firmware as it is."""
+    weights = Path(out) / "build" / WEIGHTS_IMAGE
+    at = f"0x{address:08x}"
+    if probe == "openocd":
+        serial = ["-c", f"adapter serial {port}"] if port else []
+        return ["openocd", *(a for cfg in setting(board, "openocd") for a in ("-f", cfg)), *serial,
+                "-c", f"program {weights} {at} verify reset exit"]
+    if probe == "pyocd":
+        return ["pyocd", "load", "--target", setting(board, "pyocd_target"), *(["--uid", port] if port else []),
+                "--base-address", at, str(weights)]
+    if probe == "st-flash":
+        return ["st-flash", *(["--serial", port] if port else []), "--reset", "write", str(weights), at]
+    if probe == "uf2":
+        return ["cp", str(weights.with_suffix(".uf2")),
+                f"{uf2_drive(port, UF2_DRIVES[setting(board, 'uf2_family')])}/"]
+    return ["picotool", "load", str(weights), "--offset", at]
+
+
+def weights_apart(manifest: dict, board: Board, probe: str) -> int | None:
+    """Where the project's weight image is written on its own, or None: a separate
+    image always; weights linked in but stored outside the code region, where the
+    probe writes the firmware from a file of the code region alone (llm.bin, llm.uf2)."""
+    weights = manifest.get("weights", {})
+    if "address" not in weights:
+        return None
+    if weights["mode"] == "separate" or probe in ("st-flash", "uf2", "picotool"):
+        return weights["address"]
+    return None
+
+
 def flash_project(out: Path, probe: str | None, port: str | None, dry_run: bool,
-                  echo=print) -> None:
-    """Echoes the command line that writes `out`'s image to its board (the board's
-    first probe unless `probe`) and, unless `dry_run`, builds the image and runs it."""
-    board = get_board(read_manifest(out)["board"])
+                  echo=print, part: str = "all") -> None:
+    """Echoes the command lines that write `out`'s firmware and its weight image
+    (where written apart: `part` firmware or weights writes one of them) to its board
+    (the board's first probe unless `probe`) and, unless `dry_run`, builds the image
+    and runs them."""
+    manifest = read_manifest(out)
+    board = get_board(manifest["board"])
     probe = probe or next(iter(board.flash.get("probes", ())), None)
     if probe is None:
         raise ToolchainError(f"board {board.name} is not flashed by llmtool (its board file has no "
                              f"[flash] probes): copy {BINARY} to it as the project's README says")
-    command = flash_command(out, board, probe, port)
+    address = weights_apart(manifest, board, probe)
+    if part == "weights" and address is None:
+        raise ToolchainError(f"{out}'s weights are written with its firmware (compile --weights separate "
+                             f"for an image of their own)")
+    commands = ([flash_command(out, board, probe, port)] if part != "weights" else []) + \
+        ([weights_command(out, board, probe, port, address)] if address is not None and part != "firmware" else [])
     if dry_run:
-        echo(shlex.join(command))
+        for command in commands:
+            echo(shlex.join(command))
         return
     require(*TOOLS[probe])
     build_project(out)
-    echo(shlex.join(command))
-    status = subprocess.run(command).returncode
-    if status != 0:
-        raise ToolchainError(f"{command[0]} failed with exit status {status} (its own messages are above)")
+    for command in commands:
+        echo(shlex.join(command))
+        status = subprocess.run(command).returncode
+        if status != 0:
+            raise ToolchainError(f"{command[0]} failed with exit status {status} (its own messages are above)")

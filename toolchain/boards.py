@@ -207,7 +207,7 @@ class Board:
 
 # UART kinds runtime_c/platform/uart_<kind>.c drives: Arm's CMSDK APB UART (MPS2, MPS3),
 # the STM32F4's and STM32H7's USART, the RP2040's and RP2350's PL011, the nRF52's UARTE,
-# NXP's i.MX RT LPUART
+# the i.MX RT1062's and RT1176's LPUART
 UART_KINDS = ("cmsdk-apb", "stm32f4-usart", "stm32h7-usart", "rp2-pl011", "nrf-uarte", "imxrt-lpuart")
 
 

@@ -116,17 +116,23 @@ NRF_UARTE_BAUDRATE = {
 def uart_divisor(uart: dict, clock_mhz: float) -> int:
     """The baud rate register's value: clock / baud (CMSDK BAUDDIV, STM32 BRR), for a
     PL011 the divisor clock / (16 x baud) in 64ths (IBRD << 6 | FBRD: the PL011 TRM
-    rounds the fraction x 64 to nearest), the nRF UARTE's BAUDRATE from its table."""
+    rounds the fraction x 64 to nearest), the nRF UARTE's BAUDRATE from its table,
+    for an i.MX RT LPUART its BAUD register at 16x oversampling: OSR = 15 (bits 28:24)
+    and SBR = clock / (16 x baud) to nearest (bits 12:0)."""
     clock_hz = uart.get("clock_mhz", clock_mhz) * 1_000_000
     if uart["kind"] == "rp2-pl011":
         return round(clock_hz * 4 / uart["baud"])
-    if uart["kind"] == "imxrt-lpuart":  # BAUD: OSR (16x: 15) in bits 28:24, SBR = clock / (16 x baud)
-        return 15 << 24 | round(clock_hz / (16 * uart["baud"]))
     if uart["kind"] == "nrf-uarte":
         if uart["baud"] not in NRF_UARTE_BAUDRATE:
             raise ToolchainError(f"uart: the nRF UARTE has no baud rate {uart['baud']} "
                                  f"(it has {', '.join(map(str, NRF_UARTE_BAUDRATE))})")
         return NRF_UARTE_BAUDRATE[uart["baud"]]
+    if uart["kind"] == "imxrt-lpuart":
+        sbr = round(clock_hz / (16 * uart["baud"]))
+        if not 1 <= sbr <= 0x1FFF:
+            raise ToolchainError(f"uart: the i.MX RT LPUART cannot make {uart['baud']} baud from "
+                                 f"{clock_hz / 1e6:g} MHz at 16x oversampling (SBR {sbr}, not 1 to 8191)")
+        return (15 << 24) | sbr
     return round(clock_hz / uart["baud"])
 
 

@@ -20,11 +20,11 @@
 #if LLM_IMAGE_LINKED && LLM_IMAGE_COPY && defined(__linux__)
 static uint8_t image_copy[LLM_IMAGE_SIZE] __attribute__((aligned(1 << 21)));
 
-/* The copy is made a few MB at a time, and the executable's pages just copied are
+/* The copy is made 1 MB at a time, and the executable's pages just copied are
  * given back (its image is a private file mapping: they would be read from the file
  * again if touched, and never are), so the image is in memory once, not twice. */
 const uint8_t *image_base(void) {
-    enum { CHUNK = 4 << 20 };
+    enum { CHUNK = 1 << 20 };
     static int copied;
     if (!copied) {
         madvise(image_copy, sizeof image_copy, MADV_HUGEPAGE); /* a hint: fine if refused */

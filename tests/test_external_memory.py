@@ -4,9 +4,9 @@ the board's QEMU stand-in with the host emulator's text; the weight image as an 
 of its own (--weights separate), flashed (under QEMU: loaded) apart from one firmware
 that runs any image of its shape, or on Linux mapped from a file (llm -w)."""
 import json
-import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -49,7 +49,8 @@ def test_the_15m_shape_runs_from_external_memory(tmp_path, llama2_tokenizer, boa
     plan = json.loads((out / "plan.json").read_text())
     assert plan["weights"]["stored_in"] == stored and plan["weights"]["read_from"] == read
     on_chip = {r.name for r in get_board(board).memory if r.kind == "ram"}
-    assert {a["region"] for a in plan["arenas"]} <= on_chip  # at context 64 every buffer is on the chip
+    spilled = [b for a in plan["arenas"] if a["region"] not in on_chip for b in a["buffers"]]
+    assert all(b["heat"] >= 10 for b in spilled)  # the activations stay on the chip; only colder buffers spill
     assert_runs_as_emulated(out)
 
 
@@ -150,12 +151,16 @@ def test_linux_runs_a_weight_image_mapped_from_a_file(tmp_path, shared_models, b
                                                         "with -w FILE (build/llm_weights.img)\n")
 
 
+# Runs a command and prints its peak RSS in KB. From a small process of its own: a
+# child's peak counts the memory it had before exec, and this one's is pytest's.
+PEAK_RSS = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
 def peak_rss(command):
     """The peak resident set of `command`, in bytes."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return usage.ru_maxrss * 1024
+    return int(subprocess.run([sys.executable, "-c", PEAK_RSS, *command], capture_output=True, text=True,
+                              check=True).stdout) * 1024
 
 
 @pytest.mark.parametrize("weights", ["linked", "separate"])

@@ -22,7 +22,7 @@ M7 = ["-mcpu=cortex-m7", "-mfloat-abi=hard", "-mfpu=fpv5-d16"]
 
 DRIVERS = {
     "xram_rp2350_psram.c": M33,
-    "xram_stm32h7_sdram.c": M7,
+    "xram_stm32h747i_disco.c": M7,
     "xram_imxrt1176_sdram.c": M7,
     "xram_imxrt1062_psram.c": M7,
 }

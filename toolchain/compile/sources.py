@@ -53,7 +53,7 @@ PLATFORM_HEADERS = {
     "rp2_map.h": ("chip_rp2040.c", "chip_rp2350.c", "uart_rp2_pl011.c", "xram_rp2350_psram.c"),  # the RP2s' addresses
     "rp2_clocks.h": ("chip_rp2040.c", "chip_rp2350.c"),                   # their clock start-up
     "imxrt_watchdog.h": ("chip_imxrt1062.c", "chip_imxrt1176.c"),         # the i.MX RTs' watchdogs
-    "stm32_gpio.h": ("uart_stm32f4_usart.c", "uart_stm32h7_usart.c", "xram_stm32h7_sdram.c"),  # a pin's function
+    "stm32_gpio.h": ("uart_stm32f4_usart.c", "uart_stm32h7_usart.c", "xram_stm32h747i_disco.c"),  # a pin's function
 }
 
 

@@ -88,11 +88,11 @@ def test_the_rp2350_direct_mode_routine_fits_its_stack_copy(tmp_path):
     assert 0 < end - start <= 128 and (end - start) % 2 == 0
 
 
-RESET_HANDLER = """
+BOOT_ROM_ENTRY = """
     .syntax unified
     .thumb
     .text
-    .global reset_handler
+    .global boot_rom_entry
     .type boot_rom_entry, %function
     .thumb_func
 boot_rom_entry:
@@ -116,7 +116,7 @@ SECTIONS {{
   .text {base + 0x2000:#x} : {{ *(.text*) }}
 }}
 """)
-    (tmp_path / "reset.s").write_text(RESET_HANDLER)
+    (tmp_path / "reset.s").write_text(BOOT_ROM_ENTRY)
     (tmp_path / "llm_config.h").write_text(f"#define LLM_CHIP_{chip.upper()} 1\n")  # the project's, for the chip
     boot_o, reset_o, elf, image = (tmp_path / n for n in ("boot.o", "reset.o", "boot.elf", "boot.bin"))
     run(["arm-none-eabi-gcc", *M7, "-mthumb", "-I", tmp_path, "-c", PLATFORM / "boot_imxrt_flexspi.S", "-o", boot_o])

@@ -25,12 +25,10 @@
  * timings are the IS42S32800J datasheet's; Armv7-M ARM B3.1 (the default memory
  * map) and B3.5 (MPU).
  *
- * Clocks: the core at 480 MHz, HCLK (the FMC's and QUADSPI's kernel clock) at 240
- * MHz, so the SDRAM clock is HCLK / 2 = 120 MHz (8.33 ns a cycle), the figure the
- * SDRAM timings below are counted in. The QUADSPI prescaler is worked out from
- * XRAM_QSPI_KERNEL_MHZ (default HCLK = XRAM_CPU_MHZ / 2) to keep the flash clock at
- * or below 100 MHz: 240 MHz / 3 = 80 MHz, or 200 MHz / 2 = 100 MHz for a board run
- * at 400 MHz (-DXRAM_CPU_MHZ=400). */
+ * Clocks: HCLK (the FMC's and QUADSPI's kernel clock) is the core's clock / 2 and
+ * the SDRAM clock HCLK / 2: 100 MHz at the board's 400 MHz. The SDRAM timings below
+ * are counted at 120 MHz (8.33 ns a cycle), so they hold at or below it. The
+ * QUADSPI prescaler keeps the flash clock at or below 100 MHz: 200 MHz / 2. */
 #include <stdint.h>
 #include "llm_config.h"
 #include "stm32_gpio.h"

@@ -9,6 +9,7 @@
 #include "chip.h"
 #include "cli.h"
 #include "console.h"
+#include "llm.h"
 #include "model.h"
 #include "platform.h"
 #if defined(LLM_XRAM_INIT)
@@ -90,6 +91,27 @@ long long platform_ticks(void) {
 
 int platform_cpus(void) {
     return 1;
+}
+
+/* No files: the image linked in, or a separate one where the board has it flashed. */
+int platform_init_model(const char *path) {
+    (void)path;
+    int rc = llm_init();
+    if (rc == LLM_OK) return rc;
+    CliLine l = {.len = 0};
+    cli_add(&l, "error: ");
+#if LLM_WEIGHTS_SEPARATE
+    cli_add(&l, "the weight image at ");
+    cli_add_hex(&l, LLM_WEIGHTS_ADDRESS);
+    cli_add(&l, ": ");
+#endif
+    cli_add(&l, llm_strerror(rc));
+#if LLM_WEIGHTS_SEPARATE
+    cli_add(&l, ": flash build/llm_weights.img there");
+#endif
+    cli_add(&l, "\n");
+    platform_write_err(l.buf, l.len);
+    return rc;
 }
 
 #if defined(LLM_CPU_CACHES)

@@ -1,5 +1,6 @@
 /* platform/linux.c - platform glue for Linux boards and the host: stdio, clock_gettime,
- * the CPU affinity and a weight image mapped from its file. */
+ * the CPU affinity, and the model started from the image linked in or mapped from a
+ * file. */
 #define _GNU_SOURCE /* sched_getaffinity, MADV_HUGEPAGE */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,13 +12,16 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "cli.h"
+#include "llm.h"
+#include "llm_config.h"
 #include "platform.h"
 
-/* Read-only and private: the pages are the page cache's, so the image is in memory
- * once however many processes map it, and never copied. Huge pages are asked for
- * (a file system with large folios gives them) and the kernel told it will all be
- * read. */
-const void *platform_map_file(const char *path, size_t *bytes) {
+/* The weight image in the file at `path`, mapped read-only and private: the pages
+ * are the page cache's, so the image is in memory once however many processes map
+ * it, and never copied. Huge pages are asked for (a file system with large folios
+ * gives them) and the kernel told it will all be read. NULL with errno set. */
+static const void *map_file(const char *path, size_t *bytes) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;
     struct stat st;
@@ -42,6 +46,32 @@ const void *platform_map_file(const char *path, size_t *bytes) {
     close(fd);
     errno = saved;
     return image;
+}
+
+int platform_init_model(const char *path) {
+    if (path == NULL) {
+#if LLM_WEIGHTS_SEPARATE
+        cli_error("this build has no weight image linked in: give one with -w FILE (build/llm_weights.img)", 0, NULL);
+        return -LLM_ERR_ARG;
+#else
+        int rc = llm_init();
+        if (rc != LLM_OK) cli_error(llm_strerror(rc), 0, NULL);
+        return rc;
+#endif
+    }
+    size_t bytes = 0;
+    const void *image = map_file(path, &bytes);
+    int rc = image != NULL ? llm_init_image(image, bytes) : -LLM_ERR_ARG;
+    if (rc != LLM_OK) {
+        CliLine l = {.len = 0};
+        cli_add(&l, "error: ");
+        cli_add(&l, path);
+        cli_add(&l, ": ");
+        cli_add(&l, image != NULL ? llm_strerror(rc) : strerror(errno));
+        cli_add(&l, "\n");
+        platform_write_err(l.buf, l.len);
+    }
+    return rc;
 }
 
 void platform_write_out(const char *text, size_t len) {

@@ -15,7 +15,9 @@ int platform_read_line(char *line, int size);
 long long platform_now_us(void);                       /* a monotonic clock, or 0 */
 long long platform_ticks(void);  /* bare metal: SysTick ticks at the processor clock; else 0 */
 int platform_cpus(void);         /* the cores this process may run on (bare metal: 1) */
-/* Linux: the file at `path` mapped read-only, its size in *bytes; NULL with errno set */
-const void *platform_map_file(const char *path, size_t *bytes);
+/* Starts the model (llm_init, or llm_init_image on the weight image mapped from the
+ * file at `path`, Linux's -w; NULL: the image linked in or, bare metal, flashed at its
+ * address). LLM_OK, or -LLM_ERR_* after one error line on stderr that says why. */
+int platform_init_model(const char *path);
 
 #endif

@@ -169,8 +169,10 @@ def regenerate_command(spec: CompileSpec) -> str:
     files it was compiled from; llmtool.json records the model's path)."""
     group = f" --group-size {spec.group_size}" if spec.quant != "f32" else ""
     console = f" --console {spec.console}" if spec.board.os == "baremetal" and spec.console != spec.board.console else ""
+    weights = (" --weights separate" if spec.weights == "separate" else "") + \
+        (f" --weights-in {spec.weights_in}" if spec.weights_in else "")
     return (f"llmtool compile MODEL --tokenizer TOKENIZER --board {spec.board.name} --quant {spec.quant}{group} "
-            f"--kv {spec.kv} --context {spec.context}{console} --force -o OUTDIR")
+            f"--kv {spec.kv} --context {spec.context}{console}{weights} --force -o OUTDIR")
 
 
 def _environment() -> jinja2.Environment:

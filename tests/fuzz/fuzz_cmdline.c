@@ -10,11 +10,13 @@
  * work any accepted command line can ask for. This file also stands in for
  * platform/linux.c: output is read (for ASan) and dropped, stdin is the input's,
  * and the clock counts calls from zero for each input, so a seed from "the clock"
- * and the speed lines are the same on every run of an input. */
+ * and the speed lines are the same on every run of an input; the model starts from
+ * the image linked in. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz_check.h"
+#include "llm.h"
 #include "platform/platform.h"
 
 enum { MAX_ARGS = 16 };
@@ -37,6 +39,13 @@ void platform_write_err(const char *text, size_t len) { consume(text, len); }
 long long platform_now_us(void) { return ++clock_us; }
 long long platform_ticks(void) { return 0; }
 int platform_cpus(void) { return 1; }
+
+/* The weights linked in; -w FILE opens no file here (the input would name one). */
+int platform_init_model(const char *path) {
+    int rc = path == NULL ? llm_init() : -LLM_ERR_ARG;
+    if (rc != LLM_OK) platform_write_err("error\n", 6);
+    return rc;
+}
 
 /* As fgets on stdin: at most size - 1 bytes of the line, the rest of a longer line
  * dropped; the length up to a NUL byte, as strlen sees it. */

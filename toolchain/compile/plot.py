@@ -14,8 +14,11 @@ def _bars(a: Analysis) -> list[tuple[str, dict[str, int], int | None]]:
     f = a.fit
     if f is None:
         return [("image", a.flash_sections, a.board.flash_bytes)]
-    bars = [(f"flash ({a.board.code_region})" if f.flash_needed is not None else "weight image",
-             a.flash_sections, f.flash_limit)]
+    w = f.plan.weights
+    in_code = w.store == a.board.code_region and not w.separate
+    bars = [(f"flash ({a.board.code_region})" if f.flash_needed is not None and in_code else
+             f"image ({w.store}) and code" if f.flash_needed is not None else "weight image",
+             a.flash_sections, f.flash_limit if in_code else None)]
     for arena in f.plan.arenas:
         kv = sum(b.nbytes for b in arena.buffers if b.name.startswith(("key_", "value_")))
         sections = {"KV cache": kv, "other buffers (sharing storage)": arena.nbytes - kv}
@@ -23,8 +26,12 @@ def _bars(a: Analysis) -> list[tuple[str, dict[str, int], int | None]]:
             sections["stack and statics"] = f.plan.stack_bytes + f.plan.static_bytes
             if a.board.os != "baremetal":
                 sections["weights (loaded)"] = f.ram_needed - f.plan.ram_bytes
+        sections["weights (copy)"] = f.plan.reserved(arena.region)
         limit = a.board.region(arena.region).length if a.board.os == "baremetal" else a.board.ram_bytes
         bars.append((f"RAM ({arena.region})", sections, limit or None))
+    w = f.plan.weights
+    if w.copied and not any(arena.region == w.run for arena in f.plan.arenas):
+        bars.append((f"RAM ({w.run})", {"weights (copy)": w.nbytes}, a.board.region(w.run).length))
     return bars
 
 

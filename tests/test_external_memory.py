@@ -14,10 +14,12 @@ from synthetic import synthetic_tokenizer
 from toolchain.boards import get_board
 from toolchain.compile.compiler import compile_project
 from toolchain.config import LLAMA2C_SHAPES, ModelConfig, random_model
+from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
 from toolchain.importers.llama2c import read_llama2c
 from toolchain.importers.tokenizer import load_tokenizer
 from toolchain.target.build import BINARY, build_project
+from toolchain.target.flash import flash_project
 from toolchain.target.run import emulated_binary, emulator_command, image_args, run_project, separate_weights
 
 PROMPTS = ("Once upon a time", "The little dog", "She said")
@@ -174,3 +176,25 @@ def test_the_weight_image_is_in_memory_once(tmp_path, llama2_tokenizer, weights)
     command = emulator_command(get_board("host"), out.path / BINARY, ["-n", "8", "-t", "0"],
                                weights=separate_weights(manifest))
     assert peak_rss(command) <= 1.1 * (out.image_bytes + out.ram_bytes)
+
+
+def test_flash_writes_a_weight_image_of_its_own_apart(tmp_path, shared_models):
+    tok, model = load_tokenizer(shared_models / "tok512.bin"), shared_models / "stories260K.bin"
+    out = compile_project(model, tok, "pico-plus-2", tmp_path / "pico", weights="separate").project.path
+    firmware = f"picotool load --execute {out}/build/llm.uf2"
+    weights = f"picotool load {out}/build/llm_weights.img --offset 0x10020000"
+    for part, want in (("all", [firmware, weights]), ("firmware", [firmware]), ("weights", [weights])):
+        lines = []
+        flash_project(out, "picotool", None, dry_run=True, echo=lines.append, part=part)
+        assert lines == want
+    # weights linked in but stored in the QSPI flash: st-flash, which writes a flat file of the
+    # internal flash, cannot write them
+    qspi = compile_project(model, tok, "stm32h747i-disco", tmp_path / "h7", weights_in="qspi").project.path
+    with pytest.raises(ToolchainError, match="st-flash writes the internal flash only: .* at 0x90000000"):
+        flash_project(qspi, None, None, dry_run=True, echo=print)
+    lines = []
+    flash_project(qspi, "pyocd", None, dry_run=True, echo=lines.append)  # the HEX file has both
+    assert lines == [f"pyocd load --target stm32h747xihx {qspi}/build/llm.hex"]
+    linked = compile_project(model, tok, "stm32f405", tmp_path / "f4").project.path
+    with pytest.raises(ToolchainError, match="weights are written with its firmware"):
+        flash_project(linked, None, None, dry_run=True, echo=print, part="weights")

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES, WEIGHTS_MODES
+from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES
+from .weights_options import weights_options
 
 
 @click.command("analyze", short_help="Will MODEL fit BOARD? Flash, RAM, context and tok/s.")
@@ -18,14 +19,7 @@ from ..choices import DEFAULT_GROUP_SIZE, KV_MODES, QUANT_MODES, WEIGHTS_MODES
 @click.option("--context", type=int, default=None, help="[default: the largest that fits]")
 @click.option("--tokenizer", "-z", type=click.Path(path_type=Path), default=None,
               help="Count the tokenizer exactly instead of estimating it.")
-@click.option("--weights", type=click.Choice(WEIGHTS_MODES), default="linked", show_default=True,
-              help="linked: the weight image is part of the firmware (the binary); separate: it is an image of "
-                   "its own, build/llm_weights.img, flashed at the address the board file names (Linux: read "
-                   "with llm -w FILE, memory-mapped), so a model update leaves the firmware as it is.")
-@click.option("--weights-in", default="", metavar="REGION",
-              help="Bare metal: the memory region to keep the weights in (a flash or XIP region) or to copy "
-                   "them to at start-up (a RAM region) [default: the code region if they fit, else the fastest "
-                   "external flash that holds them, copied to external RAM that reads faster].")
+@weights_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also draw the flash and RAM maps into this PNG file.")

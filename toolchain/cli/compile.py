@@ -3,7 +3,8 @@ from pathlib import Path
 
 import click
 
-from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES, WEIGHTS_MODES
+from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
+from .weights_options import weights_options
 
 
 @click.command("compile", short_help="Compile MODEL into a C project for one board.")
@@ -26,14 +27,7 @@ from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES, WEIG
               help="Bare metal: how build/llm talks: semihosting (a debugger or QEMU; llmtool run) or the "
                    "board's UART (an interactive prompt loop, no debugger) or rtt (that loop on ring buffers in RAM, "
                    "through a probe: llmtool monitor --gdb) [default: the board file's].")
-@click.option("--weights", type=click.Choice(WEIGHTS_MODES), default="linked", show_default=True,
-              help="linked: the weight image is part of the firmware (the binary); separate: it is an image of "
-                   "its own, build/llm_weights.img, flashed at the address the board file names (Linux: read "
-                   "with llm -w FILE, memory-mapped), so a model update leaves the firmware as it is.")
-@click.option("--weights-in", default="", metavar="REGION",
-              help="Bare metal: the memory region to keep the weights in (a flash or XIP region) or to copy "
-                   "them to at start-up (a RAM region) [default: the code region if they fit, else the fastest "
-                   "external flash that holds them, copied to external RAM that reads faster].")
+@weights_options
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")

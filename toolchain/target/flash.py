@@ -48,49 +48,39 @@ def setting(board: Board, key: str):
     return board.flash[key]
 
 
-def flash_command(out: Path, board: Board, probe: str, port: str | None) -> list[str]:
-    """The command line that writes `out`'s firmware to the board through `probe`;
-    `port` picks the probe by its serial number, or (uf2) is the drive's mount point."""
+def flash_command(out: Path, board: Board, probe: str, port: str | None, weights_at: int | None = None) -> list[str]:
+    """The command line that writes `out`'s firmware to the board through `probe`,
+    or with `weights_at` its weight image (build/llm_weights.img) at that address,
+    leaving the firmware as it is; `port` picks the probe by its serial number, or
+    (uf2) is the drive's mount point."""
     probes = board.flash.get("probes", ())
     if probe not in probes:
         raise ToolchainError(f"board {board.name} is not flashed with {probe} "
                              f"(its probes: {', '.join(probes) or 'none'})")
     image = Path(out) / BINARY
+    weights = Path(out) / "build" / WEIGHTS_IMAGE
+    at = f"0x{weights_at:08x}" if weights_at is not None else None
     if probe == "openocd":
         serial = ["-c", f"adapter serial {port}"] if port else []
+        what = f"{weights} {at}" if at else f"{image}"
         return ["openocd", *(a for cfg in setting(board, "openocd") for a in ("-f", cfg)), *serial,
-                "-c", f"program {image} verify reset exit"]
+                "-c", f"program {what} verify reset exit"]
     if probe == "pyocd":
         return ["pyocd", "load", "--target", setting(board, "pyocd_target"), *(["--uid", port] if port else []),
-                f"{image}.hex"]
+                *(["--base-address", at, str(weights)] if at else [f"{image}.hex"])]
     if probe == "st-flash":
-        return ["st-flash", *(["--serial", port] if port else []), "--reset", "write", f"{image}.bin",
-                f"0x{board.region(board.code_region).origin:08x}"]
+        code = board.region(board.code_region)
+        if at and not code.origin <= weights_at < code.origin + code.length:
+            raise ToolchainError(f"st-flash writes the internal flash only: write {weights} at {at} with "
+                                 f"STM32CubeProgrammer and the board's external loader")
+        return ["st-flash", *(["--serial", port] if port else []), "--reset", "write",
+                *([str(weights), at] if at else [f"{image}.bin", f"0x{board.region(board.code_region).origin:08x}"])]
     if probe == "uf2":
-        return ["cp", f"{image}.uf2", f"{uf2_drive(port, UF2_DRIVES[setting(board, 'uf2_family')])}/"]
+        return ["cp", str(weights.with_suffix(".uf2")) if at else f"{image}.uf2",
+                f"{uf2_drive(port, UF2_DRIVES[setting(board, 'uf2_family')])}/"]
     if port is not None:
         raise ToolchainError("picotool takes no --port: it finds the board in BOOTSEL mode on USB")
-    return ["picotool", "load", "--execute", f"{image}.uf2"]
-
-
-def weights_command(out: Path, board: Board, probe: str, port: str | None, address: int) -> list[str]:
-    """The command line that writes `out`'s weight image (build/llm_weights.img) at
-    `address`, leaving the firmware as it is."""
-    weights = Path(out) / "build" / WEIGHTS_IMAGE
-    at = f"0x{address:08x}"
-    if probe == "openocd":
-        serial = ["-c", f"adapter serial {port}"] if port else []
-        return ["openocd", *(a for cfg in setting(board, "openocd") for a in ("-f", cfg)), *serial,
-                "-c", f"program {weights} {at} verify reset exit"]
-    if probe == "pyocd":
-        return ["pyocd", "load", "--target", setting(board, "pyocd_target"), *(["--uid", port] if port else []),
-                "--base-address", at, str(weights)]
-    if probe == "st-flash":
-        return ["st-flash", *(["--serial", port] if port else []), "--reset", "write", str(weights), at]
-    if probe == "uf2":
-        return ["cp", str(weights.with_suffix(".uf2")),
-                f"{uf2_drive(port, UF2_DRIVES[setting(board, 'uf2_family')])}/"]
-    return ["picotool", "load", str(weights), "--offset", at]
+    return ["picotool", "load", str(weights), "--offset", at] if at else ["picotool", "load", "--execute", f"{image}.uf2"]
 
 
 def weights_apart(manifest: dict, board: Board, probe: str) -> int | None:
@@ -122,7 +112,7 @@ def flash_project(out: Path, probe: str | None, port: str | None, dry_run: bool,
         raise ToolchainError(f"{out}'s weights are written with its firmware (compile --weights separate "
                              f"for an image of their own)")
     commands = ([flash_command(out, board, probe, port)] if part != "weights" else []) + \
-        ([weights_command(out, board, probe, port, address)] if address is not None and part != "firmware" else [])
+        ([flash_command(out, board, probe, port, address)] if address is not None and part != "firmware" else [])
     if dry_run:
         for command in commands:
             echo(shlex.join(command))

@@ -55,6 +55,7 @@ class Project:
     ram_bytes: int
     context: int
     console: str  # semihosting, uart or rtt on bare metal, stdio on Linux
+    weights: dict  # llmtool.json's "weights": where the image is stored and read
 
 
 def ci_values(board: Board, console: str, weights: dict | None) -> dict:
@@ -254,4 +255,4 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         if isinstance(e, OSError):
             raise ToolchainError(f"cannot create {out}: {e.strerror or e}") from None
         raise
-    return Project(out, image.size, plan.ram_bytes, context, spec.console)
+    return Project(out, image.size, plan.ram_bytes, context, spec.console, manifest["weights"])

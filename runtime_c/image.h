@@ -16,7 +16,7 @@ int image_check(const uint8_t *image, size_t bytes);
 
 /* Whether this build has a weight image at an address the linker knows: linked in,
  * or (bare metal) flashed at its own address. A Linux build of a separate image
- * has none: main.c maps one from a file (llm_init_image). */
+ * has none: platform/linux.c maps one from a file (llm_init_image). */
 #if LLM_WEIGHTS_SEPARATE && defined(__linux__)
 #define LLM_IMAGE_LINKED 0
 #else

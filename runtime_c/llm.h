@@ -22,10 +22,13 @@ enum {
     LLM_ERR_CORRUPT = 6    /* the weight image fails its CRC-32: corrupted since compiled */
 };
 
-/* Checks the weight image linked in against this build (its size as linked, its
- * header, its CRC-32: every byte is read once; its tokenizer tables), picks the
- * kernels in a portable build (kernels.h: kernels_init), then clears the state. 0 or -LLM_ERR_* (-LLM_ERR_CORRUPT for a CRC mismatch, -LLM_ERR_IMAGE
- * for an image of another size, version or shape, or inconsistent tables). */
+/* Checks the weight image linked in (or, on bare metal with --weights separate,
+ * flashed at its address) against this build (its size as linked, its header, its
+ * CRC-32: every byte is read once; its tokenizer tables), picks the kernels in a
+ * portable build (kernels.h: kernels_init), then clears the state. 0 or -LLM_ERR_*
+ * (-LLM_ERR_CORRUPT for a CRC mismatch, -LLM_ERR_IMAGE for an image of another size,
+ * version or shape, or inconsistent tables; always, in a Linux build compiled with
+ * --weights separate, which has none: llm_init_image). */
 int llm_init(void);
 
 /* As llm_init, for a weight image the caller has in memory (a build compiled with

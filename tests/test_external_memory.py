@@ -40,6 +40,7 @@ def assert_runs_as_emulated(out, prompts=PROMPTS, steps=STEPS):
         assert result.stdout == emulator.generate(prompt, steps=steps, temperature=0.0).text.decode() + "\n"
 
 
+@pytest.mark.slow  # QEMU
 @pytest.mark.parametrize("board,quant,stored,read", [
     ("coral-micro", "q8", "weights", "sdram"),   # the QSPI flash's partition, copied to the faster SDRAM
     ("pico-plus-2", "q4", "weights", "weights"),  # the flash's partition, read in place (the PSRAM is no faster)
@@ -56,6 +57,7 @@ def test_the_15m_shape_runs_from_external_memory(tmp_path, llama2_tokenizer, boa
     assert_runs_as_emulated(out)
 
 
+@pytest.mark.slow  # QEMU
 def test_teensy41_says_why_the_15m_shape_does_not_fit_and_runs_what_does(tmp_path):
     result = subprocess.run(["llmtool", "analyze", "stories15M", "--board", "teensy41"], capture_output=True,
                             text=True)
@@ -74,6 +76,7 @@ def test_teensy41_says_why_the_15m_shape_does_not_fit_and_runs_what_does(tmp_pat
     assert_runs_as_emulated(out, PROMPTS[:1])
 
 
+@pytest.mark.slow  # QEMU
 def test_the_42m_shape_fits_coral_micro_and_runs_under_qemu(tmp_path, llama2_tokenizer):
     """stories42M's shape: 43 MB of q8 weights, copied to the 64 MB SDRAM. A short run
     (QEMU copies and checks 45 MB, then runs 6 positions)."""
@@ -101,6 +104,7 @@ def qemu_with_weights(out, weights_file, prompt):
     return subprocess.run(command, capture_output=True, timeout=300)
 
 
+@pytest.mark.slow  # QEMU
 def test_separate_weights_share_one_firmware_and_are_checked_at_boot(tmp_path, shared_models):
     tok = load_tokenizer(shared_models / "tok512.bin")
     stories = read_llama2c(shared_models / "stories260K.bin")
@@ -134,7 +138,7 @@ def test_separate_weights_share_one_firmware_and_are_checked_at_boot(tmp_path, s
         assert lines[0].startswith("error: the weight image at 0x00020000: ") and words in lines[0]
 
 
-@pytest.mark.parametrize("board", ["host", "rpi4"])
+@pytest.mark.parametrize("board", ["host", pytest.param("rpi4", marks=pytest.mark.slow)])
 def test_linux_runs_a_weight_image_mapped_from_a_file(tmp_path, shared_models, board):
     tok = load_tokenizer(shared_models / "tok512.bin")
     model = shared_models / "stories260K.bin"

@@ -14,7 +14,7 @@ from .fit import Fit, assess, largest_context
 from .image import image_entries
 from .layout import scale_bytes
 from .spec import CompileSpec
-from .weights import CODE_ESTIMATE, room_for_weights, stores
+from .weights import CODE_ESTIMATE, kib, no_room
 
 
 @dataclass
@@ -157,24 +157,16 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
                     ram_sections(fit, board), tok_s, bound)
 
 
-def kib(n: int) -> str:
-    return f"{n / 1024:,.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MB"
-
-
 def why_not(a: Analysis) -> str:
     """One line: what does not fit."""
     if a.largest[a.kv]:
         return (f"context {a.context} does not fit {a.board.name} with KV cache {a.kv}: "
                 f"the largest that fits is {a.largest[a.kv]}")
     b = a.board
-    if b.os == "baremetal":
-        image = sum(a.flash_sections.values()) - CODE_ESTIMATE
-        rooms = {r.name: room_for_weights(b, r, a.weights == "separate") for r in stores(b)}
-        if image > max(rooms.values()):
-            where = ", ".join(f"{name} {kib(n)}" for name, n in rooms.items())
-            fewer = "fewer bits (--quant q4) or " if a.quant != "q4" else ""
-            return (f"{a.name} does not fit {b.name}: its weight image needs {kib(image)} and no flash region "
-                    f"holds it (room for weights: {where}); {fewer}a smaller model might")
+    image = sum(a.flash_sections.values()) - CODE_ESTIMATE * (b.os == "baremetal")
+    reason = no_room(b, image, a.weights == "separate", a.quant)
+    if reason:
+        return f"{a.name} does not fit {b.name}: {reason}"
     return f"{a.name} does not fit {b.name}: not enough RAM ({kib(b.ram_bytes)}) even at a context of 1"
 
 

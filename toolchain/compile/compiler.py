@@ -16,7 +16,8 @@ from .outdir import check_output, clean_stale
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
 from .spec import CompileSpec
-from .weights import check_weights_options
+from .image import image_size
+from .weights import check_weights_options, no_room
 
 
 @dataclass
@@ -56,7 +57,9 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         spec.check_context(context)
     best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
     if best == 0:
-        raise ToolchainError(f"the model does not fit {board.name} even with a context of 1 "
+        reason = no_room(board, image_size(spec.at(1)), weights == "separate", quant)
+        raise ToolchainError(f"the model does not fit {board.name}: {reason}" if reason else
+                             f"the model does not fit {board.name} even with a context of 1 "
                              f"(see `llmtool analyze`)")
     if chosen:
         context = best

@@ -125,3 +125,21 @@ def check_weights_options(board: Board, weights: str, weights_in: str) -> None:
     if weights_in not in names:
         raise ToolchainError(f"--weights-in {weights_in}: board {board.name} has no such memory region "
                              f"(it has {', '.join(names)})")
+
+
+def no_room(board: Board, image_bytes: int, separate: bool, quant: str) -> str | None:
+    """Why no flash region of `board` holds a weight image of `image_bytes`, in
+    words, or None when one does."""
+    if board.os != "baremetal":
+        return None
+    rooms = {r.name: room_for_weights(board, r, separate) for r in stores(board)}
+    if image_bytes <= max(rooms.values()):
+        return None
+    where = ", ".join(f"{name} {kib(n)}" for name, n in rooms.items())
+    fewer = "fewer bits (--quant q4) or " if quant != "q4" else ""
+    return (f"its weight image needs {kib(image_bytes)} and no flash region holds it (room for weights: "
+            f"{where}); {fewer}a smaller model might")
+
+
+def kib(n: int) -> str:
+    return f"{n / 1024:,.1f} KB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MB"

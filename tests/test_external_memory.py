@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from serial_session import session
 from synthetic import synthetic_tokenizer
 from toolchain.boards import get_board
 from toolchain.compile.compiler import compile_project
@@ -115,6 +116,11 @@ def test_separate_weights_share_one_firmware_and_are_checked_at_boot(tmp_path, s
     assert firmware[0] == firmware[1]
     assert (tmp_path / "pico-a" / "build" / "llm_weights.uf2").read_bytes() != \
         (tmp_path / "pico-b" / "build" / "llm_weights.uf2").read_bytes()
+    # its serial console, booted as the README says (QEMU loading the image at the partition)
+    banner, answers = session(tmp_path / "pico-b", [b"/temp 0", f"/steps {STEPS}".encode(), PROMPTS[0].encode()])
+    assert banner.startswith(b"llm: q8 weights (a separate image), context ")
+    want = Emulator(tmp_path / "pico-b").generate(PROMPTS[0], steps=STEPS, temperature=0.0).text
+    assert answers[2].startswith(want + b"\n")
     # under QEMU: A's firmware runs B's weights as B's emulator does
     a, b = (compile_project(m, tok, "mps2-an386", tmp_path / name, weights="separate").project.path
             for m, name in ((stories, "a"), (other, "b")))

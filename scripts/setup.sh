@@ -27,8 +27,9 @@ run() {  # prints the command, then runs it (unless --dry-run)
 
 # The host toolchain, plus each board's `toolchain_package` and its emulation and flash `package`.
 mapfile -t BOARD_PACKAGES < <(sed -n -E 's/^(toolchain_package|package) = "(.*)"/\2/p' boards/*.toml | tr ' ' '\n')
-# clang and its compiler-rt (libFuzzer, sanitizers) build scripts/fuzz.sh's harnesses.
-PACKAGES=(build-essential make binutils clang libclang-rt-dev "${BOARD_PACKAGES[@]}")
+# cmake builds a project as a library (CMakeLists.txt); clang and its compiler-rt (libFuzzer,
+# sanitizers) build scripts/fuzz.sh's harnesses.
+PACKAGES=(build-essential make binutils cmake clang libclang-rt-dev "${BOARD_PACKAGES[@]}")
 mapfile -t PACKAGES < <(printf '%s\n' "${PACKAGES[@]}" | sed '/^$/d' | sort -u)
 step "Debian packages: the host C toolchain, clang, and each board's cross compiler, QEMU and flashing tools (${#PACKAGES[@]})"
 missing=()

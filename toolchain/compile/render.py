@@ -43,6 +43,7 @@ TEMPLATES = {
     "llm_test.c.j2": "llm_test.c",
     "Makefile.j2": "Makefile",
     "README.md.j2": "README.md",
+    "CMakeLists.txt.j2": "CMakeLists.txt",
 }
 CI_WORKFLOW = ".github/workflows/llm.yml"
 SMOKE_PROMPT, SMOKE_STEPS = "Once upon a time", 32  # the README's and the CI's generation
@@ -79,6 +80,15 @@ def ci_values(board: Board, console: str, weights: dict | None) -> dict:
         smoke = shlex.join(command)
     return {"packages": packages, "smoke_command": smoke, "serial_command": None, "smoke_prompt": SMOKE_PROMPT,
             "smoke_steps": SMOKE_STEPS}
+
+
+def library_sources(runtime: list[str], separate: bool) -> list[str]:
+    """What the library (CMakeLists.txt, `make lib`) compiles: the runtime's C files
+    (not the platform glue, the host tools or the test program's), the plan and the
+    weights' table, and the image unless it is a separate one."""
+    own = [f"runtime/{f}" for f in runtime if f.endswith(".c") and not f.startswith(("platform/", "tools/"))
+           and f not in TEST_RUNTIME]
+    return own + ["llm_weights.c", "llm_plan.c"] + ([] if separate else ["llm_image.S"])
 
 
 def c_float(x: float) -> str:
@@ -207,6 +217,8 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   kernel=kernel, layout=kernel.layout(qm.mode), weights=plan.weights,
+                  lib_sources=library_sources(runtime, spec.weights == "separate"),
+                  cpu_flags=[f for f in board.cflags if not f.startswith("-O")],
                   # build/llm_weights.img: an image flashed (Linux: read) on its own
                   weights_file=plan.weights.separate or plan.weights.store not in ("", board.code_region),
                   console=spec.console, uart=uart_values(board.uart, board.clock_mhz) if spec.console == "uart" else {},
@@ -244,6 +256,11 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                 memory = memory_map(board, plan, emulated)
                 (tmp / name).write_text(ld.render(values, ld_name=name, emulated=emulated, memory=memory,
                                                   labels={r.name: r.label for r in memory}))
+            memory = memory_map(board, plan, emulated=False)  # the library's, for the user's script
+            (tmp / "llm_sections.ld").write_text(env.get_template("llm_sections.ld.j2").render(
+                values, memory=memory, labels={r.name: r.label for r in memory}))
+        if board.toolchain_prefix:  # CMake's toolchain file for the board's cross compiler
+            (tmp / "toolchain.cmake").write_text(env.get_template("toolchain.cmake.j2").render(values))
         (tmp / CI_WORKFLOW).parent.mkdir(parents=True)
         (tmp / CI_WORKFLOW).write_text(env.get_template("ci.yml.j2").render(values))
         write_image(image, tmp / "llm_image.bin", cfg.n_params())

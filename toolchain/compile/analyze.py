@@ -94,7 +94,7 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
 
 def bytes_read_per_token(fit: Fit, board: Board) -> dict[str, int]:
     """Memory region -> the bytes one token reads from it at half the context: every
-    weight from where the image lies (the code region; on Linux, RAM), the KV cache's
+    weight from where it is read (its region, or its start-up copy's; on Linux, RAM), the KV cache's
     filled half from wherever each layer's cache was planned."""
     where = fit.plan.weights.run if board.os == "baremetal" else "ram"
     reads = {where: fit.image_bytes}

@@ -5,8 +5,10 @@ context, board, the tokenizer's longest piece). Each
 buffer has a lifetime, the phases of one generation step it is used in; buffers
 never live at the same time share storage (greedy placement, largest first). The
 hottest buffers go to the board's fast RAM (STM32 CCM, Cortex-M7/M55 DTCM) while
-they fit; the rest to its main RAM, beside the stack. The generated llm_plan.c
-declares one static arena per region and points each RunState field into it.
+they fit; the rest to its main RAM, beside the stack, and what that cannot hold to
+external RAM. Where the weight image is kept comes first (weights.py): a copy of it
+in a RAM region takes its room there. The generated llm_plan.c declares one static
+arena per region and points each RunState field into it.
 """
 from __future__ import annotations
 

@@ -218,6 +218,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   kernel=kernel, layout=kernel.layout(qm.mode), weights=plan.weights,
                   lib_sources=library_sources(runtime, spec.weights == "separate"),
+                  lib_memory=memory_map(board, plan, emulated=False) if board.os == "baremetal" else [],
                   cpu_flags=[f for f in board.cflags if not f.startswith("-O")],
                   # build/llm_weights.img: an image flashed (Linux: read) on its own
                   weights_file=plan.weights.separate or plan.weights.store not in ("", board.code_region),
@@ -256,7 +257,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                 memory = memory_map(board, plan, emulated)
                 (tmp / name).write_text(ld.render(values, ld_name=name, emulated=emulated, memory=memory,
                                                   labels={r.name: r.label for r in memory}))
-            memory = memory_map(board, plan, emulated=False)  # the library's, for the user's script
+            memory = values["lib_memory"]  # the library's, for the user's script
             (tmp / "llm_sections.ld").write_text(env.get_template("llm_sections.ld.j2").render(
                 values, memory=memory, labels={r.name: r.label for r in memory}))
         if board.toolchain_prefix:  # CMake's toolchain file for the board's cross compiler

@@ -53,12 +53,14 @@ def command(model, tokenizer, board, quant, group_size, kv, context, console, we
                    f"{done.max_seq_len:,}; set it with --context)")
     else:
         click.echo(f"  context {project.context} (the largest that fits; set it with --context)")
-    w = project.weights
-    where = (f" (a separate image, at {w['address']:#010x} in {w['stored_in']})" if w["mode"] == "separate" and
-             "address" in w else " (a separate image: llm -w FILE)" if w["mode"] == "separate" else
-             f" (in {w['stored_in']})" if w["stored_in"] else "")
-    copied = f", copied to {w['read_from']} at start-up" if w["read_from"] != w["stored_in"] else ""
-    click.echo(f"  weight image {project.image_bytes:,} bytes{where}{copied}, static RAM {project.ram_bytes:,} bytes")
+    w = project.weights  # where the image is stored ("" on Linux) and read
+    where = f" (in {w['stored_in']})" if w["stored_in"] else ""
+    if w["mode"] == "separate":
+        where = f" (a separate image, at {w['address']:#010x} in {w['stored_in']})" if w["stored_in"] \
+            else " (a separate image: llm -w FILE)"
+    if w["read_from"] != w["stored_in"]:
+        where += f", copied to {w['read_from']} at start-up"
+    click.echo(f"  weight image {project.image_bytes:,} bytes{where}, static RAM {project.ram_bytes:,} bytes")
     worst = done.quantized.worst()
     if worst is not None:
         click.echo(f"  quantization error: worst tensor {worst.name} "

@@ -79,11 +79,6 @@ class MemoryPlan:
     static_bytes: int         # the statics beside the plan's buffers: STATIC_SLACK and the console's
     weights: WeightPlacement  # where the weight image is stored and read (bare metal)
 
-    def reserved(self, region: str) -> int:
-        """What region holds beside the arenas: a weight copy start-up makes there."""
-        w = self.weights
-        return w.nbytes if w.copied and w.run == region else 0
-
     @property
     def buffers(self) -> tuple[Buffer, ...]:
         return tuple(b for a in self.arenas for b in a.buffers)
@@ -234,7 +229,7 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         arenas.append(Arena(region, section, size, tuple(placed)))
 
     def room(region) -> int:
-        return region.length - (weights.nbytes if weights.copied and weights.run == region.name else 0)
+        return region.length - weights.held_in(region.name)
 
     for region in fast_regions:
         chosen = fill(wanted, region.name, room(region))
@@ -264,7 +259,7 @@ def plan_fits(plan: MemoryPlan, board: Board) -> bool:
     for arena in plan.arenas:
         limit = board.ram_bytes if arena.section is None else board.region(arena.region).length
         used = arena.nbytes + (plan.stack_bytes + plan.static_bytes if arena.section is None else 0) \
-            + plan.reserved(arena.region)
+            + plan.weights.held_in(arena.region)
         if limit and used > limit:
             return False
     w = plan.weights

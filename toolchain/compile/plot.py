@@ -26,10 +26,9 @@ def _bars(a: Analysis) -> list[tuple[str, dict[str, int], int | None]]:
             sections["stack and statics"] = f.plan.stack_bytes + f.plan.static_bytes
             if a.board.os != "baremetal":
                 sections["weights (loaded)"] = f.ram_needed - f.plan.ram_bytes
-        sections["weights (copy)"] = f.plan.reserved(arena.region)
+        sections["weights (copy)"] = w.held_in(arena.region)
         limit = a.board.region(arena.region).length if a.board.os == "baremetal" else a.board.ram_bytes
         bars.append((f"RAM ({arena.region})", sections, limit or None))
-    w = f.plan.weights
     if w.copied and not any(arena.region == w.run for arena in f.plan.arenas):
         bars.append((f"RAM ({w.run})", {"weights (copy)": w.nbytes}, a.board.region(w.run).length))
     return bars

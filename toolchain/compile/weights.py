@@ -46,6 +46,10 @@ class WeightPlacement:
     def copied(self) -> bool:
         return self.run != self.store
 
+    def held_in(self, region: str) -> int:
+        """The bytes a start-up copy of the image takes in RAM region `region`."""
+        return self.nbytes if self.copied and self.run == region else 0
+
     def address(self, board: Board, emulated: bool = False) -> int:
         """Where the image is flashed, when not beside the code (emulated: where QEMU's
         stand-in loads it)."""

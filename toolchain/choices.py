@@ -7,6 +7,8 @@ QUANT_MODES = ("f32", "q8", "q4")  # weight formats, in ImageHeader.quant order
 DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 32}
 KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
 WEIGHTS_MODES = ("linked", "separate")  # the weight image in the firmware, or flashed (Linux: read) on its own
+# the build glue a project carries beside its Makefile and CMakeLists.txt (compile --package)
+PACKAGES = ("cmake", "zephyr", "esp-idf", "pico-sdk", "arduino", "platformio")
 
 # A checkpoint's max_seq_len is a claim about its training, not a size to plan by: a
 # compile without --context takes the largest context that fits the board, at most

@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 
 from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
+from .library_options import library_options
 from .weights_options import weights_options
 
 
@@ -28,10 +29,12 @@ from .weights_options import weights_options
                    "board's UART (an interactive prompt loop, no debugger) or rtt (that loop on ring buffers in RAM, "
                    "through a probe: llmtool monitor --gdb) [default: the board file's].")
 @weights_options
+@library_options
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
-def command(model, tokenizer, board, quant, group_size, kv, context, console, weights, weights_in, force, out):
+def command(model, tokenizer, board, quant, group_size, kv, context, console, weights, weights_in, name,
+            share_arena, packages, force, out):
     """Compile MODEL into a C project for one board. MODEL is a llama2.c .bin or
     train.py .pt, a Meta (params.json + consolidated.*.pth) or Hugging Face
     (config.json + safetensors) directory, or a GGUF file, told apart by content.
@@ -40,9 +43,11 @@ def command(model, tokenizer, board, quant, group_size, kv, context, console, we
     image, the memory plan, the C runtime, a Makefile and a README.
     """
     from ..compile.compiler import compile_project
+    from ..compile.spec import LibraryOptions
 
     done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv, console=console,
-                           weights=weights, weights_in=weights_in)
+                           weights=weights, weights_in=weights_in,
+                           library=LibraryOptions(name, share_arena, packages))
     project = done.project
     console_note = f", {done.project.console} console" if done.project.console not in ("stdio", "semihosting") else ""
     click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv}{console_note})")

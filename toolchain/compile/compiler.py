@@ -15,7 +15,7 @@ from .fit import assess, largest_context
 from .outdir import check_output, clean_stale
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
-from .spec import CompileSpec
+from .spec import CompileSpec, LibraryOptions
 from .image import image_size
 from .weights import check_weights_options, no_room
 
@@ -31,7 +31,8 @@ class Compiled:
 def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name: str, out: Path,
                     quant: str = "q8", group_size: int | None = None, context: int | None = None,
                     force: bool = False, model_name: str | None = None, kv: str = "f32",
-                    console: str | None = None, weights: str = "linked", weights_in: str = "") -> Compiled:
+                    console: str | None = None, weights: str = "linked", weights_in: str = "",
+                    library: LibraryOptions = LibraryOptions()) -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`."""
     board = get_board(board_name)
     console_for(board, console)  # a console the board cannot have: refused before the slow steps
@@ -51,7 +52,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
                              f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
     spec = CompileSpec(cfg, board, quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size,
-                       kv, tokenizer=tok, console=console or "", weights=weights, weights_in=weights_in)
+                       kv, tokenizer=tok, console=console or "", weights=weights, weights_in=weights_in, library=library)
     chosen = context is None
     if not chosen:
         spec.check_context(context)

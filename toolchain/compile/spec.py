@@ -4,10 +4,11 @@ render) reads this one value, so they agree on the kernel's layout, the context 
 the tokenizer's sizes by construction."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ..boards import Board, Kernel, console_for, get_board, kernel_named
-from ..choices import KV_MODES, MAX_CONTEXT
+from ..choices import KV_MODES, MAX_CONTEXT, PACKAGES
 from ..config import ModelConfig
 from ..errors import ToolchainError
 from ..importers.tokenizer import Tokenizer
@@ -16,6 +17,28 @@ from .weights import check_weights_options
 
 # A tokenizer's longest piece in bytes, where no tokenizer is given (analyze, bench)
 ESTIMATED_TOKEN_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class LibraryOptions:
+    """How the model is packaged as a library for someone else's build."""
+    name: str = "llm"                # the library, its target and header; not "llm": its symbols' prefix
+    share_arena: bool = False        # the planned buffers in one arena shared with other such models
+    packages: tuple[str, ...] = ()   # framework glue written beside CMakeLists.txt (choices.PACKAGES)
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.name):
+            raise ToolchainError(f"--name {self.name!r} is not a C identifier (letters, digits and _, "
+                                 f"not starting with a digit): it prefixes the library's symbols")
+        object.__setattr__(self, "packages", tuple(dict.fromkeys(self.packages)))  # a manifest's list, once each
+        unknown = [p for p in self.packages if p not in PACKAGES]
+        if unknown:
+            raise ToolchainError(f"unknown --package {unknown[0]!r} (choose from {', '.join(PACKAGES)})")
+
+    @property
+    def prefixed(self) -> bool:
+        """Whether the library's symbols carry the name (NAME_llm_init, ...)."""
+        return self.name != "llm"
 
 
 @dataclass(frozen=True)
@@ -31,6 +54,7 @@ class CompileSpec:
     console: str = ""                   # bare metal: semihosting, uart or rtt ("": the board file's); Linux: stdio
     weights: str = "linked"             # linked into the firmware, or a separate image (compile/weights.py)
     weights_in: str = ""                # bare metal: the region to keep or copy them in ("": the planner's)
+    library: LibraryOptions = LibraryOptions()
 
     def __post_init__(self):
         if self.kv not in KV_MODES:
@@ -49,7 +73,8 @@ class CompileSpec:
                    manifest["group_size"], manifest["kv"], manifest["context"],
                    kernel=kernel_named(manifest["kernel"]), console=manifest.get("console", ""),
                    weights=manifest.get("weights", {}).get("mode", "linked"),
-                   weights_in=manifest.get("weights", {}).get("weights_in", ""))
+                   weights_in=manifest.get("weights", {}).get("weights_in", ""),
+                   library=LibraryOptions(**manifest.get("library", {})))
 
     @property
     def max_token_length(self) -> int:

@@ -225,6 +225,14 @@ const float *llm_forward(int token, int pos) {
     return s->logits;
 }
 
+int llm_vocab_size(void) {
+    return LLM_VOCAB_SIZE;
+}
+
+int llm_context_size(void) {
+    return LLM_CONTEXT;
+}
+
 const char *llm_strerror(int code) {
     switch (code < 0 ? -code : code) {
     case LLM_OK: return "ok";

@@ -4,6 +4,11 @@
  * its weights live in a read-only image linked into the binary, and every buffer
  * is a static global planned by the compiler (llm_plan.c). Nothing here allocates.
  * The state is global, so the API is not re-entrant: one generation at a time.
+ *
+ * Several models in one program: a library compiled with --name NAME names these
+ * functions NAME_llm_init, NAME_llm_forward, ..., and its header NAME.h declares
+ * them so, from this file: the types are inside the include guard, the functions
+ * outside it, so that each model's header declares them under its own names.
  */
 #ifndef LLM_H
 #define LLM_H
@@ -22,6 +27,13 @@ enum {
     LLM_ERR_CORRUPT = 6    /* the weight image fails its CRC-32: corrupted since compiled */
 };
 
+/* Called for each token generated (prompt tokens included, as llama2.c prints them).
+ * `text` is what llama2.c's run would print for it: the decoded piece, or "" for a
+ * lone non-printable byte. Return nonzero to stop generating. */
+typedef int (*llm_token_callback)(int token, const char *text, void *user);
+
+#endif
+
 /* Checks the weight image linked in (or, on bare metal with --weights separate,
  * flashed at its address) against this build (its size as linked, its header, its
  * CRC-32: every byte is read once; its tokenizer tables), picks the kernels in a
@@ -39,6 +51,11 @@ int llm_init_image(const void *image, size_t bytes);
 
 /* Forgets the conversation: clears the KV cache. */
 void llm_reset(void);
+
+/* This build's vocabulary (the logits llm_forward returns) and context (its
+ * positions): llm_config.h's, for a program that links several models. */
+int llm_vocab_size(void);
+int llm_context_size(void);
 
 /* Runs the model on `token` at position `pos` (positions 0..pos-1 must have been run
  * before, in this order). Returns the vocab_size logits, valid until the next call
@@ -69,11 +86,6 @@ size_t llm_encode_workspace_size(size_t text_bytes);
  * dropped after BOS, and byte tokens such as "<0x0A>" become that byte; tiktoken:
  * the token's bytes. NULL for an invalid token. */
 const char *llm_decode(int prev_token, int token);
-
-/* Called for each token generated (prompt tokens included, as llama2.c prints them).
- * `text` is what llama2.c's run would print for it: the decoded piece, or "" for a
- * lone non-printable byte. Return nonzero to stop generating. */
-typedef int (*llm_token_callback)(int token, const char *text, void *user);
 
 /* Generates from `prompt` (n_prompt tokens, starting with BOS) for `steps` positions
  * counting the prompt, 1 <= steps <= context. temperature 0 is greedy, else finite
@@ -109,5 +121,3 @@ int llm_set_threads(int n);
 
 /* A short English description of an error code (positive or negated). */
 const char *llm_strerror(int code);
-
-#endif

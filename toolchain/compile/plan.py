@@ -56,16 +56,22 @@ class Buffer:
         return bool(self.phases & other.phases)
 
 
+# The arena of every model compiled with --share-arena: a common symbol, which the
+# linker makes one array as large as the largest model's (never prefixed by --name)
+SHARED_ARENA = "llm_shared_arena"
+
+
 @dataclass(frozen=True)
 class Arena:
     region: str               # the board's memory region ("ram" on Linux)
     section: str | None       # linker section, for regions the linker script names
     nbytes: int
     buffers: tuple[Buffer, ...]
+    shared: bool = False      # compile --share-arena: one array with the program's other such models
 
     @property
     def symbol(self) -> str:
-        return f"arena_{self.region.replace('-', '_')}"
+        return SHARED_ARENA if self.shared else f"arena_{self.region.replace('-', '_')}"
 
 
 @dataclass(frozen=True)
@@ -104,13 +110,15 @@ class MemoryPlan:
         return {k: [e for _, e in sorted(v)] if isinstance(v, list) else v for k, v in out.items()}
 
     def report(self, board: Board) -> dict:
+        def arena(a: Arena) -> dict:
+            buffers = [asdict(b) | {"phases": sorted(b.phases, key=PHASES.index), "nbytes": b.nbytes}
+                       for b in a.buffers]
+            return {"region": a.region, "bytes": a.nbytes} | ({"shared": a.symbol} if a.shared else {}) | \
+                {"buffers": buffers}
         return {"context": self.context, "kv": self.kv, "ram_bytes": self.ram_bytes,
                 "weights": self.weights.report(board),
                 "stack_bytes": self.stack_bytes, "unshared_buffer_bytes": self.unshared_bytes,
-                "arenas": [{"region": a.region, "bytes": a.nbytes,
-                            "buffers": [asdict(b) | {"phases": sorted(b.phases, key=PHASES.index),
-                                                     "nbytes": b.nbytes} for b in a.buffers]}
-                           for a in self.arenas]}
+                "arenas": [arena(a) for a in self.arenas]}
 
 
 SYSTEM_PROMPT_BYTES = 256  # a serial console's /system, its NUL included
@@ -211,13 +219,15 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
     """Every buffer in an arena of a RAM region, by tier: the board's fast regions take
     the hottest, then its main internal RAM; with external RAM (PSRAM, SDRAM), the main
     RAM takes the hottest of the rest while it holds them (beside the stack and the
-    statics) and the external regions the others, the KV cache first among them."""
-    board = spec.board
+    statics) and the external regions the others, the KV cache first among them.
+    A shared arena (--share-arena) is one array in the main RAM: the linker, not a
+    section, places it."""
+    board, shared = spec.board, spec.library.share_arena
     weights = place_weights(spec)
     wanted, prompt_capacity, cmdline = buffers_needed(spec)
     bare = board.os == "baremetal"
-    fast_regions = [r for r in board.memory if r.fast and r.kind == "ram"] if bare else []
-    external = [r for r in board.memory if r.kind == "external_ram"] if bare else []
+    fast_regions = [r for r in board.memory if r.fast and r.kind == "ram"] if bare and not shared else []
+    external = [r for r in board.memory if r.kind == "external_ram"] if bare and not shared else []
     console_bytes = CONSOLE_STATIC_BYTES.get(spec.console, 0)
     if console_bytes and board.has_caches:  # aligned to an MPU region of its size: as much again at worst
         console_bytes *= 2
@@ -231,10 +241,13 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
     def room(region) -> int:
         return region.length - weights.held_in(region.name)
 
+    def section(region: str) -> str:  # the model's own: several models' fragments link into one script
+        return f".bss.{spec.library.name}_{region}"
+
     for region in fast_regions:
         chosen = fill(wanted, region.name, room(region))
         if chosen:
-            add(region.name, chosen, f".bss.llm_{region.name}")
+            add(region.name, chosen, section(region.name))
             wanted = [w for w in wanted if w not in chosen]
     main = board.ram_region or "ram"
     if external:
@@ -243,12 +256,12 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         for region in external:
             spilled = fill(rest, region.name, room(region))
             if spilled:
-                add(region.name, spilled, f".bss.llm_{region.name}")
+                add(region.name, spilled, section(region.name))
                 rest = [w for w in rest if w not in spilled]
         wanted = chosen + rest  # what no tier holds overfills the main RAM: the plan does not fit
     if wanted or not arenas:  # the rest in the board's main RAM (none left: no empty array, which C warns of)
         placed, size = place(wanted, main)
-        arenas.insert(0, Arena(main, None, size, tuple(placed)))
+        arenas.insert(0, Arena(main, None, size, tuple(placed), shared))
     return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes,
                       static_bytes, weights)
 

@@ -30,7 +30,7 @@ from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes
 from .quantize import QuantizedModel
-from .sources import ISA_FILES, TEST_RUNTIME, console_sources, copy_runtime, runtime_files
+from .sources import ISA_FILES, TEST_RUNTIME, api_functions, console_sources, copy_runtime, runtime_files
 from .spec import CompileSpec
 
 # template -> the file it renders
@@ -262,8 +262,13 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                 (tmp / name).write_text(ld.render(values, ld_name=name, emulated=emulated, memory=memory,
                                                   labels={r.name: r.label for r in memory}))
             memory = values["lib_memory"]  # the library's, for the user's script
-            (tmp / "llm_sections.ld").write_text(env.get_template("llm_sections.ld.j2").render(
+            (tmp / spec.library.sections_file).write_text(env.get_template("llm_sections.ld.j2").render(
                 values, memory=memory, labels={r.name: r.label for r in memory}))
+        if spec.library.prefixed:  # its header, and CMake's step that renames its symbols
+            (tmp / "include").mkdir()
+            (tmp / "include" / f"{spec.library.name}.h").write_text(
+                env.get_template("library_header.h.j2").render(values, api_functions=api_functions()))
+            (tmp / "prefix_symbols.cmake").write_text(env.get_template("prefix_symbols.cmake.j2").render(values))
         if board.toolchain_prefix:  # CMake's toolchain file for the board's cross compiler
             (tmp / "toolchain.cmake").write_text(env.get_template("toolchain.cmake.j2").render(values))
         (tmp / CI_WORKFLOW).parent.mkdir(parents=True)

@@ -8,6 +8,7 @@ the table against every board's compiler)."""
 from __future__ import annotations
 
 import platform
+import re
 from pathlib import Path
 
 from ..boards import Board, Kernel
@@ -167,3 +168,10 @@ def copy_runtime(files: list[str], dest: Path) -> None:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((root / rel).read_bytes())
+
+
+def api_functions() -> list[str]:
+    """The functions runtime_c/llm.h declares, in its order: what a library compiled
+    with --name renames and its header declares under the name."""
+    text = (resource_dir("runtime_c") / "llm.h").read_text()
+    return re.findall(r"^[a-z][^(;{}]*?\b(llm_\w+)\(", text, re.M)

@@ -40,6 +40,20 @@ class LibraryOptions:
         """Whether the library's symbols carry the name (NAME_llm_init, ...)."""
         return self.name != "llm"
 
+    @property
+    def symbol_prefix(self) -> str:
+        return f"{self.name}_" if self.prefixed else ""
+
+    @property
+    def label_prefix(self) -> str:
+        """Before the memory regions' labels in the library's linker-script fragment (LLM_RAM)."""
+        return f"{self.name.upper()}_"
+
+    @property
+    def sections_file(self) -> str:
+        """The library's linker-script fragment."""
+        return f"{self.name}_sections.ld"
+
 
 @dataclass(frozen=True)
 class CompileSpec:

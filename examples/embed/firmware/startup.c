@@ -19,7 +19,7 @@ void reset_handler(void) {
     memcpy(_sdata, _sidata, (size_t)((char *)_edata - (char *)_sdata));
     memset(_sbss, 0, (size_t)((char *)_ebss - (char *)_sbss));
     initialise_monitor_handles();
-    static char name[] = "story";
+    static char name[] = "firmware";
     static char *argv[] = {name, NULL};
     exit(main(1, argv));
 }

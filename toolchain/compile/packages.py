@@ -37,17 +37,15 @@ def arduino_wrappers(project: Path, sources: list[str], name: str) -> dict[str, 
     (llm.h, kernels/kernels.h, llm_config.h), and the sources' wrappers include the
     build header first (the flags Arduino cannot pass per library)."""
     headers = [h.relative_to(project / "runtime").as_posix() for h in (project / "runtime").rglob("*.h")
-               if h.parent.name not in ("platform", "tools")] + ["llm_config.h"]
-    wrappers = {}
+               if h.parent.name not in ("platform", "tools")]
+    wrappers = {"src/llm_config.h": '#include "../llm_config.h"\n'}
     for h in headers:
-        real = h if h == "llm_config.h" else f"runtime/{h}"
-        wrappers[f"src/{h}"] = f'#include "{"../" * (h.count("/") + 1)}{real}"\n'
+        wrappers[f"src/{h}"] = f'#include "{"../" * (h.count("/") + 1)}runtime/{h}"\n'
     for f in sources:
-        up = "../" * (ARDUINO_SOURCES.count("/") + 1 + f.count("/"))
-        wrappers[f"{ARDUINO_SOURCES}/{f}"] = (f'#include "{name}_build.h"\n#include "{up}{f}"\n' if f.endswith(".c") else
-                                             # the image's .incbin: -I src finds src/../llm_image.bin
-                                             '#define LLM_IMAGE_FILE "../llm_image.bin"\n'
-                                             f'#include "{up}{f}"\n')
+        real = f'#include "{"../" * (ARDUINO_SOURCES.count("/") + 1 + f.count("/"))}{f}"\n'
+        # a C file takes the flags first; the image's .incbin finds src/../llm_image.bin through -I src
+        first = f'#include "{name}_build.h"\n' if f.endswith(".c") else '#define LLM_IMAGE_FILE "../llm_image.bin"\n'
+        wrappers[f"{ARDUINO_SOURCES}/{f}"] = first + real
     return wrappers
 
 

@@ -28,6 +28,7 @@ from .fit import image_copied
 from .linker import memory_map
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
+from .packages import LIBRARY_CFLAGS, render_packages
 from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes
 from .quantize import QuantizedModel
 from .sources import ISA_FILES, TEST_RUNTIME, api_functions, console_sources, copy_runtime, runtime_files
@@ -221,6 +222,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   kernel=kernel, layout=kernel.layout(qm.mode), weights=plan.weights,
                   lib_sources=library_sources(runtime, spec.weights == "separate"),
+                  library_cflags=list(LIBRARY_CFLAGS),
                   lib_memory=memory_map(board, plan, emulated=False) if board.os == "baremetal" else [],
                   cpu_flags=[f for f in board.cflags if not f.startswith("-O")],
                   # build/llm_weights.img: an image flashed (Linux: read) on its own
@@ -269,6 +271,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
             (tmp / "include" / f"{spec.library.name}.h").write_text(
                 env.get_template("library_header.h.j2").render(values, api_functions=api_functions()))
             (tmp / "prefix_symbols.cmake").write_text(env.get_template("prefix_symbols.cmake.j2").render(values))
+        render_packages(env, values, tmp, spec.library.packages)
         if board.toolchain_prefix:  # CMake's toolchain file for the board's cross compiler
             (tmp / "toolchain.cmake").write_text(env.get_template("toolchain.cmake.j2").render(values))
         (tmp / CI_WORKFLOW).parent.mkdir(parents=True)

@@ -34,6 +34,11 @@ class LibraryOptions:
         unknown = [p for p in self.packages if p not in PACKAGES]
         if unknown:
             raise ToolchainError(f"unknown --package {unknown[0]!r} (choose from {', '.join(PACKAGES)})")
+        framework = next((p for p in self.packages if p != "cmake"), None)
+        if self.prefixed and framework:
+            raise ToolchainError(f"--name {self.name} renames the library's symbols once it is built, which make lib "
+                                 f"and CMakeLists.txt do and --package {framework}'s build does not: link the "
+                                 f"project's CMakeLists.txt (add_subdirectory) instead, or compile without --name")
 
     @property
     def prefixed(self) -> bool:

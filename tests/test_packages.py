@@ -169,6 +169,15 @@ def test_an_unknown_package_is_refused(shared_models, tmp_path):
     assert "Traceback" not in result.stderr and not out.exists()
 
 
+def test_a_framework_package_with_a_name_is_refused(shared_models, tmp_path):
+    """A framework compiles the sources itself, so nothing renames the symbols --name asks for."""
+    out = tmp_path / "out"
+    result = llmtool("compile", shared_models / "stories260K.bin", "--tokenizer", shared_models / "tok512.bin",
+                     "--name", "a", "--package", "cmake", "--package", "arduino", "-o", out)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and not out.exists()
+    assert result.stderr.startswith("error: --name a renames") and "--package arduino" in result.stderr
+
+
 def run_story(program):
     result = subprocess.run([program], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout == KNOWN_TEXT + "\n", result.stderr

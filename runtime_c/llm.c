@@ -5,21 +5,27 @@
 #include "model.h"
 #include "image.h"
 #include "kernels/kernels.h"
+#include "kernels/kquant.h"
 #include "kv_cache.h"
 #include "parallel.h"
 
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
 #define LLM_WIDEST (LLM_DIM > LLM_HIDDEN_DIM ? LLM_DIM : LLM_HIDDEN_DIM)
 
-/* How the compiler laid out the matrices (kernels.h: WeightLayout), and the bits
- * of each stored value. The image is written for the board's q8 kernel. */
+/* How the compiler laid out the q8 and f32 matrices (kernels.h: WeightLayout): the
+ * image is written for the board's q8 kernel. (q4, q5 and q6 have their own: kquant.h.) */
 static const WeightLayout layout = {LLM_BLOCK_ROWS, LLM_CHUNK_COLS, LLM_WEIGHT_BIAS};
-#define WEIGHT_BITS (LLM_QUANT_Q8 ? 8 : LLM_QUANT_Q4 ? 4 : 32)
-#if (LLM_QUANT_Q8 && defined(KERNEL_ROWS) && \
+#if (LLM_USES_Q8 && defined(KERNEL_ROWS) && \
      (KERNEL_ROWS != LLM_BLOCK_ROWS || KERNEL_COLS != LLM_CHUNK_COLS || KERNEL_BIAS != LLM_WEIGHT_BIAS)) || \
-    (!LLM_QUANT_INT && defined(KERNEL_F32_ROWS) && (KERNEL_F32_ROWS != LLM_BLOCK_ROWS || KERNEL_F32_COLS != LLM_CHUNK_COLS))
+    (LLM_USES_F32 && defined(KERNEL_F32_ROWS) && (KERNEL_F32_ROWS != LLM_BLOCK_ROWS || KERNEL_F32_COLS != LLM_CHUNK_COLS))
 #error "the weight image is not in the layout of this board's kernels: compile the project again"
 #endif
+
+/* The bits of a format's values (kquant.h's for q4, q5, q6). */
+static int format_bits(int format) {
+    return format == LLM_FORMAT_F32 ? 32 : format == LLM_FORMAT_Q8 ? 8 : format == LLM_FORMAT_Q4 ? 4
+         : format == LLM_FORMAT_Q5 ? 5 : 6;
+}
 
 /* Runs from the checked image at `base` (the image, or a copy of it). */
 static int start(const uint8_t *base) {
@@ -52,18 +58,24 @@ void llm_reset(void) {
     }
 }
 
-/* The activation x[n] in the form the matrix kernels take: for q8 and q4 it is
- * quantized once into the shared xq/xs buffers, then multiplied by several matrices. */
+/* The activation x[n] in the form the matrix kernels take: for quantized weights it is
+ * quantized once into the shared xq/xs buffers, then multiplied by several matrices;
+ * x_int8 is it as int8, which q4, q5 and q6 take (and q8 where its kernel does). */
+#if LLM_QUANT_INT
+static const int8_t *x_int8;
+#endif
 static void prepare_input(const float *x, int n) {
-#if LLM_QUANT_Q4 || (LLM_QUANT_Q8 && KERNEL_X_BYTES == 1)
-    quantize_q8_kernel(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
-    for (int j = n; j % LLM_CHUNK_COLS; j++) llm_state.xq[j] = 0; /* kernels read whole chunks */
-#elif LLM_QUANT_Q8
+#if LLM_USES_Q8 && KERNEL_X_BYTES != 1
     /* quantized just after the kernel's form of them, then turned into it */
     int8_t *staged = llm_state.xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS *
                                         KERNEL_X_BYTES;
     quantize_q8_kernel(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
     matvec_q8_prepare(llm_state.xq, staged, n);
+    x_int8 = staged;
+#elif LLM_QUANT_INT
+    quantize_q8_kernel(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
+    for (int j = n; j % LLM_CHUNK_COLS; j++) llm_state.xq[j] = 0; /* kernels read whole chunks */
+    x_int8 = llm_state.xq;
 #else
     (void)x;
     (void)n;
@@ -87,20 +99,30 @@ static int blocks(int rows) {
     return (rows + LLM_BLOCK_ROWS - 1) / LLM_BLOCK_ROWS;
 }
 
+/* Bytes of a block of LLM_BLOCK_ROWS rows of m (cols columns). */
+static long block_bytes(const Matrix *m, int cols) {
+    const int bits = format_bits(m->format);
+    if (bits == 32 || bits == 8) return layout_block_bytes(&layout, LLM_BLOCK_ROWS, cols, LLM_GROUP_SIZE, bits);
+    return LLM_BLOCK_ROWS * kquant_row_bytes(bits, cols, LLM_GROUP_SIZE);
+}
+
 /* Blocks [lo, hi) of m[rows x cols] @ x into out[rows]. */
 static void matmul_range(float *out, const Matrix *m, int rows, int cols, const float *x, int lo, int hi) {
-    const long block_bytes = layout_block_bytes(&layout, LLM_BLOCK_ROWS, cols, LLM_GROUP_SIZE, WEIGHT_BITS);
     const int row = lo * LLM_BLOCK_ROWS, n = (hi * LLM_BLOCK_ROWS < rows ? hi * LLM_BLOCK_ROWS : rows) - row;
-    const uint8_t *w = m->w + lo * block_bytes;
-#if LLM_QUANT_Q8
-    (void)x;
-    matmul_q8(out + row, llm_state.xq, llm_state.xs, w, n, cols, LLM_GROUP_SIZE, &layout);
-#elif LLM_QUANT_Q4
-    (void)x;
-    matmul_q4(out + row, llm_state.xq, llm_state.xs, w, n, cols, LLM_GROUP_SIZE, &layout);
-#else
-    matmul_f32(out + row, x, w, n, cols, &layout);
+    const uint8_t *w = m->w + lo * block_bytes(m, cols);
+    switch (m->format) {
+#if LLM_USES_Q8
+    case LLM_FORMAT_Q8: matmul_q8(out + row, llm_state.xq, llm_state.xs, w, n, cols, LLM_GROUP_SIZE, &layout); break;
 #endif
+#if LLM_USES_KQUANT
+    case LLM_FORMAT_Q4:
+    case LLM_FORMAT_Q5:
+    case LLM_FORMAT_Q6:
+        matmul_kquant(out + row, x_int8, llm_state.xs, w, n, cols, LLM_GROUP_SIZE, format_bits(m->format));
+        break;
+#endif
+    default: matmul_f32(out + row, x, w, n, cols, &layout); break;
+    }
 }
 
 static void matmul_blocks(void *ctx, int start, int end) {
@@ -140,7 +162,12 @@ static void matmul(float *out, const float *x, const Matrix *m, int rows, int co
 
 /* Row `token` of the embedding table, as floats. */
 static void embed(float *out, const Matrix *table, int token) {
-    layout_row_f32(out, table->w, LLM_VOCAB_SIZE, LLM_DIM, LLM_GROUP_SIZE, WEIGHT_BITS, &layout, token);
+    const int bits = format_bits(table->format);
+    if (bits == 32 || bits == 8) {
+        layout_row_f32(out, table->w, LLM_VOCAB_SIZE, LLM_DIM, LLM_GROUP_SIZE, bits, &layout, token);
+    } else {
+        kquant_row_f32(out, table->w, LLM_DIM, LLM_GROUP_SIZE, bits, token);
+    }
 }
 
 typedef struct {

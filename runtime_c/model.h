@@ -12,13 +12,19 @@
 #include <stdint.h>
 #include "llm_config.h"
 
-/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order, in the layout
- * the compiler chose for the board's kernels (LLM_BLOCK_ROWS, LLM_CHUNK_COLS,
- * LLM_WEIGHT_BIAS; kernels.h: WeightLayout): blocks of rows interleaved in chunks
- * of columns, for q8 and q4 each group of LLM_GROUP_SIZE columns (the last may be
- * shorter) followed by its scales, one per row of the block. */
+/* Weight formats, in toolchain/choices.py's QUANT_MODES order. */
+enum { LLM_FORMAT_F32, LLM_FORMAT_Q8, LLM_FORMAT_Q4, LLM_FORMAT_Q5, LLM_FORMAT_Q6 };
+
+/* A [rows x cols] weight matrix, rows in PyTorch's [out, in] order, in its format
+ * (LLM_FORMAT_*: each matrix its own with compile --quant auto). f32 and q8 are in the
+ * layout the compiler chose for the board's kernels (LLM_BLOCK_ROWS, LLM_CHUNK_COLS,
+ * LLM_WEIGHT_BIAS; kernels.h: WeightLayout): blocks of rows interleaved in chunks of
+ * columns, for q8 each group of LLM_GROUP_SIZE columns (the last may be shorter)
+ * followed by its scales, one per row of the block. q4, q5 and q6 are stored row by
+ * row in groups of LLM_GROUP_SIZE columns (kernels/kquant.h). */
 typedef struct {
     const uint8_t *w;
+    int format;
 } Matrix;
 
 typedef struct {
@@ -124,7 +130,7 @@ typedef struct {
     uint32_t version;
     uint32_t image_size;
     uint32_t dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, context;
-    uint32_t quant;     /* 0 = f32, 1 = q8, 2 = q4 */
+    uint32_t quant;     /* LLM_QUANT_MODE */
     uint32_t group_size;
     uint32_t kv;        /* 0 = f32, 1 = f16, 2 = q8 */
     uint32_t tokenizer; /* 0 = sentencepiece, 1 = tiktoken */

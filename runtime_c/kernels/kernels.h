@@ -11,12 +11,12 @@
 
 /* How the compiler laid out a weight matrix for the kernels (toolchain/compile/layout.py):
  * blocks of `rows` rows, the last block possibly shorter. Within a block each group
- * of columns (q8/q4: group_size; f32: the whole row) is stored in chunks of `cols`
+ * of columns (q8: group_size; f32: the whole row) is stored in chunks of `cols`
  * columns, a chunk holding that span of every row of the block in turn; a group not
  * a multiple of `cols` long ends in a chunk padded with zero weights. After each
  * quantized group come the block's float scales for it, one per row. A q8 byte is
- * the value + `bias` (0, or 128: unsigned bytes for VNNI); a q4 byte holds two
- * values + 8, the even column in the low nibble. */
+ * the value + `bias` (0, or 128: unsigned bytes for VNNI). (q4, q5 and q6 have a
+ * layout of their own: kquant.h.) */
 typedef struct {
     int rows, cols, bias;
 } WeightLayout;
@@ -29,15 +29,22 @@ void layout_row_f32(float *out, const uint8_t *w, int rows, int cols, int group_
 
 /* out[r] for the `rows` rows of one block of a matrix in layout l:
  * f32: sum_j w[r, j] * x[j], in column order;
- * q8, q4: over groups in order, (float)(int32 sum of the group's products)
+ * q8: over groups in order, (float)(int32 sum of the group's products)
  *   * weight scale * activation scale xs[g], added to the row's float sum.
  * The portable references; every ISA variant gives the same floats bit for bit. */
 void matvec_f32_reference(float *out, const float *x, const uint8_t *block, int rows, int cols,
                           const WeightLayout *l);
 void matvec_q8_reference(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                          int group_size, const WeightLayout *l);
-void matvec_q4_reference(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
-                         int group_size, const WeightLayout *l);
+/* q4, q5, q6 (kquant.h): whole rows, one after another, in the formats' own layout. */
+void matvec_q4_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                         int group_size);
+void matvec_q5_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                         int group_size);
+void matvec_q6_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                         int group_size);
+/* Row `row` of a q4, q5 or q6 matrix (`bits`), dequantized: d * sc * q - dmin * m. */
+void kquant_row_f32(float *out, const uint8_t *w, int cols, int group_size, int bits, int row);
 
 /* A whole matrix (or a run of its blocks, starting on one): out[rows]. The q8 and
  * f32 ones take the board's kernel where there is one (below); xq is in the form
@@ -45,8 +52,8 @@ void matvec_q4_reference(float *out, const int8_t *x, const float *xs, const uin
 void matmul_f32(float *out, const float *x, const uint8_t *w, int rows, int cols, const WeightLayout *l);
 void matmul_q8(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
                int group_size, const WeightLayout *l);
-void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
-               int group_size, const WeightLayout *l);
+void matmul_kquant(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size, int bits);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout

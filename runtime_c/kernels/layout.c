@@ -26,8 +26,7 @@ void layout_row_f32(float *out, const uint8_t *w, int rows, int cols, int group_
         float scale;
         memcpy(&scale, p + values + 4 * r, sizeof scale);
         for (int j = 0; j < len; j++) {
-            out[start + j] = (float)layout_value(p + (j / l->cols) * chunk + r * span, j % l->cols, bits,
-                                                 (uint8_t)l->bias) * scale;
+            out[start + j] = (float)(int8_t)(p[(j / l->cols) * chunk + r * span + j % l->cols] ^ l->bias) * scale;
         }
         p += values + 4L * height;
     }

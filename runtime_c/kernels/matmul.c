@@ -15,11 +15,12 @@ void matmul_q8(float *out, const int8_t *xq, const float *xs, const uint8_t *w, 
     }
 }
 
-void matmul_q4(float *out, const int8_t *xq, const float *xs, const uint8_t *w, int rows, int cols,
-               int group_size, const WeightLayout *l) {
-    const long step = layout_block_bytes(l, l->rows, cols, group_size, 4);
-    for (int i = 0; i < rows; i += l->rows, w += step) {
-        matvec_q4_reference(out + i, xq, xs, w, rows - i < l->rows ? rows - i : l->rows, cols, group_size, l);
+void matmul_kquant(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size, int bits) {
+    switch (bits) {
+    case 4: matvec_q4_reference(out, x, xs, w, rows, cols, group_size); break;
+    case 5: matvec_q5_reference(out, x, xs, w, rows, cols, group_size); break;
+    default: matvec_q6_reference(out, x, xs, w, rows, cols, group_size); break;
     }
 }
 

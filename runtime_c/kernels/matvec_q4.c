@@ -1,6 +1,6 @@
-#include "layout.h"
+#include "kquant.h"
 
-void matvec_q4_reference(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
-                         int group_size, const WeightLayout *l) {
-    layout_matvec(out, x, xs, block, rows, cols, group_size, l, 4);
+void matvec_q4_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                         int group_size) {
+    kquant_matvec(out, x, xs, w, rows, cols, group_size, 4);
 }

@@ -35,7 +35,8 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
                    check=True)
     k = ctypes.CDLL(str(lib))
     k.matmul_q8.argtypes = [F32P, I8P, F32P, U8P] + [ctypes.c_int] * 3 + [LAYOUTP]
-    k.matmul_q4.argtypes = [F32P, I8P, F32P, U8P] + [ctypes.c_int] * 3 + [LAYOUTP]
+    k.matmul_kquant.argtypes = [F32P, I8P, F32P, U8P] + [ctypes.c_int] * 4
+    k.kquant_row_f32.argtypes = [F32P, U8P] + [ctypes.c_int] * 4
     k.matmul_f32.argtypes = [F32P, F32P, U8P, ctypes.c_int, ctypes.c_int, LAYOUTP]
     k.layout_row_f32.argtypes = [F32P, U8P] + [ctypes.c_int] * 4 + [LAYOUTP, ctypes.c_int]
     k.kernel_selftest.argtypes = [ctypes.c_uint32, ctypes.POINTER(ctypes.c_int)]
@@ -61,7 +62,7 @@ def build_kernels(directory: Path, flags: tuple[str, ...] = ()) -> ctypes.CDLL:
 
 
 def grouped_reference(wq: np.ndarray, xq: np.ndarray, ws: np.ndarray, xs: np.ndarray, group: int) -> np.ndarray:
-    """matvec_q8/q4 in numpy, in the C order: an int32 sum per group, then
+    """matvec_q8 in numpy, in the C order: an int32 sum per group, then
     (acc * ws) * xs, added group after group."""
     expected = np.zeros(wq.shape[0], np.float32)
     for g in range(ws.shape[1]):

@@ -6,7 +6,7 @@ import pytest
 
 from c_kernels import WeightLayout as WeightLayout_c
 from c_kernels import build_kernels, grouped_reference
-from toolchain.boards import Q4_LAYOUT
+from toolchain.compile.kquant import FORMATS, kquant_dot, quantize_kmatrix
 from toolchain.compile.layout import BITS, WeightLayout, pack_matrix
 from toolchain.compile.quantize import LEVELS
 
@@ -20,16 +20,13 @@ def kernels(tmp_path_factory):
 # whole number of 4-byte words, so scales stay aligned
 LAYOUTS = {"q8": [WeightLayout(1, 4), WeightLayout(4, 4), WeightLayout(4, 16), WeightLayout(16, 4, bias=128),
                   WeightLayout(8, 4, bias=128), WeightLayout(3, 8)],
-           "q4": [Q4_LAYOUT, WeightLayout(4, 8), WeightLayout(2, 32)],
            "f32": [WeightLayout(1, 1), WeightLayout(8, 1), WeightLayout(16, 1), WeightLayout(4, 4)]}
 SHAPES = [(7, 64, 64), (5, 172, 64), (3, 100, 32), (4, 9, 64), (2, 1, 2), (3, 45, 10), (19, 72, 24), (33, 65, 16)]
 
 
-@pytest.mark.parametrize("mode", ["q8", "q4"])
 @pytest.mark.parametrize("rows,cols,group", SHAPES)
-def test_matmul_sums_groups_exactly_in_every_layout(kernels, mode, rows, cols, group):
-    if mode == "q4" and group % 2:
-        group += 1
+def test_matmul_sums_groups_exactly_in_every_layout(kernels, rows, cols, group):
+    mode = "q8"
     rng = np.random.default_rng(rows * cols)
     ng = -(-cols // group)
     lo, hi = LEVELS[mode]
@@ -47,6 +44,29 @@ def test_matmul_sums_groups_exactly_in_every_layout(kernels, mode, rows, cols, g
         row = np.zeros(cols, np.float32)  # one row back as floats (the embedding lookup)
         kernels.layout_row_f32(row, packed, rows, cols, group, BITS[mode], WeightLayout_c.of(layout), rows - 1)
         np.testing.assert_array_equal(row, wq[-1] * np.repeat(ws[-1], group)[:cols])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("rows,cols,group", [(7, 64, 256), (5, 172, 64), (3, 300, 256), (4, 9, 32), (2, 1, 32),
+                                             (6, 100, 1024), (3, 2048, 1024)])
+def test_kquant_matmul_is_the_numpy_reference_bit_for_bit(kernels, fmt, rows, cols, group):
+    """q4, q5, q6 in C against kquant.py's dot product, which the formats' spec defines:
+    short last groups and sub-blocks, the widest group, extreme activations."""
+    rng = np.random.default_rng(rows * cols + group)
+    w = rng.standard_normal((rows, cols)).astype(np.float32) * rng.random(cols).astype(np.float32)
+    w[0, :min(cols, 32)] = 0.0  # a zero sub-block
+    m = quantize_kmatrix(w, fmt, group, rng.random(cols) + 0.01)
+    packed = m.pack()
+    ng = -(-cols // group)
+    xq = rng.integers(-127, 128, cols, dtype=np.int8)
+    xq[:min(cols, 8)] = [-127, 127] * (min(cols, 8) // 2) + [127] * (min(cols, 8) % 2)
+    xs = rng.random(ng, dtype=np.float32) * 0.1
+    out = np.zeros(rows, np.float32)
+    kernels.matmul_kquant(out, xq, xs, packed, rows, cols, group, int(fmt[1]))
+    np.testing.assert_array_equal(out, kquant_dot(m, xq, xs))
+    row = np.zeros(cols, np.float32)  # one row back as floats (the embedding lookup)
+    kernels.kquant_row_f32(row, packed, cols, group, int(fmt[1]), rows - 1)
+    np.testing.assert_array_equal(row, m.dequantize()[-1])
 
 
 @pytest.mark.parametrize("rows,cols,_", SHAPES)

@@ -37,7 +37,7 @@ class Kernel:
         return self.name.lower().replace("_", "-")
 
     def layout(self, quant: str) -> WeightLayout:
-        return {"q8": self.q8, "f32": self.f32}.get(quant, Q4_LAYOUT)
+        return {"q8": self.q8, "f32": self.f32}.get(quant, KQUANT_LAYOUT)
 
     def fits(self, quant: str, group_size: int) -> bool:
         """Whether its q8 kernel can take this group size (whole chunks per group)."""
@@ -45,7 +45,9 @@ class Kernel:
 
 
 PORTABLE = Kernel("", "REFERENCE")
-Q4_LAYOUT = WeightLayout(1, 8)  # four bytes per chunk: every scale stays 4-byte aligned
+# q4, q5, q6 are stored row by row (kquant.h): blocks of one row, the forward pass's
+# unit of work; their kernels read no activation past the row
+KQUANT_LAYOUT = WeightLayout(1, 8)
 # x86 f32 (matvec_f32_avx2): 16 rows a column at a time, one 64-byte line per column
 F32_X86 = WeightLayout(16, 1)
 # best first

@@ -23,6 +23,7 @@ from ..importers.unicode_classes import class_runs
 from ..progress import bar
 from ..rope import rope_table
 from .layout import matrix_bytes, pack_matrix
+from .kquant import KQuantMatrix
 from .quantize import PROGRESS_PARAMS, QuantizedMatrix, QuantizedModel
 
 if TYPE_CHECKING:
@@ -121,7 +122,9 @@ def layout_image(qm: QuantizedModel, spec: CompileSpec) -> ImageLayout:
     layout = spec.kernel.layout(qm.mode)
     for name in read_order(list(qm.tensors)):
         t = qm.tensors[name]
-        if isinstance(t, QuantizedMatrix):
+        if isinstance(t, KQuantMatrix):
+            arrays[name] = t.pack()
+        elif isinstance(t, QuantizedMatrix):
             arrays[name] = pack_matrix(t.q, t.scales, qm.group_size, qm.mode, layout)
         elif t.ndim == 2:
             arrays[name] = pack_matrix(t, None, qm.group_size, "f32", layout)

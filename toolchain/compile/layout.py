@@ -12,8 +12,10 @@ it, one per row, so weights and scales are one stream in the order they are used
 
 q8 values are stored as value + bias in a byte: bias 0 is plain int8; bias 128 gives
 unsigned bytes, for VNNI's unsigned-by-signed multiply (the kernel subtracts
-128 * sum(x) per group). q4 values are nibbles, value + 8, the even column low.
-The C runtime reads the same layout (runtime_c/kernels/layout.c).
+128 * sum(x) per group). The C runtime reads the same layout (runtime_c/kernels/layout.c).
+
+q4, q5 and q6 (kquant.py, runtime_c/kernels/kquant.h) are stored row by row, in groups
+of `group_size` columns made of 32-column sub-blocks: their sizes are here too.
 
 The layouts and their sizes need no numpy (board files hold layouts, and `llmtool
 boards` should not load it); the packing functions import it.
@@ -26,7 +28,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-BITS = {"f32": 32, "q8": 8, "q4": 4}
+BITS = {"f32": 32, "q8": 8}
+KQUANT_SUB = 32  # columns per sub-block of q4, q5, q6
+# q4, q5, q6: bytes of a sub-block's 32 values, and whether it has a min beside its scale
+KQUANT_SPAN_BYTES = {"q4": 16, "q5": 20, "q6": 24}
+KQUANT_HAS_MIN = {"q4": True, "q5": True, "q6": False}
 # Scales below this are stored as 0 (their group as zeros): every product of a scale,
 # an int32 sum and an activation scale is then a normal float, so vector units that
 # flush subnormals to zero (Armv7 NEON, Helium) compute the same products. A power of
@@ -53,7 +59,17 @@ def group_lengths(cols: int, group_size: int) -> list[int]:
     return [group_size] * full + ([tail] if tail else [])
 
 
+def kquant_group_bytes(quant: str, length: int) -> tuple[int, int]:
+    """Bytes of a q4/q5/q6 group of `length` columns: its values, and the rest: the
+    sub-block scales (6 bits each with a 6-bit min, or a byte) and f16 d (and dmin)."""
+    n_sub = -(-length // KQUANT_SUB)
+    rest = -(-12 * n_sub // 8) + 4 if KQUANT_HAS_MIN[quant] else n_sub + 2
+    return KQUANT_SPAN_BYTES[quant] * n_sub, rest
+
+
 def block_bytes(block_rows: int, cols: int, group_size: int, quant: str, layout: WeightLayout) -> int:
+    if quant in KQUANT_SPAN_BYTES:
+        return block_rows * sum(map(sum, (kquant_group_bytes(quant, n) for n in group_lengths(cols, group_size))))
     if quant == "f32":
         return block_rows * chunk_padded(cols, layout) * 4
     return sum(block_rows * chunk_padded(n, layout) * BITS[quant] // 8 + 4 * block_rows
@@ -67,7 +83,9 @@ def matrix_bytes(rows: int, cols: int, group_size: int, quant: str, layout: Weig
 
 
 def scale_bytes(rows: int, cols: int, group_size: int, quant: str) -> int:
-    """Of matrix_bytes, the float scales (none for f32)."""
+    """Of matrix_bytes, the scales (none for f32)."""
+    if quant in KQUANT_SPAN_BYTES:
+        return rows * sum(kquant_group_bytes(quant, n)[1] for n in group_lengths(cols, group_size))
     return 0 if quant == "f32" else 4 * rows * len(group_lengths(cols, group_size))
 
 
@@ -82,14 +100,11 @@ def _chunks(values: np.ndarray, layout: WeightLayout, fill) -> np.ndarray:
     return chunked.reshape(blocks, -1)
 
 
-def _stored_bytes(q: np.ndarray, quant: str, layout: WeightLayout) -> np.ndarray:
-    """Quantized values [blocks, chunks * rows * cols] as the bytes the image holds."""
+def _stored_bytes(q: np.ndarray, layout: WeightLayout) -> np.ndarray:
+    """q8 values [blocks, chunks * rows * cols] as the bytes the image holds."""
     import numpy as np
 
-    if quant == "q8":
-        return (q.astype(np.int16) + layout.bias).astype(np.uint8)
-    nibbles = (q.astype(np.int16) + 8).astype(np.uint8)
-    return nibbles[:, 0::2] | (nibbles[:, 1::2] << 4)
+    return (q.astype(np.int16) + layout.bias).astype(np.uint8)
 
 
 def _pack_blocks(values: np.ndarray, scales: np.ndarray | None, group_size: int, quant: str,
@@ -101,7 +116,7 @@ def _pack_blocks(values: np.ndarray, scales: np.ndarray | None, group_size: int,
         return _chunks(values.astype("<f4"), layout, 0).view(np.uint8)
     parts, start = [], 0
     for g, n in enumerate(group_lengths(values.shape[2], group_size)):
-        parts.append(_stored_bytes(_chunks(values[:, :, start:start + n], layout, 0), quant, layout))
+        parts.append(_stored_bytes(_chunks(values[:, :, start:start + n], layout, 0), layout))
         parts.append(np.ascontiguousarray(scales[:, :, g].astype("<f4")).view(np.uint8))
         start += n
     return np.concatenate(parts, axis=1)

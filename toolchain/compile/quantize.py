@@ -1,14 +1,13 @@
-"""Quantization: symmetric int8 or int4 with one scale per group of columns, or plain f32.
+"""Quantization: symmetric int8 with one scale per group of columns (q8), the
+k-quant formats q4, q5 and q6 (kquant.py: 32-column sub-blocks with integer scales
+in groups with half-float scales), or plain f32.
 
 Each row of a [rows, cols] matrix is cut into groups of `group_size` columns; when
 group_size does not divide cols the last group of every row is simply shorter
 (stories260K's w2 has cols = 172 = 64 + 64 + 44), so no group size is shrunk
 behind the user's back. The runtime quantizes activations with the same groups.
-
-q4 values lie in [-8, 7] (stored two per byte, see layout.py); groups are even so
-each starts on a byte. With only 16 levels the scale matters: each group takes, of
-a few candidate scales, the one with the least squared error. A scale below
-layout.MIN_SCALE is taken as 0 (the group's weights are below 1e-17 anyway).
+A q8 scale below layout.MIN_SCALE is taken as 0 (the group's weights are below
+1e-17 anyway).
 """
 from __future__ import annotations
 
@@ -20,10 +19,12 @@ from ..choices import DEFAULT_GROUP_SIZE, QUANT_MODES
 from ..config import Model, ModelConfig
 from ..errors import ToolchainError
 from ..progress import bar
-from .layout import MIN_SCALE
+from .kquant import FORMATS as KQUANT_FORMATS, KQuantMatrix, quantize_kmatrix
+from .layout import KQUANT_SUB, MIN_SCALE
 
-LEVELS = {"q8": (-127, 127), "q4": (-8, 7)}  # the range of a quantized value
-Q4_DIVISORS = np.linspace(6.5, 8.5, 17, dtype=np.float32)  # candidate scales: max|w| / divisor
+LEVELS = {"q8": (-127, 127)}  # the range of a quantized value
+# q4, q5, q6: the widest group whose integer sums stay within int32 (kquant.h)
+KQUANT_MAX_GROUP = 1024
 PROGRESS_PARAMS = 10_000_000  # models above this size show progress bars
 
 
@@ -52,8 +53,14 @@ class QuantizedModel:
     model: Model
     mode: str
     group_size: int
-    tensors: dict[str, np.ndarray | QuantizedMatrix]  # matrices quantized, norms f32
+    tensors: dict[str, np.ndarray | QuantizedMatrix | KQuantMatrix]  # matrices quantized, norms f32
     errors: list[TensorError]
+
+    @property
+    def formats(self) -> dict[str, str]:
+        """Each matrix's format (the runtime's Matrix.format)."""
+        return {name: t.fmt if isinstance(t, KQuantMatrix) else t.mode if isinstance(t, QuantizedMatrix) else "f32"
+                for name, t in self.tensors.items() if not isinstance(t, np.ndarray) or t.ndim == 2}
 
     def worst(self) -> TensorError | None:
         return max(self.errors, key=lambda e: e.rel_rms, default=None)
@@ -69,28 +76,14 @@ def _round(groups: np.ndarray, scales: np.ndarray, mode: str) -> np.ndarray:
     return np.clip(np.rint(groups / safe), lo, hi)
 
 
-def _best_q4_scales(groups: np.ndarray, amax: np.ndarray) -> np.ndarray:
-    best = amax / np.float32(7)
-    best_err = np.full(amax.shape, np.inf, dtype=np.float32)
-    for divisor in Q4_DIVISORS:
-        scales = (amax / divisor).astype(np.float32)
-        err = ((_round(groups, scales, "q4") * scales[:, :, None] - groups) ** 2).sum(axis=2)
-        better = err < best_err
-        best = np.where(better, scales, best)
-        best_err = np.where(better, err, best_err)
-    return best
-
-
 def quantize_matrix(w: np.ndarray, group_size: int, mode: str = "q8") -> QuantizedMatrix:
+    """q8: one scale max|w| / 127 per group, values rounded to nearest."""
     rows, cols = w.shape
     padded = np.zeros((rows, n_groups(cols, group_size) * group_size), dtype=np.float32)
     padded[:, :cols] = w
     groups = padded.reshape(rows, -1, group_size)
     amax = np.abs(groups).max(axis=2)
-    if mode == "q8":
-        scales = (amax / np.float32(127)).astype(np.float32)
-    else:
-        scales = _best_q4_scales(groups, amax)
+    scales = (amax / np.float32(127)).astype(np.float32)
     scales = np.where(scales < MIN_SCALE, np.float32(0), scales)  # a group that small is zeros
     q = _round(groups, scales, mode).astype(np.int8)
     return QuantizedMatrix(q.reshape(rows, -1)[:, :cols].copy(), scales, group_size, mode)
@@ -104,8 +97,10 @@ def check_group_size(mode: str, group_size: int, config: ModelConfig | None = No
         raise ToolchainError(f"unknown quantization {mode!r} (choose from {', '.join(QUANT_MODES)})")
     if group_size < 1:
         raise ToolchainError(f"--group-size must be at least 1, not {group_size}")
-    if mode == "q4" and group_size % 2:
-        raise ToolchainError(f"--group-size {group_size} is odd; q4 packs two values per byte, so groups are even")
+    if mode in KQUANT_FORMATS and (group_size % KQUANT_SUB or group_size > KQUANT_MAX_GROUP):
+        raise ToolchainError(f"--group-size {group_size} does not suit {mode}: its groups are made of "
+                             f"{KQUANT_SUB}-column sub-blocks, up to {KQUANT_MAX_GROUP} columns (a multiple of "
+                             f"{KQUANT_SUB})")
     if config is not None and mode != "f32":
         widest = max(config.dim, config.hidden_dim)
         if group_size > max(widest, DEFAULT_GROUP_SIZE[mode]):
@@ -113,9 +108,13 @@ def check_group_size(mode: str, group_size: int, config: ModelConfig | None = No
                                  f"({widest} columns)")
 
 
-def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> QuantizedModel:
+def quantize_model(model: Model, mode: str = "q8", group_size: int = 64,
+                   importance: dict[str, np.ndarray] | None = None) -> QuantizedModel:
+    """Every matrix in `mode` (q4, q5, q6: weighted by `importance`, a calibration's
+    mean square of each matrix's input columns, kquant.calibration_importance)."""
     check_group_size(mode, group_size, model.config)
-    tensors: dict[str, np.ndarray | QuantizedMatrix] = {}
+    importance = importance or {}
+    tensors: dict[str, np.ndarray | QuantizedMatrix | KQuantMatrix] = {}
     errors: list[TensorError] = []
     big = model.config.n_params() > PROGRESS_PARAMS
     for name, w in bar(model.tensors.items(), desc=f"quantize to {mode}", unit="tensor",
@@ -123,7 +122,8 @@ def quantize_model(model: Model, mode: str = "q8", group_size: int = 64) -> Quan
         if mode == "f32" or w.ndim != 2:
             tensors[name] = w
             continue
-        qm = quantize_matrix(w, group_size, mode)
+        qm = quantize_kmatrix(w, mode, group_size, importance.get(name)) if mode in KQUANT_FORMATS \
+            else quantize_matrix(w, group_size, mode)
         diff = w - qm.dequantize()
         norm = float(np.linalg.norm(w))
         errors.append(TensorError(name, float(np.abs(diff).max()),

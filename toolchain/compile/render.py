@@ -220,7 +220,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
-                  kernel=kernel, layout=kernel.layout(qm.mode), weights=plan.weights,
+                  kernel=kernel, layout=kernel.layout(qm.mode), weights=plan.weights, formats=qm.formats,
                   lib_sources=library_sources(runtime, spec.weights == "separate"),
                   library_cflags=list(LIBRARY_CFLAGS),
                   lib_memory=memory_map(board, plan, emulated=False) if board.os == "baremetal" else [],

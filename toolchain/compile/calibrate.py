@@ -1,0 +1,124 @@
+"""Calibration and mixed precision: what each weight matrix's input columns carry
+over a text (the k-quant quantizer weighs its error by it), what each matrix costs
+the model in each format (the KL divergence of the next-token distribution when it
+alone is quantized), and a format per matrix within a byte budget."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..config import Model
+from ..errors import ToolchainError
+from ..host.validate import windows
+from ..model import Transformer
+from .kquant import FORMATS, quantize_kmatrix
+from .quantize import quantize_matrix
+
+
+def _linears(reference: Transformer) -> dict[str, torch.nn.Linear]:
+    """Each nn.Linear by its weight's tensor name; a shared classifier counts as the
+    embedding table (the same tensor)."""
+    out = {f"{name}.weight": mod for name, mod in reference.named_modules() if isinstance(mod, torch.nn.Linear)}
+    if reference.config.shared_classifier:
+        out["tok_embeddings.weight"] = out.pop("output.weight")
+    return out
+
+
+def calibration_importance(model: Model, tokens: list[int], bos: int = 1,
+                           context: int | None = None) -> dict[str, np.ndarray]:
+    """Per 2-D tensor the mean of x_i^2 of its input column i over the token windows
+    (of at most max_seq_len) through the f32 reference. The embedding table is looked
+    up, not multiplied: uniform importance, unless it is also the classifier (shared),
+    when it is the classifier's input's."""
+    reference = Transformer(model)
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+
+    def hook(name):
+        def record(_module, inputs, _output):
+            x = inputs[0].detach().double().reshape(-1, inputs[0].shape[-1])
+            sums[name] = sums.get(name, 0) + (x * x).sum(0).numpy()
+            counts[name] = counts.get(name, 0) + x.shape[0]
+        return record
+
+    handles = [mod.register_forward_hook(hook(name)) for name, mod in _linears(reference).items()]
+    try:
+        for window in windows(tokens, context or model.config.max_seq_len, bos):
+            reference.score(torch.tensor(window))
+    finally:
+        for h in handles:
+            h.remove()
+    importance = {name: sums[name] / counts[name] for name in sums}
+    for name, w in model.tensors.items():
+        if w.ndim == 2 and name not in importance:
+            importance[name] = np.ones(w.shape[1])
+    return importance
+
+
+def quantize_tensor(w: np.ndarray, fmt: str, group_size: int, importance: np.ndarray | None = None) -> np.ndarray:
+    """The dequantized float32 weights of `w` in any weight format (k-quants, q8, old q4)."""
+    if fmt in FORMATS:
+        return quantize_kmatrix(w, fmt, group_size, importance).dequantize()
+    return quantize_matrix(w, group_size, fmt).dequantize()
+
+
+def _mean_kl(reference: Transformer, model: Model, tensors: dict[str, np.ndarray], windows_: list[list[int]],
+             want: list[torch.Tensor]) -> float:
+    """Mean KL(reference || model with `tensors` replaced) over all positions of the windows."""
+    state = {k: torch.from_numpy(v) for k, v in tensors.items()}
+    original = {k: reference.state_dict()[k].clone() for k in state}
+    reference.load_state_dict(state, strict=False)
+    try:
+        total = positions = 0
+        for window, p in zip(windows_, want):
+            log_q = torch.log_softmax(reference.score(torch.tensor(window)).double(), 1)
+            total += float((p.exp() * (p - log_q)).sum())
+            positions += len(window)
+    finally:
+        reference.load_state_dict(original, strict=False)
+    return total / positions
+
+
+def tensor_sensitivity(model: Model, tokens: list[int], formats=("q4", "q5", "q6", "q8"), group_size: int = 256,
+                       importance: dict[str, np.ndarray] | None = None, bos: int = 1) -> dict[str, dict[str, float]]:
+    """Per 2-D tensor and format, the mean KL of the next-token distribution when only
+    that tensor is quantized (f32 activations): what each tensor costs in each format."""
+    reference = Transformer(model)
+    wins = windows(tokens, model.config.max_seq_len, bos)
+    want = [torch.log_softmax(reference.score(torch.tensor(w)).double(), 1) for w in wins]
+    out: dict[str, dict[str, float]] = {}
+    for name, w in model.tensors.items():
+        if w.ndim != 2:
+            continue
+        imp = importance.get(name) if importance else None
+        out[name] = {fmt: _mean_kl(reference, model, {name: quantize_tensor(w, fmt, group_size, imp)}, wins, want)
+                     for fmt in formats}
+    return out
+
+
+def choose_formats(sensitivity: dict[str, dict[str, float]], sizes: dict[str, dict[str, int]],
+                   budget_bytes: int) -> dict[str, str]:
+    """A format per tensor keeping the summed sizes within budget_bytes (the caller
+    takes the fixed bytes, norms and tables, off first): each starts in its smallest
+    format; the upgrade with the best KL gain per byte that still fits is taken
+    until none fits or gains."""
+    choice = {name: min(sizes[name], key=sizes[name].get) for name in sensitivity}
+    used = sum(sizes[name][fmt] for name, fmt in choice.items())
+    if used > budget_bytes:
+        raise ToolchainError(f"{budget_bytes:,} bytes cannot hold the tensors even in their smallest formats "
+                             f"({used:,} bytes)")
+    while True:
+        best = None
+        for name, now in choice.items():
+            for fmt, kl in sensitivity[name].items():
+                extra = sizes[name][fmt] - sizes[name][now]
+                gain = sensitivity[name][now] - kl
+                if extra > 0 and gain > 0 and used + extra <= budget_bytes:
+                    rate = gain / extra
+                    if best is None or rate > best[0]:
+                        best = (rate, name, fmt, extra)
+        if best is None:
+            return choice
+        _, name, fmt, extra = best
+        choice[name] = fmt
+        used += extra

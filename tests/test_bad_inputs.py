@@ -123,7 +123,7 @@ def test_tokenizer_problems(checkpoints, tokenizer, tmp_path):
 def test_options_out_of_range(checkpoints, tokenizer, tmp_path):
     ckpt, out = checkpoints["llama2.c v0"][0], tmp_path / "out"
     for args, words in [(["--board", "esp32-nope"], "esp32-nope"), (["--group-size", "0"], "group-size"),
-                        (["--quant", "q4", "--group-size", "33"], "odd"), (["--context", "0"], "context"),
+                        (["--quant", "q4", "--group-size", "33"], "sub-blocks"), (["--context", "0"], "context"),
                         (["--context", "33"], "max_seq_len")]:
         refused(["compile", ckpt, "-z", tokenizer, "-o", out, *args], out, words)
 

@@ -3,8 +3,9 @@ nothing: `llmtool --help` (and every command's --help) reads them without loadin
 numpy, torch or the compiler. The modules that act on them re-export them."""
 from pathlib import Path
 
-QUANT_MODES = ("f32", "q8", "q4", "q5", "q6")  # weight formats, in ImageHeader.quant order (model.h: LLM_FORMAT_*)
-DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 256, "q5": 256, "q6": 256}
+# weight formats, in ImageHeader.quant order (model.h: LLM_FORMAT_*); auto: a format per matrix
+QUANT_MODES = ("f32", "q8", "q4", "q5", "q6", "auto")
+DEFAULT_GROUP_SIZE = {"f32": 64, "q8": 64, "q4": 256, "q5": 256, "q6": 256, "auto": 256}
 KV_MODES = ("f32", "f16", "q8")  # KV cache storage, in ImageHeader.kv order
 WEIGHTS_MODES = ("linked", "separate")  # the weight image in the firmware, or flashed (Linux: read) on its own
 # the build glue a project carries beside its Makefile and CMakeLists.txt (compile --package)

@@ -5,6 +5,7 @@ import click
 
 from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
 from .library_options import library_options
+from .quant_options import quant_options
 from .weights_options import weights_options
 
 
@@ -15,10 +16,13 @@ from .weights_options import weights_options
 @click.option("--board", "-b", default="host", show_default=True,
               help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True,
-              help="Weight format: int8 or int4 (two per byte) groups with float scales, or plain float32.")
+              help="Weight format: q8, int8 groups with a float scale; q4, q5, q6, groups of 32-column "
+                   "sub-blocks with integer scales (4.5, 5.5, 6.3 bits a weight); auto, a format per matrix "
+                   "within --flash; or plain float32.")
+@quant_options
 @click.option("--group-size", type=int, default=None,
               help="Columns per scale group, a last shorter group taking the rest "
-                   "[default: 64 for q8, 32 for q4].")
+                   "[default: 64 for q8, 256 for q4, q5, q6 and auto].")
 @click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
               help="KV cache storage: float32, half, or int8 with a scale per head.")
 @click.option("--context", type=int, default=None,
@@ -33,8 +37,8 @@ from .weights_options import weights_options
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
-def command(model, tokenizer, board, quant, group_size, kv, context, console, weights, weights_in, name,
-            share_arena, packages, force, out):
+def command(model, tokenizer, board, quant, calibration, flash, group_size, kv, context, console, weights,
+            weights_in, name, share_arena, packages, force, out):
     """Compile MODEL into a C project for one board. MODEL is a llama2.c .bin or
     train.py .pt, a Meta (params.json + consolidated.*.pth) or Hugging Face
     (config.json + safetensors) directory, or a GGUF file, told apart by content.
@@ -47,7 +51,8 @@ def command(model, tokenizer, board, quant, group_size, kv, context, console, we
 
     done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv, console=console,
                            weights=weights, weights_in=weights_in,
-                           library=LibraryOptions(name, share_arena, packages))
+                           library=LibraryOptions(name, share_arena, packages), calibration=calibration,
+                           flash=flash)
     project = done.project
     console_note = f", {done.project.console} console" if done.project.console not in ("stdio", "semihosting") else ""
     click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv}{console_note})")
@@ -66,6 +71,11 @@ def command(model, tokenizer, board, quant, group_size, kv, context, console, we
     if w["read_from"] != w["stored_in"]:
         where += f", copied to {w['read_from']} at start-up"
     click.echo(f"  weight image {project.image_bytes:,} bytes{where}, static RAM {project.ram_bytes:,} bytes")
+    if done.auto is not None:
+        r = done.auto.report()
+        within = f"within {r['budget_bytes']:,} bytes" if r["budget_bytes"] else "with no limit on its size"
+        click.echo(f"  formats {within}: " + ", ".join(f"{n} in {f}" for f, n in r["matrices"].items()) +
+                   f" matrices; predicted mean KL {r['predicted_kl']:.4f} nats (each matrix's in llmtool.json)")
     worst = done.quantized.worst()
     if worst is not None:
         click.echo(f"  quantization error: worst tensor {worst.name} "

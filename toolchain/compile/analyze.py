@@ -64,7 +64,7 @@ def flash_sections(spec: CompileSpec) -> dict[str, int]:
         key = ("tokenizer" if name.startswith("vocab.") else "rope tables" if name.startswith("rope")
                else "norms" if "norm" in name else "weights")
         if key == "weights" and len(shapes.get(name, ())) == 2:  # scales lie beside their groups
-            scales = scale_bytes(*shapes[name], spec.group_size, spec.quant)
+            scales = scale_bytes(*shapes[name], spec.group_size, spec.matrix_format(name))
             sections["scales"] += scales
             nbytes -= scales
         sections[key] += nbytes

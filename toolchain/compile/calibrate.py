@@ -4,11 +4,14 @@ the model in each format (the KL divergence of the next-token distribution when 
 alone is quantized), and a format per matrix within a byte budget."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 from ..config import Model
 from ..errors import ToolchainError
+from ..importers.tokenizer import Tokenizer
 from ..host.validate import windows
 from ..model import Transformer
 from .kquant import FORMATS, quantize_kmatrix
@@ -22,6 +25,15 @@ def _linears(reference: Transformer) -> dict[str, torch.nn.Linear]:
     if reference.config.shared_classifier:
         out["tok_embeddings.weight"] = out.pop("output.weight")
     return out
+
+
+def calibration_tokens(tokenizer: Tokenizer, text: Path) -> list[int]:
+    """The calibration text, encoded by the runtime's own encoder."""
+    from ..host.encode import host_encoder  # it compiles a project of its own
+
+    if not Path(text).is_file():
+        raise ToolchainError(f"--calibrate {text}: no such file")
+    return host_encoder(tokenizer).encode(Path(text).read_text(encoding="utf-8", errors="replace"))
 
 
 def calibration_importance(model: Model, tokens: list[int], bos: int = 1,

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..boards import console_for, get_board
-from ..choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE
+from ..choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE, DEFAULT_TEXT
 from ..config import Model
 from ..errors import ToolchainError
 from ..importers import load_checkpoint
@@ -13,6 +13,9 @@ from ..importers.tokenizer import Tokenizer, load_tokenizer
 from ..progress import phase
 from .fit import assess, largest_context
 from .outdir import check_output, clean_stale
+from .auto import AutoChoice, choose, with_formats
+from .calibrate import calibration_importance, calibration_tokens
+from .kquant import FORMATS as KQUANT_FORMATS
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
 from .spec import CompileSpec, LibraryOptions
@@ -26,14 +29,19 @@ class Compiled:
     quantized: QuantizedModel
     context_chosen: bool  # no --context was given: the largest that fits was taken
     max_seq_len: int      # what the checkpoint claims, which may be more than that
+    auto: AutoChoice | None = None  # --quant auto: the formats chosen
 
 
 def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name: str, out: Path,
                     quant: str = "q8", group_size: int | None = None, context: int | None = None,
                     force: bool = False, model_name: str | None = None, kv: str = "f32",
                     console: str | None = None, weights: str = "linked", weights_in: str = "",
-                    library: LibraryOptions = LibraryOptions()) -> Compiled:
-    """Compiles a checkpoint file (or an in-memory Model) into a project at `out`."""
+                    library: LibraryOptions = LibraryOptions(), calibration: Path = DEFAULT_TEXT,
+                    flash: int | None = None) -> Compiled:
+    """Compiles a checkpoint file (or an in-memory Model) into a project at `out`; q4,
+    q5 and q6 weigh their rounding by what each input column carries over the
+    `calibration` text; auto chooses a format per matrix within `flash` bytes of image
+    (None: the board's room)."""
     board = get_board(board_name)
     console_for(board, console)  # a console the board cannot have: refused before the slow steps
     check_weights_options(board, weights, weights_in)
@@ -56,6 +64,15 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     chosen = context is None
     if not chosen:
         spec.check_context(context)
+    tokens = importance = auto = None
+    if quant in (*KQUANT_FORMATS, "auto"):
+        phase(f"calibrating on {calibration}...")
+        tokens = calibration_tokens(tok, calibration)
+        importance = calibration_importance(model, tokens, tok.bos_id)
+    if quant == "auto":
+        # at the largest context it may get (the RoPE tables are in the image)
+        auto = choose(spec.at(context or min(cfg.max_seq_len, DEFAULT_CONTEXT_CAP)), model, tokens, importance, flash)
+        spec = with_formats(spec, auto.formats)
     best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
     if best == 0:
         reason = no_room(board, image_size(spec.at(1)), weights == "separate", quant)
@@ -71,7 +88,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     fit = assess(spec)
     if quant != "f32":
         phase(f"quantizing {cfg.n_params():,} parameters to {quant} (groups of {spec.group_size})...")
-    qm = quantize_model(model, quant, spec.group_size)
+    qm = quantize_model(model, quant, spec.group_size, importance, dict(spec.formats))
     phase(f"writing the {board.name} project, context {context}, to {out}...")
-    project = render_project(out, qm, spec, fit.plan, model_name or "model", source, force=force)
-    return Compiled(project, qm, chosen, cfg.max_seq_len)
+    project = render_project(out, qm, spec, fit.plan, model_name or "model", source, force=force, auto=auto)
+    return Compiled(project, qm, chosen, cfg.max_seq_len, auto)

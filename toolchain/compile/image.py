@@ -101,11 +101,11 @@ def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
     if tok is not None and tok.kind == "tiktoken":
         entries.append(("vocab.char_classes", class_runs().nbytes))
     entries += [("rope_cos", 2 * spec.context * cfg.head_dim), ("rope_sin", 2 * spec.context * cfg.head_dim)]
-    layout = spec.kernel.layout(spec.quant)
     shapes = tensor_shapes(cfg)
     for name in read_order(list(shapes)):
         shape = shapes[name]
-        size = matrix_bytes(*shape, spec.group_size, spec.quant, layout) if len(shape) == 2 else 4 * int(np.prod(shape))
+        size = matrix_bytes(*shape, spec.group_size, spec.matrix_format(name), spec.layout) if len(shape) == 2 \
+            else 4 * int(np.prod(shape))
         entries.append((name, size))
     return entries + [("crc32", 4)]  # of every byte before it: the runtime refuses a corrupt image
 
@@ -119,15 +119,14 @@ def layout_image(qm: QuantizedModel, spec: CompileSpec) -> ImageLayout:
     cfg, tok, context = spec.config, spec.tokenizer, spec.context
     cos, sin = rope_table(cfg, context)
     arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
-    layout = spec.kernel.layout(qm.mode)
     for name in read_order(list(qm.tensors)):
         t = qm.tensors[name]
         if isinstance(t, KQuantMatrix):
             arrays[name] = t.pack()
         elif isinstance(t, QuantizedMatrix):
-            arrays[name] = pack_matrix(t.q, t.scales, qm.group_size, qm.mode, layout)
+            arrays[name] = pack_matrix(t.q, t.scales, qm.group_size, "q8", spec.layout)
         elif t.ndim == 2:
-            arrays[name] = pack_matrix(t, None, qm.group_size, "f32", layout)
+            arrays[name] = pack_matrix(t, None, qm.group_size, "f32", spec.layout)
         else:
             arrays[name] = t
     arrays = {k: np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")) for k, v in arrays.items()}

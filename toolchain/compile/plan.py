@@ -169,8 +169,8 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")
         # in the kernel's form, padded to its chunks; a kernel that widens them also
         # needs the int8 values staged
-        x_bytes = spec.kernel.x_bytes if spec.quant == "q8" else 1
-        xq = chunk_padded(widest, spec.kernel.layout(spec.quant)) * x_bytes + (widest if x_bytes > 1 else 0)
+        x_bytes = spec.kernel.x_bytes if "q8" in spec.matrix_formats else 1
+        xq = chunk_padded(widest, spec.layout) * x_bytes + (widest if x_bytes > 1 else 0)
         wanted += [b("xq", "int8_t", 1, xq, matmuls, 2, "quantized activations"),
                    b("xs", "float", 4, n_groups(widest, spec.group_size), matmuls, 3, "activation scales")]
     for l in range(c.n_layers):

@@ -97,7 +97,7 @@ def check_group_size(mode: str, group_size: int, config: ModelConfig | None = No
         raise ToolchainError(f"unknown quantization {mode!r} (choose from {', '.join(QUANT_MODES)})")
     if group_size < 1:
         raise ToolchainError(f"--group-size must be at least 1, not {group_size}")
-    if mode in KQUANT_FORMATS and (group_size % KQUANT_SUB or group_size > KQUANT_MAX_GROUP):
+    if mode in (*KQUANT_FORMATS, "auto") and (group_size % KQUANT_SUB or group_size > KQUANT_MAX_GROUP):
         raise ToolchainError(f"--group-size {group_size} does not suit {mode}: its groups are made of "
                              f"{KQUANT_SUB}-column sub-blocks, up to {KQUANT_MAX_GROUP} columns (a multiple of "
                              f"{KQUANT_SUB})")
@@ -109,21 +109,24 @@ def check_group_size(mode: str, group_size: int, config: ModelConfig | None = No
 
 
 def quantize_model(model: Model, mode: str = "q8", group_size: int = 64,
-                   importance: dict[str, np.ndarray] | None = None) -> QuantizedModel:
-    """Every matrix in `mode` (q4, q5, q6: weighted by `importance`, a calibration's
-    mean square of each matrix's input columns, kquant.calibration_importance)."""
+                   importance: dict[str, np.ndarray] | None = None,
+                   formats: dict[str, str] | None = None) -> QuantizedModel:
+    """Every matrix in `mode`, or with mode "auto" in its format of `formats` (q4, q5,
+    q6: weighted by `importance`, a calibration's mean square of each matrix's input
+    columns, calibrate.calibration_importance)."""
     check_group_size(mode, group_size, model.config)
-    importance = importance or {}
+    importance, formats = importance or {}, formats or {}
     tensors: dict[str, np.ndarray | QuantizedMatrix | KQuantMatrix] = {}
     errors: list[TensorError] = []
     big = model.config.n_params() > PROGRESS_PARAMS
     for name, w in bar(model.tensors.items(), desc=f"quantize to {mode}", unit="tensor",
                        total=len(model.tensors), disable=not big or mode == "f32", leave=False):
-        if mode == "f32" or w.ndim != 2:
+        fmt = formats.get(name, mode)
+        if fmt == "f32" or w.ndim != 2:
             tensors[name] = w
             continue
-        qm = quantize_kmatrix(w, mode, group_size, importance.get(name)) if mode in KQUANT_FORMATS \
-            else quantize_matrix(w, group_size, mode)
+        qm = quantize_kmatrix(w, fmt, group_size, importance.get(name)) if fmt in KQUANT_FORMATS \
+            else quantize_matrix(w, group_size, fmt)
         diff = w - qm.dequantize()
         norm = float(np.linalg.norm(w))
         errors.append(TensorError(name, float(np.abs(diff).max()),

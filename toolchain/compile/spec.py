@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ..boards import Board, Kernel, console_for, get_board, kernel_named
+from .layout import WeightLayout
 from ..choices import KV_MODES, MAX_CONTEXT, PACKAGES
 from ..config import ModelConfig
 from ..errors import ToolchainError
@@ -74,6 +75,7 @@ class CompileSpec:
     weights: str = "linked"             # linked into the firmware, or a separate image (compile/weights.py)
     weights_in: str = ""                # bare metal: the region to keep or copy them in ("": the planner's)
     library: LibraryOptions = LibraryOptions()
+    formats: tuple[tuple[str, str], ...] = ()  # --quant auto: each matrix's format, by tensor name
 
     def __post_init__(self):
         if self.kv not in KV_MODES:
@@ -93,7 +95,21 @@ class CompileSpec:
                    kernel=kernel_named(manifest["kernel"]), console=manifest.get("console", ""),
                    weights=manifest.get("weights", {}).get("mode", "linked"),
                    weights_in=manifest.get("weights", {}).get("weights_in", ""),
-                   library=LibraryOptions(**manifest.get("library", {})))
+                   library=LibraryOptions(**manifest.get("library", {})),
+                   formats=tuple(manifest.get("formats", {}).items()) if manifest["quant"] == "auto" else ())
+
+    def matrix_format(self, name: str) -> str:
+        """The format of matrix `name`: its own under --quant auto, else the build's."""
+        return dict(self.formats).get(name, self.quant)
+
+    @property
+    def matrix_formats(self) -> set[str]:
+        return {f for _, f in self.formats} if self.quant == "auto" else {self.quant}
+
+    @property
+    def layout(self) -> WeightLayout:
+        """The f32 and q8 matrices' layout (the board's kernel's); q4, q5, q6 have their own."""
+        return self.kernel.layout("q8" if "q8" in self.matrix_formats else self.quant)
 
     @property
     def max_token_length(self) -> int:

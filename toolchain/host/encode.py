@@ -16,7 +16,7 @@ from .. import __version__
 from ..compile.compiler import compile_project
 from ..config import ModelConfig, random_model
 from ..errors import ToolchainError
-from ..importers.tokenizer import load_tokenizer
+from ..importers.tokenizer import Tokenizer, load_tokenizer
 from ..manifest import MANIFEST
 from ..progress import phase
 from ..resources import resource_dir
@@ -41,15 +41,22 @@ def _cache_key(tokenizer_bytes: bytes) -> str:
     return digest.hexdigest()[:32]
 
 
-def host_encoder(tokenizer: Path) -> Emulator:
-    """The host emulator of a project built around `tokenizer` (built on first use)."""
-    tokenizer = Path(tokenizer)
-    if not tokenizer.is_file():
-        raise ToolchainError(f"{tokenizer}: no such file")
-    out = cache_root() / "tokenizers" / _cache_key(tokenizer.read_bytes())
+def host_encoder(tokenizer: Path | Tokenizer) -> Emulator:
+    """The host emulator of a project built around `tokenizer`, a file or one loaded
+    (built on first use)."""
+    if isinstance(tokenizer, Tokenizer):
+        content = repr((tokenizer.kind, tokenizer.pieces, tokenizer.scores, tokenizer.bos_id, tokenizer.eos_id,
+                        tokenizer.n_special)).encode()
+    else:
+        tokenizer = Path(tokenizer)
+        if not tokenizer.is_file():
+            raise ToolchainError(f"{tokenizer}: no such file")
+        content = tokenizer.read_bytes()
+    out = cache_root() / "tokenizers" / _cache_key(content)
     if not (out / MANIFEST).is_file():
-        phase(f"making the C runtime's encoder for {tokenizer} (first use only)...")
-        tok = load_tokenizer(tokenizer)
+        phase(f"making the C runtime's encoder for {'the tokenizer' if isinstance(tokenizer, Tokenizer) else tokenizer}"
+              f" (first use only)...")
+        tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
         # the smallest model the runtime takes: only its vocabulary matters here
         config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
                              hidden_dim=32, max_seq_len=32)

@@ -1,0 +1,79 @@
+"""--quant auto: a weight format per matrix (q4, q5, q6 or q8; the norms stay f32)
+within a byte budget for the weight image, chosen to keep the summed sensitivity
+least: each matrix's measured cost in each format (calibrate.tensor_sensitivity: the
+mean KL divergence of the next-token distribution over the calibration text when that
+matrix alone is quantized), upgraded greedily by KL saved per byte
+(calibrate.choose_formats)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..config import Model, tensor_shapes
+from ..errors import ToolchainError
+from ..progress import phase
+from .calibrate import choose_formats, tensor_sensitivity
+from .image import ALIGN, image_size
+from .layout import matrix_bytes
+from .spec import CompileSpec
+from .weights import room_for_weights, stores
+
+AUTO_FORMATS = ("q4", "q5", "q6", "q8")
+# the calibration tokens the sensitivities are measured on: each matrix and format is
+# a forward pass over them
+SENSITIVITY_TOKENS = 256
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    formats: dict[str, str]  # each matrix's
+    budget: int              # the image bytes it was chosen for
+    image_bytes: int         # the image's, at the context it was chosen at
+    predicted_kl: float      # the sum of the chosen formats' sensitivities: the mean KL it predicts
+
+    def report(self) -> dict:
+        counts = {f: sum(1 for v in self.formats.values() if v == f) for f in AUTO_FORMATS}
+        return {"budget_bytes": self.budget, "image_bytes": self.image_bytes, "predicted_kl": self.predicted_kl,
+                "matrices": {f: n for f, n in counts.items() if n}}
+
+
+def with_formats(spec: CompileSpec, formats: dict[str, str]) -> CompileSpec:
+    return replace(spec, formats=tuple(formats.items()))
+
+
+def board_budget(spec: CompileSpec, smallest: int) -> int | None:
+    """The weight image's room on the board: the first region it may be stored in (the
+    code region first) that holds it all in q4; None on Linux, which has no such limit."""
+    if spec.board.os != "baremetal":
+        return None
+    separate = spec.weights == "separate"
+    rooms = [room_for_weights(spec.board, r, separate) for r in stores(spec.board)]
+    return next((room for room in rooms if room >= smallest), max(rooms))
+
+
+def choose(spec: CompileSpec, model: Model, tokens: list[int], importance: dict[str, np.ndarray],
+           flash: int | None) -> AutoChoice:
+    """The formats for `spec` (quant "auto", at its context) within `flash` bytes of
+    image (None: the board's room)."""
+    shapes = {n: s for n, s in tensor_shapes(spec.config).items() if len(s) == 2}
+    q8_layout = spec.kernel.layout("q8")
+    sizes = {n: {f: matrix_bytes(*shape, spec.group_size, f, q8_layout) for f in AUTO_FORMATS}
+             for n, shape in shapes.items()}
+    smallest = image_size(with_formats(spec, {n: "q4" for n in shapes}))
+    budget = flash if flash is not None else board_budget(spec, smallest)
+    if budget is None:  # no limit: the best there is
+        choice = {n: "q8" for n in shapes}
+        return AutoChoice(choice, 0, image_size(with_formats(spec, choice)), 0.0)
+    if smallest > budget:
+        raise ToolchainError(f"{budget:,} bytes cannot hold the weight image even with every matrix in q4 "
+                             f"({smallest:,} bytes)")
+    # what is not a matrix, and every tensor's alignment at worst
+    fixed = smallest - sum(s["q4"] for s in sizes.values()) + ALIGN * len(shapes)
+    phase(f"measuring {len(shapes)} matrices' sensitivity to {', '.join(AUTO_FORMATS)} "
+          f"over {min(len(tokens), SENSITIVITY_TOKENS)} tokens...")
+    sensitivity = tensor_sensitivity(model, tokens[:SENSITIVITY_TOKENS], AUTO_FORMATS, spec.group_size, importance,
+                                     spec.tokenizer.bos_id)
+    choice = choose_formats(sensitivity, sizes, budget - fixed)
+    return AutoChoice(choice, budget, image_size(with_formats(spec, choice)),
+                      sum(sensitivity[n][f] for n, f in choice.items()))

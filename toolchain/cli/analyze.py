@@ -13,7 +13,7 @@ from .weights_options import weights_options
 @click.argument("model")
 @click.option("--board", "-b", required=True, help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True)
-@click.option("--group-size", type=int, default=None, help="[default: 64 for q8, 32 for q4]")
+@click.option("--group-size", type=int, default=None, help="[default: 64 for q8, 256 for q4, q5, q6 and auto]")
 @click.option("--kv", type=click.Choice(KV_MODES), default="f32", show_default=True,
               help="KV cache storage to show the layout for.")
 @click.option("--context", type=int, default=None, help="[default: the largest that fits]")

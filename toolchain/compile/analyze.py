@@ -6,10 +6,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..boards import Board
-from ..choices import KV_MODES
+from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES
 from ..config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from ..importers import load_checkpoint
 from ..importers.tokenizer import Tokenizer
+from .auto import AutoChoice, choose, estimated_sensitivity, with_formats
 from .fit import Fit, assess, largest_context
 from .image import image_entries
 from .layout import scale_bytes
@@ -32,6 +33,7 @@ class Analysis:
     ram_sections: dict[str, int]
     tok_s: float | None                  # estimated decode speed at half the context
     bound: str                           # "memory" or "compute"
+    auto: AutoChoice | None = None       # --quant auto: the budget, and formats estimated for it
 
     def to_json(self) -> dict:
         f = self.fit
@@ -47,6 +49,7 @@ class Analysis:
             "tiers": tiers(f, self.board) if f else [],
             "weights": f.plan.weights.report(self.board) if f else {"mode": self.weights},
             "estimated_tok_s": self.tok_s, "bound": self.bound,
+            **({"auto": self.auto.report()} if self.auto else {}),
         }
 
 
@@ -143,6 +146,10 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
             weights_in: str = "") -> Analysis:
     name, cfg = model_config(model)
     spec = CompileSpec(cfg, board, quant, group_size, kv, tokenizer=tok, weights=weights, weights_in=weights_in)
+    auto = None
+    if quant == "auto":  # the board's room for the image, shared out by estimate (compile measures)
+        auto = choose(spec.at(context or min(cfg.max_seq_len, DEFAULT_CONTEXT_CAP)), None, estimated_sensitivity)
+        spec = with_formats(spec, auto.formats)
     largest = {mode: largest_context(replace(spec, kv=mode)) for mode in KV_MODES}
     if context is None:
         context = largest[kv]
@@ -150,11 +157,11 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
         spec.check_context(context)
     flash = flash_sections(spec.at(max(context, 1)))
     if context == 0:
-        return Analysis(name, cfg, board, quant, kv, 0, None, largest, weights, flash, {}, None, "")
+        return Analysis(name, cfg, board, quant, kv, 0, None, largest, weights, flash, {}, None, "", auto)
     fit = assess(spec.at(context))
     tok_s, bound = estimate_tok_s(cfg, fit, board)
     return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, weights, flash,
-                    ram_sections(fit, board), tok_s, bound)
+                    ram_sections(fit, board), tok_s, bound, auto)
 
 
 def why_not(a: Analysis) -> str:
@@ -178,6 +185,12 @@ def report_lines(a: Analysis) -> list[str]:
         return [why_not(a)]
     f = a.fit
     lines = [head, f"context {f.context}"]
+    if a.auto:
+        r = a.auto.report()
+        lines.append("--quant auto: " + (f"a weight image of up to {r['budget_bytes']:,} bytes, " if r["budget_bytes"]
+                                          else "no limit on the image, ") +
+                     ", ".join(f"{n} in {fmt}" for fmt, n in r["matrices"].items()) +
+                     " matrices by estimate (compile measures each one's sensitivity)")
     width = max(map(len, [*a.flash_sections, *a.ram_sections]))
 
     def table(title, sections, used, limit):

@@ -1,7 +1,7 @@
-"""Calibration and mixed precision: what each weight matrix's input columns carry
-over a text (the k-quant quantizer weighs its error by it), what each matrix costs
-the model in each format (the KL divergence of the next-token distribution when it
-alone is quantized), and a format per matrix within a byte budget."""
+"""Calibration: what each weight matrix's input columns carry over a text (the
+k-quant quantizer weighs its error by it), and what each matrix costs the model in
+each format (the KL divergence of the next-token distribution when it alone is
+quantized), which auto.py shares a byte budget by."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -106,31 +106,3 @@ def tensor_sensitivity(model: Model, tokens: list[int], formats=("q4", "q5", "q6
         out[name] = {fmt: _mean_kl(reference, model, {name: quantize_tensor(w, fmt, group_size, imp)}, wins, want)
                      for fmt in formats}
     return out
-
-
-def choose_formats(sensitivity: dict[str, dict[str, float]], sizes: dict[str, dict[str, int]],
-                   budget_bytes: int) -> dict[str, str]:
-    """A format per tensor keeping the summed sizes within budget_bytes (the caller
-    takes the fixed bytes, norms and tables, off first): each starts in its smallest
-    format; the upgrade with the best KL gain per byte that still fits is taken
-    until none fits or gains."""
-    choice = {name: min(sizes[name], key=sizes[name].get) for name in sensitivity}
-    used = sum(sizes[name][fmt] for name, fmt in choice.items())
-    if used > budget_bytes:
-        raise ToolchainError(f"{budget_bytes:,} bytes cannot hold the tensors even in their smallest formats "
-                             f"({used:,} bytes)")
-    while True:
-        best = None
-        for name, now in choice.items():
-            for fmt, kl in sensitivity[name].items():
-                extra = sizes[name][fmt] - sizes[name][now]
-                gain = sensitivity[name][now] - kl
-                if extra > 0 and gain > 0 and used + extra <= budget_bytes:
-                    rate = gain / extra
-                    if best is None or rate > best[0]:
-                        best = (rate, name, fmt, extra)
-        if best is None:
-            return choice
-        _, name, fmt, extra = best
-        choice[name] = fmt
-        used += extra

@@ -13,8 +13,7 @@ from ..importers.tokenizer import Tokenizer, load_tokenizer
 from ..progress import phase
 from .fit import assess, largest_context
 from .outdir import check_output, clean_stale
-from .auto import AutoChoice, choose, with_formats
-from .calibrate import calibration_importance, calibration_tokens
+from .auto import AutoChoice, choose, measured_sensitivity, with_formats
 from .kquant import FORMATS as KQUANT_FORMATS
 from .quantize import QuantizedModel, quantize_model
 from .render import Project, render_project
@@ -66,12 +65,15 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         spec.check_context(context)
     tokens = importance = auto = None
     if quant in (*KQUANT_FORMATS, "auto"):
+        from .calibrate import calibration_importance, calibration_tokens  # torch's: only for these
+
         phase(f"calibrating on {calibration}...")
         tokens = calibration_tokens(tok, calibration)
         importance = calibration_importance(model, tokens, tok.bos_id)
     if quant == "auto":
         # at the largest context it may get (the RoPE tables are in the image)
-        auto = choose(spec.at(context or min(cfg.max_seq_len, DEFAULT_CONTEXT_CAP)), model, tokens, importance, flash)
+        at = spec.at(context or min(cfg.max_seq_len, DEFAULT_CONTEXT_CAP))
+        auto = choose(at, flash, measured_sensitivity(at, model, tokens, importance))
         spec = with_formats(spec, auto.formats)
     best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
     if best == 0:

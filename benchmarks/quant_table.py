@@ -7,7 +7,8 @@ Simulated, not run on the C runtime: the PyTorch reference with dequantized weig
 and each matmul's input quantized to int8 per group of G columns (scale max|x|/127,
 the runtime's prepare_input). Teacher-forced over the text in windows of the model's
 context, as `llmtool validate` does. Calibration (importance, sensitivities) uses the
-same text: the figures are in-sample for the calibrated rows. Prints Markdown."""
+same text, so the calibrated rows are in-sample; --holdout calibrates on the text's
+first half and scores its second half. Prints Markdown."""
 from __future__ import annotations
 
 import argparse
@@ -86,15 +87,18 @@ def main() -> None:
     parser.add_argument("--text", type=Path, default=DEFAULT_TEXT)
     parser.add_argument("--sensitivity-tokens", type=int, default=1024,
                         help="the text's first tokens the per-tensor sensitivities are measured on")
+    parser.add_argument("--holdout", action="store_true", help="calibrate on the first half, score the second")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = load_checkpoint(args.shared / "stories260K.bin")
     encoder = host_encoder(args.shared / "tok512.bin")
     tokens = encoder.encode(args.text.read_text(encoding="utf-8"))
-    wins = windows(tokens, model.config.max_seq_len, encoder.bos_id)
+    half = len(tokens) // 2 if args.holdout else 0
+    calibration = tokens[:half] if args.holdout else tokens
+    wins = windows(tokens[half:], model.config.max_seq_len, encoder.bos_id)
     reference = Transformer(model)
     want = [torch.log_softmax(reference.score(torch.tensor(w)).double(), 1) for w in wins]
-    importance = calibration_importance(model, tokens, encoder.bos_id)
+    importance = calibration_importance(model, calibration, encoder.bos_id)
     matrices = {name: w for name, w in model.tensors.items() if w.ndim == 2}
     norms = sum(4 * w.size for w in model.tensors.values() if w.ndim == 1)
 
@@ -108,7 +112,7 @@ def main() -> None:
         return dict.fromkeys(matrices, fmt)
 
     q8 = evaluate("q8 g64", uniform("q8"), 64, None)
-    rows = [q8, evaluate("old q4 g32", uniform("q4"), 32, None)]
+    rows = [q8, evaluate("old q4 g32", uniform("old-q4"), 32, None)]
     for group in (256, 64):
         for fmt in FORMATS:
             rows.append(evaluate(f"k{fmt} g{group}", uniform(fmt), group, None))
@@ -117,7 +121,7 @@ def main() -> None:
     auto_rows = []
     for group in (256, 64):
         for label, imp in (("calibrated", importance), ("uncalibrated", None)):
-            sens = tensor_sensitivity(model, tokens[:args.sensitivity_tokens], FORMATS + ("q8",), group, imp,
+            sens = tensor_sensitivity(model, calibration[:args.sensitivity_tokens], FORMATS + ("q8",), group, imp,
                                       encoder.bos_id)
             sizes = {t: {f: format_bytes(f, *w.shape, group) for f in FORMATS + ("q8",)} for t, w in matrices.items()}
             for share in BUDGETS:

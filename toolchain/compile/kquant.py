@@ -26,6 +26,8 @@ QMIN = {"q4": 0, "q5": 0, "q6": -32}            # smallest value
 SCALE_MAX = {"q4": 63, "q5": 63, "q6": 255}     # largest sub-block scale (and q4/q5 min)
 VALUE_BYTES = {"q4": 16, "q5": 20, "q6": 24}    # bytes of one 32-value sub-block span
 HAS_MIN = {"q4": True, "q5": True, "q6": False}
+# today's formats (quantize.py) by the names the per-tensor tools know them: "q4" is the k-quant here
+LEGACY = {"q8": "q8", "old-q4": "q4"}
 IMPORTANCE_FLOOR = 1e-6                         # of the mean importance, so no column is ignored
 ASYM_STEPS = np.arange(21, dtype=np.float32) * np.float32(0.1) - np.float32(1)   # make_qkx2's rmin=-1, rdelta=0.1
 SYM_STEPS = np.arange(-9, 10, dtype=np.float32) * np.float32(0.1)                 # make_qx_quants' candidates
@@ -64,11 +66,11 @@ def bits_per_weight(fmt: str, rows: int, cols: int, group_size: int) -> float:
 
 
 def format_bytes(fmt: str, rows: int, cols: int, group_size: int) -> int:
-    """Bytes of a matrix in any weight format: the k-quants, or today's q8/q4 in their
-    default layout (layout.py: one f32 scale per group)."""
+    """Bytes of a matrix in any weight format: the k-quants, or LEGACY's (today's q8 and
+    q4) in their default layout (layout.py: one f32 scale per group)."""
     if fmt in FORMATS:
         return matrix_bytes(fmt, rows, cols, group_size)
-    return block_bytes(rows, cols, group_size, fmt, WeightLayout())
+    return block_bytes(rows, cols, group_size, LEGACY[fmt], WeightLayout())
 
 
 @dataclass
@@ -458,10 +460,10 @@ def calibration_importance(model: Model, tokens: list[int], bos: int = 1,
 
 
 def quantize_tensor(w: np.ndarray, fmt: str, group_size: int, importance: np.ndarray | None = None) -> np.ndarray:
-    """The dequantized float32 weights of `w` in any weight format (k-quants, q8, old q4)."""
+    """The dequantized float32 weights of `w` in any weight format (k-quants or LEGACY's)."""
     if fmt in FORMATS:
         return quantize_kmatrix(w, fmt, group_size, importance).dequantize()
-    return quantize_matrix(w, group_size, fmt).dequantize()
+    return quantize_matrix(w, group_size, LEGACY[fmt]).dequantize()
 
 
 def _mean_kl(reference: Transformer, model: Model, tensors: dict[str, np.ndarray], windows_: list[list[int]],

@@ -101,6 +101,7 @@ class KQuantMatrix:
         return w.astype(np.float32)
 
     def pack(self) -> np.ndarray:
+        """The spec's bytes (uint8): rows one after another, each its groups in order."""
         rows, cols = self.q.shape
         grid = _grid(self.q.astype(np.int16), self.group_size)
         parts, first = [], 0
@@ -403,13 +404,15 @@ def kquant_dot(matrix: KQuantMatrix | np.ndarray | bytes, x: np.ndarray, xs: np.
 
 
 def quantize_activations(x: np.ndarray, group_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The runtime's prepare_input: int8 values and one f32 scale max|x|/127 per group."""
+    """Like the runtime's prepare_input (quantize_q8.c; ties may round differently):
+    int8 values and one f32 scale max|x|/127 per group, 0 below MIN_SCALE."""
     cols = x.shape[-1]
     lengths = group_lengths(cols, min(group_size, cols))
     q, scales, start = np.zeros(cols, dtype=np.int8), [], 0
     for n in lengths:
         part = x[start:start + n].astype(np.float32)
         scale = np.float32(np.abs(part).max() / np.float32(127))
+        scale = scale if scale >= MIN_SCALE else np.float32(0)
         if scale > 0:
             q[start:start + n] = np.clip(np.rint(part / scale), -127, 127)
         scales.append(scale)

@@ -1,4 +1,4 @@
-"""k-quant weight formats q4, q5, q6 (kquant_spec.md): super-blocks ("groups") of G
+"""k-quant weight formats q4, q5, q6 (docs/kquant_spec.md): super-blocks ("groups") of G
 columns, sub-blocks of 32 with 6- or 8-bit sub-scales, f16 group scales.
 
 This module is the numpy reference the C kernels are held to: the quantizer, the

@@ -147,5 +147,6 @@ def main() -> None:
         print(f"- calibrated auto at least as good ({label}) as every uniform format of no more bytes: "
               f"{'met' if not beaten else 'NOT met: ' + '; '.join(beaten)}")
 
+
 if __name__ == "__main__":
     main()

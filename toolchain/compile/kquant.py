@@ -277,10 +277,9 @@ def _sub_scales(w, c, fmt: str, steps: np.ndarray):
             lv = np.clip(np.rint((hi + step) / safe[..., None] * (w - wmin[..., None])), lo, hi)
             s, b, err = _weighted_fit(w, c, lv, True)
             better = (err < best_err) & (span > 0)
-            best_s, best_b, best_err = np.where(better, s, best_s), np.where(better, b, best_b), np.where(better, err, best_err)
-        # a flat sub-block: all its weight in the min
-        flat = span == 0
-        best_b = np.where(flat, wmin, best_b)
+            best_s, best_b = np.where(better, s, best_s), np.where(better, b, best_b)
+            best_err = np.where(better, err, best_err)
+        best_b = np.where(span == 0, wmin, best_b)  # a flat sub-block: all of it in the min
     else:
         idx = np.abs(w).argmax(-1)
         peak = np.take_along_axis(w, idx[..., None], -1)[..., 0]

@@ -1,4 +1,4 @@
-"""k-quant weight formats q4, q5, q6 (kquant_spec.md): super-blocks ("groups") of G
+"""k-quant weight formats q4, q5, q6 (docs/kquant_spec.md): super-blocks ("groups") of G
 columns, sub-blocks of 32 with 6- or 8-bit sub-scales, f16 group scales.
 
 This module is the numpy reference the C kernels are held to: the quantizer, the
@@ -12,15 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ToolchainError
-from .layout import MIN_SCALE, WeightLayout, block_bytes, group_lengths
+from .layout import KQUANT_HAS_MIN, KQUANT_SPAN_BYTES, MIN_SCALE, group_lengths, kquant_group_bytes
 
 FORMATS = ("q4", "q5", "q6")
 SUB = 32                                        # columns per sub-block
 QMAX = {"q4": 15, "q5": 31, "q6": 31}           # largest value
 QMIN = {"q4": 0, "q5": 0, "q6": -32}            # smallest value
 SCALE_MAX = {"q4": 63, "q5": 63, "q6": 255}     # largest sub-block scale (and q4/q5 min)
-VALUE_BYTES = {"q4": 16, "q5": 20, "q6": 24}    # bytes of one 32-value sub-block span
-HAS_MIN = {"q4": True, "q5": True, "q6": False}
+VALUE_BYTES = KQUANT_SPAN_BYTES                 # bytes of one 32-value sub-block span
+HAS_MIN = KQUANT_HAS_MIN
 IMPORTANCE_FLOOR = 1e-6                         # of the mean importance, so no column is ignored
 ASYM_STEPS = np.arange(21, dtype=np.float32) * np.float32(0.1) - np.float32(1)   # make_qkx2's rmin=-1, rdelta=0.1
 SYM_STEPS = np.arange(-9, 10, dtype=np.float32) * np.float32(0.1)                 # make_qx_quants' candidates
@@ -38,10 +38,7 @@ def n_sub(length: int) -> int:
 def group_bytes(fmt: str, length: int) -> int:
     """Bytes of one group of `length` columns: values, sub-scales (and mins), f16 d (and dmin)."""
     check_format(fmt)
-    s = n_sub(length)
-    if HAS_MIN[fmt]:
-        return VALUE_BYTES[fmt] * s + -(-12 * s // 8) + 4
-    return VALUE_BYTES[fmt] * s + s + 2
+    return sum(kquant_group_bytes(fmt, length))
 
 
 def _lengths(cols: int, group_size: int) -> list[int]:
@@ -56,14 +53,6 @@ def matrix_bytes(fmt: str, rows: int, cols: int, group_size: int) -> int:
 
 def bits_per_weight(fmt: str, rows: int, cols: int, group_size: int) -> float:
     return 8 * matrix_bytes(fmt, rows, cols, group_size) / (rows * cols)
-
-
-def format_bytes(fmt: str, rows: int, cols: int, group_size: int) -> int:
-    """Bytes of a matrix in any weight format: the k-quants, or today's q8/q4 in their
-    default layout (layout.py: one f32 scale per group)."""
-    if fmt in FORMATS:
-        return matrix_bytes(fmt, rows, cols, group_size)
-    return block_bytes(rows, cols, group_size, fmt, WeightLayout())
 
 
 @dataclass
@@ -94,6 +83,7 @@ class KQuantMatrix:
         return w.astype(np.float32)
 
     def pack(self) -> np.ndarray:
+        """The spec's bytes (uint8): rows one after another, each its groups in order."""
         rows, cols = self.q.shape
         grid = _grid(self.q.astype(np.int16), self.group_size)
         parts, first = [], 0
@@ -269,10 +259,9 @@ def _sub_scales(w, c, fmt: str, steps: np.ndarray):
             lv = np.clip(np.rint((hi + step) / safe[..., None] * (w - wmin[..., None])), lo, hi)
             s, b, err = _weighted_fit(w, c, lv, True)
             better = (err < best_err) & (span > 0)
-            best_s, best_b, best_err = np.where(better, s, best_s), np.where(better, b, best_b), np.where(better, err, best_err)
-        # a flat sub-block: all its weight in the min
-        flat = span == 0
-        best_b = np.where(flat, wmin, best_b)
+            best_s, best_b = np.where(better, s, best_s), np.where(better, b, best_b)
+            best_err = np.where(better, err, best_err)
+        best_b = np.where(span == 0, wmin, best_b)  # a flat sub-block: all of it in the min
     else:
         idx = np.abs(w).argmax(-1)
         peak = np.take_along_axis(w, idx[..., None], -1)[..., 0]
@@ -396,13 +385,15 @@ def kquant_dot(matrix: KQuantMatrix | np.ndarray | bytes, x: np.ndarray, xs: np.
 
 
 def quantize_activations(x: np.ndarray, group_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The runtime's prepare_input: int8 values and one f32 scale max|x|/127 per group."""
+    """Like the runtime's prepare_input (quantize_q8.c; ties may round differently):
+    int8 values and one f32 scale max|x|/127 per group, 0 below MIN_SCALE."""
     cols = x.shape[-1]
     lengths = group_lengths(cols, min(group_size, cols))
     q, scales, start = np.zeros(cols, dtype=np.int8), [], 0
     for n in lengths:
         part = x[start:start + n].astype(np.float32)
         scale = np.float32(np.abs(part).max() / np.float32(127))
+        scale = scale if scale >= MIN_SCALE else np.float32(0)
         if scale > 0:
             q[start:start + n] = np.clip(np.rint(part / scale), -127, 127)
         scales.append(scale)

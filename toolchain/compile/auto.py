@@ -14,7 +14,7 @@ import numpy as np
 from ..config import Model, tensor_shapes
 from ..errors import ToolchainError
 from ..progress import phase
-from .image import ALIGN, image_size
+from .image import image_size
 from .layout import matrix_bytes
 from .spec import CompileSpec
 from .weights import room_for_weights, stores
@@ -70,12 +70,15 @@ def choose(spec: CompileSpec, flash: int | None,
     if smallest > budget:
         raise ToolchainError(f"{budget:,} bytes cannot hold the weight image even with every matrix in q4 "
                              f"({smallest:,} bytes)")
-    # what is not a matrix, and every tensor's alignment at worst
-    fixed = smallest - sum(s["q4"] for s in sizes.values()) + ALIGN * len(shapes)
     cost = sensitivity(shapes)
-    choice = choose_formats(cost, sizes, budget - fixed)
-    return AutoChoice(choice, budget, image_size(with_formats(spec, choice)),
-                      sum(cost[n][f] for n, f in choice.items()))
+    floor = sum(s["q4"] for s in sizes.values())
+    target = budget - (smallest - floor)  # the matrices' share: the rest as all-q4's
+    while True:  # other formats align otherwise: take off what they overran by (all q4 fits)
+        choice = choose_formats(cost, sizes, target)
+        image = image_size(with_formats(spec, choice))
+        if image <= budget:
+            return AutoChoice(choice, budget, image, sum(cost[n][f] for n, f in choice.items()))
+        target = max(target - (image - budget), floor)
 
 
 def choose_formats(sensitivity: dict[str, dict[str, float]], sizes: dict[str, dict[str, int]],

@@ -198,7 +198,12 @@ def test_sigint_during_start_up_is_one_line(inputs, tmp_path, delay):
     process.send_signal(signal.SIGINT)
     rc, err = process.wait(timeout=60), process.stderr.read()
     assert "Traceback" not in err
-    assert rc == 0 or (rc == 130 and err.strip() == "interrupted"), (rc, err)
+    if rc in (0, -signal.SIGINT) and not err:
+        # finished (stories260K compiles in a third of a second): at most the signal
+        # landed in the interpreter's own exit, after it restored the default action
+        assert (tmp_path / "out" / "llmtool.json").is_file() and not hidden_left(tmp_path / "out")
+    else:
+        assert rc == 130 and err.strip() == "interrupted", (rc, err)
 
 
 def test_what_a_killed_compile_left_is_cleaned_up(inputs, tmp_path):

@@ -13,6 +13,7 @@ from toolchain.boards import KERNELS, all_boards, cpu_flags, get_board
 from toolchain.target.build import TEST_BINARY
 from toolchain.compile.compiler import compile_project
 from toolchain.config import LLAMA2C_SHAPES, random_model
+from toolchain.compile.kquant import kquant_dot, quantize_kmatrix
 from toolchain.compile.layout import pack_matrix
 from toolchain.resources import resource_dir
 from toolchain.target.run import run_image
@@ -76,6 +77,23 @@ def test_x86_kernels_against_numpy(tmp_path, kernel):
                             WeightLayout.of(kernel.q8))
                 np.testing.assert_array_equal(got, grouped_reference(wq, xq[:cols], ws, xs, group),
                                               err_msg=f"rows={rows} cols={cols} group={group}")
+
+
+@pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
+def test_x86_q4_kernel_against_numpy(tmp_path, kernel):
+    """matvec_q4_avx2 against kquant.py's dot product, which the format's spec defines:
+    short groups and sub-blocks, the widest group, rows past the sums' cache."""
+    k = build_kernels(tmp_path, x86_flags(kernel))
+    rng = np.random.default_rng(2)
+    for rows, cols, group in [(7, 64, 256), (5, 172, 64), (3, 300, 256), (4, 9, 32), (6, 768, 256),
+                              (2, 2048, 1024), (3, 100, 32), (3, 96, 96), (2, 9000, 1024)]:
+        w = (rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-4, 1)).astype(np.float32)
+        m = quantize_kmatrix(w, "q4", group)
+        xq = rng.integers(-127, 128, cols, dtype=np.int8)
+        xs = rng.random(-(-cols // group), dtype=np.float32)
+        got = np.zeros(rows, np.float32)
+        k.matmul_kquant(got, xq, xs, m.pack(), rows, cols, group, 4)
+        np.testing.assert_array_equal(got, kquant_dot(m, xq, xs), err_msg=f"rows={rows} cols={cols} group={group}")
 
 
 @pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])

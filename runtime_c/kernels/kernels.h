@@ -43,6 +43,11 @@ void matvec_q5_reference(float *out, const int8_t *x, const float *xs, const uin
                          int group_size);
 void matvec_q6_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                          int group_size);
+/* q4's ISA variant (x86-64 AVX2), bit for bit the reference's: matvec_q4_kernel. */
+typedef void (*MatvecKquant)(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                             int group_size);
+void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                    int group_size);
 /* Row `row` of a q4, q5 or q6 matrix (`bits`), dequantized: d * sc * q - dmin * m. */
 void kquant_row_f32(float *out, const uint8_t *w, int cols, int group_size, int bits, int row);
 
@@ -151,6 +156,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define matvec_q8_kernel kernel_set.matvec_q8
 #define matvec_f32_kernel kernel_set.matvec_f32
 #define quantize_q8_kernel kernel_set.quantize_q8
+#define matvec_q4_kernel kernel_set.matvec_q4
 #elif defined(LLM_KERNEL_DOTPROD)
 #define LLM_KERNEL_NAME "neon-dotprod"
 #define KERNEL_ROWS 4
@@ -315,6 +321,11 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32
 #endif
+#if !defined(matvec_q4_kernel) && defined(LLM_KERNEL_X86)
+#define matvec_q4_kernel matvec_q4_avx2
+#elif !defined(matvec_q4_kernel) /* elsewhere the portable C, for now */
+#define matvec_q4_kernel matvec_q4_reference
+#endif
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8
 #endif
@@ -340,6 +351,7 @@ typedef struct {
     const char *name;
     MatvecQ8 matvec_q8;
     MatvecF32 matvec_f32;
+    MatvecKquant matvec_q4;
     void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);
     void (*softmax_f32)(float *x, int n);
     void (*swiglu_f32)(float *h, const float *h3, int n);

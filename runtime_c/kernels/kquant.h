@@ -21,7 +21,7 @@
 
 #include "kernels.h"
 
-enum { KQUANT_SUB = 32 };
+enum { KQUANT_SUB = 32, KQUANT_MAX_GROUP = 1024 }; /* the widest group (quantize.py): int32 sums */
 
 static inline int kquant_min(int a, int b) {
     return a < b ? a : b;

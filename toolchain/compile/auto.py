@@ -3,7 +3,7 @@ within a byte budget for the weight image, chosen to keep the summed sensitivity
 least: each matrix's measured cost in each format (calibrate.tensor_sensitivity: the
 mean KL divergence of the next-token distribution over the calibration text when that
 matrix alone is quantized), upgraded greedily by KL saved per byte
-(calibrate.choose_formats)."""
+(choose_formats)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -6,12 +6,30 @@ import pytest
 
 from toolchain.compile.auto import choose_formats
 from toolchain.compile.calibrate import calibration_importance, tensor_sensitivity
-from toolchain.compile.kquant import (FORMATS, QMAX, QMIN, SCALE_MAX, SUB, bits_per_weight, group_bytes, kquant_dot,
-                                      matrix_bytes, quantize_activations, quantize_kmatrix, unpack)
+from toolchain.compile.kquant import (FORMATS, QMAX, QMIN, SCALE_MAX, SUB, group_bytes, kquant_dot, matrix_bytes,
+                                      quantize_kmatrix, unpack)
+from toolchain.compile.layout import MIN_SCALE, group_lengths
 from toolchain.config import ModelConfig, random_model
 
 SHAPES = [(5, 172, 256), (5, 172, 64), (3, 64, 256), (4, 300, 64), (4, 300, 256), (2, 96, 32)]
 
+
+
+def quantize_activations(x: np.ndarray, group_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Like the runtime's prepare_input (quantize_q8.c; ties may round differently):
+    int8 values and one f32 scale max|x|/127 per group, 0 below MIN_SCALE."""
+    cols = x.shape[-1]
+    lengths = group_lengths(cols, min(group_size, cols))
+    q, scales, start = np.zeros(cols, dtype=np.int8), [], 0
+    for n in lengths:
+        part = x[start:start + n].astype(np.float32)
+        scale = np.float32(np.abs(part).max() / np.float32(127))
+        scale = scale if scale >= MIN_SCALE else np.float32(0)
+        if scale > 0:
+            q[start:start + n] = np.clip(np.rint(part / scale), -127, 127)
+        scales.append(scale)
+        start += n
+    return q, np.array(scales, dtype=np.float32)
 
 def weights(rows, cols, seed=0):
     rng = np.random.default_rng(seed)
@@ -107,7 +125,7 @@ def test_zero_rows_quantize_to_zero():
 
 def test_sizes_match_the_spec():
     assert [8 * group_bytes(f, 256) / 256 for f in FORMATS] == [4.5, 5.5, 6.3125]
-    assert bits_per_weight("q4", 3, 512, 256) == 4.5
+    assert 8 * matrix_bytes("q4", 3, 512, 256) / (3 * 512) == 4.5
     # 172 = 5 full sub-blocks + 12: six sub-blocks, 9 bytes of 6-bit scales and mins
     assert group_bytes("q4", 172) == 6 * 16 + 9 + 4
     assert matrix_bytes("q6", 2, 172, 64) == 2 * (2 * (2 * 24 + 2 + 2) + (2 * 24 + 2 + 2))

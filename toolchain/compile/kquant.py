@@ -51,10 +51,6 @@ def matrix_bytes(fmt: str, rows: int, cols: int, group_size: int) -> int:
     return rows * sum(group_bytes(fmt, n) for n in _lengths(cols, group_size))
 
 
-def bits_per_weight(fmt: str, rows: int, cols: int, group_size: int) -> float:
-    return 8 * matrix_bytes(fmt, rows, cols, group_size) / (rows * cols)
-
-
 @dataclass
 class KQuantMatrix:
     fmt: str
@@ -382,20 +378,3 @@ def kquant_dot(matrix: KQuantMatrix | np.ndarray | bytes, x: np.ndarray, xs: np.
     for g in range(contrib.shape[1]):
         out = out + contrib[:, g]
     return out
-
-
-def quantize_activations(x: np.ndarray, group_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Like the runtime's prepare_input (quantize_q8.c; ties may round differently):
-    int8 values and one f32 scale max|x|/127 per group, 0 below MIN_SCALE."""
-    cols = x.shape[-1]
-    lengths = group_lengths(cols, min(group_size, cols))
-    q, scales, start = np.zeros(cols, dtype=np.int8), [], 0
-    for n in lengths:
-        part = x[start:start + n].astype(np.float32)
-        scale = np.float32(np.abs(part).max() / np.float32(127))
-        scale = scale if scale >= MIN_SCALE else np.float32(0)
-        if scale > 0:
-            q[start:start + n] = np.clip(np.rint(part / scale), -127, 127)
-        scales.append(scale)
-        start += n
-    return q, np.array(scales, dtype=np.float32)

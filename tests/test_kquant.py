@@ -14,7 +14,6 @@ from toolchain.config import ModelConfig, random_model
 SHAPES = [(5, 172, 256), (5, 172, 64), (3, 64, 256), (4, 300, 64), (4, 300, 256), (2, 96, 32)]
 
 
-
 def quantize_activations(x: np.ndarray, group_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Like the runtime's prepare_input (quantize_q8.c; ties may round differently):
     int8 values and one f32 scale max|x|/127 per group, 0 below MIN_SCALE."""

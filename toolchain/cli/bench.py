@@ -30,7 +30,7 @@ def command(outdir, threads, reference, steps, count, as_json):
         else:
             click.echo(f"{c['board']} ({c['kernels']} kernels), instructions counted under QEMU:")
             n = c["matvec"]
-            click.echo(f"  {n} x {n} int8 matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
+            click.echo(f"  {n} x {n} {c['matvec_format']} matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
             click.echo(f"  generation: {c['instructions_per_token']:,} per token over {c['positions']} positions, "
                        f"{c['tok_s_at_clock']:.1f} tok/s at {c['clock_mhz']} MHz if one per cycle")
         return

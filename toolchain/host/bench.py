@@ -139,8 +139,11 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
                            "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions
+    # the format llm-test -M times: q8 where the build has q8 matrices, else its k-quant (q6 for an auto mix of those)
+    formats = set(manifest.get("formats", {}).values()) or {manifest["quant"]}
+    timed = "q8" if "q8" in formats else manifest["quant"] if manifest["quant"] != "auto" else "q6"
     return {
-        "board": board.name, "kernels": "reference" if reference else manifest["kernel"],
+        "board": board.name, "kernels": "reference" if reference else manifest["kernel"], "matvec_format": timed,
         "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3), "matvec": matvec,
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,

@@ -84,8 +84,9 @@ void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t 
     for (int start = 0, at = 0; cached && start < cols; start += group_size, at += (group_size + 31) / 32) {
         sub_block_sums(sums + at, x + start, kquant_min(group_size, cols - start));
     }
+    const long row_bytes = kquant_row_bytes(4, cols, group_size);
     for (int r = 0; r < rows; r++) {
-        const uint8_t *p = w + r * kquant_row_bytes(4, cols, group_size);
+        const uint8_t *p = w + r * row_bytes;
         float sum = 0.0f;
         for (int start = 0, gi = 0, at = 0; start < cols; start += group_size, gi++, at += (group_size + 31) / 32) {
             const int len = kquant_min(group_size, cols - start);

@@ -134,14 +134,12 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
         return int(found.group(1)), result.stderr
 
     # the matrix product alone in the test program, a generation in the program
-    matvec_ticks, _ = ticks(f"{TEST_BINARY}{suffix}", ["-M", str(matvec)], "matvec")
+    matvec_ticks, said = ticks(f"{TEST_BINARY}{suffix}", ["-M", str(matvec)], "matvec")
+    timed = re.search(r"matvec ticks: \d+ \((\w+)\)", said).group(1)  # the format -M took
     gen_ticks, err = ticks(f"{BINARY}{suffix}", image_args("", min(steps, manifest["context"]), 0.0, 0.9, 1),
                            "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions
-    # the format llm-test -M times: q8 where the build has q8 matrices, else its k-quant (q6 for an auto mix of those)
-    formats = set(manifest.get("formats", {}).values()) or {manifest["quant"]}
-    timed = "q8" if "q8" in formats else manifest["quant"] if manifest["quant"] != "auto" else "q6"
     return {
         "board": board.name, "kernels": "reference" if reference else manifest["kernel"], "matvec_format": timed,
         "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3), "matvec": matvec,

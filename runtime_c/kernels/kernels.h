@@ -323,7 +323,10 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #endif
 #if !defined(matvec_q4_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q4_kernel matvec_q4_avx2
-#elif !defined(matvec_q4_kernel) /* elsewhere the portable C, for now */
+#endif
+#if defined(matvec_q4_kernel)
+#define KERNEL_Q4_TWIN /* selftest.c checks it against the reference */
+#else /* elsewhere the portable C, for now */
 #define matvec_q4_kernel matvec_q4_reference
 #endif
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */

@@ -296,7 +296,7 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
     return 0;
 }
 
-#if defined(LLM_KERNEL_X86)
+#if defined(KERNEL_Q4_TWIN)
 /* The q4 twin (kquant.h) against the reference: any bytes are a q4 matrix once each
  * group's d and dmin are finite halves. */
 static __attribute__((noinline)) int q4_selftest(uint32_t *state, int *cases) {
@@ -339,7 +339,7 @@ static __attribute__((noinline)) int q4_selftest(uint32_t *state, int *cases) {
 int kernel_selftest(uint32_t seed, int *cases) {
     kernels_init();
     if (matvec_selftest(seed, cases) != 0) return -1;
-#if defined(LLM_KERNEL_X86)
+#if defined(KERNEL_Q4_TWIN)
     uint32_t q4_state = seed ? seed : 1;
     if (q4_selftest(&q4_state, cases) != 0) return -1;
 #endif

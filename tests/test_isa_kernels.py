@@ -81,12 +81,15 @@ def test_x86_kernels_against_numpy(tmp_path, kernel):
 
 @pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
 def test_x86_q4_kernel_against_numpy(tmp_path, kernel):
-    """matvec_q4_avx2 against kquant.py's dot product, which the format's spec defines:
-    short groups and sub-blocks, the widest group, rows past the sums' cache."""
+    """The x86 q4 twins against kquant.py's dot product, which the format's spec defines:
+    short groups and sub-blocks, the widest group, rows past the AVX2 twin's sums'
+    cache and rows whose reordered activations outgrow the AVX-512 twin's buffer
+    (the last: it takes the AVX2 twin), short blocks of rows."""
     k = build_kernels(tmp_path, x86_flags(kernel))
     rng = np.random.default_rng(2)
     for rows, cols, group in [(7, 64, 256), (5, 172, 64), (3, 300, 256), (4, 9, 32), (6, 768, 256),
-                              (2, 2048, 1024), (3, 100, 32), (3, 96, 96), (2, 9000, 1024)]:
+                              (2, 2048, 1024), (3, 100, 32), (3, 96, 96), (2, 9000, 1024), (9, 544, 288),
+                              (2, 3000, 32)]:
         w = (rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-4, 1)).astype(np.float32)
         m = quantize_kmatrix(w, "q4", group)
         xq = rng.integers(-127, 128, cols, dtype=np.int8)

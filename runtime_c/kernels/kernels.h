@@ -43,11 +43,13 @@ void matvec_q5_reference(float *out, const int8_t *x, const float *xs, const uin
                          int group_size);
 void matvec_q6_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                          int group_size);
-/* q4's ISA variant (x86-64 AVX2), bit for bit the reference's: matvec_q4_kernel. */
+/* q4's ISA variants, bit for bit the reference's: matvec_q4_kernel. */
 typedef void (*MatvecKquant)(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                              int group_size);
 void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                     int group_size);
+void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                           int group_size);
 /* Row `row` of a q4, q5 or q6 matrix (`bits`), dequantized: d * sc * q - dmin * m. */
 void kquant_row_f32(float *out, const uint8_t *w, int cols, int group_size, int bits, int row);
 
@@ -321,7 +323,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define scores_f32_kernel scores_f32
 #define weighted_sum_f32_kernel weighted_sum_f32
 #endif
-#if !defined(matvec_q4_kernel) && defined(LLM_KERNEL_X86)
+#if !defined(matvec_q4_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
+#define matvec_q4_kernel matvec_q4_avx512_vnni
+#elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q4_kernel matvec_q4_avx2
 #endif
 #if defined(matvec_q4_kernel)

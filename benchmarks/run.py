@@ -1,6 +1,7 @@
 """Builds llama2.c's 15M/42M/110M shapes (random weights, vocab 32000) and stories260K
 for the host, times reference kernels against optimized ones on 1 and 2 threads
-against the measured roofline, and counts Cortex-M instructions under QEMU.
+against the measured roofline, times the 110M shape's weight formats against q8, and
+counts Cortex-M instructions under QEMU for q8 and q4.
 
     python3 benchmarks/run.py [--shared ../shared/models] [--work /tmp/llmtool-bench] [--repeats 5]
 
@@ -20,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from synthetic import synthetic_tokenizer  # noqa: E402
-from toolchain.host.bench import bench, count_instructions  # noqa: E402
+from toolchain.host.bench import bench, compare, compare_counts, median_run  # noqa: E402
 from toolchain.compile.compiler import compile_project  # noqa: E402
 from toolchain.config import LLAMA2C_SHAPES, random_model  # noqa: E402
 
@@ -44,12 +45,22 @@ def host_projects(shared: Path, work: Path) -> dict[str, Path]:
     return {k: projects[k] for k in ("stories260K", "stories15M", "stories42M", "stories110M")}
 
 
-def median_run(runs: list[dict]) -> dict:
-    """Each timed figure of `runs` as its median: on a shared machine the bandwidth
-    changes from second to second with the neighbours' load."""
-    timed = ("decode_tok_s", "read_bw_gb_s", "threads_read_bw_gb_s", "roofline_tok_s", "threads_roofline_tok_s",
-             "percent_of_roofline", "percent_of_threads_roofline")
-    return {**runs[0], **{key: median(r[key] for r in runs) for key in timed}}
+def formats_table(work: Path, repeats: int, q8: Path) -> None:
+    """The 110M shape's q8 build (host_projects') and its q4, q5 and q6 ones timed in
+    turn on 1 and 2 threads."""
+    config = LLAMA2C_SHAPES["stories110M"]
+    model, tok = random_model(config, seed=0), synthetic_tokenizer(config.vocab_size)
+    outs = [q8]
+    for quant in ("q4", "q5", "q6"):
+        outs.append(work / f"stories110M-{quant}")
+        compile_project(model, tok, "host", outs[-1], quant=quant, context=256, force=True, model_name="stories110M")
+    one, two = compare(outs, 1, repeats=repeats), compare(outs, 2, repeats=repeats)
+    print(f"\nWeight formats, stories110M shape (random weights), host, {repeats} rounds of the four in turn, medians:\n")
+    print("| format | weights/token | decode 1T | vs q8 1T | decode 2T | vs q8 2T |")
+    print("|---|---|---|---|---|---|")
+    for a, b in zip(one, two):
+        print(f"| {a['quant']} | {a['weight_bytes_per_token'] / 1e6:.1f} MB | {a['decode_tok_s']:.1f} "
+              f"| {a['decode_vs_base']:.2f}x | {b['decode_tok_s']:.1f} | {b['decode_vs_base']:.2f}x |", flush=True)
 
 
 def main() -> None:
@@ -64,7 +75,8 @@ def main() -> None:
     print("| model | weights/token | read bw 1 / 2 cores | roofline 1T / 2T | reference 1T | optimized 1T "
           "| optimized 2T | 2T/1T | % of roofline 1T / 2T |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, out in host_projects(args.shared, args.work).items():
+    projects = host_projects(args.shared, args.work)
+    for name, out in projects.items():
         ref = bench(out, 1, reference=True)
         pairs = [(bench(out, 1), bench(out, 2)) for _ in range(args.repeats)]
         one, two = (median_run([p[k] for p in pairs]) for k in (0, 1))
@@ -75,17 +87,22 @@ def main() -> None:
               f"| {ref['decode_tok_s']:.1f} | {one['decode_tok_s']:.1f} ({one['kernels']}) | {two['decode_tok_s']:.1f} "
               f"| {ratio:.2f}x | {one['percent_of_roofline']:.0f} % / {two['percent_of_threads_roofline']:.0f} % |",
               flush=True)
-    print("\nCortex-M, stories260K q8, instructions counted under QEMU (-icount shift=0, SysTick):\n")
-    print("| board | kernels | instructions per MAC (1024x1024) | instructions per token (200 tokens) | tok/s at board clock |")
-    print("|---|---|---|---|---|")
+    formats_table(args.work, args.repeats, projects["stories110M"])
+    print("\nCortex-M, stories260K, instructions counted under QEMU (-icount shift=0, SysTick):\n")
+    print("| board | format | kernels | instructions per MAC (1024x1024) | vs q8 | instructions per token (200 tokens) "
+          "| vs q8 | tok/s at board clock |")
+    print("|---|---|---|---|---|---|---|---|")
     for board in ("mps2-an386", "mps3-an547"):
-        out = args.work / board
-        compile_project(args.shared / "stories260K.bin", args.shared / "tok512.bin", board, out, quant="q8",
-                        force=True)
+        outs = []
+        for quant in ("q8", "q4"):
+            outs.append(args.work / f"{board}-{quant}")
+            compile_project(args.shared / "stories260K.bin", args.shared / "tok512.bin", board, outs[-1], quant=quant,
+                            force=True)
         for reference in (True, False):
-            c = count_instructions(out, reference)
-            print(f"| {board} | {c['kernels']} | {c['instructions_per_mac']:.3f} | {c['instructions_per_token']:,} "
-                  f"| {c['tok_s_at_clock']:.1f} at {c['clock_mhz']} MHz |", flush=True)
+            for c in compare_counts(outs, reference):
+                print(f"| {board} | {c['matvec_format']} | {c['kernels']} | {c['instructions_per_mac']:.3f} "
+                      f"| {c['mac_vs_base']:.2f} | {c['instructions_per_token']:,} | {c['token_vs_base']:.2f} "
+                      f"| {c['tok_s_at_clock']:.1f} at {c['clock_mhz']} MHz |", flush=True)
     shutil.rmtree(args.work, ignore_errors=True)
 
 

@@ -13,6 +13,7 @@ def projects(shared_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     for board in ("host", "mps2-an386"):
         compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, root / board)
+    compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", "host", root / "host-q4", quant="q4")
     return root
 
 
@@ -34,6 +35,19 @@ def test_host_bench_reports_speeds_against_the_roofline(projects):
     assert r["threads_read_bw_gb_s"] > 0.5 and r["percent_of_threads_roofline"] > 0
     assert r["threads_roofline_tok_s"] == pytest.approx(
         r["threads_read_bw_gb_s"] * 1e9 / r["weight_bytes_per_token"], rel=0.01)
+
+
+def test_formats_side_by_side_against_q8(projects):
+    """Two projects of one model: both timed in each round, the q8 one the base even
+    when it is not first, and q4's weights about 0.6 of q8's per token."""
+    rows = bench(projects / "host-q4", projects / "host", "--repeats", "2", "--steps", "32", "--json")
+    q4, q8 = rows
+    assert (q4["quant"], q8["quant"]) == ("q4", "q8") and q8["decode_vs_base"] == 1.0
+    assert q4["decode_vs_base"] > 0 and q4["decode_tok_s"] > 0 and q4["project"].endswith("host-q4")
+    assert 0.5 < q4["weight_bytes_per_token"] / q8["weight_bytes_per_token"] < 0.7
+    text = CliRunner().invoke(main, ["bench", str(projects / "host"), str(projects / "host-q4"), "--repeats", "1",
+                                     "--steps", "32"]).output
+    assert "vs q8" in text and text.count("host ") == 2, text
 
 
 @pytest.mark.slow

@@ -24,6 +24,9 @@
 #include <string.h>
 
 #define TARGET __attribute__((target("avx512vnni,bmi2")))
+#ifndef Q4_PREFETCH_BLOCKS
+#define Q4_PREFETCH_BLOCKS 2
+#endif
 
 /* Per group, per pair of chunks (eight sub-blocks, 256 columns): each chunk's low
  * activations, its high ones, then the pair's eight sums of x as int16, 64 bytes each. */
@@ -156,8 +159,13 @@ TARGET void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, 
         for (int i = 0; i < 4; i++) p[i] = w + (r + kquant_min(i, n - 1)) * row_bytes; /* a short block repeats its last row */
         __m128 sum = _mm_setzero_ps();
         const int8_t *at = prepared;
+        /* the four rows are one run of bytes: a later block's, a share per group */
+        const char *ahead = (const char *)(w + (r + 4 * Q4_PREFETCH_BLOCKS) * row_bytes);
+        const long share = 4 * row_bytes / ((cols + group_size - 1) / group_size) + 64;
         for (int start = 0, gi = 0; start < cols; start += group_size, gi++) {
             const int len = kquant_min(group_size, cols - start);
+            for (long b = 0; b < share; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+            ahead += share - 64;
             sum = group4(sum, p, at, xs[gi], len);
             at += PAIR_BYTES * group_pairs(len);
             for (int i = 0; i < 4; i++) p[i] += kquant_group_bytes(4, len);

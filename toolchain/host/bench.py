@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from statistics import median
 
 from ..boards import get_board
 from ..compile.image import image_entries
@@ -146,3 +147,45 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,
     }
+
+
+TIMED = ("decode_tok_s", "prompt_tok_s", "read_bw_gb_s", "threads_read_bw_gb_s", "roofline_tok_s",
+         "threads_roofline_tok_s", "percent_of_roofline", "percent_of_threads_roofline")
+
+
+def median_run(runs: list[dict]) -> dict:
+    """Each timed figure of `runs` as its median: on a shared machine the bandwidth
+    changes from second to second with the neighbours' load."""
+    return {**runs[0], **{key: median(r[key] for r in runs) for key in TIMED}}
+
+
+def base_index(outs) -> int:
+    """The project the others are compared with: the first q8 one, else the first."""
+    return next((i for i, out in enumerate(outs) if read_manifest(out)["quant"] == "q8"), 0)
+
+
+def compare(outs, threads: int = 1, reference: bool = False, steps: int = DECODE_STEPS, repeats: int = 3) -> list[dict]:
+    """Several projects (the formats of one model, say) timed in turn, `repeats`
+    rounds, so a neighbour's load falls on all of them alike: each figure the median
+    of its rounds, and `decode_vs_base` the median of its decode over the base
+    project's (base_index) in the same round."""
+    rounds = []
+    for _ in range(repeats):
+        bw = read_bandwidth_gb_s()
+        bw_threads = read_bandwidth_gb_s(threads=threads) if threads > 1 else bw
+        rounds.append([bench(out, threads, reference, steps, bw, bw_threads) for out in outs])
+    base = base_index(outs)
+    return [{**median_run([r[i] for r in rounds]), "project": str(out),
+             "decode_vs_base": round(median(r[i]["decode_tok_s"] / r[base]["decode_tok_s"] for r in rounds), 3)}
+            for i, out in enumerate(outs)]
+
+
+def compare_counts(outs, reference: bool = False) -> list[dict]:
+    """count_instructions of several projects, with each one's instructions per MAC
+    and per token over the base project's (base_index)."""
+    counts = [{**count_instructions(out, reference), "project": str(out)} for out in outs]
+    base = counts[base_index(outs)]
+    for c in counts:
+        c["mac_vs_base"] = round(c["instructions_per_mac"] / base["instructions_per_mac"], 3)
+        c["token_vs_base"] = round(c["instructions_per_token"] / base["instructions_per_token"], 3)
+    return counts

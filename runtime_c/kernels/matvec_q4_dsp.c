@@ -54,11 +54,20 @@ static inline void halves(const uint8_t *p, float *d, float *dmin) {
 #endif
 }
 
-/* One group's activations (len <= KQUANT_MAX_GROUP): per word of weights the four
- * pairs (x0, x2), (x1, x3), (x16, x18), (x17, x19), sub-block by sub-block, zeros
- * past len; sums[j] = X_j. Values past len are not read (they may lie past x). */
-static void prepare_group(uint32_t *xp, int32_t *sums, const int8_t *x, int len) {
-    for (int j = 0; j * KQUANT_SUB < len; j++, x += KQUANT_SUB, xp += 16) {
+/* The prepared activations of a group of n_sub sub-blocks, in words: per sub-block
+ * 16 words of int16 pairs, per word of weights (x0, x2), (x1, x3), (x16, x18),
+ * (x17, x19); then the n_sub sums X_j; then the group's xs. One pointer walks them
+ * all in the assembly below. */
+static inline int prepared_words(int n_sub) {
+    return 17 * n_sub + 1;
+}
+
+/* One group's (len <= KQUANT_MAX_GROUP columns), zeros past len, whose values are
+ * not read (they may lie past x). */
+static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    int32_t *sums = (int32_t *)(xp + 16 * n_sub);
+    for (int j = 0; j < n_sub; j++, x += KQUANT_SUB, xp += 16) {
         int8_t pad[KQUANT_SUB];
         const int n = kquant_min(KQUANT_SUB, len - j * KQUANT_SUB);
         const int8_t *xj = x;
@@ -75,7 +84,7 @@ static void prepare_group(uint32_t *xp, int32_t *sums, const int8_t *x, int len)
             q[1] = sxtb16_ror8(lo);
             q[2] = __sxtb16(hi);
             q[3] = sxtb16_ror8(hi);
-            /* the four int16 pairs' halves added: the sub-block's sum of x */
+            /* the pairs' halves added: the sub-block's sum of x */
             s = __smlad(q[0], 0x00010001u, s);
             s = __smlad(q[1], 0x00010001u, s);
             s = __smlad(q[2], 0x00010001u, s);
@@ -83,152 +92,239 @@ static void prepare_group(uint32_t *xp, int32_t *sums, const int8_t *x, int len)
         }
         sums[j] = s;
     }
+    memcpy(sums + n_sub, &xs, sizeof xs);
 }
 
-/* Four 6-bit fields from `bit` of a stream: field i at bits 6i of the result (a
- * word holds them from any bit offset, which is even; the bytes read lie within the
- * group: at worst its d). */
-static inline uint32_t four_fields(const uint8_t *stream, int bit) {
-    return load4(stream + (bit >> 3)) >> (bit & 7);
-}
+/* Two rows' (p0, p1) n_groups groups of n_sub sub-blocks each, all full, after the
+ * activations at xp (prepare_group, one after another): out[0] and out[1] plus the
+ * groups' contributions in order. In assembly for n_sub 8 (groups of 256 columns,
+ * q4's default) and 2 (64), because the body needs all 14 core registers. */
+void matvec_q4_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q4_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 
-/* One sub-block's S for two rows: acc += the products of its four words. */
-#define PAIR_WORD(k)                                                            \
-    do {                                                                        \
-        const uint32_t w0 = load4(p0 + 4 * (k)), w1 = load4(p1 + 4 * (k));      \
-        uint32_t xa = xp[4 * (k)], xb = xp[4 * (k) + 1];                        \
-        s0 = __smlad(w0 & mask, xa, s0);                                        \
-        s1 = __smlad(w1 & mask, xa, s1);                                        \
-        s0 = __smlad(w0 >> 8 & mask, xb, s0);                                   \
-        s1 = __smlad(w1 >> 8 & mask, xb, s1);                                   \
-        xa = xp[4 * (k) + 2];                                                   \
-        xb = xp[4 * (k) + 3];                                                   \
-        s0 = __smlad(w0 >> 4 & mask, xa, s0);                                   \
-        s1 = __smlad(w1 >> 4 & mask, xa, s1);                                   \
-        s0 = __smlad(w0 >> 12 & mask, xb, s0);                                  \
-        s1 = __smlad(w1 >> 12 & mask, xb, s1);                                  \
-    } while (0)
+/* Registers: r0 xp, r1 and r2 the rows' weights, r3 the mask 0x000F000F, r4 and r5
+ * two words of activation pairs, r6 and r7 the rows' word of nibbles, r8 a
+ * temporary, r9 and r10 the rows' S_j (then B), r11 and r12 their A; lr a
+ * temporary. FPU: s0, s1 the rows' sums; s2-s14 the epilogue's. */
+__asm__(
+    ".pushsection .text.matvec_q4_dsp_asm,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* one row's two products with the pair (ra, rb): the and-ed nibbles of w
+     * (shifted sa, then sb) times them; first starts the sum */
+    ".macro Q4_WORD first\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  ldr r6, [r1], #4\n"
+    "  ldr r7, [r2], #4\n"
+    "  and r8, r3, r6\n"
+    "  .if \\first\n"
+    "  smuad r9, r8, r4\n"
+    "  .else\n"
+    "  smlad r9, r8, r4, r9\n"
+    "  .endif\n"
+    "  and r8, r3, r7\n"
+    "  .if \\first\n"
+    "  smuad r10, r8, r4\n"
+    "  .else\n"
+    "  smlad r10, r8, r4, r10\n"
+    "  .endif\n"
+    "  and r8, r3, r6, lsr #8\n"
+    "  smlad r9, r8, r5, r9\n"
+    "  and r8, r3, r7, lsr #8\n"
+    "  smlad r10, r8, r5, r10\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  and r8, r3, r6, lsr #4\n"
+    "  smlad r9, r8, r4, r9\n"
+    "  and r8, r3, r7, lsr #4\n"
+    "  smlad r10, r8, r4, r10\n"
+    "  and r6, r3, r6, lsr #12\n"
+    "  smlad r9, r6, r5, r9\n"
+    "  and r7, r3, r7, lsr #12\n"
+    "  smlad r10, r7, r5, r10\n"
+    ".endm\n"
+    /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and
+     * r8, a word read from its byte (its last byte at worst the group's d) */
+    ".macro Q4_FIELDS f, at\n"
+    "  ldr lr, [r1, #(\\at + ((6 * \\f) >> 3))]\n"
+    "  ldr r8, [r2, #(\\at + ((6 * \\f) >> 3))]\n"
+    "  ubfx lr, lr, #((6 * \\f) & 7), #6\n"
+    "  ubfx r8, r8, #((6 * \\f) & 7), #6\n"
+    ".endm\n"
+    /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
+    ".macro Q4_SUB j, n\n"
+    "  Q4_WORD 1\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  Q4_FIELDS \\j, (16*(\\n-\\j-1))\n"
+    "  .if \\j == 0\n"
+    "  mul r11, lr, r9\n"
+    "  mul r12, r8, r10\n"
+    "  .else\n"
+    "  mla r11, lr, r9, r11\n"
+    "  mla r12, r8, r10, r12\n"
+    "  .endif\n"
+    ".endm\n"
+    /* a group of n sub-blocks; then r1, r2 at its scales, r0 at its X_j */
+    ".macro Q4_GROUP n\n"
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
+    "  .if \\j < \\n\n"
+    "  Q4_SUB \\j, \\n\n"
+    "  .endif\n"
+    "  .endr\n"
+    /* B = sum m_j * X_j, in r9 and r10 */
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
+    "  .if \\j < \\n\n"
+    "  ldr r4, [r0], #4\n"
+    "  Q4_FIELDS (\\n+\\j), 0\n"
+    "  .if \\j == 0\n"
+    "  mul r9, lr, r4\n"
+    "  mul r10, r8, r4\n"
+    "  .else\n"
+    "  mla r9, lr, r4, r9\n"
+    "  mla r10, r8, r4, r10\n"
+    "  .endif\n"
+    "  .endif\n"
+    "  .endr\n"
+    /* the float step, the reference's: ((float)A * d - (float)B * dmin) * xs,
+     * added to the row's sum; VCVTB/VCVTT widen the halves exactly */
+    "  vldmia r0!, {s2}\n"
+    "  ldr r4, [r1, #((12 * \\n + 7) >> 3)]\n"
+    "  ldr r5, [r2, #((12 * \\n + 7) >> 3)]\n"
+    "  vmov s3, s4, r4, r5\n"
+    "  vcvtb.f32.f16 s5, s3\n"
+    "  vcvtt.f32.f16 s6, s3\n"
+    "  vcvtb.f32.f16 s7, s4\n"
+    "  vcvtt.f32.f16 s8, s4\n"
+    "  vmov s9, s10, r11, r9\n"
+    "  vmov s11, s12, r12, r10\n"
+    "  vcvt.f32.s32 s9, s9\n"
+    "  vcvt.f32.s32 s10, s10\n"
+    "  vcvt.f32.s32 s11, s11\n"
+    "  vcvt.f32.s32 s12, s12\n"
+    "  vmul.f32 s9, s9, s5\n"
+    "  vmul.f32 s10, s10, s6\n"
+    "  vmul.f32 s11, s11, s7\n"
+    "  vmul.f32 s12, s12, s8\n"
+    "  vsub.f32 s9, s9, s10\n"
+    "  vsub.f32 s11, s11, s12\n"
+    "  vmul.f32 s9, s9, s2\n"
+    "  vmul.f32 s11, s11, s2\n"
+    "  vadd.f32 s0, s0, s9\n"
+    "  vadd.f32 s1, s1, s11\n"
+    "  add r1, r1, #(((12 * \\n + 7) >> 3) + 4)\n"
+    "  add r2, r2, #(((12 * \\n + 7) >> 3) + 4)\n"
+    ".endm\n"
+    /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
+    ".macro Q4_PAIR name, n\n"
+    ".global \\name\n"
+    ".type \\name, %function\n"
+    ".thumb_func\n"
+    "\\name:\n"
+    "  push {r3-r11, lr}\n"
+    "  vldr s0, [r3]\n"
+    "  vldr s1, [r3, #4]\n"
+    "  mov r3, #0x000F000F\n"
+    "1:\n"
+    "  Q4_GROUP \\n\n"
+    "  ldr r4, [sp, #40]\n"
+    "  subs r4, r4, #1\n"
+    "  str r4, [sp, #40]\n"
+    "  bne 1b\n"
+    "  pop {r3}\n"
+    "  vstr s0, [r3]\n"
+    "  vstr s1, [r3, #4]\n"
+    "  pop {r4-r11, pc}\n"
+    ".size \\name, .-\\name\n"
+    ".endm\n"
+    "Q4_PAIR matvec_q4_dsp_pair8, 8\n"
+    "Q4_PAIR matvec_q4_dsp_pair2, 2\n"
+    ".purgem Q4_WORD\n"
+    ".purgem Q4_FIELDS\n"
+    ".purgem Q4_SUB\n"
+    ".purgem Q4_GROUP\n"
+    ".purgem Q4_PAIR\n"
+    ".popsection\n");
 
-/* A and B of one row's group at p (n_sub sub-blocks, S_j at s[2j]). */
-static inline __attribute__((always_inline)) void weigh(int32_t *a_out, int32_t *b_out, const int32_t *s, const int32_t *sums, const uint8_t *p,
-                         int n_sub) {
-    const uint8_t *stream = p + 16 * n_sub;
-    int32_t a = 0, b = 0;
-    int j = 0;
-    for (; j + 4 <= n_sub; j += 4) {
-        const uint32_t sc = four_fields(stream, 6 * j), m = four_fields(stream, 6 * (n_sub + j));
-        a += (int32_t)(sc & 63) * s[2 * j];
-        a += (int32_t)(sc >> 6 & 63) * s[2 * j + 2];
-        a += (int32_t)(sc >> 12 & 63) * s[2 * j + 4];
-        a += (int32_t)(sc >> 18 & 63) * s[2 * j + 6];
-        b += (int32_t)(m & 63) * sums[j];
-        b += (int32_t)(m >> 6 & 63) * sums[j + 1];
-        b += (int32_t)(m >> 12 & 63) * sums[j + 2];
-        b += (int32_t)(m >> 18 & 63) * sums[j + 3];
-    }
-    if (j < n_sub) { /* 1 to 3 more */
-        const uint32_t sc = four_fields(stream, 6 * j), m = four_fields(stream, 6 * (n_sub + j));
-        for (int i = 0; j + i < n_sub; i++) {
-            a += (int32_t)(sc >> 6 * i & 63) * s[2 * (j + i)];
-            b += (int32_t)(m >> 6 * i & 63) * sums[j + i];
-        }
-    }
-    *a_out = a;
-    *b_out = b;
-}
-
-/* Rows r0 and r1's group (p0, p1: their bytes of it): their contributions added to
- * out0 and out1. */
-static inline void group_pair(float *out0, float *out1, const uint32_t *xp, const int32_t *sums, float xs,
-                              const uint8_t *p0, const uint8_t *p1, int n_sub) {
+/* The same in C, for one row (p1 NULL) or two, any group: one S_j for each. */
+static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
     uint32_t mask = 0x000F000Fu;
     __asm__("" : "+r"(mask)); /* in a register: AND with a shifted operand is then one instruction */
-    int32_t s[2 * KQUANT_MAX_GROUP / KQUANT_SUB]; /* S_j of rows 0 and 1, interleaved */
-    const uint8_t *q0 = p0, *q1 = p1;
-    for (int j = 0; j < n_sub; j++, xp += 16, p0 += 16, p1 += 16) {
-        int32_t s0 = 0, s1 = 0;
-        PAIR_WORD(0);
-        PAIR_WORD(1);
-        PAIR_WORD(2);
-        PAIR_WORD(3);
-        s[2 * j] = s0;
-        s[2 * j + 1] = s1;
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    const int32_t *sums = (const int32_t *)(xp + 16 * n_sub);
+    float xs;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    for (int r = 0; r < (p1 ? 2 : 1); r++) {
+        const uint8_t *p = r ? p1 : p0, *stream = p + 16 * n_sub;
+        int32_t a = 0, b = 0;
+        for (int j = 0; j < n_sub; j++) {
+            const uint32_t *xj = xp + 16 * j;
+            int32_t s = 0;
+            for (int k = 0; k < 4; k++) {
+                const uint32_t w = load4(p + 16 * j + 4 * k);
+                s = __smlad(w & mask, xj[4 * k], s);
+                s = __smlad(w >> 8 & mask, xj[4 * k + 1], s);
+                s = __smlad(w >> 4 & mask, xj[4 * k + 2], s);
+                s = __smlad(w >> 12 & mask, xj[4 * k + 3], s);
+            }
+            a += kquant_six_bits(stream, j) * s;
+            b += kquant_six_bits(stream, n_sub + j) * sums[j];
+        }
+        float d, dmin;
+        halves(stream + kquant_scale_bytes(4, n_sub), &d, &dmin);
+        out[r] += ((float)a * d - (float)b * dmin) * xs;
     }
-    int32_t a0, b0, a1, b1;
-    weigh(&a0, &b0, s, sums, q0, n_sub);
-    weigh(&a1, &b1, s + 1, sums, q1, n_sub);
-    float d, dmin;
-    halves(p0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    *out0 += ((float)a0 * d - (float)b0 * dmin) * xs;
-    halves(p1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    *out1 += ((float)a1 * d - (float)b1 * dmin) * xs;
 }
 
-/* The same for one row (the last of an odd number). */
-static inline void group_one(float *out0, const uint32_t *xp, const int32_t *sums, float xs, const uint8_t *p0,
-                             int n_sub) {
-    uint32_t mask = 0x000F000Fu;
-    __asm__("" : "+r"(mask));
-    int32_t s[2 * KQUANT_MAX_GROUP / KQUANT_SUB];
-    const uint8_t *q0 = p0;
-    for (int j = 0; j < n_sub; j++, xp += 16, p0 += 16) {
-        int32_t s0 = 0;
-        for (int k = 0; k < 16; k += 4) {
-            const uint32_t w0 = load4(p0 + k);
-            s0 = __smlad(w0 & mask, xp[k], s0);
-            s0 = __smlad(w0 >> 8 & mask, xp[k + 1], s0);
-            s0 = __smlad(w0 >> 4 & mask, xp[k + 2], s0);
-            s0 = __smlad(w0 >> 12 & mask, xp[k + 3], s0);
+/* n groups of n_sub sub-blocks of rows p0 and p1 (or p0 alone: p1 NULL), their
+ * activations at xp: the assembly's where it has them, else group_c. */
+static void groups(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub,
+                   int len) {
+    if (p1 && n_sub == 8) {
+        matvec_q4_dsp_pair8(xp, p0, p1, out, n);
+    } else if (p1 && n_sub == 2) {
+        matvec_q4_dsp_pair2(xp, p0, p1, out, n);
+    } else {
+        const long bytes = kquant_group_bytes(4, len);
+        for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
+            group_c(out, xp, p0, p1, len);
         }
-        s[2 * j] = s0;
     }
-    int32_t a0, b0;
-    weigh(&a0, &b0, s, sums, q0, n_sub);
-    float d, dmin;
-    halves(p0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    *out0 += ((float)a0 * d - (float)b0 * dmin) * xs;
 }
 
 void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size) {
-    uint32_t xp[KQUANT_MAX_GROUP / 2]; /* a run of groups' activations as int16 pairs: 2 KB */
-    int32_t sums[KQUANT_MAX_GROUP / KQUANT_SUB];
+    /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
+     * columns hold: at most 2.3 KB */
+    uint32_t xp[17 * KQUANT_MAX_GROUP / KQUANT_SUB + KQUANT_MAX_GROUP / KQUANT_SUB];
     const long row_bytes = kquant_row_bytes(4, cols, group_size);
-    const int span = (group_size + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB; /* a group's prepared values */
-    const int per_run = KQUANT_MAX_GROUP / span;                              /* >= 1: group_size <= 1024 */
+    const int per_run = KQUANT_MAX_GROUP / ((group_size + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB); /* >= 1 */
     for (int r = 0; r < rows; r++) out[r] = 0.0f;
     long at = 0; /* the run's first group's byte offset in a row */
     for (int start = 0, gi = 0; start < cols;) {
-        int n = 0, used = 0;
-        for (; n < per_run && start + n * group_size < cols; n++) {
+        /* the run: `whole` groups of group_size columns, then maybe a shorter last one */
+        int whole = 0, used = 0, last = 0;
+        for (int n = 0; n < per_run && start + n * group_size < cols; n++) {
             const int len = kquant_min(group_size, cols - start - n * group_size);
-            prepare_group(xp + used / 2, sums + used / KQUANT_SUB, x + start + n * group_size, len);
-            used += (len + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB;
-        }
-        int r = 0;
-        for (; r + 2 <= rows; r += 2) {
-            const uint8_t *p = w + r * row_bytes + at;
-            for (int g = 0, off = 0; g < n; g++) {
-                const int len = kquant_min(group_size, cols - start - g * group_size);
-                const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-                group_pair(out + r, out + r + 1, xp + 16 * off, sums + off, xs[gi + g], p, p + row_bytes, n_sub);
-                p += kquant_group_bytes(4, len);
-                off += n_sub;
+            prepare_group(xp + used, x + start + n * group_size, xs[gi + n], len);
+            used += prepared_words((len + KQUANT_SUB - 1) / KQUANT_SUB);
+            if (len == group_size) {
+                whole++;
+            } else {
+                last = len;
             }
         }
-        if (r < rows) {
-            const uint8_t *p = w + r * row_bytes + at;
-            for (int g = 0, off = 0; g < n; g++) {
-                const int len = kquant_min(group_size, cols - start - g * group_size);
-                const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-                group_one(out + r, xp + 16 * off, sums + off, xs[gi + g], p, n_sub);
-                p += kquant_group_bytes(4, len);
-                off += n_sub;
-            }
+        const int n_sub = (group_size + KQUANT_SUB - 1) / KQUANT_SUB, last_sub = (last + KQUANT_SUB - 1) / KQUANT_SUB;
+        const long whole_bytes = whole * kquant_group_bytes(4, group_size);
+        const uint32_t *last_xp = xp + whole * prepared_words(n_sub);
+        for (int r = 0; r < rows; r += 2) {
+            const uint8_t *p0 = w + r * row_bytes + at, *p1 = r + 1 < rows ? p0 + row_bytes : NULL;
+            if (whole > 0) groups(out + r, xp, p0, p1, whole, n_sub, group_size);
+            if (last > 0) groups(out + r, last_xp, p0 + whole_bytes, p1 ? p1 + whole_bytes : NULL, 1, last_sub, last);
         }
-        for (int g = 0; g < n; g++) at += kquant_group_bytes(4, kquant_min(group_size, cols - start - g * group_size));
-        start += n * group_size;
-        gi += n;
+        at += whole_bytes + (last > 0 ? kquant_group_bytes(4, last) : 0);
+        start += whole * group_size + last;
+        gi += whole + (last > 0);
     }
 }
 #endif

@@ -330,6 +330,8 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define matvec_q4_kernel matvec_q4_avx2
 #elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_DSP)
 #define matvec_q4_kernel matvec_q4_dsp
+#elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_MVE)
+#define matvec_q4_kernel matvec_q4_mve
 #endif
 #if defined(matvec_q4_kernel)
 #define KERNEL_Q4_TWIN /* selftest.c checks it against the reference */

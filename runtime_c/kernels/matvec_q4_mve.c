@@ -1,0 +1,155 @@
+/* Cortex-M55 Helium (MVE): q4 matrices (kquant.h), bit for bit as
+ * matvec_q4_reference sums them.
+ *
+ * A sub-block's 16 bytes of nibbles are one vector: VAND with 15 gives values 0-15,
+ * VSHR by 4 values 16-31, both in [0, 15] and so valid signed bytes, and VMLADAV(A)
+ * multiplies each by its 16 activations and adds them all into S_j, exactly
+ * (|S_j| <= 15 * 127 * 32). Two rows share each load of activations. A group's
+ * activations are copied, zero-padded to whole sub-blocks, into a small stack buffer
+ * together with each sub-block's sum of x (X_j, VADDV) once for all rows; groups go
+ * outer and rows inner (as many whole groups as KQUANT_MAX_GROUP columns hold), each
+ * row's float sum kept in out[r]. A = sum sc_j * S_j and B = sum m_j * X_j are exact
+ * integers; the float step is the reference's on the scalar FPU (which, unlike
+ * Helium's vector float, keeps subnormals): ((float)A * d - (float)B * dmin) * xs,
+ * added in group order from 0.0f. */
+#include "kquant.h"
+
+#if defined(LLM_KERNEL_MVE)
+#include <arm_mve.h>
+#include <string.h>
+
+static inline uint32_t load4(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v); /* one LDR: v8-M loads words unaligned */
+    return v;
+}
+
+/* A group's d and dmin, the halves at p: VCVTB/VCVTT convert them exactly (the
+ * scalar FPU's flush-to-zero is off), where the C conversion would take a call. */
+static inline void halves(const uint8_t *p, float *d, float *dmin) {
+    const uint32_t h = load4(p);
+    float packed, lo, hi;
+    memcpy(&packed, &h, sizeof packed);
+    __asm__("vcvtb.f32.f16 %0, %1" : "=t"(lo) : "t"(packed));
+    __asm__("vcvtt.f32.f16 %0, %1" : "=t"(hi) : "t"(packed));
+    *d = lo;
+    *dmin = hi;
+}
+
+/* The prepared activations of a group of n_sub sub-blocks, in bytes: 32 per
+ * sub-block (zeros past the group's columns), then the n_sub sums X_j (int32), then
+ * the group's xs. */
+static inline int prepared_bytes(int n_sub) {
+    return 36 * n_sub + 4;
+}
+
+static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    memset(xp + len, 0, (size_t)(KQUANT_SUB * n_sub - len));
+    memcpy(xp, x, (size_t)len); /* x past len may lie past the buffer: not read */
+    int32_t sums[KQUANT_MAX_GROUP / KQUANT_SUB];
+    for (int j = 0; j < n_sub; j++) {
+        sums[j] = vaddvaq_s8(vaddvq_s8(vldrbq_s8(xp + 32 * j)), vldrbq_s8(xp + 32 * j + 16));
+    }
+    memcpy(xp + 32 * n_sub, sums, 4 * (size_t)n_sub);
+    memcpy(xp + 36 * n_sub, &xs, sizeof xs);
+}
+
+/* Field i (0..3) of a word of 6-bit fields. */
+#define FIELD(v, i) ((int32_t)((v) >> (6 * (i)) & 63))
+
+/* One sub-block's S of a row: its 32 values times the activations (xl, xh). */
+static inline int32_t sub_dot(const uint8_t *p, int8x16_t xl, int8x16_t xh) {
+    const uint8x16_t v = vldrbq_u8(p);
+    const int8x16_t lo = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(15)));
+    const int8x16_t hi = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));
+    return vmladavaq_s8(vmladavq_s8(lo, xl), hi, xh);
+}
+
+/* A row's A for sub-blocks j0..j0+3 (n of them, 1 to 4), the scales' word sc. */
+#define ROW_A(a, p, sc, n)                                                                 \
+    do {                                                                                   \
+        for (int i_ = 0; i_ < (n); i_++) {                                                 \
+            a += FIELD(sc, i_) * sub_dot((p) + 16 * (j0 + i_), xl[i_], xh[i_]);            \
+        }                                                                                  \
+    } while (0)
+
+/* Rows p0 and p1's group (p1 NULL: p0's alone), its activations at xp: the
+ * contributions added to out[0] (and out[1]). */
+static void group_rows(float *out, const int8_t *xp, const uint8_t *p0, const uint8_t *p1, int n_sub) {
+    const int32_t *sums = (const int32_t *)(const void *)(xp + 32 * n_sub);
+    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 ? p1 + 16 * n_sub : NULL; /* the scale streams */
+    const int mins_shift = (6 * n_sub) & 7;
+    int32_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    for (int j0 = 0; j0 < n_sub; j0 += 4) {
+        const int n = kquant_min(4, n_sub - j0);
+        int8x16_t xl[4], xh[4];
+        for (int i = 0; i < n; i++) {
+            xl[i] = vldrbq_s8(xp + 32 * (j0 + i));
+            xh[i] = vldrbq_s8(xp + 32 * (j0 + i) + 16);
+        }
+        /* four fields from byte 3 * j0 / 4 (scales) and bit 6 * (n_sub + j0) (mins):
+         * the words read lie within the group, at worst reaching its d */
+        const int mins_at = (6 * (n_sub + j0)) >> 3;
+        const uint32_t sc0 = load4(s0 + 3 * j0 / 4), m0 = load4(s0 + mins_at) >> mins_shift;
+        if (n == 4) {
+            ROW_A(a0, p0, sc0, 4);
+        } else {
+            ROW_A(a0, p0, sc0, n);
+        }
+        for (int i = 0; i < n; i++) b0 += FIELD(m0, i) * sums[j0 + i];
+        if (s1) {
+            const uint32_t sc1 = load4(s1 + 3 * j0 / 4), m1 = load4(s1 + mins_at) >> mins_shift;
+            if (n == 4) {
+                ROW_A(a1, p1, sc1, 4);
+            } else {
+                ROW_A(a1, p1, sc1, n);
+            }
+            for (int i = 0; i < n; i++) b1 += FIELD(m1, i) * sums[j0 + i];
+        }
+    }
+    float xs, d, dmin;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[0] += ((float)a0 * d - (float)b0 * dmin) * xs;
+    if (s1) {
+        halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+        out[1] += ((float)a1 * d - (float)b1 * dmin) * xs;
+    }
+}
+
+void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
+     * columns hold: at most 1.3 KB */
+    int8_t xp[36 * KQUANT_MAX_GROUP / KQUANT_SUB + 4 * KQUANT_MAX_GROUP / KQUANT_SUB] __attribute__((aligned(16)));
+    const long row_bytes = kquant_row_bytes(4, cols, group_size);
+    const int per_run = KQUANT_MAX_GROUP / ((group_size + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB); /* >= 1 */
+    for (int r = 0; r < rows; r++) out[r] = 0.0f;
+    long at = 0; /* the run's first group's byte offset in a row */
+    for (int start = 0, gi = 0; start < cols;) {
+        int n = 0, used = 0;
+        for (; n < per_run && start + n * group_size < cols; n++) {
+            const int len = kquant_min(group_size, cols - start - n * group_size);
+            prepare_group(xp + used, x + start + n * group_size, xs[gi + n], len);
+            used += prepared_bytes((len + KQUANT_SUB - 1) / KQUANT_SUB);
+        }
+        for (int r = 0; r < rows; r += 2) {
+            const uint8_t *p0 = w + r * row_bytes + at, *p1 = r + 1 < rows ? p0 + row_bytes : NULL;
+            const int8_t *q = xp;
+            for (int g = 0; g < n; g++) {
+                const int len = kquant_min(group_size, cols - start - g * group_size);
+                const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+                const long bytes = kquant_group_bytes(4, len);
+                group_rows(out + r, q, p0, p1, n_sub);
+                q += prepared_bytes(n_sub);
+                p0 += bytes;
+                p1 = p1 ? p1 + bytes : NULL;
+            }
+        }
+        for (int g = 0; g < n; g++) at += kquant_group_bytes(4, kquant_min(group_size, cols - start - g * group_size));
+        start += n * group_size;
+        gi += n;
+    }
+}
+#endif

@@ -55,6 +55,135 @@ static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
     memcpy(xp + 36 * n_sub, &xs, sizeof xs);
 }
 
+/* Two rows' (p0, p1) n_groups groups of n_sub sub-blocks each, after their
+ * activations at xp (prepare_group, one after another): out[0] and out[1] plus the
+ * groups' contributions in order. In assembly for n_sub 8 (groups of 256 columns,
+ * q4's default) and 2 (64): gcc keeps Helium's vectors poorly in registers. */
+void matvec_q4_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q4_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+
+/* Registers: r0 xp, r1 and r2 the rows' weights, r4 and r6 the rows' S_j (VMLADAV
+ * wants even registers), r9 and r10 their B, r11 and r12 their A, r8 and lr the
+ * scale fields, r3 and r5 temporaries; q0, q1 a sub-block's activations, q2, q3 the
+ * rows' nibbles, q4 fifteens, q5 the low nibbles; s24, s25 the rows' float sums,
+ * s0-s12 the epilogue's (q0-q3, free by then). */
+__asm__(
+    ".pushsection .text.matvec_q4_mve_asm,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and
+     * r8, a word read from its byte (its last byte at worst the group's d) */
+    ".macro Q4M_FIELDS f, at\n"
+    "  ldr lr, [r1, #(\\at + ((6 * \\f) >> 3))]\n"
+    "  ldr r8, [r2, #(\\at + ((6 * \\f) >> 3))]\n"
+    "  ubfx lr, lr, #((6 * \\f) & 7), #6\n"
+    "  ubfx r8, r8, #((6 * \\f) & 7), #6\n"
+    ".endm\n"
+    /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
+    ".macro Q4M_SUB j, n\n"
+    "  vldrb.u8 q0, [r0], #16\n"
+    "  vldrb.u8 q1, [r0], #16\n"
+    "  vldrb.u8 q2, [r1], #16\n"
+    "  vldrb.u8 q3, [r2], #16\n"
+    "  vand q5, q2, q4\n"
+    "  vshr.u8 q2, q2, #4\n"
+    "  vmladav.s8 r4, q5, q0\n"
+    "  vmladava.s8 r4, q2, q1\n"
+    "  vand q5, q3, q4\n"
+    "  vshr.u8 q3, q3, #4\n"
+    "  vmladav.s8 r6, q5, q0\n"
+    "  vmladava.s8 r6, q3, q1\n"
+    "  Q4M_FIELDS \\j, (16*(\\n-\\j-1))\n"
+    "  .if \\j == 0\n"
+    "  mul r11, lr, r4\n"
+    "  mul r12, r8, r6\n"
+    "  .else\n"
+    "  mla r11, lr, r4, r11\n"
+    "  mla r12, r8, r6, r12\n"
+    "  .endif\n"
+    ".endm\n"
+    /* a group of n sub-blocks */
+    ".macro Q4M_GROUP n\n"
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
+    "  .if \\j < \\n\n"
+    "  Q4M_SUB \\j, \\n\n"
+    "  .endif\n"
+    "  .endr\n"
+    /* B = sum m_j * X_j, in r9 and r10 (r1, r2 now at the scales, r0 at the X_j) */
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
+    "  .if \\j < \\n\n"
+    "  ldr r3, [r0], #4\n"
+    "  Q4M_FIELDS (\\n+\\j), 0\n"
+    "  .if \\j == 0\n"
+    "  mul r9, lr, r3\n"
+    "  mul r10, r8, r3\n"
+    "  .else\n"
+    "  mla r9, lr, r3, r9\n"
+    "  mla r10, r8, r3, r10\n"
+    "  .endif\n"
+    "  .endif\n"
+    "  .endr\n"
+    /* the float step on the scalar FPU, the reference's:
+     * ((float)A * d - (float)B * dmin) * xs added to the row's sum */
+    "  vldmia r0!, {s2}\n"
+    "  ldr r3, [r1, #((12 * \\n + 7) >> 3)]\n"
+    "  ldr r5, [r2, #((12 * \\n + 7) >> 3)]\n"
+    "  vmov s3, s4, r3, r5\n"
+    "  vcvtb.f32.f16 s5, s3\n"
+    "  vcvtt.f32.f16 s6, s3\n"
+    "  vcvtb.f32.f16 s7, s4\n"
+    "  vcvtt.f32.f16 s8, s4\n"
+    "  vmov s9, s10, r11, r9\n"
+    "  vmov s11, s12, r12, r10\n"
+    "  vcvt.f32.s32 s9, s9\n"
+    "  vcvt.f32.s32 s10, s10\n"
+    "  vcvt.f32.s32 s11, s11\n"
+    "  vcvt.f32.s32 s12, s12\n"
+    "  vmul.f32 s9, s9, s5\n"
+    "  vmul.f32 s10, s10, s6\n"
+    "  vmul.f32 s11, s11, s7\n"
+    "  vmul.f32 s12, s12, s8\n"
+    "  vsub.f32 s9, s9, s10\n"
+    "  vsub.f32 s11, s11, s12\n"
+    "  vmul.f32 s9, s9, s2\n"
+    "  vmul.f32 s11, s11, s2\n"
+    "  vadd.f32 s24, s24, s9\n"
+    "  vadd.f32 s25, s25, s11\n"
+    "  add r1, r1, #(((12 * \\n + 7) >> 3) + 4)\n"
+    "  add r2, r2, #(((12 * \\n + 7) >> 3) + 4)\n"
+    ".endm\n"
+    /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
+    ".macro Q4M_PAIR name, n\n"
+    ".global \\name\n"
+    ".type \\name, %function\n"
+    ".thumb_func\n"
+    "\\name:\n"
+    "  push {r3-r11, lr}\n"
+    "  vpush {d8-d15}\n"
+    "  vldr s24, [r3]\n"
+    "  vldr s25, [r3, #4]\n"
+    "  vmov.i8 q4, #15\n"
+    "1:\n"
+    "  Q4M_GROUP \\n\n"
+    "  ldr r3, [sp, #104]\n"
+    "  subs r3, r3, #1\n"
+    "  str r3, [sp, #104]\n"
+    "  bne 1b\n"
+    "  ldr r3, [sp, #64]\n"
+    "  vstr s24, [r3]\n"
+    "  vstr s25, [r3, #4]\n"
+    "  vpop {d8-d15}\n"
+    "  pop {r3-r11, pc}\n"
+    ".size \\name, .-\\name\n"
+    ".endm\n"
+    "Q4M_PAIR matvec_q4_mve_pair8, 8\n"
+    "Q4M_PAIR matvec_q4_mve_pair2, 2\n"
+    ".purgem Q4M_FIELDS\n"
+    ".purgem Q4M_SUB\n"
+    ".purgem Q4M_GROUP\n"
+    ".purgem Q4M_PAIR\n"
+    ".popsection\n");
+
 /* Field i (0..3) of a word of 6-bit fields. */
 #define FIELD(v, i) ((int32_t)((v) >> (6 * (i)) & 63))
 
@@ -137,14 +266,26 @@ void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
         for (int r = 0; r < rows; r += 2) {
             const uint8_t *p0 = w + r * row_bytes + at, *p1 = r + 1 < rows ? p0 + row_bytes : NULL;
             const int8_t *q = xp;
-            for (int g = 0; g < n; g++) {
+            for (int g = 0; g < n;) {
                 const int len = kquant_min(group_size, cols - start - g * group_size);
                 const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
                 const long bytes = kquant_group_bytes(4, len);
-                group_rows(out + r, q, p0, p1, n_sub);
-                q += prepared_bytes(n_sub);
-                p0 += bytes;
-                p1 = p1 ? p1 + bytes : NULL;
+                /* the whole groups (all but a row's last) alike: at once */
+                const int same = len == group_size ? n - g - (cols - start - (n - 1) * group_size < group_size) : 1;
+                if (p1 && (n_sub == 8 || n_sub == 2)) {
+                    if (n_sub == 8) {
+                        matvec_q4_mve_pair8(q, p0, p1, out + r, same);
+                    } else {
+                        matvec_q4_mve_pair2(q, p0, p1, out + r, same);
+                    }
+                } else {
+                    for (int k = 0; k < same; k++) group_rows(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes,
+                                                              p1 ? p1 + k * bytes : NULL, n_sub);
+                }
+                q += same * prepared_bytes(n_sub);
+                p0 += same * bytes;
+                p1 = p1 ? p1 + same * bytes : NULL;
+                g += same;
             }
         }
         for (int g = 0; g < n; g++) at += kquant_group_bytes(4, kquant_min(group_size, cols - start - g * group_size));

@@ -9,10 +9,12 @@
  * to int16 pairs in that same order once per group (sxtb16, as matvec_q8_dsp.c) and
  * zero-padded to whole sub-blocks, so a short last sub-block needs no loop of its
  * own; each sub-block's sum of x (X_j) is made then too. Two rows share each load of
- * activations: per word and row 4 ANDs and 4 SMLADs for 8 multiply-accumulates.
+ * activations: per word of two rows, LDRD, LDRD, 2 LDR, 8 AND, 8 SMLAD = 20
+ * instructions for 16 multiply-accumulates; with each sub-block's scale (LDR, UBFX,
+ * MLA a row) about 1.5 per multiply-accumulate in all, for groups of 8 sub-blocks.
  *
  * Groups go outer and rows inner (as many whole groups as KQUANT_MAX_GROUP columns
- * hold, prepared in a 2 KB stack buffer), each row's float sum kept in out[r]; the
+ * hold, prepared in a 2.3 KB stack buffer), each row's float sum kept in out[r]; the
  * integer sums S_j, A = sum sc_j * S_j and B = sum m_j * X_j are exact in any order,
  * and the float step is the reference's: ((float)A * d - (float)B * dmin) * xs,
  * added in group order from 0.0f. */
@@ -95,6 +97,8 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
     memcpy(sums + n_sub, &xs, sizeof xs);
 }
 
+#if defined(__ARM_FP) && (__ARM_FP & 4) /* the epilogue is on the FPU (every DSP board has one) */
+#define Q4_DSP_ASM 1
 /* Two rows' (p0, p1) n_groups groups of n_sub sub-blocks each, all full, after the
  * activations at xp (prepare_group, one after another): out[0] and out[1] plus the
  * groups' contributions in order. In assembly for n_sub 8 (groups of 256 columns,
@@ -245,6 +249,7 @@ __asm__(
     ".purgem Q4_GROUP\n"
     ".purgem Q4_PAIR\n"
     ".popsection\n");
+#endif
 
 /* The same in C, for one row (p1 NULL) or two, any group: one S_j for each. */
 static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
@@ -280,15 +285,19 @@ static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uin
  * activations at xp: the assembly's where it has them, else group_c. */
 static void groups(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub,
                    int len) {
+#if defined(Q4_DSP_ASM)
     if (p1 && n_sub == 8) {
         matvec_q4_dsp_pair8(xp, p0, p1, out, n);
-    } else if (p1 && n_sub == 2) {
+        return;
+    }
+    if (p1 && n_sub == 2) {
         matvec_q4_dsp_pair2(xp, p0, p1, out, n);
-    } else {
-        const long bytes = kquant_group_bytes(4, len);
-        for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
-            group_c(out, xp, p0, p1, len);
-        }
+        return;
+    }
+#endif
+    const long bytes = kquant_group_bytes(4, len);
+    for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
+        group_c(out, xp, p0, p1, len);
     }
 }
 

@@ -4,7 +4,9 @@
  * A sub-block's 16 bytes of nibbles are one vector: VAND with 15 gives values 0-15,
  * VSHR by 4 values 16-31, both in [0, 15] and so valid signed bytes, and VMLADAV(A)
  * multiplies each by its 16 activations and adds them all into S_j, exactly
- * (|S_j| <= 15 * 127 * 32). Two rows share each load of activations. A group's
+ * (|S_j| <= 15 * 127 * 32). Two rows share each load of activations: per sub-block
+ * of two rows 4 VLDRB, 2 VAND, 2 VSHR, 4 VMLADAV(A) and each row's scale (LDR, UBFX,
+ * MLA), 18 instructions for 64 multiply-accumulates. A group's
  * activations are copied, zero-padded to whole sub-blocks, into a small stack buffer
  * together with each sub-block's sum of x (X_j, VADDV) once for all rows; groups go
  * outer and rows inner (as many whole groups as KQUANT_MAX_GROUP columns hold), each

@@ -179,8 +179,14 @@ __asm__(
     /* B = sum m_j * X_j, in r9 and r10 */
     "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
     "  .if \\j < \\n\n"
+    /* four mins at a time from one word a row */
+    "  .if (\\j % 4) == 0\n"
+    "  ldr r6, [r1, #((6 * (\\n + \\j)) >> 3)]\n"
+    "  ldr r7, [r2, #((6 * (\\n + \\j)) >> 3)]\n"
+    "  .endif\n"
     "  ldr r4, [r0], #4\n"
-    "  Q4_FIELDS (\\n+\\j), 0\n"
+    "  ubfx lr, r6, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
+    "  ubfx r8, r7, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
     "  .if \\j == 0\n"
     "  mul r9, lr, r4\n"
     "  mul r10, r8, r4\n"

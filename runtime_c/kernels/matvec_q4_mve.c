@@ -114,8 +114,14 @@ __asm__(
     /* B = sum m_j * X_j, in r9 and r10 (r1, r2 now at the scales, r0 at the X_j) */
     "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
     "  .if \\j < \\n\n"
+    /* four mins at a time from one word a row */
+    "  .if (\\j % 4) == 0\n"
+    "  ldr r5, [r1, #((6 * (\\n + \\j)) >> 3)]\n"
+    "  ldr r7, [r2, #((6 * (\\n + \\j)) >> 3)]\n"
+    "  .endif\n"
     "  ldr r3, [r0], #4\n"
-    "  Q4M_FIELDS (\\n+\\j), 0\n"
+    "  ubfx lr, r5, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
+    "  ubfx r8, r7, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
     "  .if \\j == 0\n"
     "  mul r9, lr, r3\n"
     "  mul r10, r8, r3\n"

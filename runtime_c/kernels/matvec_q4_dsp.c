@@ -105,6 +105,10 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
  * q4's default) and 2 (64), because the body needs all 14 core registers. */
 void matvec_q4_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+/* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
+ * scales given (group_pair_c), a loop of the same sub-blocks. */
+void matvec_q4_dsp_dots(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
+                        int32_t *a);
 
 /* Registers: r0 xp, r1 and r2 the rows' weights, r3 the mask 0x000F000F, r4 and r5
  * two words of activation pairs, r6 and r7 the rows' word of nibbles, r8 a
@@ -248,6 +252,35 @@ __asm__(
     ".size \\name, .-\\name\n"
     ".endm\n"
     "Q4_PAIR matvec_q4_dsp_pair8, 8\n"
+    /* matvec_q4_dsp_dots(xp r0, p0 r1, p1 r2, sc r3, n_sub [sp], a [sp, #4]); lr the
+     * scales, the end of xp where r3 was pushed */
+    ".global matvec_q4_dsp_dots\n"
+    ".type matvec_q4_dsp_dots, %function\n"
+    ".thumb_func\n"
+    "matvec_q4_dsp_dots:\n"
+    "  push {r3-r11, lr}\n"
+    "  mov lr, r3\n"
+    "  ldr r4, [sp, #40]\n"
+    "  add r4, r0, r4, lsl #6\n" /* 64 bytes of activation pairs a sub-block */
+    "  str r4, [sp]\n"
+    "  mov r3, #0x000F000F\n"
+    "  movs r11, #0\n"
+    "  movs r12, #0\n"
+    "1:\n"
+    "  Q4_WORD 1\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  ldrd r4, r5, [lr], #8\n"
+    "  mla r11, r4, r9, r11\n"
+    "  mla r12, r5, r10, r12\n"
+    "  ldr r4, [sp]\n"
+    "  cmp r0, r4\n"
+    "  bne 1b\n"
+    "  ldr r4, [sp, #44]\n"
+    "  strd r11, r12, [r4]\n"
+    "  pop {r3-r11, pc}\n"
+    ".size matvec_q4_dsp_dots, .-matvec_q4_dsp_dots\n"
     "Q4_PAIR matvec_q4_dsp_pair2, 2\n"
     ".purgem Q4_WORD\n"
     ".purgem Q4_FIELDS\n"
@@ -255,6 +288,36 @@ __asm__(
     ".purgem Q4_GROUP\n"
     ".purgem Q4_PAIR\n"
     ".popsection\n");
+#endif
+
+/* Field k of a group's stream of 6-bit fields. */
+static inline int32_t field(const uint8_t *stream, int k) {
+    const int bit = 6 * k;
+    return (int32_t)(load4(stream + (bit >> 3)) >> (bit & 7) & 63); /* at worst reads into d */
+}
+
+#if defined(Q4_DSP_ASM)
+/* Two rows' group of any n_sub: the scales decoded for matvec_q4_dsp_dots, B and the
+ * float step here. */
+static void group_pair_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    const int32_t *sums = (const int32_t *)(xp + 16 * n_sub);
+    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 + 16 * n_sub;
+    int32_t sc[2 * KQUANT_MAX_GROUP / KQUANT_SUB], a[2], b0 = 0, b1 = 0;
+    for (int j = 0; j < n_sub; j++) {
+        sc[2 * j] = field(s0, j);
+        sc[2 * j + 1] = field(s1, j);
+        b0 += field(s0, n_sub + j) * sums[j];
+        b1 += field(s1, n_sub + j) * sums[j];
+    }
+    matvec_q4_dsp_dots(xp, p0, p1, sc, n_sub, a);
+    float xs, d, dmin;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[0] += ((float)a[0] * d - (float)b0 * dmin) * xs;
+    halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
+}
 #endif
 
 /* The same in C, for one row (p1 NULL) or two, any group: one S_j for each. */
@@ -302,6 +365,14 @@ static void groups(float *out, const uint32_t *xp, const uint8_t *p0, const uint
     }
 #endif
     const long bytes = kquant_group_bytes(4, len);
+#if defined(Q4_DSP_ASM)
+    if (p1) {
+        for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 += bytes) {
+            group_pair_c(out, xp, p0, p1, len);
+        }
+        return;
+    }
+#endif
     for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
         group_c(out, xp, p0, p1, len);
     }

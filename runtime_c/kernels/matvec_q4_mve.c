@@ -63,6 +63,10 @@ static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
  * q4's default) and 2 (64): gcc keeps Helium's vectors poorly in registers. */
 void matvec_q4_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+/* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
+ * scales given (group_pair_c), a low-overhead loop of the same sub-blocks. */
+void matvec_q4_mve_dots(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
+                        int32_t *a);
 
 /* Registers: r0 xp, r1 and r2 the rows' weights, r4 and r6 the rows' S_j (VMLADAV
  * wants even registers), r9 and r10 their B, r11 and r12 their A, r8 and lr the
@@ -185,6 +189,40 @@ __asm__(
     ".size \\name, .-\\name\n"
     ".endm\n"
     "Q4M_PAIR matvec_q4_mve_pair8, 8\n"
+    /* matvec_q4_mve_dots(xp r0, p0 r1, p1 r2, sc r3, n_sub [sp], a [sp, #4]) */
+    ".global matvec_q4_mve_dots\n"
+    ".type matvec_q4_mve_dots, %function\n"
+    ".thumb_func\n"
+    "matvec_q4_mve_dots:\n"
+    "  push {r3-r11, lr}\n"
+    "  vpush {d8-d11}\n"
+    "  vmov.i8 q4, #15\n"
+    "  ldr r5, [sp, #72]\n"
+    "  movs r11, #0\n"
+    "  movs r12, #0\n"
+    "  dls lr, r5\n" /* n_sub >= 1 */
+    "1:\n"
+    "  vldrb.u8 q0, [r0], #16\n"
+    "  vldrb.u8 q1, [r0], #16\n"
+    "  vldrb.u8 q2, [r1], #16\n"
+    "  vldrb.u8 q3, [r2], #16\n"
+    "  vand q5, q2, q4\n"
+    "  vshr.u8 q2, q2, #4\n"
+    "  vmladav.s8 r4, q5, q0\n"
+    "  vmladava.s8 r4, q2, q1\n"
+    "  vand q5, q3, q4\n"
+    "  vshr.u8 q3, q3, #4\n"
+    "  vmladav.s8 r6, q5, q0\n"
+    "  vmladava.s8 r6, q3, q1\n"
+    "  ldrd r8, r9, [r3], #8\n"
+    "  mla r11, r8, r4, r11\n"
+    "  mla r12, r9, r6, r12\n"
+    "  le lr, 1b\n"
+    "  ldr r4, [sp, #76]\n"
+    "  strd r11, r12, [r4]\n"
+    "  vpop {d8-d11}\n"
+    "  pop {r3-r11, pc}\n"
+    ".size matvec_q4_mve_dots, .-matvec_q4_mve_dots\n"
     "Q4M_PAIR matvec_q4_mve_pair2, 2\n"
     ".purgem Q4M_FIELDS\n"
     ".purgem Q4M_SUB\n"
@@ -210,6 +248,33 @@ static inline int32_t sub_dot(const uint8_t *p, int8x16_t xl, int8x16_t xh) {
             a += FIELD(sc, i_) * sub_dot((p) + 16 * (j0 + i_), xl[i_], xh[i_]);            \
         }                                                                                  \
     } while (0)
+
+/* Field k of a group's stream of 6-bit fields. */
+static inline int32_t field(const uint8_t *stream, int k) {
+    const int bit = 6 * k;
+    return (int32_t)(load4(stream + (bit >> 3)) >> (bit & 7) & 63); /* at worst reads into d */
+}
+
+/* Two rows' group of any n_sub: the scales decoded for matvec_q4_mve_dots, B and the
+ * float step here. */
+static void group_pair_c(float *out, const int8_t *xp, const uint8_t *p0, const uint8_t *p1, int n_sub) {
+    const int32_t *sums = (const int32_t *)(const void *)(xp + 32 * n_sub);
+    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 + 16 * n_sub;
+    int32_t sc[2 * KQUANT_MAX_GROUP / KQUANT_SUB], a[2], b0 = 0, b1 = 0;
+    for (int j = 0; j < n_sub; j++) {
+        sc[2 * j] = field(s0, j);
+        sc[2 * j + 1] = field(s1, j);
+        b0 += field(s0, n_sub + j) * sums[j];
+        b1 += field(s1, n_sub + j) * sums[j];
+    }
+    matvec_q4_mve_dots(xp, p0, p1, sc, n_sub, a);
+    float xs, d, dmin;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[0] += ((float)a[0] * d - (float)b0 * dmin) * xs;
+    halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
+}
 
 /* Rows p0 and p1's group (p1 NULL: p0's alone), its activations at xp: the
  * contributions added to out[0] (and out[1]). */
@@ -286,9 +351,13 @@ void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
                     } else {
                         matvec_q4_mve_pair2(q, p0, p1, out + r, same);
                     }
+                } else if (p1) {
+                    for (int k = 0; k < same; k++) {
+                        group_pair_c(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes, p1 + k * bytes, n_sub);
+                    }
                 } else {
                     for (int k = 0; k < same; k++) group_rows(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes,
-                                                              p1 ? p1 + k * bytes : NULL, n_sub);
+                                                              NULL, n_sub);
                 }
                 q += same * prepared_bytes(n_sub);
                 p0 += same * bytes;

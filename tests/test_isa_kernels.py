@@ -16,7 +16,7 @@ from toolchain.config import LLAMA2C_SHAPES, random_model
 from toolchain.compile.kquant import kquant_dot, quantize_kmatrix
 from toolchain.compile.layout import pack_matrix
 from toolchain.resources import resource_dir
-from toolchain.target.run import run_image
+from toolchain.target.run import emulated_binary, run_image
 
 pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite only
 
@@ -26,11 +26,18 @@ SELFTEST_BOARDS = [name for name, b in sorted(all_boards().items())
 X86 = [k for k in KERNELS if k.name.startswith("AVX")]
 
 
+# the Cortex-M kernels with a q4 twin (matvec_q4_dsp.c, matvec_q4_mve.c): their boards'
+# projects are compiled in q4, so that the build runs it (-k checks it whatever the format)
+Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
+
+
 @pytest.fixture(scope="module")
 def stories_projects(shared_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("isa")
     for name in SELFTEST_BOARDS:
-        compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", name, root / name)
+        quant = "q4" if get_board(name).best_kernel.name in Q4_TWINS else "q8"
+        compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", name, root / name,
+                        quant=quant)
     return root
 
 
@@ -41,6 +48,13 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     found = re.search(r"kernel (\S+) matches the reference in (\d+) cases", result.stdout)
     assert found and int(found.group(2)) >= 200, result.stdout
     assert found.group(1) != "reference"  # the optimized kernel ran
+    b = get_board(board)
+    twin = Q4_TWINS.get(b.best_kernel.name)
+    if twin:  # linked in, so matvec_q4_kernel is it and -k checked it against the reference
+        binary = stories_projects / board / emulated_binary(b, TEST_BINARY)  # the one that ran
+        symbols = subprocess.run([f"{b.toolchain_prefix}nm", str(binary)], capture_output=True, text=True,
+                                 check=True).stdout
+        assert re.search(rf" T {twin}$", symbols, re.M), f"{twin} is not in {board}'s llm-test"
 
 
 def x86_flags(kernel) -> tuple[str, ...]:

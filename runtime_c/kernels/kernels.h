@@ -50,6 +50,11 @@ void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t 
                     int group_size);
 void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                            int group_size);
+/* ... and its Cortex-M twins: the DSP extension (M4, M7, M33) and Helium (M55). */
+void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
 /* Row `row` of a q4, q5 or q6 matrix (`bits`), dequantized: d * sc * q - dmin * m. */
 void kquant_row_f32(float *out, const uint8_t *w, int cols, int group_size, int bits, int row);
 
@@ -327,6 +332,10 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define matvec_q4_kernel matvec_q4_avx512_vnni
 #elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q4_kernel matvec_q4_avx2
+#elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_DSP)
+#define matvec_q4_kernel matvec_q4_dsp
+#elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_MVE)
+#define matvec_q4_kernel matvec_q4_mve
 #endif
 #if defined(matvec_q4_kernel)
 #define KERNEL_Q4_TWIN /* selftest.c checks it against the reference */

@@ -39,6 +39,8 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
     "lanes_f32.h": "X86 A64",
     "matvec_q8_dsp.c": "DSP",
     "matvec_q8_mve.c": "MVE",
+    "matvec_q4_dsp.c": "DSP",
+    "matvec_q4_mve.c": "MVE",
     "dispatch.c": "DISPATCH_X86 DISPATCH_A64",
     "quantize_q8_vfp.c": "VFP",
     "scores_f32_vfp.c": "VFP",

@@ -1,0 +1,416 @@
+/* Cortex-M4/M7/M33 DSP extension: q4 matrices (kquant.h), bit for bit as
+ * matvec_q4_reference sums them.
+ *
+ * A word of a sub-block's packed nibbles (bytes k..k+3 of its 16) holds values
+ * k..k+3 in its low nibbles and k+16..k+19 in its high ones. With the mask
+ * 0x000F000F one AND with a shifted operand gives two of them as the int16 pair
+ * SMLAD wants: w & m = (v[k], v[k+2]), w >> 8 & m = (v[k+1], v[k+3]), w >> 4 & m =
+ * (v[k+16], v[k+18]), w >> 12 & m = (v[k+17], v[k+19]). The activations are widened
+ * to int16 pairs in that same order once per group (sxtb16, as matvec_q8_dsp.c) and
+ * zero-padded to whole sub-blocks, so a short last sub-block needs no loop of its
+ * own; each sub-block's sum of x (X_j) is made then too. Two rows share each load of
+ * activations: per word of two rows, LDRD, LDRD, 2 LDR, 8 AND, 8 SMLAD = 20
+ * instructions for 16 multiply-accumulates; with each sub-block's scale (LDR, UBFX,
+ * MLA a row) about 1.5 per multiply-accumulate in all, for groups of 8 sub-blocks.
+ *
+ * Groups go outer and rows inner (as many whole groups as KQUANT_MAX_GROUP columns
+ * hold, prepared in a 2.3 KB stack buffer), each row's float sum kept in out[r]; the
+ * integer sums S_j, A = sum sc_j * S_j and B = sum m_j * X_j are exact in any order,
+ * and the float step is the reference's: ((float)A * d - (float)B * dmin) * xs,
+ * added in group order from 0.0f. */
+#include "kquant.h"
+
+#if defined(LLM_KERNEL_DSP)
+#include <arm_acle.h>
+#include <string.h>
+
+static inline uint32_t load4(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v); /* one LDR: Armv7-M and v8-M load words unaligned */
+    return v;
+}
+
+/* Bytes 1 and 3 sign-extended: SXTB16 with its rotate folded in. */
+static inline uint32_t sxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* A group's d and dmin, the halves at p: VCVTB/VCVTT (every Cortex-M FPU has them,
+ * though FPv4's __ARM_FP does not say so) convert them exactly (the FPU's
+ * flush-to-zero is off), where the C conversion would take a call, and a loop for
+ * a subnormal. */
+static inline void halves(const uint8_t *p, float *d, float *dmin) {
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+    const uint32_t h = load4(p);
+    float packed, lo, hi;
+    memcpy(&packed, &h, sizeof packed);
+    __asm__("vcvtb.f32.f16 %0, %1" : "=t"(lo) : "t"(packed));
+    __asm__("vcvtt.f32.f16 %0, %1" : "=t"(hi) : "t"(packed));
+    *d = lo;
+    *dmin = hi;
+#else
+    *d = kquant_half(p);
+    *dmin = kquant_half(p + 2);
+#endif
+}
+
+/* The prepared activations of a group of n_sub sub-blocks, in words: per sub-block
+ * 16 words of int16 pairs, per word of weights (x0, x2), (x1, x3), (x16, x18),
+ * (x17, x19); then the n_sub sums X_j; then the group's xs. One pointer walks them
+ * all in the assembly below. */
+static inline int prepared_words(int n_sub) {
+    return 17 * n_sub + 1;
+}
+
+/* One group's (len <= KQUANT_MAX_GROUP columns), zeros past len, whose values are
+ * not read (they may lie past x). */
+static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    int32_t *sums = (int32_t *)(xp + 16 * n_sub);
+    for (int j = 0; j < n_sub; j++, x += KQUANT_SUB, xp += 16) {
+        int8_t pad[KQUANT_SUB];
+        const int n = kquant_min(KQUANT_SUB, len - j * KQUANT_SUB);
+        const int8_t *xj = x;
+        if (n < KQUANT_SUB) {
+            memset(pad, 0, sizeof pad);
+            memcpy(pad, x, (size_t)n);
+            xj = pad;
+        }
+        int32_t s = 0;
+        for (int k = 0; k < 16; k += 4) {
+            const uint32_t lo = load4(xj + k), hi = load4(xj + 16 + k);
+            uint32_t *q = xp + k;
+            q[0] = __sxtb16(lo);
+            q[1] = sxtb16_ror8(lo);
+            q[2] = __sxtb16(hi);
+            q[3] = sxtb16_ror8(hi);
+            /* the pairs' halves added: the sub-block's sum of x */
+            s = __smlad(q[0], 0x00010001u, s);
+            s = __smlad(q[1], 0x00010001u, s);
+            s = __smlad(q[2], 0x00010001u, s);
+            s = __smlad(q[3], 0x00010001u, s);
+        }
+        sums[j] = s;
+    }
+    memcpy(sums + n_sub, &xs, sizeof xs);
+}
+
+#if defined(__ARM_FP) && (__ARM_FP & 4) /* the epilogue is on the FPU (every DSP board has one) */
+#define Q4_DSP_ASM 1
+/* Two rows' (p0, p1) n_groups groups of n_sub sub-blocks each, all full, after the
+ * activations at xp (prepare_group, one after another): out[0] and out[1] plus the
+ * groups' contributions in order. In assembly for n_sub 8 (groups of 256 columns,
+ * q4's default) and 2 (64), because the body needs all 14 core registers. */
+void matvec_q4_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q4_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+/* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
+ * scales given (group_pair_c), a loop of the same sub-blocks. */
+void matvec_q4_dsp_dots(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
+                        int32_t *a);
+
+/* Registers: r0 xp, r1 and r2 the rows' weights, r3 the mask 0x000F000F, r4 and r5
+ * two words of activation pairs, r6 and r7 the rows' word of nibbles, r8 a
+ * temporary, r9 and r10 the rows' S_j (then B), r11 and r12 their A; lr a
+ * temporary. FPU: s0, s1 the rows' sums; s2-s14 the epilogue's. */
+__asm__(
+    ".pushsection .text.matvec_q4_dsp_asm,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* one row's two products with the pair (ra, rb): the and-ed nibbles of w
+     * (shifted sa, then sb) times them; first starts the sum */
+    ".macro Q4_WORD first\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  ldr r6, [r1], #4\n"
+    "  ldr r7, [r2], #4\n"
+    "  and r8, r3, r6\n"
+    "  .if \\first\n"
+    "  smuad r9, r8, r4\n"
+    "  .else\n"
+    "  smlad r9, r8, r4, r9\n"
+    "  .endif\n"
+    "  and r8, r3, r7\n"
+    "  .if \\first\n"
+    "  smuad r10, r8, r4\n"
+    "  .else\n"
+    "  smlad r10, r8, r4, r10\n"
+    "  .endif\n"
+    "  and r8, r3, r6, lsr #8\n"
+    "  smlad r9, r8, r5, r9\n"
+    "  and r8, r3, r7, lsr #8\n"
+    "  smlad r10, r8, r5, r10\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  and r8, r3, r6, lsr #4\n"
+    "  smlad r9, r8, r4, r9\n"
+    "  and r8, r3, r7, lsr #4\n"
+    "  smlad r10, r8, r4, r10\n"
+    "  and r6, r3, r6, lsr #12\n"
+    "  smlad r9, r6, r5, r9\n"
+    "  and r7, r3, r7, lsr #12\n"
+    "  smlad r10, r7, r5, r10\n"
+    ".endm\n"
+    /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and
+     * r8, a word read from its byte (its last byte at worst the group's d) */
+    ".macro Q4_FIELDS f, at\n"
+    "  ldr lr, [r1, #(\\at + ((6 * \\f) >> 3))]\n"
+    "  ldr r8, [r2, #(\\at + ((6 * \\f) >> 3))]\n"
+    "  ubfx lr, lr, #((6 * \\f) & 7), #6\n"
+    "  ubfx r8, r8, #((6 * \\f) & 7), #6\n"
+    ".endm\n"
+    /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
+    ".macro Q4_SUB j, n\n"
+    "  Q4_WORD 1\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  Q4_FIELDS \\j, (16*(\\n-\\j-1))\n"
+    "  .if \\j == 0\n"
+    "  mul r11, lr, r9\n"
+    "  mul r12, r8, r10\n"
+    "  .else\n"
+    "  mla r11, lr, r9, r11\n"
+    "  mla r12, r8, r10, r12\n"
+    "  .endif\n"
+    ".endm\n"
+    /* a group of n sub-blocks; then r1, r2 at its scales, r0 at its X_j */
+    ".macro Q4_GROUP n\n"
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
+    "  .if \\j < \\n\n"
+    "  Q4_SUB \\j, \\n\n"
+    "  .endif\n"
+    "  .endr\n"
+    /* B = sum m_j * X_j, in r9 and r10 */
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
+    "  .if \\j < \\n\n"
+    /* four mins at a time from one word a row */
+    "  .if (\\j % 4) == 0\n"
+    "  ldr r6, [r1, #((6 * (\\n + \\j)) >> 3)]\n"
+    "  ldr r7, [r2, #((6 * (\\n + \\j)) >> 3)]\n"
+    "  .endif\n"
+    "  ldr r4, [r0], #4\n"
+    "  ubfx lr, r6, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
+    "  ubfx r8, r7, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
+    "  .if \\j == 0\n"
+    "  mul r9, lr, r4\n"
+    "  mul r10, r8, r4\n"
+    "  .else\n"
+    "  mla r9, lr, r4, r9\n"
+    "  mla r10, r8, r4, r10\n"
+    "  .endif\n"
+    "  .endif\n"
+    "  .endr\n"
+    /* the float step, the reference's: ((float)A * d - (float)B * dmin) * xs,
+     * added to the row's sum; VCVTB/VCVTT widen the halves exactly */
+    "  vldmia r0!, {s2}\n"
+    "  ldr r4, [r1, #((12 * \\n + 7) >> 3)]\n"
+    "  ldr r5, [r2, #((12 * \\n + 7) >> 3)]\n"
+    "  vmov s3, s4, r4, r5\n"
+    "  vcvtb.f32.f16 s5, s3\n"
+    "  vcvtt.f32.f16 s6, s3\n"
+    "  vcvtb.f32.f16 s7, s4\n"
+    "  vcvtt.f32.f16 s8, s4\n"
+    "  vmov s9, s10, r11, r9\n"
+    "  vmov s11, s12, r12, r10\n"
+    "  vcvt.f32.s32 s9, s9\n"
+    "  vcvt.f32.s32 s10, s10\n"
+    "  vcvt.f32.s32 s11, s11\n"
+    "  vcvt.f32.s32 s12, s12\n"
+    "  vmul.f32 s9, s9, s5\n"
+    "  vmul.f32 s10, s10, s6\n"
+    "  vmul.f32 s11, s11, s7\n"
+    "  vmul.f32 s12, s12, s8\n"
+    "  vsub.f32 s9, s9, s10\n"
+    "  vsub.f32 s11, s11, s12\n"
+    "  vmul.f32 s9, s9, s2\n"
+    "  vmul.f32 s11, s11, s2\n"
+    "  vadd.f32 s0, s0, s9\n"
+    "  vadd.f32 s1, s1, s11\n"
+    "  add r1, r1, #(((12 * \\n + 7) >> 3) + 4)\n"
+    "  add r2, r2, #(((12 * \\n + 7) >> 3) + 4)\n"
+    ".endm\n"
+    /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
+    ".macro Q4_PAIR name, n\n"
+    ".global \\name\n"
+    ".type \\name, %function\n"
+    ".thumb_func\n"
+    "\\name:\n"
+    "  push {r3-r11, lr}\n"
+    "  vldr s0, [r3]\n"
+    "  vldr s1, [r3, #4]\n"
+    "  mov r3, #0x000F000F\n"
+    "1:\n"
+    "  Q4_GROUP \\n\n"
+    "  ldr r4, [sp, #40]\n"
+    "  subs r4, r4, #1\n"
+    "  str r4, [sp, #40]\n"
+    "  bne 1b\n"
+    "  pop {r3}\n"
+    "  vstr s0, [r3]\n"
+    "  vstr s1, [r3, #4]\n"
+    "  pop {r4-r11, pc}\n"
+    ".size \\name, .-\\name\n"
+    ".endm\n"
+    "Q4_PAIR matvec_q4_dsp_pair8, 8\n"
+    /* matvec_q4_dsp_dots(xp r0, p0 r1, p1 r2, sc r3, n_sub [sp], a [sp, #4]); lr the
+     * scales, the end of xp where r3 was pushed */
+    ".global matvec_q4_dsp_dots\n"
+    ".type matvec_q4_dsp_dots, %function\n"
+    ".thumb_func\n"
+    "matvec_q4_dsp_dots:\n"
+    "  push {r3-r11, lr}\n"
+    "  mov lr, r3\n"
+    "  ldr r4, [sp, #40]\n"
+    "  add r4, r0, r4, lsl #6\n" /* 64 bytes of activation pairs a sub-block */
+    "  str r4, [sp]\n"
+    "  mov r3, #0x000F000F\n"
+    "  movs r11, #0\n"
+    "  movs r12, #0\n"
+    "1:\n"
+    "  Q4_WORD 1\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  Q4_WORD 0\n"
+    "  ldrd r4, r5, [lr], #8\n"
+    "  mla r11, r4, r9, r11\n"
+    "  mla r12, r5, r10, r12\n"
+    "  ldr r4, [sp]\n"
+    "  cmp r0, r4\n"
+    "  bne 1b\n"
+    "  ldr r4, [sp, #44]\n"
+    "  strd r11, r12, [r4]\n"
+    "  pop {r3-r11, pc}\n"
+    ".size matvec_q4_dsp_dots, .-matvec_q4_dsp_dots\n"
+    "Q4_PAIR matvec_q4_dsp_pair2, 2\n"
+    ".purgem Q4_WORD\n"
+    ".purgem Q4_FIELDS\n"
+    ".purgem Q4_SUB\n"
+    ".purgem Q4_GROUP\n"
+    ".purgem Q4_PAIR\n"
+    ".popsection\n");
+#endif
+
+/* Field k of a group's stream of 6-bit fields. */
+static inline int32_t field(const uint8_t *stream, int k) {
+    const int bit = 6 * k;
+    return (int32_t)(load4(stream + (bit >> 3)) >> (bit & 7) & 63); /* at worst reads into d */
+}
+
+#if defined(Q4_DSP_ASM)
+/* Two rows' group of any n_sub: the scales decoded for matvec_q4_dsp_dots, B and the
+ * float step here. */
+static void group_pair_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    const int32_t *sums = (const int32_t *)(xp + 16 * n_sub);
+    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 + 16 * n_sub;
+    int32_t sc[2 * KQUANT_MAX_GROUP / KQUANT_SUB], a[2], b0 = 0, b1 = 0;
+    for (int j = 0; j < n_sub; j++) {
+        sc[2 * j] = field(s0, j);
+        sc[2 * j + 1] = field(s1, j);
+        b0 += field(s0, n_sub + j) * sums[j];
+        b1 += field(s1, n_sub + j) * sums[j];
+    }
+    matvec_q4_dsp_dots(xp, p0, p1, sc, n_sub, a);
+    float xs, d, dmin;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[0] += ((float)a[0] * d - (float)b0 * dmin) * xs;
+    halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
+}
+#endif
+
+/* The same in C, for one row (p1 NULL) or two, any group: one S_j for each. */
+static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
+    uint32_t mask = 0x000F000Fu;
+    __asm__("" : "+r"(mask)); /* in a register: AND with a shifted operand is then one instruction */
+    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+    const int32_t *sums = (const int32_t *)(xp + 16 * n_sub);
+    float xs;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    for (int r = 0; r < (p1 ? 2 : 1); r++) {
+        const uint8_t *p = r ? p1 : p0, *stream = p + 16 * n_sub;
+        int32_t a = 0, b = 0;
+        for (int j = 0; j < n_sub; j++) {
+            const uint32_t *xj = xp + 16 * j;
+            int32_t s = 0;
+            for (int k = 0; k < 4; k++) {
+                const uint32_t w = load4(p + 16 * j + 4 * k);
+                s = __smlad(w & mask, xj[4 * k], s);
+                s = __smlad(w >> 8 & mask, xj[4 * k + 1], s);
+                s = __smlad(w >> 4 & mask, xj[4 * k + 2], s);
+                s = __smlad(w >> 12 & mask, xj[4 * k + 3], s);
+            }
+            a += kquant_six_bits(stream, j) * s;
+            b += kquant_six_bits(stream, n_sub + j) * sums[j];
+        }
+        float d, dmin;
+        halves(stream + kquant_scale_bytes(4, n_sub), &d, &dmin);
+        out[r] += ((float)a * d - (float)b * dmin) * xs;
+    }
+}
+
+/* n groups of n_sub sub-blocks of rows p0 and p1 (or p0 alone: p1 NULL), their
+ * activations at xp: the assembly's where it has them, else group_c. */
+static void groups(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub,
+                   int len) {
+#if defined(Q4_DSP_ASM)
+    if (p1 && n_sub == 8) {
+        matvec_q4_dsp_pair8(xp, p0, p1, out, n);
+        return;
+    }
+    if (p1 && n_sub == 2) {
+        matvec_q4_dsp_pair2(xp, p0, p1, out, n);
+        return;
+    }
+#endif
+    const long bytes = kquant_group_bytes(4, len);
+#if defined(Q4_DSP_ASM)
+    if (p1) {
+        for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 += bytes) {
+            group_pair_c(out, xp, p0, p1, len);
+        }
+        return;
+    }
+#endif
+    for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
+        group_c(out, xp, p0, p1, len);
+    }
+}
+
+void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
+     * columns hold: at most 2.3 KB */
+    uint32_t xp[17 * KQUANT_MAX_GROUP / KQUANT_SUB + KQUANT_MAX_GROUP / KQUANT_SUB];
+    const long row_bytes = kquant_row_bytes(4, cols, group_size);
+    const int per_run = KQUANT_MAX_GROUP / ((group_size + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB); /* >= 1 */
+    for (int r = 0; r < rows; r++) out[r] = 0.0f;
+    long at = 0; /* the run's first group's byte offset in a row */
+    for (int start = 0, gi = 0; start < cols;) {
+        /* the run: `whole` groups of group_size columns, then maybe a shorter last one */
+        int whole = 0, used = 0, last = 0;
+        for (int n = 0; n < per_run && start + n * group_size < cols; n++) {
+            const int len = kquant_min(group_size, cols - start - n * group_size);
+            prepare_group(xp + used, x + start + n * group_size, xs[gi + n], len);
+            used += prepared_words((len + KQUANT_SUB - 1) / KQUANT_SUB);
+            if (len == group_size) {
+                whole++;
+            } else {
+                last = len;
+            }
+        }
+        const int n_sub = (group_size + KQUANT_SUB - 1) / KQUANT_SUB, last_sub = (last + KQUANT_SUB - 1) / KQUANT_SUB;
+        const long whole_bytes = whole * kquant_group_bytes(4, group_size);
+        const uint32_t *last_xp = xp + whole * prepared_words(n_sub);
+        for (int r = 0; r < rows; r += 2) {
+            const uint8_t *p0 = w + r * row_bytes + at, *p1 = r + 1 < rows ? p0 + row_bytes : NULL;
+            if (whole > 0) groups(out + r, xp, p0, p1, whole, n_sub, group_size);
+            if (last > 0) groups(out + r, last_xp, p0 + whole_bytes, p1 ? p1 + whole_bytes : NULL, 1, last_sub, last);
+        }
+        at += whole_bytes + (last > 0 ? kquant_group_bytes(4, last) : 0);
+        start += whole * group_size + last;
+        gi += whole + (last > 0);
+    }
+}
+#endif

@@ -1,0 +1,25 @@
+/* AArch64 with the dot-product extension (Cortex-A76 and later): q4 matrices
+ * (kquant.h), bit for bit as matvec_q4_reference sums them.
+ *
+ * The body is kquant_neon.h's; here one sub-block's products: its 16 bytes of nibbles
+ * split into the values 0-15 (low nibbles) and 16-31 (high), which fit int8, each
+ * beside its 16 activations, and two SDOTs sum the 32 products four at a time into
+ * the four int32 lanes the body weighs by the sub-block's scale. */
+#include "kquant.h"
+
+#if defined(LLM_KERNEL_DOTPROD) || defined(LLM_KERNEL_DISPATCH_A64)
+#if defined(LLM_KERNEL_DISPATCH_A64) /* this file's functions alone: the rest stays Armv8.0-A */
+#pragma GCC target("arch=armv8.2-a+dotprod")
+#endif
+#include <arm_neon.h>
+#include "kquant_neon.h"
+
+static inline int32x4_t sub_dot(uint8x16_t packed, int8x16_t x0, int8x16_t x1) {
+    return vdotq_s32(vdotq_s32(vdupq_n_s32(0), q4_low(packed), x0), q4_high(packed), x1);
+}
+
+void matvec_q4_dotprod(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size) {
+    q4_matvec(out, x, xs, w, rows, cols, group_size, sub_dot);
+}
+#endif

@@ -43,6 +43,30 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     assert found.group(1) != "reference"  # the optimized kernel ran
 
 
+# boards whose q4 matrices have a twin of the reference (kernels.h: KERNEL_Q4_TWIN,
+# which `-k` then checks), and the kernel sets to check it in: aarch64-linux carries
+# two, picked by LLM_KERNELS (dispatch.c); a fixed build ignores the variable
+Q4_TWINS = {"rpi4": {"neon": "matvec_q4_neon"}, "rpi-zero2w": {"neon": "matvec_q4_neon"},
+            "rpi3-armhf": {"neon": "matvec_q4_neon"}, "rpi5": {"neon-dotprod": "matvec_q4_dotprod"},
+            "aarch64-linux": {"neon-dotprod": "matvec_q4_dotprod", "neon": "matvec_q4_neon"}}
+
+
+@pytest.mark.parametrize("board", sorted(Q4_TWINS))
+def test_board_q4_kernel_matches_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
+    out = tmp_path / board
+    compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q4")
+    for kernels, twin in Q4_TWINS[board].items():
+        monkeypatch.setenv("LLM_KERNELS", kernels)
+        result = run_image(out, ["-k", "12345"], capture=True, timeout=300, binary=TEST_BINARY)
+        assert result.returncode == 0, result.stdout + result.stderr
+        found = re.search(r"kernel (\S+) matches the reference in (\d+) cases", result.stdout)
+        assert found and found.group(1) == kernels, result.stdout
+        # the twin is in the program, so kernels.h named it and -k ran it
+        symbols = subprocess.run([get_board(board).toolchain_prefix + "nm", str(out / TEST_BINARY)],
+                                 capture_output=True, text=True, check=True).stdout
+        assert re.search(rf" T {twin}$", symbols, re.M), twin
+
+
 def x86_flags(kernel) -> tuple[str, ...]:
     """The flags to build `kernel` with on this CPU, skipping the test if it cannot run
     here. A CPU with AVX-512 VNNI but no AVX-VNNI (AMD Zen 4) still runs the AVX-VNNI

@@ -22,8 +22,8 @@ FORMATS = ("q4", "q5", "q6")
 # (measured: docs/formats.md), and its matrices' bytes against q8's, at most
 MIN_TOP1 = {"q4": 0.86, "q5": 0.91, "q6": 0.93}
 MAX_RATIO = {"q4": 0.60, "q5": 0.71, "q6": 0.78}
-# a core of each kind QEMU has: Cortex-A72, M4F, M55 with Helium, M7, ARMv7-A, RV64
-BOARDS = {"q4": ["rpi4", "mps2-an386", "mps3-an547", "mps2-an500", "rpi3-armhf", "visionfive2"],
+# a core of each kind QEMU has: Cortex-A72, A76 (dotprod), M4F, M55 with Helium, M7, ARMv7-A, RV64
+BOARDS = {"q4": ["rpi4", "rpi5", "mps2-an386", "mps3-an547", "mps2-an500", "rpi3-armhf", "visionfive2"],
           "q5": ["rpi4", "mps2-an386"], "q6": ["rpi4", "mps2-an386"], "auto": ["rpi4", "mps2-an386"]}
 # --quant auto's image budget in the QEMU runs: q6 and q8 matrices side by side (the
 # DSP kernel's widened activations beside the k-quants' int8 ones)

@@ -180,12 +180,14 @@ static inline __attribute__((always_inline)) void q4_rows(float *out, const int 
 }
 
 /* Each sub-block's sum of x made once for all rows (rows of up to Q4_SUMS_COLS / 32
- * sub-blocks; a longer one's groups make their own), then rows two at a time. */
+ * sub-blocks; a longer one's groups make their own), then the rows one at a time or,
+ * with `pairs`, two at a time (whichever the ISA runs in fewer instructions). */
 enum { Q4_SUMS_COLS = 8192 };
 
 static inline __attribute__((always_inline)) void q4_matvec(float *out, const int8_t *x, const float *xs,
                                                             const uint8_t *w, int rows, int cols, int group_size,
-                                                            KquantSubDot sub_dot, KquantQuadDot quad_dot) {
+                                                            KquantSubDot sub_dot, KquantQuadDot quad_dot,
+                                                            const int pairs) {
     int16_t sums[Q4_SUMS_COLS / KQUANT_SUB]; /* group by group */
     const int per_group = (group_size + KQUANT_SUB - 1) / KQUANT_SUB;
     const int cached = (long)((cols + group_size - 1) / group_size) * per_group <= Q4_SUMS_COLS / KQUANT_SUB;
@@ -194,11 +196,11 @@ static inline __attribute__((always_inline)) void q4_matvec(float *out, const in
     }
     const long row_bytes = kquant_row_bytes(4, cols, group_size);
     int r = 0;
-    for (; r + 2 <= rows; r += 2) {
+    for (; pairs && r + 2 <= rows; r += 2) {
         q4_rows(out + r, 2, x, xs, cached ? sums : NULL, w + r * row_bytes, row_bytes, cols, group_size, sub_dot,
                 quad_dot);
     }
-    if (r < rows) {
+    for (; r < rows; r++) {
         q4_rows(out + r, 1, x, xs, cached ? sums : NULL, w + r * row_bytes, row_bytes, cols, group_size, sub_dot,
                 quad_dot);
     }

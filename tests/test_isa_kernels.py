@@ -67,6 +67,23 @@ def test_board_q4_kernel_matches_reference_on_the_board(shared_models, tmp_path,
         assert re.search(rf" T {twin}$", symbols, re.M), twin
 
 
+@pytest.mark.parametrize("board", ["rpi4", "rpi5", "rpi3-armhf"])
+def test_arm_q4_twin_on_wide_groups_and_long_rows(tmp_path, board):
+    """tests/c/q4_twins.c under QEMU: the shapes llm-test -k leaves out (groups of 512
+    to 1024, rows past the twins' cached sums, activations of -128)."""
+    b = get_board(board)
+    kernels = resource_dir("runtime_c") / "kernels"
+    binary = tmp_path / "q4_twins"
+    sources = [Path(__file__).parent / "c" / "q4_twins.c", kernels / "matvec_q4.c", kernels / "f16.c",
+               *(kernels / f"matvec_q4_{isa}.c" for isa in ("neon", "dotprod"))]
+    subprocess.run([b.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *b.cflags,
+                    *b.best_kernel.flags, *b.ldflags, f"-I{kernels}", "-o", str(binary), *map(str, sources)],
+                   check=True)
+    result = subprocess.run([b.emulation["program"], "-cpu", b.emulation["cpu"], str(binary)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and "matches in 450 cases" in result.stdout, result.stdout + result.stderr
+
+
 def x86_flags(kernel) -> tuple[str, ...]:
     """The flags to build `kernel` with on this CPU, skipping the test if it cannot run
     here. A CPU with AVX-512 VNNI but no AVX-VNNI (AMD Zen 4) still runs the AVX-VNNI

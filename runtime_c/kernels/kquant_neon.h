@@ -161,7 +161,7 @@ static inline __attribute__((always_inline)) void q4_rows(float *out, const int 
         int16_t own[KQUANT_MAX_GROUP / KQUANT_SUB];
         if (sums == NULL) q4_sub_block_sums(own, x + start, len);
         const int16_t *xsums = sums != NULL ? sums + at : own;
-        if (octets && len == group_size) { /* the common case, group_size constant-folded */
+        if (octets && len == group_size) { /* every group but maybe the last */
             q4_octets(sum, n, x + start, xs[gi], xsums, w, row_bytes, octets, quad_dot);
             w += full_bytes;
         } else {

@@ -57,6 +57,47 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
         assert re.search(rf" T {twin}$", symbols, re.M), f"{twin} is not in {board}'s llm-test"
 
 
+# boards whose q4 matrices have a twin of the reference (kernels.h: KERNEL_Q4_TWIN,
+# which `-k` then checks), and the kernel sets to check it in: aarch64-linux carries
+# two, picked by LLM_KERNELS (dispatch.c); a fixed build ignores the variable
+Q4_TWINS = {"rpi4": {"neon": "matvec_q4_neon"}, "rpi-zero2w": {"neon": "matvec_q4_neon"},
+            "rpi3-armhf": {"neon": "matvec_q4_neon"}, "rpi5": {"neon-dotprod": "matvec_q4_dotprod"},
+            "aarch64-linux": {"neon-dotprod": "matvec_q4_dotprod", "neon": "matvec_q4_neon"}}
+
+
+@pytest.mark.parametrize("board", sorted(Q4_TWINS))
+def test_board_q4_kernel_matches_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
+    out = tmp_path / board
+    compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q4")
+    for kernels, twin in Q4_TWINS[board].items():
+        monkeypatch.setenv("LLM_KERNELS", kernels)
+        result = run_image(out, ["-k", "12345"], capture=True, timeout=300, binary=TEST_BINARY)
+        assert result.returncode == 0, result.stdout + result.stderr
+        found = re.search(r"kernel (\S+) matches the reference in (\d+) cases", result.stdout)
+        assert found and found.group(1) == kernels, result.stdout
+        # the twin is in the program, so kernels.h named it and -k ran it
+        symbols = subprocess.run([get_board(board).toolchain_prefix + "nm", str(out / TEST_BINARY)],
+                                 capture_output=True, text=True, check=True).stdout
+        assert re.search(rf" T {twin}$", symbols, re.M), twin
+
+
+@pytest.mark.parametrize("board", ["rpi4", "rpi5", "rpi3-armhf"])
+def test_arm_q4_twin_on_wide_groups_and_long_rows(tmp_path, board):
+    """tests/c/q4_twins.c under QEMU: the shapes llm-test -k leaves out (groups of 512
+    to 1024, rows past the twins' cached sums, activations of -128)."""
+    b = get_board(board)
+    kernels = resource_dir("runtime_c") / "kernels"
+    binary = tmp_path / "q4_twins"
+    sources = [Path(__file__).parent / "c" / "q4_twins.c", kernels / "matvec_q4.c", kernels / "f16.c",
+               *(kernels / f"matvec_q4_{isa}.c" for isa in ("neon", "dotprod"))]
+    subprocess.run([b.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *b.cflags,
+                    *b.best_kernel.flags, *b.ldflags, f"-I{kernels}", "-o", str(binary), *map(str, sources)],
+                   check=True)
+    result = subprocess.run([b.emulation["program"], "-cpu", b.emulation["cpu"], str(binary)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and "matches in 450 cases" in result.stdout, result.stdout + result.stderr
+
+
 def x86_flags(kernel) -> tuple[str, ...]:
     """The flags to build `kernel` with on this CPU, skipping the test if it cannot run
     here. A CPU with AVX-512 VNNI but no AVX-VNNI (AMD Zen 4) still runs the AVX-VNNI

@@ -55,6 +55,11 @@ void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
+/* ... and Arm NEON (AArch64 and Armv7), and AArch64 with the dot-product extension */
+void matvec_q4_neon(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                    int group_size);
+void matvec_q4_dotprod(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size);
 /* Row `row` of a q4, q5 or q6 matrix (`bits`), dequantized: d * sc * q - dmin * m. */
 void kquant_row_f32(float *out, const uint8_t *w, int cols, int group_size, int bits, int row);
 
@@ -336,6 +341,10 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define matvec_q4_kernel matvec_q4_dsp
 #elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_MVE)
 #define matvec_q4_kernel matvec_q4_mve
+#elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_DOTPROD)
+#define matvec_q4_kernel matvec_q4_dotprod
+#elif !defined(matvec_q4_kernel) && defined(LLM_KERNEL_NEON)
+#define matvec_q4_kernel matvec_q4_neon
 #endif
 #if defined(matvec_q4_kernel)
 #define KERNEL_Q4_TWIN /* selftest.c checks it against the reference */

@@ -28,14 +28,14 @@ X86 = [k for k in KERNELS if k.name.startswith("AVX")]
 
 # the Cortex-M kernels with a q4 twin (matvec_q4_dsp.c, matvec_q4_mve.c): their boards'
 # projects are compiled in q4, so that the build runs it (-k checks it whatever the format)
-Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
+CORTEX_M_Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
 
 
 @pytest.fixture(scope="module")
 def stories_projects(shared_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("isa")
     for name in SELFTEST_BOARDS:
-        quant = "q4" if get_board(name).best_kernel.name in Q4_TWINS else "q8"
+        quant = "q4" if get_board(name).best_kernel.name in CORTEX_M_Q4_TWINS else "q8"
         compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", name, root / name,
                         quant=quant)
     return root
@@ -49,7 +49,7 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     assert found and int(found.group(2)) >= 200, result.stdout
     assert found.group(1) != "reference"  # the optimized kernel ran
     b = get_board(board)
-    twin = Q4_TWINS.get(b.best_kernel.name)
+    twin = CORTEX_M_Q4_TWINS.get(b.best_kernel.name)
     if twin:  # linked in, so matvec_q4_kernel is it and -k checked it against the reference
         binary = stories_projects / board / emulated_binary(b, TEST_BINARY)  # the one that ran
         symbols = subprocess.run([f"{b.toolchain_prefix}nm", str(binary)], capture_output=True, text=True,
@@ -60,16 +60,16 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
 # boards whose q4 matrices have a twin of the reference (kernels.h: KERNEL_Q4_TWIN,
 # which `-k` then checks), and the kernel sets to check it in: aarch64-linux carries
 # two, picked by LLM_KERNELS (dispatch.c); a fixed build ignores the variable
-Q4_TWINS = {"rpi4": {"neon": "matvec_q4_neon"}, "rpi-zero2w": {"neon": "matvec_q4_neon"},
-            "rpi3-armhf": {"neon": "matvec_q4_neon"}, "rpi5": {"neon-dotprod": "matvec_q4_dotprod"},
-            "aarch64-linux": {"neon-dotprod": "matvec_q4_dotprod", "neon": "matvec_q4_neon"}}
+ARM_Q4_TWINS = {"rpi4": {"neon": "matvec_q4_neon"}, "rpi-zero2w": {"neon": "matvec_q4_neon"},
+                "rpi3-armhf": {"neon": "matvec_q4_neon"}, "rpi5": {"neon-dotprod": "matvec_q4_dotprod"},
+                "aarch64-linux": {"neon-dotprod": "matvec_q4_dotprod", "neon": "matvec_q4_neon"}}
 
 
-@pytest.mark.parametrize("board", sorted(Q4_TWINS))
+@pytest.mark.parametrize("board", sorted(ARM_Q4_TWINS))
 def test_board_q4_kernel_matches_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
     out = tmp_path / board
     compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q4")
-    for kernels, twin in Q4_TWINS[board].items():
+    for kernels, twin in ARM_Q4_TWINS[board].items():
         monkeypatch.setenv("LLM_KERNELS", kernels)
         result = run_image(out, ["-k", "12345"], capture=True, timeout=300, binary=TEST_BINARY)
         assert result.returncode == 0, result.stdout + result.stderr

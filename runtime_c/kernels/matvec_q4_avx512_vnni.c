@@ -166,7 +166,8 @@ TARGET void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, 
             const int len = kquant_min(group_size, cols - start);
             for (long b = 0; b < share; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
             ahead += share - 64;
-            sum = group4(sum, p, at, xs[gi], len);
+            /* the default group, whole: a copy of group4 with its sizes constant */
+            sum = len == 256 ? group4(sum, p, at, xs[gi], 256) : group4(sum, p, at, xs[gi], len);
             at += PAIR_BYTES * group_pairs(len);
             for (int i = 0; i < 4; i++) p[i] += kquant_group_bytes(4, len);
         }

@@ -23,37 +23,13 @@
 #if defined(LLM_KERNEL_DSP)
 #include <arm_acle.h>
 #include <string.h>
-
-static inline uint32_t load4(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v); /* one LDR: Armv7-M and v8-M load words unaligned */
-    return v;
-}
+#include "kquant_m_asm.h"
 
 /* Bytes 1 and 3 sign-extended: SXTB16 with its rotate folded in. */
 static inline uint32_t sxtb16_ror8(uint32_t v) {
     uint32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
-}
-
-/* A group's d and dmin, the halves at p: VCVTB/VCVTT (every Cortex-M FPU has them,
- * though FPv4's __ARM_FP does not say so) convert them exactly (the FPU's
- * flush-to-zero is off), where the C conversion would take a call, and a loop for
- * a subnormal. */
-static inline void halves(const uint8_t *p, float *d, float *dmin) {
-#if defined(__ARM_FP) && (__ARM_FP & 4)
-    const uint32_t h = load4(p);
-    float packed, lo, hi;
-    memcpy(&packed, &h, sizeof packed);
-    __asm__("vcvtb.f32.f16 %0, %1" : "=t"(lo) : "t"(packed));
-    __asm__("vcvtt.f32.f16 %0, %1" : "=t"(hi) : "t"(packed));
-    *d = lo;
-    *dmin = hi;
-#else
-    *d = kquant_half(p);
-    *dmin = kquant_half(p + 2);
-#endif
 }
 
 /* The prepared activations of a group of n_sub sub-blocks, in words: per sub-block
@@ -80,7 +56,7 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
         }
         int32_t s = 0;
         for (int k = 0; k < 16; k += 4) {
-            const uint32_t lo = load4(xj + k), hi = load4(xj + 16 + k);
+            const uint32_t lo = kquant_m_load4(xj + k), hi = kquant_m_load4(xj + 16 + k);
             uint32_t *q = xp + k;
             q[0] = __sxtb16(lo);
             q[1] = sxtb16_ror8(lo);
@@ -106,14 +82,15 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
 void matvec_q4_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 /* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
- * scales given (group_pair_c), a loop of the same sub-blocks. */
-void matvec_q4_dsp_dots(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
+ * scales given (kquant_m_group_pair), a loop of the same sub-blocks. */
+void matvec_q4_dsp_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
                         int32_t *a);
 
 /* Registers: r0 xp, r1 and r2 the rows' weights, r3 the mask 0x000F000F, r4 and r5
  * two words of activation pairs, r6 and r7 the rows' word of nibbles, r8 a
  * temporary, r9 and r10 the rows' S_j (then B), r11 and r12 their A; lr a
- * temporary. FPU: s0, s1 the rows' sums; s2-s14 the epilogue's. */
+ * temporary. FPU: s0, s1 the rows' sums; s2-s14 the epilogue's. Q4_GROUP and what it
+ * expands but Q4_SUB are kquant_m_asm.h's, shared with matvec_q4_mve.c. */
 __asm__(
     ".pushsection .text.matvec_q4_dsp_asm,\"ax\",%progbits\n"
     ".syntax unified\n"
@@ -150,84 +127,14 @@ __asm__(
     "  and r7, r3, r7, lsr #12\n"
     "  smlad r10, r7, r5, r10\n"
     ".endm\n"
-    /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and
-     * r8, a word read from its byte (its last byte at worst the group's d) */
-    ".macro Q4_FIELDS f, at\n"
-    "  ldr lr, [r1, #(\\at + ((6 * \\f) >> 3))]\n"
-    "  ldr r8, [r2, #(\\at + ((6 * \\f) >> 3))]\n"
-    "  ubfx lr, lr, #((6 * \\f) & 7), #6\n"
-    "  ubfx r8, r8, #((6 * \\f) & 7), #6\n"
-    ".endm\n"
+    KQUANT_M_ASM
     /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
     ".macro Q4_SUB j, n\n"
     "  Q4_WORD 1\n"
     "  Q4_WORD 0\n"
     "  Q4_WORD 0\n"
     "  Q4_WORD 0\n"
-    "  Q4_FIELDS \\j, (16*(\\n-\\j-1))\n"
-    "  .if \\j == 0\n"
-    "  mul r11, lr, r9\n"
-    "  mul r12, r8, r10\n"
-    "  .else\n"
-    "  mla r11, lr, r9, r11\n"
-    "  mla r12, r8, r10, r12\n"
-    "  .endif\n"
-    ".endm\n"
-    /* a group of n sub-blocks; then r1, r2 at its scales, r0 at its X_j */
-    ".macro Q4_GROUP n\n"
-    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
-    "  .if \\j < \\n\n"
-    "  Q4_SUB \\j, \\n\n"
-    "  .endif\n"
-    "  .endr\n"
-    /* B = sum m_j * X_j, in r9 and r10 */
-    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
-    "  .if \\j < \\n\n"
-    /* four mins at a time from one word a row */
-    "  .if (\\j % 4) == 0\n"
-    "  ldr r6, [r1, #((6 * (\\n + \\j)) >> 3)]\n"
-    "  ldr r7, [r2, #((6 * (\\n + \\j)) >> 3)]\n"
-    "  .endif\n"
-    "  ldr r4, [r0], #4\n"
-    "  ubfx lr, r6, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
-    "  ubfx r8, r7, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
-    "  .if \\j == 0\n"
-    "  mul r9, lr, r4\n"
-    "  mul r10, r8, r4\n"
-    "  .else\n"
-    "  mla r9, lr, r4, r9\n"
-    "  mla r10, r8, r4, r10\n"
-    "  .endif\n"
-    "  .endif\n"
-    "  .endr\n"
-    /* the float step, the reference's: ((float)A * d - (float)B * dmin) * xs,
-     * added to the row's sum; VCVTB/VCVTT widen the halves exactly */
-    "  vldmia r0!, {s2}\n"
-    "  ldr r4, [r1, #((12 * \\n + 7) >> 3)]\n"
-    "  ldr r5, [r2, #((12 * \\n + 7) >> 3)]\n"
-    "  vmov s3, s4, r4, r5\n"
-    "  vcvtb.f32.f16 s5, s3\n"
-    "  vcvtt.f32.f16 s6, s3\n"
-    "  vcvtb.f32.f16 s7, s4\n"
-    "  vcvtt.f32.f16 s8, s4\n"
-    "  vmov s9, s10, r11, r9\n"
-    "  vmov s11, s12, r12, r10\n"
-    "  vcvt.f32.s32 s9, s9\n"
-    "  vcvt.f32.s32 s10, s10\n"
-    "  vcvt.f32.s32 s11, s11\n"
-    "  vcvt.f32.s32 s12, s12\n"
-    "  vmul.f32 s9, s9, s5\n"
-    "  vmul.f32 s10, s10, s6\n"
-    "  vmul.f32 s11, s11, s7\n"
-    "  vmul.f32 s12, s12, s8\n"
-    "  vsub.f32 s9, s9, s10\n"
-    "  vsub.f32 s11, s11, s12\n"
-    "  vmul.f32 s9, s9, s2\n"
-    "  vmul.f32 s11, s11, s2\n"
-    "  vadd.f32 s0, s0, s9\n"
-    "  vadd.f32 s1, s1, s11\n"
-    "  add r1, r1, #(((12 * \\n + 7) >> 3) + 4)\n"
-    "  add r2, r2, #(((12 * \\n + 7) >> 3) + 4)\n"
+    "  Q4_SCALE \\j, \\n, r9, r10\n"
     ".endm\n"
     /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
     ".macro Q4_PAIR name, n\n"
@@ -240,7 +147,7 @@ __asm__(
     "  vldr s1, [r3, #4]\n"
     "  mov r3, #0x000F000F\n"
     "1:\n"
-    "  Q4_GROUP \\n\n"
+    "  Q4_GROUP \\n, r4, r6, r7, r4, r5, s0, s1\n"
     "  ldr r4, [sp, #40]\n"
     "  subs r4, r4, #1\n"
     "  str r4, [sp, #40]\n"
@@ -283,40 +190,17 @@ __asm__(
     ".size matvec_q4_dsp_dots, .-matvec_q4_dsp_dots\n"
     "Q4_PAIR matvec_q4_dsp_pair2, 2\n"
     ".purgem Q4_WORD\n"
-    ".purgem Q4_FIELDS\n"
     ".purgem Q4_SUB\n"
-    ".purgem Q4_GROUP\n"
     ".purgem Q4_PAIR\n"
+    KQUANT_M_ASM_PURGE
     ".popsection\n");
 #endif
 
-/* Field k of a group's stream of 6-bit fields. */
-static inline int32_t field(const uint8_t *stream, int k) {
-    const int bit = 6 * k;
-    return (int32_t)(load4(stream + (bit >> 3)) >> (bit & 7) & 63); /* at worst reads into d */
-}
-
 #if defined(Q4_DSP_ASM)
-/* Two rows' group of any n_sub: the scales decoded for matvec_q4_dsp_dots, B and the
- * float step here. */
+/* Two rows' group of any n_sub: kquant_m_group_pair with matvec_q4_dsp_dots. */
 static void group_pair_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
     const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-    const int32_t *sums = (const int32_t *)(xp + 16 * n_sub);
-    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 + 16 * n_sub;
-    int32_t sc[2 * KQUANT_MAX_GROUP / KQUANT_SUB], a[2], b0 = 0, b1 = 0;
-    for (int j = 0; j < n_sub; j++) {
-        sc[2 * j] = field(s0, j);
-        sc[2 * j + 1] = field(s1, j);
-        b0 += field(s0, n_sub + j) * sums[j];
-        b1 += field(s1, n_sub + j) * sums[j];
-    }
-    matvec_q4_dsp_dots(xp, p0, p1, sc, n_sub, a);
-    float xs, d, dmin;
-    memcpy(&xs, sums + n_sub, sizeof xs);
-    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    out[0] += ((float)a[0] * d - (float)b0 * dmin) * xs;
-    halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
+    kquant_m_group_pair(out, xp, (const int32_t *)(xp + 16 * n_sub), p0, p1, n_sub, matvec_q4_dsp_dots);
 }
 #endif
 
@@ -335,7 +219,7 @@ static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uin
             const uint32_t *xj = xp + 16 * j;
             int32_t s = 0;
             for (int k = 0; k < 4; k++) {
-                const uint32_t w = load4(p + 16 * j + 4 * k);
+                const uint32_t w = kquant_m_load4(p + 16 * j + 4 * k);
                 s = __smlad(w & mask, xj[4 * k], s);
                 s = __smlad(w >> 8 & mask, xj[4 * k + 1], s);
                 s = __smlad(w >> 4 & mask, xj[4 * k + 2], s);
@@ -345,7 +229,7 @@ static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uin
             b += kquant_six_bits(stream, n_sub + j) * sums[j];
         }
         float d, dmin;
-        halves(stream + kquant_scale_bytes(4, n_sub), &d, &dmin);
+        kquant_m_halves(stream + kquant_scale_bytes(4, n_sub), &d, &dmin);
         out[r] += ((float)a * d - (float)b * dmin) * xs;
     }
 }

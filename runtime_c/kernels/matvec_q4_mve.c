@@ -19,24 +19,7 @@
 #if defined(LLM_KERNEL_MVE)
 #include <arm_mve.h>
 #include <string.h>
-
-static inline uint32_t load4(const void *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v); /* one LDR: v8-M loads words unaligned */
-    return v;
-}
-
-/* A group's d and dmin, the halves at p: VCVTB/VCVTT convert them exactly (the
- * scalar FPU's flush-to-zero is off), where the C conversion would take a call. */
-static inline void halves(const uint8_t *p, float *d, float *dmin) {
-    const uint32_t h = load4(p);
-    float packed, lo, hi;
-    memcpy(&packed, &h, sizeof packed);
-    __asm__("vcvtb.f32.f16 %0, %1" : "=t"(lo) : "t"(packed));
-    __asm__("vcvtt.f32.f16 %0, %1" : "=t"(hi) : "t"(packed));
-    *d = lo;
-    *dmin = hi;
-}
+#include "kquant_m_asm.h"
 
 /* The prepared activations of a group of n_sub sub-blocks, in bytes: 32 per
  * sub-block (zeros past the group's columns), then the n_sub sums X_j (int32), then
@@ -64,29 +47,23 @@ static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
 void matvec_q4_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 /* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
- * scales given (group_pair_c), a low-overhead loop of the same sub-blocks. */
-void matvec_q4_mve_dots(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
+ * scales given (kquant_m_group_pair), a low-overhead loop of the same sub-blocks. */
+void matvec_q4_mve_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
                         int32_t *a);
 
 /* Registers: r0 xp, r1 and r2 the rows' weights, r4 and r6 the rows' S_j (VMLADAV
  * wants even registers), r9 and r10 their B, r11 and r12 their A, r8 and lr the
  * scale fields, r3 and r5 temporaries; q0, q1 a sub-block's activations, q2, q3 the
  * rows' nibbles, q4 fifteens, q5 the low nibbles; s24, s25 the rows' float sums,
- * s0-s12 the epilogue's (q0-q3, free by then). */
+ * s0-s12 the epilogue's (q0-q3, free by then). Q4_GROUP and what it expands but
+ * Q4_SUB are kquant_m_asm.h's, shared with matvec_q4_dsp.c. */
 __asm__(
     ".pushsection .text.matvec_q4_mve_asm,\"ax\",%progbits\n"
     ".syntax unified\n"
     ".thumb\n"
-    /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and
-     * r8, a word read from its byte (its last byte at worst the group's d) */
-    ".macro Q4M_FIELDS f, at\n"
-    "  ldr lr, [r1, #(\\at + ((6 * \\f) >> 3))]\n"
-    "  ldr r8, [r2, #(\\at + ((6 * \\f) >> 3))]\n"
-    "  ubfx lr, lr, #((6 * \\f) & 7), #6\n"
-    "  ubfx r8, r8, #((6 * \\f) & 7), #6\n"
-    ".endm\n"
-    /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
-    ".macro Q4M_SUB j, n\n"
+    KQUANT_M_ASM
+    /* a sub-block's S_j of both rows into r4 and r6, r0, r1 and r2 past it */
+    ".macro Q4M_DOT\n"
     "  vldrb.u8 q0, [r0], #16\n"
     "  vldrb.u8 q1, [r0], #16\n"
     "  vldrb.u8 q2, [r1], #16\n"
@@ -99,70 +76,11 @@ __asm__(
     "  vshr.u8 q3, q3, #4\n"
     "  vmladav.s8 r6, q5, q0\n"
     "  vmladava.s8 r6, q3, q1\n"
-    "  Q4M_FIELDS \\j, (16*(\\n-\\j-1))\n"
-    "  .if \\j == 0\n"
-    "  mul r11, lr, r4\n"
-    "  mul r12, r8, r6\n"
-    "  .else\n"
-    "  mla r11, lr, r4, r11\n"
-    "  mla r12, r8, r6, r12\n"
-    "  .endif\n"
     ".endm\n"
-    /* a group of n sub-blocks */
-    ".macro Q4M_GROUP n\n"
-    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
-    "  .if \\j < \\n\n"
-    "  Q4M_SUB \\j, \\n\n"
-    "  .endif\n"
-    "  .endr\n"
-    /* B = sum m_j * X_j, in r9 and r10 (r1, r2 now at the scales, r0 at the X_j) */
-    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"
-    "  .if \\j < \\n\n"
-    /* four mins at a time from one word a row */
-    "  .if (\\j % 4) == 0\n"
-    "  ldr r5, [r1, #((6 * (\\n + \\j)) >> 3)]\n"
-    "  ldr r7, [r2, #((6 * (\\n + \\j)) >> 3)]\n"
-    "  .endif\n"
-    "  ldr r3, [r0], #4\n"
-    "  ubfx lr, r5, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
-    "  ubfx r8, r7, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"
-    "  .if \\j == 0\n"
-    "  mul r9, lr, r3\n"
-    "  mul r10, r8, r3\n"
-    "  .else\n"
-    "  mla r9, lr, r3, r9\n"
-    "  mla r10, r8, r3, r10\n"
-    "  .endif\n"
-    "  .endif\n"
-    "  .endr\n"
-    /* the float step on the scalar FPU, the reference's:
-     * ((float)A * d - (float)B * dmin) * xs added to the row's sum */
-    "  vldmia r0!, {s2}\n"
-    "  ldr r3, [r1, #((12 * \\n + 7) >> 3)]\n"
-    "  ldr r5, [r2, #((12 * \\n + 7) >> 3)]\n"
-    "  vmov s3, s4, r3, r5\n"
-    "  vcvtb.f32.f16 s5, s3\n"
-    "  vcvtt.f32.f16 s6, s3\n"
-    "  vcvtb.f32.f16 s7, s4\n"
-    "  vcvtt.f32.f16 s8, s4\n"
-    "  vmov s9, s10, r11, r9\n"
-    "  vmov s11, s12, r12, r10\n"
-    "  vcvt.f32.s32 s9, s9\n"
-    "  vcvt.f32.s32 s10, s10\n"
-    "  vcvt.f32.s32 s11, s11\n"
-    "  vcvt.f32.s32 s12, s12\n"
-    "  vmul.f32 s9, s9, s5\n"
-    "  vmul.f32 s10, s10, s6\n"
-    "  vmul.f32 s11, s11, s7\n"
-    "  vmul.f32 s12, s12, s8\n"
-    "  vsub.f32 s9, s9, s10\n"
-    "  vsub.f32 s11, s11, s12\n"
-    "  vmul.f32 s9, s9, s2\n"
-    "  vmul.f32 s11, s11, s2\n"
-    "  vadd.f32 s24, s24, s9\n"
-    "  vadd.f32 s25, s25, s11\n"
-    "  add r1, r1, #(((12 * \\n + 7) >> 3) + 4)\n"
-    "  add r2, r2, #(((12 * \\n + 7) >> 3) + 4)\n"
+    /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
+    ".macro Q4_SUB j, n\n"
+    "  Q4M_DOT\n"
+    "  Q4_SCALE \\j, \\n, r4, r6\n"
     ".endm\n"
     /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
     ".macro Q4M_PAIR name, n\n"
@@ -176,7 +94,7 @@ __asm__(
     "  vldr s25, [r3, #4]\n"
     "  vmov.i8 q4, #15\n"
     "1:\n"
-    "  Q4M_GROUP \\n\n"
+    "  Q4_GROUP \\n, r3, r5, r7, r3, r5, s24, s25\n"
     "  ldr r3, [sp, #104]\n"
     "  subs r3, r3, #1\n"
     "  str r3, [sp, #104]\n"
@@ -202,18 +120,7 @@ __asm__(
     "  movs r12, #0\n"
     "  dls lr, r5\n" /* n_sub >= 1 */
     "1:\n"
-    "  vldrb.u8 q0, [r0], #16\n"
-    "  vldrb.u8 q1, [r0], #16\n"
-    "  vldrb.u8 q2, [r1], #16\n"
-    "  vldrb.u8 q3, [r2], #16\n"
-    "  vand q5, q2, q4\n"
-    "  vshr.u8 q2, q2, #4\n"
-    "  vmladav.s8 r4, q5, q0\n"
-    "  vmladava.s8 r4, q2, q1\n"
-    "  vand q5, q3, q4\n"
-    "  vshr.u8 q3, q3, #4\n"
-    "  vmladav.s8 r6, q5, q0\n"
-    "  vmladava.s8 r6, q3, q1\n"
+    "  Q4M_DOT\n"
     "  ldrd r8, r9, [r3], #8\n"
     "  mla r11, r8, r4, r11\n"
     "  mla r12, r9, r6, r12\n"
@@ -224,10 +131,10 @@ __asm__(
     "  pop {r3-r11, pc}\n"
     ".size matvec_q4_mve_dots, .-matvec_q4_mve_dots\n"
     "Q4M_PAIR matvec_q4_mve_pair2, 2\n"
-    ".purgem Q4M_FIELDS\n"
-    ".purgem Q4M_SUB\n"
-    ".purgem Q4M_GROUP\n"
+    ".purgem Q4M_DOT\n"
+    ".purgem Q4_SUB\n"
     ".purgem Q4M_PAIR\n"
+    KQUANT_M_ASM_PURGE
     ".popsection\n");
 
 /* Field i (0..3) of a word of 6-bit fields. */
@@ -249,40 +156,18 @@ static inline int32_t sub_dot(const uint8_t *p, int8x16_t xl, int8x16_t xh) {
         }                                                                                  \
     } while (0)
 
-/* Field k of a group's stream of 6-bit fields. */
-static inline int32_t field(const uint8_t *stream, int k) {
-    const int bit = 6 * k;
-    return (int32_t)(load4(stream + (bit >> 3)) >> (bit & 7) & 63); /* at worst reads into d */
-}
-
-/* Two rows' group of any n_sub: the scales decoded for matvec_q4_mve_dots, B and the
- * float step here. */
+/* Two rows' group of any n_sub: kquant_m_group_pair with matvec_q4_mve_dots. */
 static void group_pair_c(float *out, const int8_t *xp, const uint8_t *p0, const uint8_t *p1, int n_sub) {
-    const int32_t *sums = (const int32_t *)(const void *)(xp + 32 * n_sub);
-    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 + 16 * n_sub;
-    int32_t sc[2 * KQUANT_MAX_GROUP / KQUANT_SUB], a[2], b0 = 0, b1 = 0;
-    for (int j = 0; j < n_sub; j++) {
-        sc[2 * j] = field(s0, j);
-        sc[2 * j + 1] = field(s1, j);
-        b0 += field(s0, n_sub + j) * sums[j];
-        b1 += field(s1, n_sub + j) * sums[j];
-    }
-    matvec_q4_mve_dots(xp, p0, p1, sc, n_sub, a);
-    float xs, d, dmin;
-    memcpy(&xs, sums + n_sub, sizeof xs);
-    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    out[0] += ((float)a[0] * d - (float)b0 * dmin) * xs;
-    halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
+    kquant_m_group_pair(out, xp, (const int32_t *)(const void *)(xp + 32 * n_sub), p0, p1, n_sub, matvec_q4_mve_dots);
 }
 
-/* Rows p0 and p1's group (p1 NULL: p0's alone), its activations at xp: the
- * contributions added to out[0] (and out[1]). */
-static void group_rows(float *out, const int8_t *xp, const uint8_t *p0, const uint8_t *p1, int n_sub) {
+/* A row's group (a last row without a pair), its activations at xp: its
+ * contribution added to out[0]. */
+static void group_row(float *out, const int8_t *xp, const uint8_t *p, int n_sub) {
     const int32_t *sums = (const int32_t *)(const void *)(xp + 32 * n_sub);
-    const uint8_t *s0 = p0 + 16 * n_sub, *s1 = p1 ? p1 + 16 * n_sub : NULL; /* the scale streams */
+    const uint8_t *stream = p + 16 * n_sub; /* the scale stream */
     const int mins_shift = (6 * n_sub) & 7;
-    int32_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    int32_t a = 0, b = 0;
     for (int j0 = 0; j0 < n_sub; j0 += 4) {
         const int n = kquant_min(4, n_sub - j0);
         int8x16_t xl[4], xh[4];
@@ -292,32 +177,19 @@ static void group_rows(float *out, const int8_t *xp, const uint8_t *p0, const ui
         }
         /* four fields from byte 3 * j0 / 4 (scales) and bit 6 * (n_sub + j0) (mins):
          * the words read lie within the group, at worst reaching its d */
-        const int mins_at = (6 * (n_sub + j0)) >> 3;
-        const uint32_t sc0 = load4(s0 + 3 * j0 / 4), m0 = load4(s0 + mins_at) >> mins_shift;
+        const uint32_t sc = kquant_m_load4(stream + 3 * j0 / 4);
+        const uint32_t m = kquant_m_load4(stream + ((6 * (n_sub + j0)) >> 3)) >> mins_shift;
         if (n == 4) {
-            ROW_A(a0, p0, sc0, 4);
+            ROW_A(a, p, sc, 4);
         } else {
-            ROW_A(a0, p0, sc0, n);
+            ROW_A(a, p, sc, n);
         }
-        for (int i = 0; i < n; i++) b0 += FIELD(m0, i) * sums[j0 + i];
-        if (s1) {
-            const uint32_t sc1 = load4(s1 + 3 * j0 / 4), m1 = load4(s1 + mins_at) >> mins_shift;
-            if (n == 4) {
-                ROW_A(a1, p1, sc1, 4);
-            } else {
-                ROW_A(a1, p1, sc1, n);
-            }
-            for (int i = 0; i < n; i++) b1 += FIELD(m1, i) * sums[j0 + i];
-        }
+        for (int i = 0; i < n; i++) b += FIELD(m, i) * sums[j0 + i];
     }
     float xs, d, dmin;
     memcpy(&xs, sums + n_sub, sizeof xs);
-    halves(s0 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-    out[0] += ((float)a0 * d - (float)b0 * dmin) * xs;
-    if (s1) {
-        halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
-        out[1] += ((float)a1 * d - (float)b1 * dmin) * xs;
-    }
+    kquant_m_halves(stream + kquant_scale_bytes(4, n_sub), &d, &dmin);
+    out[0] += ((float)a * d - (float)b * dmin) * xs;
 }
 
 void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
@@ -356,8 +228,9 @@ void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
                         group_pair_c(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes, p1 + k * bytes, n_sub);
                     }
                 } else {
-                    for (int k = 0; k < same; k++) group_rows(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes,
-                                                              NULL, n_sub);
+                    for (int k = 0; k < same; k++) {
+                        group_row(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes, n_sub);
+                    }
                 }
                 q += same * prepared_bytes(n_sub);
                 p0 += same * bytes;

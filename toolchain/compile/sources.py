@@ -44,6 +44,7 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
     "matvec_q8_mve.c": "MVE",
     "matvec_q4_dsp.c": "DSP",
     "matvec_q4_mve.c": "MVE",
+    "kquant_m_asm.h": "DSP MVE",
     "dispatch.c": "DISPATCH_X86 DISPATCH_A64",
     "quantize_q8_vfp.c": "VFP",
     "scores_f32_vfp.c": "VFP",

@@ -69,13 +69,14 @@ def main() -> None:
 
     for q in UNIFORM:
         line(q, *rows[q])
-    shares = sorted({*BUDGETS, *(round(rows[q][0] / q8_matrices, 3) for q in ("q4", "q5", "q6"))})
+    # each uniform format's own share exactly: rounded to 3 digits it can fall below its bytes (q4's then missing)
+    shares = sorted({*BUDGETS, *(rows[q][0] / q8_matrices for q in ("q4", "q5", "q6"))})
     auto = {}
     for share in shares:
-        if share * q8_matrices < q4_matrices:
+        if round(share * q8_matrices) < q4_matrices:
             print(f"| auto, {share:.3f} of q8's | no format is this small: q4 is the smallest | | | | |")
             continue
-        flash = q4_image + int(share * q8_matrices) - q4_matrices  # the image's other bytes as q4's
+        flash = q4_image + round(share * q8_matrices) - q4_matrices  # the image's other bytes as q4's
         auto[share] = build(f"auto-{share}", "auto", flash)
         line(f"auto, {share:.3f} of q8's", *auto[share])
     print()
@@ -85,6 +86,9 @@ def main() -> None:
               f"({'meets' if best >= goal else 'misses'} {100 * goal:.0f} %)")
     for q in ("q4", "q5", "q6"):
         same = [r for r in auto.values() if r[0] <= rows[q][0]]
+        if not same:
+            print(f"- auto within {q}'s bytes: no row")
+            continue
         best = max(same, key=lambda r: r[2])
         print(f"- auto within {q}'s bytes: top-1 {100 * best[2]:.2f} % against {q}'s {100 * rows[q][2]:.2f} % "
               f"({'at least as good' if best[2] >= rows[q][2] else 'worse'})")

@@ -30,6 +30,19 @@ BUDGETS = (0.5, 0.55, 0.6, 0.62, 0.65, 0.7, 0.8, 0.9)
 GOALS = ((0.62, 0.87), (0.80, 0.95))  # (matrix bytes as a share of q8's, top-1 at least)
 
 
+def measure_once() -> None:
+    """Every auto build here measures the same tensors on the same text: measured once."""
+    from toolchain.compile import calibrate
+    measured, sensitivity = {}, calibrate.tensor_sensitivity
+
+    def cached(model, tokens, formats=("q4", "q5", "q6", "q8"), group_size=256, importance=None, bos=1):
+        key = (tuple(tokens), tuple(formats), group_size, bos)
+        if key not in measured:
+            measured[key] = sensitivity(model, tokens, formats, group_size, importance, bos)
+        return measured[key]
+    calibrate.tensor_sensitivity = cached
+
+
 def matrix_bytes(out: Path) -> int:
     spec = CompileSpec.of_project(read_manifest(out))
     shapes = tensor_shapes(spec.config)
@@ -50,6 +63,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/llmtool-quant"))
     args = ap.parse_args()
     calibration = args.calibrate or args.text
+    measure_once()
 
     def build(name: str, quant: str, flash: int | None = None) -> tuple[int, int, float, float]:
         out = args.work / name
@@ -77,7 +91,7 @@ def main() -> None:
             print(f"| auto, {share:.3f} of q8's | no format is this small: q4 is the smallest | | | | |")
             continue
         flash = q4_image + round(share * q8_matrices) - q4_matrices  # the image's other bytes as q4's
-        auto[share] = build(f"auto-{share}", "auto", flash)
+        auto[share] = build(f"auto-{share:.4f}", "auto", flash)
         line(f"auto, {share:.3f} of q8's", *auto[share])
     print()
     for share, goal in GOALS:

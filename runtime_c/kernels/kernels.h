@@ -50,6 +50,11 @@ void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t 
                     int group_size);
 void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                            int group_size);
+/* q5's and q6's (x86-64 AVX-512 VNNI, the q4 twin's body): matvec_q5_kernel, matvec_q6_kernel */
+void matvec_q5_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                           int group_size);
+void matvec_q6_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                           int group_size);
 /* ... and its Cortex-M twins: the DSP extension (M4, M7, M33) and Helium (M55). */
 void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
@@ -350,6 +355,14 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define KERNEL_Q4_TWIN /* selftest.c checks it against the reference */
 #else /* elsewhere the portable C, for now */
 #define matvec_q4_kernel matvec_q4_reference
+#endif
+#if defined(LLM_KERNEL_AVX512_VNNI)
+#define KERNEL_Q5_Q6_TWINS /* selftest.c checks them against the reference */
+#define matvec_q5_kernel matvec_q5_avx512_vnni
+#define matvec_q6_kernel matvec_q6_avx512_vnni
+#else /* elsewhere the portable C, for now */
+#define matvec_q5_kernel matvec_q5_reference
+#define matvec_q6_kernel matvec_q6_reference
 #endif
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8

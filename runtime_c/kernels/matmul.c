@@ -19,8 +19,8 @@ void matmul_kquant(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size, int bits) {
     switch (bits) {
     case 4: matvec_q4_kernel(out, x, xs, w, rows, cols, group_size); break;
-    case 5: matvec_q5_reference(out, x, xs, w, rows, cols, group_size); break;
-    default: matvec_q6_reference(out, x, xs, w, rows, cols, group_size); break;
+    case 5: matvec_q5_kernel(out, x, xs, w, rows, cols, group_size); break;
+    default: matvec_q6_kernel(out, x, xs, w, rows, cols, group_size); break;
     }
 }
 

@@ -1,4 +1,4 @@
-/* selftest.c - the board's q8 (f32, q4) kernels against the portable reference, on
+/* selftest.c - the board's q8 (f32, k-quant) kernels against the portable reference, on
  * the board itself (llm-test -k): random matrices of awkward shapes, group tails and
  * short blocks, in the kernels' layouts. */
 #include <math.h>
@@ -296,38 +296,40 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
     return 0;
 }
 
-#if defined(KERNEL_Q4_TWIN)
-/* The q4 twin (kquant.h) against the reference: any bytes are a q4 matrix once each
- * group's d and dmin are finite halves. */
-static __attribute__((noinline)) int q4_selftest(uint32_t *state, int *cases) {
+#if defined(KERNEL_Q4_TWIN) || defined(KERNEL_Q5_Q6_TWINS)
+/* A k-quant twin (kquant.h) against the reference: any bytes are a q4, q5 or q6
+ * matrix once each group's half floats are finite. Nine rows: a twin's whole block
+ * of eight and a short one. */
+static __attribute__((noinline)) int kquant_selftest(uint32_t *state, int *cases, int bits, MatvecKquant twin,
+                                                     MatvecKquant reference) {
     static const int sizes[] = {9, 32, 33, 64, 100, 172, 256, 300};
     static const int groups[] = {32, 64, 96, 256};
-    enum { Q4_ROWS = 3, ROW_BYTES = 256, N = 300 };
-    uint8_t w[Q4_ROWS * ROW_BYTES];
+    enum { KQ_ROWS = 9, ROW_BYTES = 320, N = 300 };
+    static uint8_t w[KQ_ROWS * ROW_BYTES]; /* static: a board's stack is small */
     int8_t x[N];
-    float xs[N / 32 + 1], want[Q4_ROWS], got[Q4_ROWS];
+    float xs[N / 32 + 1], want[KQ_ROWS], got[KQ_ROWS];
     for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
         for (unsigned gi = 0; gi < sizeof groups / sizeof *groups; gi++) {
             const int cols = sizes[si], group_size = groups[gi];
-            const long row_bytes = kquant_row_bytes(4, cols, group_size);
-            for (long i = 0; i < Q4_ROWS * row_bytes; i++) w[i] = (uint8_t)next(state);
-            for (int r = 0; r < Q4_ROWS; r++) {
+            const long row_bytes = kquant_row_bytes(bits, cols, group_size);
+            for (long i = 0; i < KQ_ROWS * row_bytes; i++) w[i] = (uint8_t)next(state);
+            for (int r = 0; r < KQ_ROWS; r++) {
                 uint8_t *p = w + r * row_bytes;
                 for (int start = 0; start < cols; start += group_size) {
                     const int len = kquant_min(group_size, cols - start), n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-                    uint8_t *half = p + 16 * n_sub + kquant_scale_bytes(4, n_sub);
-                    for (int k = 0; k < 4; k += 2) { /* exponent below 30: finite, subnormals too */
+                    uint8_t *half = p + (long)kquant_span_bytes(bits) * n_sub + kquant_scale_bytes(bits, n_sub);
+                    for (int k = 0; k < (bits == 6 ? 2 : 4); k += 2) { /* exponent below 30: finite, subnormals too */
                         const uint32_t h = next(state) % 0x7800u;
                         half[k] = (uint8_t)h;
                         half[k + 1] = (uint8_t)(h >> 8);
                     }
-                    p += kquant_group_bytes(4, len);
+                    p += kquant_group_bytes(bits, len);
                 }
             }
             for (int i = 0; i < cols; i++) x[i] = (int8_t)((int)(next(state) % 255) - 127);
             for (int g = 0; g * group_size < cols; g++) xs[g] = (float)(next(state) % 1000000 + 1) * 3.1e-7f;
-            matvec_q4_reference(want, x, xs, w, Q4_ROWS, cols, group_size);
-            matvec_q4_kernel(got, x, xs, w, Q4_ROWS, cols, group_size);
+            reference(want, x, xs, w, KQ_ROWS, cols, group_size);
+            twin(got, x, xs, w, KQ_ROWS, cols, group_size);
             if (memcmp(want, got, sizeof want) != 0) return -1;
             (*cases)++;
         }
@@ -339,9 +341,15 @@ static __attribute__((noinline)) int q4_selftest(uint32_t *state, int *cases) {
 int kernel_selftest(uint32_t seed, int *cases) {
     kernels_init();
     if (matvec_selftest(seed, cases) != 0) return -1;
+#if defined(KERNEL_Q4_TWIN) || defined(KERNEL_Q5_Q6_TWINS)
+    uint32_t kquant_state = seed ? seed : 1;
+#endif
 #if defined(KERNEL_Q4_TWIN)
-    uint32_t q4_state = seed ? seed : 1;
-    if (q4_selftest(&q4_state, cases) != 0) return -1;
+    if (kquant_selftest(&kquant_state, cases, 4, matvec_q4_kernel, matvec_q4_reference) != 0) return -1;
+#endif
+#if defined(KERNEL_Q5_Q6_TWINS)
+    if (kquant_selftest(&kquant_state, cases, 5, matvec_q5_kernel, matvec_q5_reference) != 0) return -1;
+    if (kquant_selftest(&kquant_state, cases, 6, matvec_q6_kernel, matvec_q6_reference) != 0) return -1;
 #endif
 #if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
     uint32_t state = seed ? seed : 1;

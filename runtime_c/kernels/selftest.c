@@ -298,14 +298,21 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
 
 #if defined(KERNEL_Q4_TWIN) || defined(KERNEL_Q5_Q6_TWINS)
 /* A k-quant twin (kquant.h) against the reference: any bytes are a q4, q5 or q6
- * matrix once each group's half floats are finite. Nine rows: a twin's whole block
- * of eight and a short one. */
+ * matrix once each group's half floats are finite. On x86 nine rows, the AVX-512
+ * twins' whole block of eight and a short one, as wide as q6's rows get here;
+ * elsewhere three q4 rows (those twins take one or two at a time). On the stack: a
+ * static buffer would take RAM the memory plan has given the model. */
+#if defined(KERNEL_Q5_Q6_TWINS)
+enum { KQ_ROWS = 9, ROW_BYTES = 320 };
+#else
+enum { KQ_ROWS = 3, ROW_BYTES = 256 };
+#endif
 static __attribute__((noinline)) int kquant_selftest(uint32_t *state, int *cases, int bits, MatvecKquant twin,
                                                      MatvecKquant reference) {
     static const int sizes[] = {9, 32, 33, 64, 100, 172, 256, 300};
     static const int groups[] = {32, 64, 96, 256};
-    enum { KQ_ROWS = 9, ROW_BYTES = 320, N = 300 };
-    static uint8_t w[KQ_ROWS * ROW_BYTES]; /* static: a board's stack is small */
+    enum { N = 300 };
+    uint8_t w[KQ_ROWS * ROW_BYTES];
     int8_t x[N];
     float xs[N / 32 + 1], want[KQ_ROWS], got[KQ_ROWS];
     for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {

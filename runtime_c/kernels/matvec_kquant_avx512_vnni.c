@@ -110,25 +110,19 @@ TARGET static inline __attribute__((always_inline)) __m512i fields4(const uint8_
  * 0-15 of each], [values 16-31 of each], 16 bytes a sub-block. */
 TARGET static inline __attribute__((always_inline)) void chunk_values(__m512i *low, __m512i *high, const uint8_t *v,
                                                                       int bits, int first, int n_sub) {
-    const __m512i fifteen = _mm512_set1_epi8(15);
-    if (bits == 4) { /* the spans are one run: a masked load */
-        const int bytes = 16 * kquant_min(4, n_sub - first);
-        const __m512i nib = _mm512_maskz_loadu_epi8(bytes >= 64 ? ~0ULL : bytes <= 0 ? 0 : (1ULL << bytes) - 1,
-                                                    v + 16 * first);
-        *low = _mm512_and_si512(nib, fifteen);
-        *high = _mm512_and_si512(_mm512_srli_epi16(nib, 4), fifteen);
-        return;
-    }
-    /* the four spans are 20 (q5) or 24 (q6) bytes, whole int32s: two loads hold them,
-     * and a permute of int32s picks the nibbles into place, another the top bits */
+    /* the sub-blocks' spans (q4: 16 bytes, one run of nibbles; q5, q6: 20 or 24 bytes,
+     * whole int32s, whose nibbles a permute of int32s picks into place), two loads */
     const int span = kquant_span_bytes(bits), bytes = span * kquant_min(4, n_sub - first);
     const uint8_t *at = v + (long)span * first;
     const __m512i d0 = _mm512_maskz_loadu_epi8(bytes >= 64 ? ~0ULL : bytes <= 0 ? 0 : (1ULL << bytes) - 1, at);
     const __m512i d1 = _mm512_maskz_loadu_epi8(bytes <= 64 ? 0 : (1ULL << (bytes - 64)) - 1, at + 64);
-    const __m512i n = bits == 5 ? _mm512_permutex2var_epi32(d0, _mm512_setr_epi32(0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 15, 16, 17, 18), d1)
-                                : _mm512_permutex2var_epi32(d0, _mm512_setr_epi32(0, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15, 18, 19, 20, 21), d1);
+    const __m512i n = bits == 4   ? d0
+                      : bits == 5 ? _mm512_permutex2var_epi32(d0, _mm512_setr_epi32(0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13, 15, 16, 17, 18), d1)
+                                  : _mm512_permutex2var_epi32(d0, _mm512_setr_epi32(0, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15, 18, 19, 20, 21), d1);
+    const __m512i fifteen = _mm512_set1_epi8(15);
     *low = _mm512_and_si512(n, fifteen);
     *high = _mm512_and_si512(_mm512_srli_epi16(n, 4), fifteen);
+    if (bits == 4) return;
     if (bits == 5) { /* bit i of sub-block k's word: value i's 16, at byte 16k + i of low or high */
         const __m128i words = _mm512_castsi512_si128(
             _mm512_permutex2var_epi32(d0, _mm512_setr_epi32(4, 9, 14, 19, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), d1));
@@ -252,12 +246,13 @@ TARGET static inline __attribute__((always_inline)) int matvec(float *out, const
         const long share = ROWS * row_bytes / ((cols + group_size - 1) / group_size) + 64;
         for (int start = 0, gi = 0; start < cols; start += group_size, gi++) {
             const int len = kquant_min(group_size, cols - start);
+            const long group_bytes = kquant_group_bytes(bits, len);
             for (long b = 0; b < share; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
             ahead += share - 64;
             /* the default group, whole: a copy of group_rows with its sizes constant */
             sum = len == 256 ? group_rows(sum, p, at, xs[gi], 256, bits) : group_rows(sum, p, at, xs[gi], len, bits);
             at += PAIR_BYTES * group_pairs(len);
-            for (int i = 0; i < ROWS; i++) p[i] += kquant_group_bytes(bits, len);
+            for (int i = 0; i < ROWS; i++) p[i] += group_bytes;
         }
         float got[ROWS];
         _mm256_storeu_ps(got, sum);

@@ -29,16 +29,18 @@ static void matvec_f32_portable(float *out, const float *x, const uint8_t *block
 }
 
 #if defined(LLM_KERNEL_DISPATCH_X86)
-static const KernelSet avx2 = {"avx2", matvec_q8_avx2, matvec_f32_avx2, matvec_q4_avx2, quantize_q8_avx2,
+static const KernelSet avx2 = {"avx2", matvec_q8_avx2, matvec_f32_avx2, matvec_q4_avx2, matvec_q5_reference,
+                               matvec_q6_reference, quantize_q8_avx2,
                                softmax_f32_simd, swiglu_f32_simd, scores_f32_avx2, weighted_sum_f32_avx2,
                                key_dots_f16_avx2, key_dots_i8_avx2, value_sums_f16_avx2, value_sums_i8_avx2};
 #else
-static const KernelSet neon = {"neon", matvec_q8_neon, matvec_f32_neon, matvec_q4_neon, quantize_q8,
+static const KernelSet neon = {"neon", matvec_q8_neon, matvec_f32_neon, matvec_q4_neon, matvec_q5_reference,
+                               matvec_q6_reference, quantize_q8,
                                softmax_f32_simd, swiglu_f32_simd, scores_f32_neon, weighted_sum_f32_neon,
                                key_dots_f16_neon, key_dots_i8_neon, value_sums_f16_neon, value_sums_i8_neon};
 #endif
 static const KernelSet portable = {"reference", matvec_q8_portable, matvec_f32_portable, matvec_q4_reference,
-                                   quantize_q8, softmax_f32, swiglu_f32, scores_f32, weighted_sum_f32, key_dots_f16,
+                                   matvec_q5_reference, matvec_q6_reference, quantize_q8, softmax_f32, swiglu_f32, scores_f32, weighted_sum_f32, key_dots_f16,
                                    key_dots_i8, value_sums_f16, value_sums_i8};
 
 KernelSet kernel_set;

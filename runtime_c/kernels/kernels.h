@@ -174,6 +174,8 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define matvec_f32_kernel kernel_set.matvec_f32
 #define quantize_q8_kernel kernel_set.quantize_q8
 #define matvec_q4_kernel kernel_set.matvec_q4
+#define matvec_q5_kernel kernel_set.matvec_q5
+#define matvec_q6_kernel kernel_set.matvec_q6
 #elif defined(LLM_KERNEL_DOTPROD)
 #define LLM_KERNEL_NAME "neon-dotprod"
 #define KERNEL_ROWS 4
@@ -356,10 +358,12 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #else /* elsewhere the portable C, for now */
 #define matvec_q4_kernel matvec_q4_reference
 #endif
-#if defined(LLM_KERNEL_AVX512_VNNI)
-#define KERNEL_Q5_Q6_TWINS /* selftest.c checks them against the reference */
+#if !defined(matvec_q5_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
 #define matvec_q5_kernel matvec_q5_avx512_vnni
 #define matvec_q6_kernel matvec_q6_avx512_vnni
+#endif
+#if defined(matvec_q5_kernel)
+#define KERNEL_Q5_Q6_TWINS /* selftest.c checks them against the reference */
 #else /* elsewhere the portable C, for now */
 #define matvec_q5_kernel matvec_q5_reference
 #define matvec_q6_kernel matvec_q6_reference
@@ -389,7 +393,7 @@ typedef struct {
     const char *name;
     MatvecQ8 matvec_q8;
     MatvecF32 matvec_f32;
-    MatvecKquant matvec_q4;
+    MatvecKquant matvec_q4, matvec_q5, matvec_q6;
     void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);
     void (*softmax_f32)(float *x, int n);
     void (*swiglu_f32)(float *h, const float *h3, int n);

@@ -299,14 +299,15 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
 #if defined(KERNEL_Q4_TWIN) || defined(KERNEL_Q5_Q6_TWINS)
 /* A k-quant twin (kquant.h) against the reference: any bytes are a q4, q5 or q6
  * matrix once each group's half floats are finite. On x86 nine rows, the AVX-512
- * twins' whole block of eight and a short one, as wide as q6's rows get here;
- * elsewhere three q4 rows (those twins take one or two at a time). On the stack: a
+ * twins' whole block of eight and a short one; elsewhere three (those twins take
+ * one or two at a time). On the stack: a
  * static buffer would take RAM the memory plan has given the model. */
-#if defined(KERNEL_Q5_Q6_TWINS)
-enum { KQ_ROWS = 9, ROW_BYTES = 320 };
+#if defined(LLM_KERNEL_X86)
+enum { KQ_ROWS = 9 };
 #else
-enum { KQ_ROWS = 3, ROW_BYTES = 256 };
+enum { KQ_ROWS = 3 };
 #endif
+enum { ROW_BYTES = 272 }; /* q6's widest row here: 300 columns in groups of 32 take 270 */
 static __attribute__((noinline)) int kquant_selftest(uint32_t *state, int *cases, int bits, MatvecKquant twin,
                                                      MatvecKquant reference) {
     static const int sizes[] = {9, 32, 33, 64, 100, 172, 256, 300};

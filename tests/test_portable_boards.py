@@ -93,6 +93,7 @@ def test_x86_64_selftest_on_each_kernel_set(projects, tmp_path):
     out = projects["x86-64", "q8"]
     test = out / "build" / "llm-test"
     assert selftest([test]) == "avx2"
+    assert selftest([test], {"LLM_KERNELS": "avx2"}) == "avx2"
     # the AVX2 set carries the k-quant twins, so the run above checked them: dispatch.c
     # (its only user here) refers to them
     obj = tmp_path / "dispatch.o"

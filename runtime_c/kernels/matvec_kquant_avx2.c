@@ -11,7 +11,7 @@
  * int32 and weighs it, so every lane collects sc_j * S_j and one horizontal sum per
  * group gives the reference's A exactly (q6: with 32 * sum_j sc_j * X_j more, taken
  * off after; even the widest group's, 32 * 255 * 32 * 63 * 128, is an int32). B, the
- * mins times each sub-block's sum of x X_j (made once for all rows, as int16), and
+ * mins times each sub-block's sum of x, X_j (made once for all rows, as int16), and
  * q6's sum_j sc_j * X_j take VPMADDWD too, eight sub-blocks at a time where a group
  * has a whole number of eight, whose 6-bit fields are then unpacked eight in a
  * vector (elsewhere one by one). A short last sub-block runs the reference's loop.

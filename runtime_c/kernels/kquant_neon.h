@@ -39,8 +39,8 @@ typedef int32x4_t (*KquantQuadDot)(const uint8_t *p, const int8_t *x);
  * lo = values 0-15, hi = 16-31.
  * - q4: the low nibbles, then the high ones.
  * - q5: bit i of the 4 bytes after the nibbles is value i's 16. Byte i / 8 goes to
- *   the 8 lanes of its values (TBL from the span's last 16 bytes; Armv7: a load to
- *   all lanes), VTST against each
+ *   the 8 lanes of its values (TBL from the span's last 16 bytes, Armv7 8),
+ *   VTST against each
  *   lane's bit makes a mask, and BSL takes the 16 from it, the rest from the nibble.
  * - q6: byte k of the 8 after the nibbles holds the top two bits of values k, k + 8,
  *   k + 16, k + 24 (bits 0-1, 2-3, 4-5, 6-7). Those 8 bytes, and beside them the same
@@ -62,9 +62,12 @@ static inline __attribute__((always_inline)) void kq_values(const uint8_t *span,
         const uint8x16_t tail = vld1q_u8(span + 4);
         const uint8x16_t low = vqtbl1q_u8(tail, vld1q_u8(low_bytes));
         const uint8x16_t high = vqtbl1q_u8(tail, vld1q_u8(high_bytes));
-#else /* VLD1 to all lanes: no alignment asked */
-        const uint8x16_t low = vcombine_u8(vld1_dup_u8(span + 16), vld1_dup_u8(span + 17));
-        const uint8x16_t high = vcombine_u8(vld1_dup_u8(span + 18), vld1_dup_u8(span + 19));
+#else /* the span's last 8 bytes, whose last 4 are the fifth bits, as VTBL's table */
+        static const uint8_t bytes[32] = {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5,
+                                          6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7};
+        const uint8x8_t tail = vld1_u8(span + 12);
+        const uint8x16_t low = vcombine_u8(vtbl1_u8(tail, vld1_u8(bytes)), vtbl1_u8(tail, vld1_u8(bytes + 8)));
+        const uint8x16_t high = vcombine_u8(vtbl1_u8(tail, vld1_u8(bytes + 16)), vtbl1_u8(tail, vld1_u8(bytes + 24)));
 #endif
         const uint8x16_t sixteen = vdupq_n_u8(16), bit = vld1q_u8(lane_bit);
         *lo = vreinterpretq_s8_u8(vbslq_u8(sixteen, vtstq_u8(low, bit), vandq_u8(packed, vdupq_n_u8(15))));

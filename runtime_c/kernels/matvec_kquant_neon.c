@@ -80,7 +80,7 @@ static inline __attribute__((always_inline)) int32x4_t quad(const uint8_t *p, co
  * in pairs, whichever runs fewer instructions (1024 x 1024, group 256, counted under
  * QEMU: benchmarks/arm_count.py): AArch64 q4 0.62M one at a time against 0.65M in
  * pairs, q5 0.94M against 1.00M, q6 0.78M against 0.74M; Armv7 q4 1.13M against
- * 1.05M, q5 1.84M against 1.76M, q6 1.12M against 1.07M. */
+ * 1.05M, q5 1.72M against 1.65M, q6 1.12M against 1.07M. */
 #if defined(__aarch64__)
 #define QUAD_INLINE static inline __attribute__((always_inline))
 enum { PAIRS_Q4 = 0, PAIRS_Q5 = 0, PAIRS_Q6 = 1 };

@@ -14,7 +14,8 @@
  * stored, q + 32 in 0..63 (no subtraction per value; its products' lanes have the room,
  * below): its second vector sums sc_j X_j in the mins' place, and A is the first's
  * total less 32 times that, exactly (q6 has no mins: B = 0). Any other group (a short
- * last one, other group sizes) decodes its fields one by one and takes its sub-blocks
+ * last one, other group sizes; a row of one such group, as a small model's, goes
+ * straight to it) decodes its fields from a word or two and takes its sub-blocks
  * four at a time while it can, then one at a time (sub_dot), a short last sub-block
  * from a zero-padded copy of its x (x past the row may not be readable, and the span's
  * padding values need not be 0). The float step is the reference's,
@@ -90,21 +91,25 @@ static inline int32_t kq_hsum(int32x4_t v) {
 }
 
 /* A group's n scales then n mins (q6: n scales twice, the second for its offset),
- * from their stream of 6-bit fields: eight fields from every six bytes, read as one
- * 64-bit word while a word stays within the stream and its d and dmin; the rest one
- * by one (as matvec_q4_avx2.c). */
+ * from their stream of 6-bit fields: up to eight fields from every six bytes, read as
+ * one word, 64 bits while that stays within the stream and its d and dmin, else 32. */
 static inline void kq_fields(int16_t *fields, const uint8_t *stream, int n, int bits) {
     if (bits == 6) {
         for (int k = 0; k < n; k++) fields[k] = fields[n + k] = stream[k];
         return;
     }
-    int k = 0;
-    for (; k + 8 <= 2 * n; k += 8) {
-        uint64_t v;
-        memcpy(&v, stream + 6 * (k / 8), sizeof v); /* little-endian: every board here */
-        for (int i = 0; i < 8; i++) fields[k + i] = (int16_t)(v >> (6 * i) & 63);
+    for (int k = 0; k < 2 * n; k += 8) {
+        const int r = kquant_min(8, 2 * n - k);
+        uint64_t v; /* little-endian: every board here */
+        if (r > 4) { /* 5 fields or more: 4 bytes of the stream or more remain */
+            memcpy(&v, stream + 6 * (k / 8), sizeof v);
+        } else { /* 4 fields or fewer: at most 3 bytes of it, then d */
+            uint32_t u;
+            memcpy(&u, stream + 6 * (k / 8), sizeof u);
+            v = u;
+        }
+        for (int i = 0; i < r; i++) fields[k + i] = (int16_t)(v >> (6 * i) & 63);
     }
-    for (; k < 2 * n; k++) fields[k] = (int16_t)kquant_six_bits(stream, k);
 }
 
 /* The reference's float step for a group at whose d `half` points: A and B as above
@@ -286,6 +291,12 @@ static inline __attribute__((always_inline)) void kq_matvec(float *out, const in
         kq_sub_block_sums(sums + at, x + start, kquant_min(group_size, cols - start));
     }
     const long row_bytes = kquant_row_bytes(bits, cols, group_size);
+    if (cols < group_size && cols % 256 != 0) { /* rows of one short group (small models): kq_group alone */
+        for (int r = 0; r < rows; r++) { /* 0.0f + as the reference's sum: a -0.0f becomes +0.0f */
+            out[r] = 0.0f + kq_group(x, xs[0], sums, w + r * row_bytes, cols, bits, sub_dot, quad_dot);
+        }
+        return;
+    }
     int r = 0;
     for (; pairs && r + 2 <= rows; r += 2) {
         kq_rows(out + r, 2, x, xs, cached ? sums : NULL, w + r * row_bytes, row_bytes, cols, group_size, bits,

@@ -34,9 +34,9 @@ static inline __attribute__((always_inline)) int32x4_t quad(const uint8_t *p, co
 }
 
 /* Each format's quad and matvec, rows two at a time where fewer instructions run so
- * (1024 x 1024, group 256, counted under QEMU: benchmarks/arm_count.py; q4 0.50M
+ * (1024 x 1024, group 256, counted under QEMU: benchmarks/arm_count.py; q4 0.51M
  * against 0.59M one at a time, q6 0.64M against 0.73M); q5's decoding leaves too few
- * registers for two rows (0.83M one at a time, in pairs 0.86M). */
+ * registers for two rows (0.84M one at a time, in pairs 0.86M). */
 enum { PAIRS_Q4 = 1, PAIRS_Q5 = 0, PAIRS_Q6 = 1 };
 #define QUAD_INLINE static inline __attribute__((always_inline))
 KQ_TWIN(4, dotprod, QUAD_INLINE, PAIRS_Q4) /* matvec_q4_dotprod */

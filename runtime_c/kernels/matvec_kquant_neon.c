@@ -78,9 +78,9 @@ static inline __attribute__((always_inline)) int32x4_t quad(const uint8_t *p, co
 /* Each format's quad and matvec. Armv7's 16 Q registers do not hold a quad and the
  * body's rows and scales: a call of its own there spills less. Rows one at a time or
  * in pairs, whichever runs fewer instructions (1024 x 1024, group 256, counted under
- * QEMU: benchmarks/arm_count.py): AArch64 q4 0.62M one at a time against 0.65M in
- * pairs, q5 0.94M against 1.00M, q6 0.78M against 0.74M; Armv7 q4 1.13M against
- * 1.05M, q5 1.72M against 1.65M, q6 1.12M against 1.07M. */
+ * QEMU: benchmarks/arm_count.py): AArch64 q4 0.63M one at a time against 0.67M in
+ * pairs, q5 0.94M against 1.01M, q6 0.78M against 0.74M; Armv7 q4 1.13M against
+ * 1.05M, q5 1.72M against 1.63M, q6 1.12M against 1.07M. */
 #if defined(__aarch64__)
 #define QUAD_INLINE static inline __attribute__((always_inline))
 enum { PAIRS_Q4 = 0, PAIRS_Q5 = 0, PAIRS_Q6 = 1 };

@@ -40,9 +40,9 @@ typedef int32x4_t (*KquantQuadDot)(const uint8_t *p, const int8_t *x);
  * lo = values 0-15, hi = 16-31.
  * - q4: the low nibbles, then the high ones.
  * - q5: bit i of the 4 bytes after the nibbles is value i's 16. Byte i / 8 goes to
- *   the 8 lanes of its values (TBL from the span's last 16 bytes, Armv7 8),
- *   VTST against each
- *   lane's bit makes a mask, and BSL takes the 16 from it, the rest from the nibble.
+ *   the 8 lanes of its values (TBL from the span's last 16 bytes; Armv7 VTBL, 8),
+ *   VTST against each lane's bit makes a mask, and BSL takes the 16 from it, the
+ *   rest from the nibble.
  * - q6: byte k of the 8 after the nibbles holds the top two bits of values k, k + 8,
  *   k + 16, k + 24 (bits 0-1, 2-3, 4-5, 6-7). Those 8 bytes, and beside them the same
  *   shifted right by 2, masked to bits 0-1 and 4-5, hold in lane i the top bits of
@@ -119,7 +119,8 @@ static inline void kq_fields(int16_t *fields, const uint8_t *stream, int n, int 
 static inline float kq_step(int32_t a, int32_t b, const uint8_t *half, float xs, int bits) {
     float d, dmin;
     if (bits == 6) {
-        a = (int32_t)((int64_t)a - 32 * (int64_t)b); /* the exact A: it fits an int32 (kquant.h) */
+        /* a over stored values fits an int32 too: at most 32 sub-blocks * 255 * 32 * 63 * 128 < 2^31 */
+        a = (int32_t)((int64_t)a - 32 * (int64_t)b); /* the exact A, an int32 (kquant.h) */
         b = 0;
 #if defined(__aarch64__) /* FCVTL converts halves exactly, subnormals too (FPCR.FZ is 0) */
         uint16_t h;

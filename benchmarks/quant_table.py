@@ -30,19 +30,6 @@ BUDGETS = (0.5, 0.55, 0.6, 0.62, 0.65, 0.7, 0.8, 0.9)
 GOALS = ((0.62, 0.87), (0.80, 0.95))  # (matrix bytes as a share of q8's, top-1 at least)
 
 
-def measure_once() -> None:
-    """Every auto build here measures the same tensors on the same text: measured once."""
-    from toolchain.compile import calibrate
-    measured, sensitivity = {}, calibrate.tensor_sensitivity
-
-    def cached(model, tokens, formats=("q4", "q5", "q6", "q8"), group_size=256, importance=None, bos=1):
-        key = (tuple(tokens), tuple(formats), group_size, bos)
-        if key not in measured:
-            measured[key] = sensitivity(model, tokens, formats, group_size, importance, bos)
-        return measured[key]
-    calibrate.tensor_sensitivity = cached
-
-
 def matrix_bytes(out: Path) -> int:
     spec = CompileSpec.of_project(read_manifest(out))
     shapes = tensor_shapes(spec.config)
@@ -63,12 +50,14 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/llmtool-quant"))
     args = ap.parse_args()
     calibration = args.calibrate or args.text
-    measure_once()
+    measured = {}  # every auto build weighs the same matrices on the same text: the first one's
 
     def build(name: str, quant: str, flash: int | None = None) -> tuple[int, int, float, float]:
         out = args.work / name
-        compile_project(args.model, args.tokenizer, "host", out, quant=quant, force=True, calibration=calibration,
-                        flash=flash)
+        compiled = compile_project(args.model, args.tokenizer, "host", out, quant=quant, force=True,
+                                   calibration=calibration, flash=flash, sensitivity=measured.get("auto"))
+        if compiled.auto is not None and compiled.auto.sensitivity is not None:
+            measured.setdefault("auto", compiled.auto.sensitivity)
         return measure(out, args.text)
 
     rows = {q: build(q, q) for q in UNIFORM}

@@ -9,6 +9,7 @@ Prints Markdown tables (docs/benchmarks.md's come from here)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import shutil
 import subprocess
@@ -32,12 +33,18 @@ def machine() -> str:
     return f"{cpu}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, {platform.machine()}"
 
 
+@functools.lru_cache(maxsize=1)  # the 110M shape, last of host_projects', is the formats table's too
+def shape_model(name: str):
+    config = LLAMA2C_SHAPES[name]
+    return random_model(config, seed=0), synthetic_tokenizer(config.vocab_size)
+
+
 def host_projects(shared: Path, work: Path) -> dict[str, Path]:
     projects = {}
     for name, config in LLAMA2C_SHAPES.items():
         out = work / name
-        compile_project(random_model(config, seed=0), synthetic_tokenizer(config.vocab_size), "host", out,
-                        quant="q8", context=min(config.max_seq_len, 256), force=True, model_name=name)
+        compile_project(*shape_model(name), "host", out, quant="q8", context=min(config.max_seq_len, 256), force=True,
+                        model_name=name)
         projects[name] = out
     out = work / "stories260K"
     compile_project(shared / "stories260K.bin", shared / "tok512.bin", "host", out, quant="q8", force=True)
@@ -48,8 +55,7 @@ def host_projects(shared: Path, work: Path) -> dict[str, Path]:
 def formats_table(work: Path, repeats: int, q8: Path) -> None:
     """The 110M shape's q8 build (host_projects') and its q4, q5 and q6 ones timed in
     turn on 1 and 2 threads."""
-    config = LLAMA2C_SHAPES["stories110M"]
-    model, tok = random_model(config, seed=0), synthetic_tokenizer(config.vocab_size)
+    model, tok = shape_model("stories110M")
     outs = [q8]
     for quant in ("q4", "q5", "q6"):
         outs.append(work / f"stories110M-{quant}")

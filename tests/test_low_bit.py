@@ -131,3 +131,19 @@ def test_analyze_shares_out_the_boards_room():
     # the code region (4 MB) cannot hold it all in q4: the 16 MB flash's weight partition does
     assert auto["budget_bytes"] > 8 << 20 and auto["image_bytes"] <= auto["budget_bytes"]
     assert sum(auto["matrices"].values()) == 6 * 7 + 1
+
+
+def test_auto_reuses_a_measured_sensitivity(shared_models, tmp_path, monkeypatch):
+    """A compile handed an earlier one's sensitivities (benchmarks/quant_table.py's many
+    budgets) chooses as that one did, without measuring them again."""
+    model, tok = shared_models / "stories260K.bin", shared_models / "tok512.bin"
+    first = compile_project(model, tok, "host", tmp_path / "a", quant="auto", flash=MIX_FLASH).auto
+    assert first.sensitivity is not None and set(first.sensitivity) == set(first.formats)
+
+    def measured_again(*args, **kwargs):
+        raise AssertionError("measured again")
+    monkeypatch.setattr("toolchain.compile.calibrate.tensor_sensitivity", measured_again)
+    again = compile_project(model, tok, "host", tmp_path / "b", quant="auto", flash=MIX_FLASH,
+                            sensitivity=first.sensitivity).auto
+    assert again.formats == first.formats and again.predicted_kl == first.predicted_kl
+    assert "sensitivity" not in again.report()

@@ -150,11 +150,11 @@ TARGET static inline __m512i quarter_totals(__m512i b) {
     return _mm512_add_epi32(b, _mm512_shuffle_epi32(b, _MM_PERM_CDAB));
 }
 
-/* One group of len columns of ROWS rows (p[r]: the group's bytes in row r) of a
- * bits-bit format; the rows' sums get its contributions. */
+/* One group of len columns of ROWS rows (p[r]: the group's bytes in row r, p[0] +
+ * row_at[r]) of a bits-bit format; the rows' sums get its contributions. */
 TARGET static inline __attribute__((always_inline)) __m256 group_rows(__m256 sum, const uint8_t *const p[ROWS],
                                                                       const int8_t *prepared, float xs, int len,
-                                                                      int bits) {
+                                                                      int bits, __m256i row_at) {
     /* VPSHUFB picks each int16 word's scale from the pair's eight: q4 and q5 have, in
      * 128-bit lane k, sub-block k's lanes in words 0-3 and sub-block 4 + k's in 4-7 (the
      * order _mm512_packs_epi32 leaves two chunks in); q6 has chunk c's sub-block
@@ -217,12 +217,14 @@ TARGET static inline __attribute__((always_inline)) __m256 group_rows(__m256 sum
         totals_a = _mm256_sub_epi32(totals_a, _mm256_slli_epi32(totals_b, 5));
         totals_b = _mm256_setzero_si256();
     }
-    int32_t halves[ROWS] = {0}; /* each row's d and dmin (q6: d, and a zero dmin) */
-    for (int r = 0; r < ROWS; r++) memcpy(&halves[r], p[r] + half_at, bits == 6 ? 2 : 4);
+    /* each row's d and dmin, gathered (eight scalar loads and one vector load of them
+     * stall on store forwarding); q6's d is the upper half of the word before it, and a
+     * zero dmin */
+    __m256i halves = _mm256_i32gather_epi32((const int *)(const void *)(p[0] + half_at - (bits == 6 ? 2 : 0)), row_at, 1);
+    if (bits == 6) halves = _mm256_srli_epi32(halves, 16);
     /* d0 dmin0 d1 dmin1 ..., exactly (F16C), then the d's and the dmins apart */
     const __m512 dd = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15),
-                                            _mm512_cvtph_ps(_mm256_setr_epi32(halves[0], halves[1], halves[2], halves[3],
-                                                                              halves[4], halves[5], halves[6], halves[7])));
+                                            _mm512_cvtph_ps(halves));
     const __m256 fa = _mm256_mul_ps(_mm256_cvtepi32_ps(totals_a), _mm512_castps512_ps256(dd));
     const __m256 fb = _mm256_mul_ps(_mm256_cvtepi32_ps(totals_b), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dd), 1)));
     return _mm256_add_ps(sum, _mm256_mul_ps(_mm256_sub_ps(fa, fb), _mm256_set1_ps(xs)));
@@ -239,6 +241,9 @@ TARGET static inline __attribute__((always_inline)) int matvec(float *out, const
         const int n = kquant_min(ROWS, rows - r);
         const uint8_t *p[ROWS];
         for (int i = 0; i < ROWS; i++) p[i] = w + (r + kquant_min(i, n - 1)) * row_bytes; /* a short block repeats its last row */
+        const __m256i row_at = _mm256_mullo_epi32(
+            _mm256_min_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(n - 1)),
+            _mm256_set1_epi32((int)row_bytes));
         __m256 sum = _mm256_setzero_ps();
         const int8_t *at = prepared;
         /* the bytes PREFETCH_BYTES on, a share per group */
@@ -250,7 +255,8 @@ TARGET static inline __attribute__((always_inline)) int matvec(float *out, const
             for (long b = 0; b < share; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
             ahead += share - 64;
             /* the default group, whole: a copy of group_rows with its sizes constant */
-            sum = len == 256 ? group_rows(sum, p, at, xs[gi], 256, bits) : group_rows(sum, p, at, xs[gi], len, bits);
+            sum = len == 256 ? group_rows(sum, p, at, xs[gi], 256, bits, row_at)
+                             : group_rows(sum, p, at, xs[gi], len, bits, row_at);
             at += PAIR_BYTES * group_pairs(len);
             for (int i = 0; i < ROWS; i++) p[i] += group_bytes;
         }

@@ -32,6 +32,8 @@ class AutoChoice:
     budget: int              # the image bytes it was chosen for
     image_bytes: int         # the image's, at the context it was chosen at
     predicted_kl: float      # the sum of the chosen formats' sensitivities: the mean KL it predicts
+    # what it chose by: each matrix's cost in each format (None: no choice was made)
+    sensitivity: dict[str, dict[str, float]] | None = None
 
     def report(self) -> dict:
         counts = {f: sum(1 for v in self.formats.values() if v == f) for f in AUTO_FORMATS}
@@ -77,7 +79,7 @@ def choose(spec: CompileSpec, flash: int | None,
         choice = choose_formats(cost, sizes, target)
         image = image_size(with_formats(spec, choice))
         if image <= budget:
-            return AutoChoice(choice, budget, image, sum(cost[n][f] for n, f in choice.items()))
+            return AutoChoice(choice, budget, image, sum(cost[n][f] for n, f in choice.items()), cost)
         target = max(target - (image - budget), floor)
 
 

@@ -36,11 +36,13 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
                     force: bool = False, model_name: str | None = None, kv: str = "f32",
                     console: str | None = None, weights: str = "linked", weights_in: str = "",
                     library: LibraryOptions = LibraryOptions(), calibration: Path = DEFAULT_TEXT,
-                    flash: int | None = None) -> Compiled:
+                    flash: int | None = None, sensitivity: dict[str, dict[str, float]] | None = None) -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`; q4,
     q5 and q6 weigh their rounding by what each input column carries over the
     `calibration` text; auto chooses a format per matrix within `flash` bytes of image
-    (None: the board's room)."""
+    (None: the board's room), by the matrices' `sensitivity` if an earlier compile of
+    the same model, calibration and group size measured it (its `auto.sensitivity`),
+    else measured here."""
     board = get_board(board_name)
     console_for(board, console)  # a console the board cannot have: refused before the slow steps
     check_weights_options(board, weights, weights_in)
@@ -73,7 +75,8 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if quant == "auto":
         # at the largest context it may get (the RoPE tables are in the image)
         at = spec.at(context or min(cfg.max_seq_len, DEFAULT_CONTEXT_CAP))
-        auto = choose(at, flash, measured_sensitivity(at, model, tokens, importance))
+        measure = measured_sensitivity(at, model, tokens, importance) if sensitivity is None else lambda _: sensitivity
+        auto = choose(at, flash, measure)
         spec = with_formats(spec, auto.formats)
     best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
     if best == 0:

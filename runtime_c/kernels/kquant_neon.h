@@ -162,7 +162,8 @@ static inline int16x8_t kq_octet(const uint8_t *stream) {
 }
 
 /* Octet k's eight scales and the eight fields for its second vector (q4, q5: the
- * mins, the stream's second half; q6: the scales again), of a group of `octets`. */
+ * mins, the stream's second half; q6: the scales again, unsigned bytes, 0..255 as
+ * kquant.py's SCALE_MAX), of a group of `octets`. */
 static inline __attribute__((always_inline)) void kq_octet_fields(int16x8_t *sc, int16x8_t *mn, const uint8_t *scales,
                                                                   int k, int octets, int bits) {
     if (bits == 6) {

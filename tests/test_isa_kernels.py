@@ -57,45 +57,61 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
         assert re.search(rf" T {twin}$", symbols, re.M), f"{twin} is not in {board}'s llm-test"
 
 
-# boards whose q4 matrices have a twin of the reference (kernels.h: KERNEL_Q4_TWIN,
-# which `-k` then checks), and the kernel sets to check it in: aarch64-linux carries
-# two, picked by LLM_KERNELS (dispatch.c); a fixed build ignores the variable
-ARM_Q4_TWINS = {"rpi4": {"neon": "matvec_q4_neon"}, "rpi-zero2w": {"neon": "matvec_q4_neon"},
-                "rpi3-armhf": {"neon": "matvec_q4_neon"}, "rpi5": {"neon-dotprod": "matvec_q4_dotprod"},
-                "aarch64-linux": {"neon-dotprod": "matvec_q4_dotprod", "neon": "matvec_q4_neon"}}
+# boards whose q4, q5 and q6 matrices have twins of the references (kernels.h:
+# KERNEL_Q4_TWIN, KERNEL_Q5_Q6_TWINS, which `-k` then checks), and the kernel sets to
+# check them in, each with its twins' file suffix (matvec_kquant_neon.c,
+# matvec_kquant_dotprod.c): aarch64-linux carries two, picked by LLM_KERNELS
+# (dispatch.c); a fixed build ignores the variable
+ARM_KQUANT_TWINS = {"rpi4": {"neon": "neon"}, "rpi-zero2w": {"neon": "neon"}, "rpi3-armhf": {"neon": "neon"},
+                    "rpi5": {"neon-dotprod": "dotprod"},
+                    "aarch64-linux": {"neon-dotprod": "dotprod", "neon": "neon"}}
 
 
-@pytest.mark.parametrize("board", sorted(ARM_Q4_TWINS))
-def test_board_q4_kernel_matches_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
+@pytest.mark.parametrize("board", sorted(ARM_KQUANT_TWINS))
+def test_board_q4_q5_q6_kernels_match_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
+    """Compiled in q5 (its program runs the q5 twin); llm-test's -k checks all three
+    twins whatever the format, since kernels.h names them."""
     out = tmp_path / board
-    compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q4")
-    for kernels, twin in ARM_Q4_TWINS[board].items():
+    compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q5")
+    counts = set()
+    for kernels, isa in ARM_KQUANT_TWINS[board].items():
         monkeypatch.setenv("LLM_KERNELS", kernels)
         result = run_image(out, ["-k", "12345"], capture=True, timeout=300, binary=TEST_BINARY)
         assert result.returncode == 0, result.stdout + result.stderr
         found = re.search(r"kernel (\S+) matches the reference in (\d+) cases", result.stdout)
         assert found and found.group(1) == kernels, result.stdout
-        # the twin is in the program, so kernels.h named it and -k ran it
+        counts.add(int(found.group(2)))
+        # the twins are in the program (built by the run), so kernels.h named them and -k ran them
         symbols = subprocess.run([get_board(board).toolchain_prefix + "nm", str(out / TEST_BINARY)],
                                  capture_output=True, text=True, check=True).stdout
-        assert re.search(rf" T {twin}$", symbols, re.M), twin
+        for bits in (4, 5, 6):
+            assert re.search(rf" T matvec_q{bits}_{isa}$", symbols, re.M), f"matvec_q{bits}_{isa}"
+    assert len(counts) == 1  # every set checks the same cases
 
 
 @pytest.mark.parametrize("board", ["rpi4", "rpi5", "rpi3-armhf"])
-def test_arm_q4_twin_on_wide_groups_and_long_rows(tmp_path, board):
-    """tests/c/q4_twins.c under QEMU: the shapes llm-test -k leaves out (groups of 512
-    to 1024, rows past the twins' cached sums, activations of -128)."""
+def test_arm_q4_q5_q6_twins_on_wide_groups_and_long_rows(tmp_path, board):
+    """tests/c/kquant_twins.c under QEMU: the shapes llm-test -k leaves out (groups of
+    512 to 1024, rows past the twins' cached sums, activations of -128, the sums'
+    extremes), in q4, q5 and q6."""
     b = get_board(board)
     kernels = resource_dir("runtime_c") / "kernels"
-    binary = tmp_path / "q4_twins"
-    sources = [Path(__file__).parent / "c" / "q4_twins.c", kernels / "matvec_q4.c", kernels / "f16.c",
-               *(kernels / f"matvec_q4_{isa}.c" for isa in ("neon", "dotprod"))]
+    binary = tmp_path / "kquant_twins"
+    sources = [Path(__file__).parent / "c" / "kquant_twins.c", kernels / "f16.c",
+               *(kernels / f"matvec_q{bits}.c" for bits in (4, 5, 6)),
+               *(kernels / f"matvec_kquant_{isa}.c" for isa in ("neon", "dotprod"))]
     subprocess.run([b.cc, "-std=c11", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", *b.cflags,
                     *b.best_kernel.flags, *b.ldflags, f"-I{kernels}", "-o", str(binary), *map(str, sources)],
                    check=True)
+    twin = "dotprod" if b.best_kernel.name == "DOTPROD" else "neon"
+    symbols = subprocess.run([b.toolchain_prefix + "nm", str(binary)], capture_output=True, text=True,
+                             check=True).stdout
+    for bits in (4, 5, 6):  # kernels.h named the twins, not the references
+        assert re.search(rf" T matvec_q{bits}_{twin}$", symbols, re.M), f"matvec_q{bits}_{twin}"
     result = subprocess.run([b.emulation["program"], "-cpu", b.emulation["cpu"], str(binary)], capture_output=True,
                             text=True, timeout=300)
-    assert result.returncode == 0 and "matches in 450 cases" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "k-quant twins match in 2160 cases" in result.stdout, \
+        result.stdout + result.stderr
 
 
 def x86_flags(kernel) -> tuple[str, ...]:

@@ -5,7 +5,7 @@
  * depend on the set a machine gets.
  * - x86-64: the AVX2 set where the CPU and the OS have AVX2 and F16C (the half KV
  *   cache's loads); libgcc's CPUID check includes the OS's saving of ymm state.
- * - AArch64: NEON is baseline; the dot-product matvecs (q8, q4) where the kernel
+ * - AArch64: NEON is baseline; the dot-product matvecs (q8, q4, q5, q6) where the kernel
  *   reports it (HWCAP_ASIMDDP). */
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +34,8 @@ static const KernelSet avx2 = {"avx2", matvec_q8_avx2, matvec_f32_avx2, matvec_q
                                softmax_f32_simd, swiglu_f32_simd, scores_f32_avx2, weighted_sum_f32_avx2,
                                key_dots_f16_avx2, key_dots_i8_avx2, value_sums_f16_avx2, value_sums_i8_avx2};
 #else
-static const KernelSet neon = {"neon", matvec_q8_neon, matvec_f32_neon, matvec_q4_neon, matvec_q5_reference,
-                               matvec_q6_reference, quantize_q8,
+static const KernelSet neon = {"neon", matvec_q8_neon, matvec_f32_neon, matvec_q4_neon, matvec_q5_neon,
+                               matvec_q6_neon, quantize_q8,
                                softmax_f32_simd, swiglu_f32_simd, scores_f32_neon, weighted_sum_f32_neon,
                                key_dots_f16_neon, key_dots_i8_neon, value_sums_f16_neon, value_sums_i8_neon};
 #endif
@@ -58,7 +58,9 @@ const char *kernels_init(void) {
         sets[n] = neon;
         sets[n].name = "neon-dotprod";
         sets[n].matvec_q8 = matvec_q8_dotprod;
-        sets[n++].matvec_q4 = matvec_q4_dotprod;
+        sets[n].matvec_q4 = matvec_q4_dotprod;
+        sets[n].matvec_q5 = matvec_q5_dotprod;
+        sets[n++].matvec_q6 = matvec_q6_dotprod;
     }
     sets[n++] = neon;
 #endif

@@ -65,10 +65,19 @@ void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
-/* ... and Arm NEON (AArch64 and Armv7), and AArch64 with the dot-product extension */
+/* ... and Arm NEON (AArch64 and Armv7), and AArch64 with the dot-product extension
+ * (matvec_kquant_neon.c, matvec_kquant_dotprod.c: q4, q5, q6) */
 void matvec_q4_neon(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                     int group_size);
 void matvec_q4_dotprod(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size);
+void matvec_q5_neon(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                    int group_size);
+void matvec_q6_neon(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                    int group_size);
+void matvec_q5_dotprod(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size);
+void matvec_q6_dotprod(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                        int group_size);
 /* Row `row` of a q4, q5 or q6 matrix (`bits`), dequantized: d * sc * q - dmin * m. */
 void kquant_row_f32(float *out, const uint8_t *w, int cols, int group_size, int bits, int row);
@@ -369,6 +378,12 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q5_kernel matvec_q5_avx2
 #define matvec_q6_kernel matvec_q6_avx2
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_DOTPROD)
+#define matvec_q5_kernel matvec_q5_dotprod
+#define matvec_q6_kernel matvec_q6_dotprod
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_NEON)
+#define matvec_q5_kernel matvec_q5_neon
+#define matvec_q6_kernel matvec_q6_neon
 #endif
 #if defined(matvec_q5_kernel)
 #define KERNEL_Q5_Q6_TWINS /* selftest.c checks them against the reference */

@@ -17,7 +17,8 @@ import click
               help="Several OUTDIRs: rounds of timing them in turn.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (several: a list).")
 def command(outdirs, threads, reference, steps, count, repeats, as_json):
-    """Time prompt processing and decoding of OUTDIR's build (natively for host,
+    """Time processing a prompt of about 128 tokens (and the wait for the first
+    token after it) and decoding of OUTDIR's build (natively for host,
     under QEMU otherwise, where the speeds are the emulator's), and compare decode
     with the roofline: this machine's single-core read bandwidth, measured in the
     same run, over the weight bytes one token streams (with --threads N, also the
@@ -53,7 +54,8 @@ def command(outdirs, threads, reference, steps, count, repeats, as_json):
         return
     click.echo(f"{r['board']} ({r['kernels']} kernels, {r['threads']} thread{'s' * (r['threads'] > 1)})"
                + (" under emulation" if r["emulated"] else ""))
-    click.echo(f"  prompt  {r['prompt_tok_s']:10.1f} tok/s")
+    click.echo(f"  prompt  {r['prompt_tok_s']:10.1f} tok/s   {r['prompt_tokens']} tokens, first token after "
+               f"{r['first_token_ms']:.1f} ms")
     cores = f", {r['percent_of_threads_roofline']:.0f} % of the {r['threads']}-core one" if r["threads"] > 1 else ""
     click.echo(f"  decode  {r['decode_tok_s']:10.1f} tok/s   {r['percent_of_roofline']:.0f} % of the roofline{cores}")
     click.echo(f"  roofline {r['roofline_tok_s']:9.1f} tok/s = {r['read_bw_gb_s']:.1f} GB/s read bandwidth / "

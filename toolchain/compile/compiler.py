@@ -83,6 +83,9 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if batch is not None:  # asked for: the context is what fits beside it
         spec = spec.batched(batch)
     best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
+    if best == 0 and batch is not None and largest_context(spec.batched(1), 1):
+        raise ToolchainError(f"--batch {batch} does not fit {board.name} even with a context of 1: "
+                             f"its activations take too much RAM")
     if best == 0:
         reason = no_room(board, image_size(spec.at(1)), weights == "separate", quant)
         raise ToolchainError(f"the model does not fit {board.name}: {reason}" if reason else

@@ -138,17 +138,19 @@ def test_x86_kernels_against_numpy(tmp_path, kernel):
 @pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
 def test_x86_kquant_kernels_against_numpy(tmp_path, kernel, quant):
     """The x86 k-quant twins against kquant.py's dot product, which the format's spec
-    defines: short groups and sub-blocks, the widest group, rows past the AVX2 q4
-    twin's sums' cache and rows whose reordered activations outgrow the AVX-512 twins'
-    buffer (the last: they take the AVX2 q4 twin or the reference), short blocks of rows."""
+    defines: short groups and sub-blocks, the widest group, rows past the AVX2
+    twins' sums' cache and rows whose reordered activations outgrow the AVX-512 twins'
+    buffer (the last: they take the AVX2 q4 twin or the reference), a short last
+    sub-block in a group of a whole number of eight (the AVX2 twins' vector scales), short blocks of rows,
+    activations down to -128 (the AVX2 twins' VPMADDUBSW pairs at their widest)."""
     k = build_kernels(tmp_path, x86_flags(kernel))
     rng = np.random.default_rng(2)
     for rows, cols, group in [(7, 64, 256), (5, 172, 64), (3, 300, 256), (4, 9, 32), (6, 768, 256),
                               (2, 2048, 1024), (3, 100, 32), (3, 96, 96), (2, 9000, 1024), (9, 544, 288),
-                              (2, 3000, 32)]:
+                              (2, 3000, 32), (5, 500, 256), (3, 1000, 512)]:
         w = (rng.standard_normal((rows, cols)) * 10.0 ** rng.integers(-4, 1)).astype(np.float32)
         m = quantize_kmatrix(w, quant, group)
-        xq = rng.integers(-127, 128, cols, dtype=np.int8)
+        xq = rng.integers(-128, 128, cols, dtype=np.int8)
         xs = rng.random(-(-cols // group), dtype=np.float32)
         got = np.zeros(rows, np.float32)
         k.matmul_kquant(got, xq, xs, m.pack(), rows, cols, group, int(quant[1]))

@@ -86,11 +86,21 @@ def test_x86_64_same_text_with_avx2_forced_portable_and_old_cpus(projects, quant
     assert len(want["Once upon a time"]) > 200
 
 
-def test_x86_64_selftest_on_each_kernel_set(projects):
-    """llm -k checks the kernels it picked against the reference."""
+def test_x86_64_selftest_on_each_kernel_set(projects, tmp_path):
+    """llm -k checks the kernels it picked against the reference (q4, q5 and q6 twins
+    too, whatever the image's format)."""
     needs_avx2()
-    test = projects["x86-64", "q8"] / "build" / "llm-test"
+    out = projects["x86-64", "q8"]
+    test = out / "build" / "llm-test"
     assert selftest([test]) == "avx2"
+    assert selftest([test], {"LLM_KERNELS": "avx2"}) == "avx2"
+    # the AVX2 set carries the k-quant twins, so the run above checked them: dispatch.c
+    # (its only user here) refers to them
+    obj = tmp_path / "dispatch.o"
+    subprocess.run(["cc", *make_var(out, "CFLAGS").split(), "-c", "-o", str(obj), "runtime/kernels/dispatch.c"],
+                   cwd=out, check=True)
+    undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout.split()
+    assert {"matvec_q4_avx2", "matvec_q5_avx2", "matvec_q6_avx2"} <= set(undefined)
     assert selftest([test], {"LLM_KERNELS": "reference"}) == "reference"
     assert selftest(["qemu-x86_64", "-cpu", "Nehalem", test]) == "reference"
     assert selftest([test], {"LLM_KERNELS": "no-such-set"}) == "avx2"  # an unknown name: the best
@@ -138,7 +148,8 @@ def test_x86_64_avx_only_inside_the_isa_kernels(projects, tmp_path):
     kernels = out / "runtime" / "kernels"
     isa_files = sorted(f for f in kernels.glob("*.c") if re.search(r"^LLM_TARGET_AVX2$", f.read_text(), re.M))
     assert {f.name for f in isa_files} >= {"matvec_q8_avx2.c", "matvec_f32_avx2.c", "quantize_q8_avx2.c",
-                                           "scores_avx2.c", "weighted_sum_avx2.c", "softmax_f32_simd.c"}
+                                           "scores_avx2.c", "weighted_sum_avx2.c", "softmax_f32_simd.c",
+                                           "matvec_kquant_avx2.c"}
     cflags = make_var(out, "CFLAGS").split()
     isa = set()
     for f in isa_files:
@@ -153,7 +164,8 @@ def test_x86_64_avx_only_inside_the_isa_kernels(projects, tmp_path):
     ours = project & set(listing)
     assert {"llm_forward", "matvec_q8_reference", "kernels_init", "main"} <= ours
     assert {name for name in ours if vex(name)} <= isa
-    assert all(vex(name) for name in ("matvec_q8_avx2", "matvec_f32_avx2", "softmax_f32_simd", "scores_f32_avx2"))
+    assert all(vex(name) for name in ("matvec_q8_avx2", "matvec_f32_avx2", "softmax_f32_simd", "scores_f32_avx2",
+                                      "matvec_q4_avx2", "matvec_q5_avx2", "matvec_q6_avx2"))
 
 
 def test_aarch64_same_text_with_and_without_dotprod(projects):

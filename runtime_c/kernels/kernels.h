@@ -50,7 +50,12 @@ void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t 
                     int group_size);
 void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                            int group_size);
-/* q5's and q6's (x86-64 AVX-512 VNNI, the q4 twin's body): matvec_q5_kernel, matvec_q6_kernel */
+/* q5's and q6's (x86-64 AVX2 and AVX-512 VNNI, each the q4 twin's body): matvec_q5_kernel,
+ * matvec_q6_kernel */
+void matvec_q5_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                    int group_size);
+void matvec_q6_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                    int group_size);
 void matvec_q5_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                            int group_size);
 void matvec_q6_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
@@ -361,6 +366,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(matvec_q5_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
 #define matvec_q5_kernel matvec_q5_avx512_vnni
 #define matvec_q6_kernel matvec_q6_avx512_vnni
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_X86)
+#define matvec_q5_kernel matvec_q5_avx2
+#define matvec_q6_kernel matvec_q6_avx2
 #endif
 #if defined(matvec_q5_kernel)
 #define KERNEL_Q5_Q6_TWINS /* selftest.c checks them against the reference */

@@ -47,7 +47,7 @@ static inline int32_t q4_hsum(int32x4_t v) {
 
 /* A group's n scales then n mins, from their stream of 6-bit fields: eight fields
  * from every six bytes, read as one 64-bit word while a word stays within the stream
- * and its d and dmin; the rest one by one (as matvec_q4_avx2.c). */
+ * and its d and dmin; the rest one by one (as matvec_kquant_avx2.c). */
 static inline void q4_fields(int16_t *fields, const uint8_t *stream, int n) {
     int k = 0;
     for (; k + 8 <= n; k += 8) {

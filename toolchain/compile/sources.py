@@ -20,7 +20,7 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
     "matvec_q8_avx512_vnni.c": "AVX512_VNNI",
     "matvec_q8_avx2.c": "AVX2 AVX_VNNI DISPATCH_X86",
     "matvec_f32_avx2.c": "X86",
-    "matvec_q4_avx2.c": "X86",
+    "matvec_kquant_avx2.c": "X86",
     "matvec_kquant_avx512_vnni.c": "AVX512_VNNI",
     "quantize_q8_avx2.c": "X86",
     "scores_avx2.c": "X86",

@@ -76,12 +76,15 @@ def test_what_batch_refuses(shared_models, tmp_path, args, says):
 @pytest.mark.slow  # cross builds and QEMU
 @pytest.mark.parametrize("board", EMULATED)
 def test_every_board_batches_as_the_emulator_runs_one_by_one(shared_models, tmp_path, board):
-    """The board's llm-test -x (batches of its planned size) against the host
-    emulator's position-by-position logits of the same project, in a format per board
-    in turn (q8, q4, f32), bit for bit."""
-    quant = ("q8", "q4", "f32")[EMULATED.index(board) % 3]
-    console = "semihosting" if get_board(board).os == "baremetal" else None
+    """The board's llm-test -x (batches of at least 4) against the host emulator's
+    position-by-position logits of the same project, bit for bit: q8, and q4 and on
+    Linux f32 on every other board in turn (a microcontroller's flash may not hold
+    stories260K's 1 MB of floats)."""
+    b = get_board(board)
+    quant = ("q8", "q4" if b.os == "baremetal" else "f32")[EMULATED.index(board) % 2]
+    console = "semihosting" if b.os == "baremetal" else None
     out = compiled(shared_models, tmp_path / board, board, quant=quant, console=console)
-    assert json.loads((out / "plan.json").read_text())["batch"] > 1
+    if json.loads((out / "plan.json").read_text())["batch"] < 4:  # little RAM: a batch asked for, at a shorter context
+        out = compiled(shared_models, tmp_path / f"{board}-4", board, quant=quant, console=console, batch=4)
     build_project(out)
     assert board_logits(out, IDS, 512).tobytes() == one_at_a_time(out).tobytes()

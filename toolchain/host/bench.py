@@ -24,7 +24,8 @@ from ..target.toolcheck import require
 PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
 PROMPT_TOKENS = 128  # the prompt timed: PROMPT repeated to about this many tokens (chat's system prompt and turn)
 DECODE_STEPS = 128
-SPEEDS = re.compile(r"prompt tok/s: ([\d.]+), decode tok/s: ([\d.]+), first token after ([\d.]+) ms")
+COUNTED_PROMPT = 64  # --count's prompt, in tokens
+SPEEDS = re.compile(r"prompt tok/s: ([\d.]+), decode tok/s: ([\d.]+)\nfirst token after ([\d.]+) ms")
 PROBE = Path(__file__).with_name("read_bandwidth.c")
 
 
@@ -114,11 +115,11 @@ def generation(out, binary: str, prompt: str, positions: int, threads: int = 1) 
 
 
 @functools.cache
-def long_prompt(out: Path, binary: str) -> tuple[str, int]:
-    """PROMPT repeated to at least PROMPT_TOKENS tokens of OUTDIR's tokenizer, as far as
-    half the context allows, and its tokens (PROMPT's counted by a run of two positions)."""
+def long_prompt(out: Path, binary: str, tokens: int = PROMPT_TOKENS) -> tuple[str, int]:
+    """PROMPT repeated to at least `tokens` tokens of OUTDIR's tokenizer, as far as half
+    the context allows, and its tokens (PROMPT's counted by a run of two positions)."""
     once = int(re.search(r"prompt tokens: (\d+)", generation(out, binary, PROMPT, 2)).group(1)) - 1  # BOS aside
-    times = max(1, min(-(-(PROMPT_TOKENS - 1) // once), (read_manifest(out)["context"] // 2 - 1) // once))
+    times = max(1, min(-(-(tokens - 1) // once), (read_manifest(out)["context"] // 2 - 1) // once))
     return " ".join([PROMPT] * times), 1 + times * once
 
 
@@ -159,11 +160,16 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
                            "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions
+    # a prompt of about COUNTED_PROMPT tokens alone (its positions, no token after them)
+    prompt, tokens = long_prompt(Path(out), f"{BINARY}{suffix}", COUNTED_PROMPT)
+    prompt_ticks, _ = ticks(f"{BINARY}{suffix}", image_args(prompt, tokens, 0.0, 0.9, 1), "generate")
     return {
         "board": board.name, "kernels": "reference" if reference else manifest["kernel"], "matvec_format": timed,
         "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3), "matvec": matvec,
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,
+        "prompt_tokens": tokens, "instructions_per_prompt_token": round(prompt_ticks * per_tick / tokens),
+        "batch": manifest.get("batch", 1),
     }
 
 
@@ -206,4 +212,5 @@ def compare_counts(outs, reference: bool = False) -> list[dict]:
     for c in counts:
         c["mac_vs_base"] = round(c["instructions_per_mac"] / base["instructions_per_mac"], 3)
         c["token_vs_base"] = round(c["instructions_per_token"] / base["instructions_per_token"], 3)
+        c["prompt_token_vs_base"] = round(c["instructions_per_prompt_token"] / base["instructions_per_prompt_token"], 3)
     return counts

@@ -283,10 +283,9 @@ static void forward_layers(const int *tokens, int n, int pos) {
             rope_f32(TOKEN(s->k, j, LLM_KV_DIM), LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
             kv_store(l, pos + j, TOKEN(s->k, j, LLM_KV_DIM), TOKEN(s->v, j, LLM_KV_DIM));
         }
-        for (int j = 0; j < n; j++) {
-            attention(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->q, j, LLM_DIM), l, pos + j);
-            prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
-        }
+        for (int j = 0; j < n; j++) attention(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->q, j, LLM_DIM), l, pos + j);
+        /* after every token's attention: the planner lets xq share memory with att */
+        for (int j = 0; j < n; j++) prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
         matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_DIM, n);
         add_rows(s->x, s->xb2, n);
 

@@ -48,8 +48,12 @@ int generate_run(const GenerateRun *run, llm_token_callback callback, void *user
     Sampler sampler = {run->temperature, run->topp, run->seed};
     int token = run->prompt[0];
     int pos = run->pos;
+    /* the prompt (as much as the run takes) in batches: only its last token's logits
+     * are read, and they are the ones token-by-token forwards leave */
+    const int batched = run->n_prompt < run->end - pos ? run->n_prompt : run->end - pos;
+    llm_forward_batch(run->prompt, batched, pos);
     for (int i = 1; pos < run->end; i++) {
-        llm_forward(token, pos); /* fills llm_state.logits, which the sampler may overwrite */
+        if (i > batched) llm_forward(token, pos); /* fills llm_state.logits, which the sampler may overwrite */
         /* Inside the prompt the next token is forced; after it, sampled. */
         const int forced = i < run->n_prompt;
         int next = forced ? run->prompt[i] : sampler_sample(&sampler, llm_state.logits);

@@ -19,26 +19,26 @@
 #define KEY(l, h, i, t) (llm_state.key_cache[l][((long)(h) * LLM_HEAD_DIM + (i)) * LLM_CONTEXT + (t)])
 #define VALUES(l, h, t) (llm_state.value_cache[l] + ((long)(h) * LLM_CONTEXT + (t)) * LLM_HEAD_DIM)
 
-void kv_store(int l, int pos) {
-    const RunState *s = &llm_state;
+void kv_store(int l, int pos, float *key, float *value) {
     KVElem k[LLM_KV_DIM], v[LLM_KV_DIM];
 #if LLM_KV_Q8
+    const RunState *s = &llm_state;
 #if KV_ROTATE
     for (int h = 0; h < LLM_N_KV_HEADS; h++) {
-        hadamard_f32(s->k + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
-        hadamard_f32(s->v + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
+        hadamard_f32(key + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
+        hadamard_f32(value + h * LLM_HEAD_DIM, LLM_HEAD_DIM);
     }
 #endif
-    quantize_q8_kernel(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, s->k, LLM_KV_DIM, LLM_HEAD_DIM);
-    quantize_q8_kernel(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, s->v, LLM_KV_DIM, LLM_HEAD_DIM);
+    quantize_q8_kernel(k, s->key_scales[l] + pos * LLM_N_KV_HEADS, key, LLM_KV_DIM, LLM_HEAD_DIM);
+    quantize_q8_kernel(v, s->value_scales[l] + pos * LLM_N_KV_HEADS, value, LLM_KV_DIM, LLM_HEAD_DIM);
 #else
     for (int i = 0; i < LLM_KV_DIM; i++) {
 #if LLM_KV_F16
-        k[i] = f32_to_f16(s->k[i]);
-        v[i] = f32_to_f16(s->v[i]);
+        k[i] = f32_to_f16(key[i]);
+        v[i] = f32_to_f16(value[i]);
 #else
-        k[i] = s->k[i];
-        v[i] = s->v[i];
+        k[i] = key[i];
+        v[i] = value[i];
 #endif
     }
 #endif

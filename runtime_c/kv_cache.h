@@ -3,9 +3,9 @@
 #ifndef LLM_KV_CACHE_H
 #define LLM_KV_CACHE_H
 
-/* Stores llm_state.k and .v as layer l's key and value at position pos (may
- * overwrite llm_state.k and .v). */
-void kv_store(int l, int pos);
+/* Stores key[kv_dim] and value[kv_dim] as layer l's at position pos (may overwrite
+ * them). */
+void kv_store(int l, int pos, float *key, float *value);
 
 /* Turns one query head into the form kv_key_dot takes (in place). */
 void kv_prepare_query(float *q);

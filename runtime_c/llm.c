@@ -58,34 +58,47 @@ void llm_reset(void) {
     }
 }
 
-/* The activation x[n] in the form the matrix kernels take: for quantized weights it is
- * quantized once into the shared xq/xs buffers, then multiplied by several matrices;
- * x_int8 is it as int8, which q4, q5 and q6 take (and q8 where its kernel does). */
-#if LLM_QUANT_INT
-static const int8_t *x_int8;
+/* The activation buffers hold LLM_BATCH tokens' each (the planner's batch), token j's
+ * at j times one token's size: TOKEN(s->q, j, LLM_DIM). */
+#define TOKEN(buf, j, size) ((buf) + (long)(j) * (size))
+#ifndef LLM_TILE_BYTES
+/* With several tokens, the matrices go a tile of this many weight bytes at a time for
+ * all of them: read from memory once, then from the cache (a share of an L1). */
+#define LLM_TILE_BYTES 16384
 #endif
-static void prepare_input(const float *x, int n) {
+
+/* Token j's activation x[n] in the form the matrix kernels take: for quantized weights
+ * it is quantized once into the token's share of xq/xs, then multiplied by several
+ * matrices; x_int8[j] is it as int8, which q4, q5 and q6 take (and q8 where its kernel
+ * does). */
+#if LLM_QUANT_INT
+static const int8_t *x_int8[LLM_BATCH];
+#endif
+static void prepare_input(const float *x, int n, int j) {
 #if LLM_USES_Q8 && KERNEL_X_BYTES != 1
     /* quantized just after the kernel's form of them, then turned into it */
-    int8_t *staged = llm_state.xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS *
-                                        KERNEL_X_BYTES;
-    quantize_q8_kernel(staged, llm_state.xs, x, n, LLM_GROUP_SIZE);
-    matvec_q8_prepare(llm_state.xq, staged, n);
-    x_int8 = staged;
+    int8_t *xq = TOKEN(llm_state.xq, j, LLM_XQ_STRIDE);
+    int8_t *staged = xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS * KERNEL_X_BYTES;
+    quantize_q8_kernel(staged, TOKEN(llm_state.xs, j, LLM_XS_STRIDE), x, n, LLM_GROUP_SIZE);
+    matvec_q8_prepare(xq, staged, n);
+    x_int8[j] = staged;
 #elif LLM_QUANT_INT
-    quantize_q8_kernel(llm_state.xq, llm_state.xs, x, n, LLM_GROUP_SIZE);
-    for (int j = n; j % LLM_CHUNK_COLS; j++) llm_state.xq[j] = 0; /* kernels read whole chunks */
-    x_int8 = llm_state.xq;
+    int8_t *xq = TOKEN(llm_state.xq, j, LLM_XQ_STRIDE);
+    quantize_q8_kernel(xq, TOKEN(llm_state.xs, j, LLM_XS_STRIDE), x, n, LLM_GROUP_SIZE);
+    for (int i = n; i % LLM_CHUNK_COLS; i++) xq[i] = 0; /* kernels read whole chunks */
+    x_int8[j] = xq;
 #else
     (void)x;
     (void)n;
+    (void)j;
 #endif
 }
 
 /* Up to three matrix-vector products with the same input, run as one parallel
  * loop over their row blocks together (Q, K and V; W1 and W3, ffn_up_blocks): one
- * hand-out, not three. Threads split the blocks, so each row is computed as on one
- * thread. */
+ * hand-out, not three; for `tokens` tokens at once, token j's input at x + j * cols
+ * (and prepared by prepare_input(..., j)), its output at out[k] + j * rows[k]. Threads
+ * split the blocks, so each row is computed as on one thread. */
 typedef struct {
     float *out[3];
     const Matrix *m[3];
@@ -93,6 +106,7 @@ typedef struct {
     int n;
     int cols;
     const float *x; /* the input last passed to prepare_input */
+    int tokens;
 } MatmulJob;
 
 static int blocks(int rows) {
@@ -106,22 +120,40 @@ static long block_bytes(const Matrix *m, int cols) {
     return LLM_BLOCK_ROWS * kquant_row_bytes(bits, cols, LLM_GROUP_SIZE);
 }
 
-/* Blocks [lo, hi) of m[rows x cols] @ x into out[rows]. */
-static void matmul_range(float *out, const Matrix *m, int rows, int cols, const float *x, int lo, int hi) {
+/* Blocks [lo, hi) of m[rows x cols] @ token j's x into out[rows]. */
+static void matmul_token(float *out, const Matrix *m, int rows, int cols, const float *x, int j, int lo, int hi) {
     const int row = lo * LLM_BLOCK_ROWS, n = (hi * LLM_BLOCK_ROWS < rows ? hi * LLM_BLOCK_ROWS : rows) - row;
     const uint8_t *w = m->w + lo * block_bytes(m, cols);
     switch (m->format) {
 #if LLM_USES_Q8
-    case LLM_FORMAT_Q8: matmul_q8(out + row, llm_state.xq, llm_state.xs, w, n, cols, LLM_GROUP_SIZE, &layout); break;
+    case LLM_FORMAT_Q8:
+        matmul_q8(out + row, TOKEN(llm_state.xq, j, LLM_XQ_STRIDE), TOKEN(llm_state.xs, j, LLM_XS_STRIDE), w, n, cols,
+                  LLM_GROUP_SIZE, &layout);
+        break;
 #endif
 #if LLM_USES_KQUANT
     case LLM_FORMAT_Q4:
     case LLM_FORMAT_Q5:
     case LLM_FORMAT_Q6:
-        matmul_kquant(out + row, x_int8, llm_state.xs, w, n, cols, LLM_GROUP_SIZE, format_bits(m->format));
+        matmul_kquant(out + row, x_int8[j], TOKEN(llm_state.xs, j, LLM_XS_STRIDE), w, n, cols, LLM_GROUP_SIZE,
+                      format_bits(m->format));
         break;
 #endif
     default: matmul_f32(out + row, x, w, n, cols, &layout); break;
+    }
+    (void)j;
+}
+
+/* Blocks [lo, hi) of m[rows x cols] @ x for each of `tokens` tokens: a tile of blocks
+ * at a time for all of them, each token's rows as one token's alone. */
+static void matmul_range(float *out, const Matrix *m, int rows, int cols, const float *x, int tokens, int lo, int hi) {
+    const long per_tile = LLM_TILE_BYTES / block_bytes(m, cols);
+    const int tile = tokens == 1 ? hi - lo : per_tile < 1 ? 1 : (int)per_tile;
+    for (int start = lo; start < hi; start += tile) {
+        const int end = hi - start < tile ? hi : start + tile;
+        for (int j = 0; j < tokens; j++) {
+            matmul_token(TOKEN(out, j, rows), m, rows, cols, TOKEN(x, j, cols), j, start, end);
+        }
     }
 }
 
@@ -131,14 +163,14 @@ static void matmul_blocks(void *ctx, int start, int end) {
     for (int k = 0; k < job->n; first += blocks(job->rows[k]), k++) {
         int lo = start > first ? start - first : 0;
         int hi = end - first < blocks(job->rows[k]) ? end - first : blocks(job->rows[k]);
-        if (lo < hi) matmul_range(job->out[k], job->m[k], job->rows[k], job->cols, job->x, lo, hi);
+        if (lo < hi) matmul_range(job->out[k], job->m[k], job->rows[k], job->cols, job->x, job->tokens, lo, hi);
     }
 }
 
 static void matmul_job(MatmulJob *job) {
     int n = 0, rows = 0;
     for (int k = 0; k < job->n; k++) n += blocks(job->rows[k]), rows += job->rows[k];
-    parallel_for(matmul_blocks, job, n, (long)rows * job->cols);
+    parallel_for(matmul_blocks, job, n, (long)rows * job->cols * job->tokens);
 }
 
 /* The SwiGLU feed-forward's first half, hb = silu(w1 x) * (w3 x), as one parallel
@@ -147,16 +179,19 @@ static void matmul_job(MatmulJob *job) {
  * stories110M token, which ran on one thread). */
 static void ffn_up_blocks(void *ctx, int start, int end) {
     const MatmulJob *job = ctx;
-    matmul_range(job->out[0], job->m[0], LLM_HIDDEN_DIM, LLM_DIM, job->x, start, end);
-    matmul_range(job->out[1], job->m[1], LLM_HIDDEN_DIM, LLM_DIM, job->x, start, end);
+    matmul_range(job->out[0], job->m[0], LLM_HIDDEN_DIM, LLM_DIM, job->x, job->tokens, start, end);
+    matmul_range(job->out[1], job->m[1], LLM_HIDDEN_DIM, LLM_DIM, job->x, job->tokens, start, end);
     const int lo = start * LLM_BLOCK_ROWS, hi = end * LLM_BLOCK_ROWS < LLM_HIDDEN_DIM ? end * LLM_BLOCK_ROWS
                                                                                     : LLM_HIDDEN_DIM;
-    swiglu_f32_kernel(job->out[0] + lo, job->out[1] + lo, hi - lo);
+    for (int j = 0; j < job->tokens; j++) {
+        swiglu_f32_kernel(TOKEN(job->out[0], j, LLM_HIDDEN_DIM) + lo, TOKEN(job->out[1], j, LLM_HIDDEN_DIM) + lo, hi - lo);
+    }
 }
 
-/* out[rows] = m[rows x cols] @ x, where x is the input last passed to prepare_input. */
-static void matmul(float *out, const float *x, const Matrix *m, int rows, int cols) {
-    MatmulJob job = {{out}, {m}, {rows}, 1, cols, x};
+/* out[rows] = m[rows x cols] @ x for `tokens` tokens, where x is the input last
+ * passed to prepare_input. */
+static void matmul(float *out, const float *x, const Matrix *m, int rows, int cols, int tokens) {
+    MatmulJob job = {{out}, {m}, {rows}, 1, cols, x, tokens};
     matmul_job(&job);
 }
 
@@ -172,22 +207,22 @@ static void embed(float *out, const Matrix *table, int token) {
 
 typedef struct {
     float *out;
+    float *q;
     int l, pos;
 } AttentionJob;
 
-/* Heads [start, end) of causal self-attention of the query in s->q over positions
- * 0..pos of layer l's cache; each head's output goes to its slice of out[dim]. */
+/* Heads [start, end) of causal self-attention of the query q over positions 0..pos
+ * of layer l's cache; each head's output goes to its slice of out[dim]. */
 static void attention_heads(void *ctx, int start, int end) {
     const AttentionJob *job = ctx;
-    const RunState *s = &llm_state;
     const int l = job->l, pos = job->pos;
     float *out = job->out;
     const float scale = sqrtf((float)LLM_HEAD_DIM);
     for (int h = start; h < end; h++) {
-        float *q = s->q + h * LLM_HEAD_DIM;
+        float *q = job->q + h * LLM_HEAD_DIM;
         const int kv_head = h / LLM_GQA_GROUP;
         kv_prepare_query(q);
-        float *att = s->att + h * LLM_CONTEXT;
+        float *att = llm_state.att + h * LLM_CONTEXT;
         kv_key_dots(att, q, l, pos, kv_head, scale);
         softmax_f32_kernel(att, pos + 1);
         float *o = out + h * LLM_HEAD_DIM;
@@ -196,60 +231,108 @@ static void attention_heads(void *ctx, int start, int end) {
     }
 }
 
-static void attention(float *out, int l, int pos) {
-    AttentionJob job = {out, l, pos};
+static void attention(float *out, float *q, int l, int pos) {
+    AttentionJob job = {out, q, l, pos};
     /* an attention multiply-add (f32, from a KV cache out of cache, with the
      * softmax's exp) costs about 8 int8 weight MACs: counted so, the heads are
      * split across threads from position 16 on, not 130 (stories110M) */
     parallel_for(attention_heads, &job, LLM_N_HEADS, 8L * LLM_N_HEADS * (pos + 1) * LLM_HEAD_DIM * 2);
 }
 
-const float *llm_forward(int token, int pos) {
-    if (token < 0 || token >= LLM_VOCAB_SIZE || pos < 0 || pos >= LLM_CONTEXT) {
-        return NULL;
+/* x[j] += add[j] for n tokens' rows of LLM_DIM. */
+static void add_rows(float *x, const float *add, int n) {
+    for (long i = 0; i < (long)n * LLM_DIM; i++) {
+        x[i] += add[i];
     }
+}
+
+/* The classifier for the residual stream x[dim]: llm_state.logits. */
+static const float *classify(float *x) {
+    const Weights *w = &llm_weights;
+    rmsnorm_f32(x, x, w->norm, LLM_DIM, LLM_NORM_EPS);
+    prepare_input(x, LLM_DIM, 0);
+    matmul(llm_state.logits, x, &w->output, LLM_VOCAB_SIZE, LLM_DIM, 1);
+    return llm_state.logits;
+}
+
+/* tokens[0..n) (n <= LLM_BATCH) at positions pos..pos + n - 1 through every layer,
+ * each token's arithmetic exactly as if it ran alone: the matrices read once for
+ * all of them, the KV cache written for all before any attends (token j reads
+ * positions up to its own). The residual streams are left in llm_state.x. */
+static void forward_layers(const int *tokens, int n, int pos) {
     const Weights *w = &llm_weights;
     const RunState *s = &llm_state;
-    const float *rope_cos = w->rope_cos + pos * (LLM_HEAD_DIM / 2);
-    const float *rope_sin = w->rope_sin + pos * (LLM_HEAD_DIM / 2);
 
-    embed(s->x, &w->tok_embeddings, token);
+    for (int j = 0; j < n; j++) embed(TOKEN(s->x, j, LLM_DIM), &w->tok_embeddings, tokens[j]);
 
     for (int l = 0; l < LLM_N_LAYERS; l++) {
         const LayerWeights *lw = &w->layers[l];
 
         /* Attention block: x += wo @ attention(rope(wq x), rope(wk x), wv x). */
-        rmsnorm_f32(s->xb, s->x, lw->attention_norm, LLM_DIM, LLM_NORM_EPS);
-        prepare_input(s->xb, LLM_DIM);
-        MatmulJob qkv = {{s->q, s->k, s->v}, {&lw->wq, &lw->wk, &lw->wv},
-                         {LLM_DIM, LLM_KV_DIM, LLM_KV_DIM}, 3, LLM_DIM, s->xb};
-        matmul_job(&qkv);
-        rope_f32(s->q, LLM_N_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
-        rope_f32(s->k, LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
-        kv_store(l, pos);
-        attention(s->xb, l, pos);
-        prepare_input(s->xb, LLM_DIM);
-        matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_DIM);
-        for (int i = 0; i < LLM_DIM; i++) {
-            s->x[i] += s->xb2[i];
+        for (int j = 0; j < n; j++) {
+            rmsnorm_f32(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->x, j, LLM_DIM), lw->attention_norm, LLM_DIM, LLM_NORM_EPS);
+            prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
         }
+        MatmulJob qkv = {{s->q, s->k, s->v}, {&lw->wq, &lw->wk, &lw->wv},
+                         {LLM_DIM, LLM_KV_DIM, LLM_KV_DIM}, 3, LLM_DIM, s->xb, n};
+        matmul_job(&qkv);
+        for (int j = 0; j < n; j++) {
+            const float *rope_cos = w->rope_cos + (pos + j) * (LLM_HEAD_DIM / 2);
+            const float *rope_sin = w->rope_sin + (pos + j) * (LLM_HEAD_DIM / 2);
+            rope_f32(TOKEN(s->q, j, LLM_DIM), LLM_N_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
+            rope_f32(TOKEN(s->k, j, LLM_KV_DIM), LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
+            kv_store(l, pos + j, TOKEN(s->k, j, LLM_KV_DIM), TOKEN(s->v, j, LLM_KV_DIM));
+        }
+        for (int j = 0; j < n; j++) attention(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->q, j, LLM_DIM), l, pos + j);
+        /* after every token's attention: the planner lets xq share memory with att */
+        for (int j = 0; j < n; j++) prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
+        matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_DIM, n);
+        add_rows(s->x, s->xb2, n);
 
         /* SwiGLU feed-forward block: x += w2 @ (silu(w1 x) * w3 x). */
-        rmsnorm_f32(s->xb, s->x, lw->ffn_norm, LLM_DIM, LLM_NORM_EPS);
-        prepare_input(s->xb, LLM_DIM);
-        MatmulJob up = {{s->hb, s->hb2}, {&lw->w1, &lw->w3}, {LLM_HIDDEN_DIM, LLM_HIDDEN_DIM}, 2, LLM_DIM, s->xb};
-        parallel_for(ffn_up_blocks, &up, blocks(LLM_HIDDEN_DIM), 2L * LLM_HIDDEN_DIM * LLM_DIM);
-        prepare_input(s->hb, LLM_HIDDEN_DIM);
-        matmul(s->xb, s->hb, &lw->w2, LLM_DIM, LLM_HIDDEN_DIM);
-        for (int i = 0; i < LLM_DIM; i++) {
-            s->x[i] += s->xb[i];
+        for (int j = 0; j < n; j++) {
+            rmsnorm_f32(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->x, j, LLM_DIM), lw->ffn_norm, LLM_DIM, LLM_NORM_EPS);
+            prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
+        }
+        MatmulJob up = {{s->hb, s->hb2}, {&lw->w1, &lw->w3}, {LLM_HIDDEN_DIM, LLM_HIDDEN_DIM}, 2, LLM_DIM, s->xb, n};
+        parallel_for(ffn_up_blocks, &up, blocks(LLM_HIDDEN_DIM), 2L * LLM_HIDDEN_DIM * LLM_DIM * n);
+        for (int j = 0; j < n; j++) prepare_input(TOKEN(s->hb, j, LLM_HIDDEN_DIM), LLM_HIDDEN_DIM, j);
+        matmul(s->xb, s->hb, &lw->w2, LLM_DIM, LLM_HIDDEN_DIM, n);
+        add_rows(s->x, s->xb, n);
+    }
+}
+
+static int tokens_ok(const int *tokens, int n, int pos) {
+    if (tokens == NULL || n < 1 || pos < 0 || pos > LLM_CONTEXT - n) return 0;
+    for (int j = 0; j < n; j++) {
+        if (tokens[j] < 0 || tokens[j] >= LLM_VOCAB_SIZE) return 0;
+    }
+    return 1;
+}
+
+const float *llm_forward_batch(const int *tokens, int n, int pos) {
+    if (!tokens_ok(tokens, n, pos)) return NULL;
+    for (int done = 0; done < n; done += LLM_BATCH) {
+        forward_layers(tokens + done, n - done < LLM_BATCH ? n - done : LLM_BATCH, pos + done);
+    }
+    const int last = (n - 1) % LLM_BATCH;
+    return classify(TOKEN(llm_state.x, last, LLM_DIM));
+}
+
+int llm_forward_each(const int *tokens, int n, int pos, llm_logits_callback each, void *user) {
+    if (!tokens_ok(tokens, n, pos) || each == NULL) return -LLM_ERR_ARG;
+    for (int done = 0; done < n; done += LLM_BATCH) {
+        const int m = n - done < LLM_BATCH ? n - done : LLM_BATCH;
+        forward_layers(tokens + done, m, pos + done);
+        for (int j = 0; j < m; j++) {
+            if (each(done + j, classify(TOKEN(llm_state.x, j, LLM_DIM)), user)) return done + j + 1;
         }
     }
+    return n;
+}
 
-    rmsnorm_f32(s->x, s->x, w->norm, LLM_DIM, LLM_NORM_EPS);
-    prepare_input(s->x, LLM_DIM);
-    matmul(s->logits, s->x, &w->output, LLM_VOCAB_SIZE, LLM_DIM);
-    return s->logits;
+const float *llm_forward(int token, int pos) {
+    return llm_forward_batch(&token, 1, pos);
 }
 
 int llm_vocab_size(void) {

@@ -63,6 +63,20 @@ int llm_context_size(void);
  * token or pos is out of range. */
 const float *llm_forward(int token, int pos);
 
+/* Runs tokens[0..n) at positions pos..pos + n - 1 (positions 0..pos-1 run before),
+ * up to the build's batch of tokens at once (LLM_BATCH, which the compiler plans):
+ * each weight is read once per batch, not once per token, and only the last token
+ * goes through the classifier. Returns its logits, bit for bit those llm_forward
+ * gives running the tokens one by one, or NULL when a token or position is out of
+ * range. For a prompt, whose other tokens' logits nobody reads. */
+const float *llm_forward_batch(const int *tokens, int n, int pos);
+
+/* As llm_forward_batch, calling each(i, logits, user) with every token's logits in
+ * turn (valid during the call; teacher forcing), until it returns nonzero. Returns
+ * how many tokens' logits it gave, or -LLM_ERR_ARG. */
+typedef int (*llm_logits_callback)(int i, const float *logits, void *user);
+int llm_forward_each(const int *tokens, int n, int pos, llm_logits_callback each, void *user);
+
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
  * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies)
  * or tiktoken's encode(text, allowed_special="all") (Llama 3). Needs up to

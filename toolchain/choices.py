@@ -17,6 +17,8 @@ PACKAGES = ("cmake", "zephyr", "esp-idf", "pico-sdk", "arduino", "platformio")
 # RAM limit (host) a claim of 2^31 positions does not size the KV cache and RoPE
 # tables. --context takes up to the model's max_seq_len and MAX_CONTEXT.
 DEFAULT_CONTEXT_CAP = 4096
+# the largest batch of prompt tokens compile plans for unless told (--batch)
+DEFAULT_BATCH = 32
 MAX_CONTEXT = 1 << 18
 
 # `llmtool validate`: where the build runs, and the text it is teacher-forced with

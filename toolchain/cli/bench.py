@@ -17,7 +17,8 @@ import click
               help="Several OUTDIRs: rounds of timing them in turn.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (several: a list).")
 def command(outdirs, threads, reference, steps, count, repeats, as_json):
-    """Time prompt processing and decoding of OUTDIR's build (natively for host,
+    """Time processing a prompt of about 128 tokens (and the wait for the first
+    token after it) and decoding of OUTDIR's build (natively for host,
     under QEMU otherwise, where the speeds are the emulator's), and compare decode
     with the roofline: this machine's single-core read bandwidth, measured in the
     same run, over the weight bytes one token streams (with --threads N, also the
@@ -46,6 +47,8 @@ def command(outdirs, threads, reference, steps, count, repeats, as_json):
             click.echo(f"  {n} x {n} {c['matvec_format']} matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
             click.echo(f"  generation: {c['instructions_per_token']:,} per token over {c['positions']} positions, "
                        f"{c['tok_s_at_clock']:.1f} tok/s at {c['clock_mhz']} MHz if one per cycle")
+            click.echo(f"  a prompt of {c['prompt_tokens']} tokens: {c['instructions_per_prompt_token']:,} per token "
+                       f"(batches of {c['batch']})")
         return
     r = bench(outdir, threads, reference, steps)
     if as_json:
@@ -53,7 +56,8 @@ def command(outdirs, threads, reference, steps, count, repeats, as_json):
         return
     click.echo(f"{r['board']} ({r['kernels']} kernels, {r['threads']} thread{'s' * (r['threads'] > 1)})"
                + (" under emulation" if r["emulated"] else ""))
-    click.echo(f"  prompt  {r['prompt_tok_s']:10.1f} tok/s")
+    click.echo(f"  prompt  {r['prompt_tok_s']:10.1f} tok/s   {r['prompt_tokens']} tokens, first token after "
+               f"{r['first_token_ms']:.1f} ms")
     cores = f", {r['percent_of_threads_roofline']:.0f} % of the {r['threads']}-core one" if r["threads"] > 1 else ""
     click.echo(f"  decode  {r['decode_tok_s']:10.1f} tok/s   {r['percent_of_roofline']:.0f} % of the roofline{cores}")
     click.echo(f"  roofline {r['roofline_tok_s']:9.1f} tok/s = {r['read_bw_gb_s']:.1f} GB/s read bandwidth / "
@@ -74,10 +78,13 @@ def side_by_side(outdirs, threads, reference, steps, count, repeats, as_json):
     if count:
         vs = f"vs {base['matvec_format']}"
         click.echo("instructions counted under QEMU:")
-        click.echo(f"  {'board':<12} {'kernels':<10} {'format':<6} {'per MAC':>8} {vs:>7} {'per token':>11} {vs:>7}  project")
+        click.echo(f"  {'board':<12} {'kernels':<10} {'format':<6} {'per MAC':>8} {vs:>7} {'per token':>11} {vs:>7} "
+                   f"{'batch':>5} {'per prompt token':>16} {vs:>7}  project")
         for c in rows:
             click.echo(f"  {c['board']:<12} {c['kernels']:<10} {c['matvec_format']:<6} {c['instructions_per_mac']:8.3f} "
-                       f"{c['mac_vs_base']:7.2f} {c['instructions_per_token']:11,} {c['token_vs_base']:7.2f}  {c['project']}")
+                       f"{c['mac_vs_base']:7.2f} {c['instructions_per_token']:11,} {c['token_vs_base']:7.2f} "
+                       f"{c['batch']:5} {c['instructions_per_prompt_token']:16,} {c['prompt_token_vs_base']:7.2f}  "
+                       f"{c['project']}")
         return
     vs = f"vs {base['quant']}"
     click.echo(f"medians of {repeats} rounds, {threads} thread{'s' * (threads > 1)}:")

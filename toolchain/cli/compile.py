@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 
-from ..choices import CONSOLES, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
+from ..choices import CONSOLES, DEFAULT_BATCH, DEFAULT_CONTEXT_CAP, KV_MODES, QUANT_MODES
 from .library_options import library_options
 from .quant_options import quant_options
 from .weights_options import weights_options
@@ -28,6 +28,9 @@ from .weights_options import weights_options
 @click.option("--context", type=int, default=None,
               help="Positions the KV cache holds [default: the largest that fits the board, "
                    f"at most the model's max_seq_len and {DEFAULT_CONTEXT_CAP}].")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Prompt tokens run through the layers at once, each weight read once for them all "
+                   f"[default: the most, up to {DEFAULT_BATCH}, that fit the board beside the context].")
 @click.option("--console", type=click.Choice(CONSOLES), default=None,
               help="Bare metal: how build/llm talks: semihosting (a debugger or QEMU; llmtool run) or the "
                    "board's UART (an interactive prompt loop, no debugger) or rtt (that loop on ring buffers in RAM, "
@@ -37,7 +40,7 @@ from .weights_options import weights_options
 @click.option("--force", is_flag=True, help="Replace OUTDIR if it exists.")
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="Project directory to create.")
-def command(model, tokenizer, board, quant, calibration, flash, group_size, kv, context, console, weights,
+def command(model, tokenizer, board, quant, calibration, flash, group_size, kv, context, batch, console, weights,
             weights_in, name, share_arena, packages, force, out):
     """Compile MODEL into a C project for one board. MODEL is a llama2.c .bin or
     train.py .pt, a Meta (params.json + consolidated.*.pth) or Hugging Face
@@ -52,7 +55,7 @@ def command(model, tokenizer, board, quant, calibration, flash, group_size, kv, 
     done = compile_project(model, tokenizer, board, out, quant, group_size, context, force, kv=kv, console=console,
                            weights=weights, weights_in=weights_in,
                            library=LibraryOptions(name, share_arena, packages), calibration=calibration,
-                           flash=flash)
+                           flash=flash, batch=batch)
     project = done.project
     console_note = f", {done.project.console} console" if done.project.console not in ("stdio", "semihosting") else ""
     click.echo(f"compiled {model} -> {project.path} ({board}, {quant}, KV cache {kv}{console_note})")

@@ -11,7 +11,7 @@ from ..errors import ToolchainError
 from ..importers import load_checkpoint
 from ..importers.tokenizer import Tokenizer, load_tokenizer
 from ..progress import phase
-from .fit import assess, largest_context
+from .fit import assess, largest_batch, largest_context
 from .outdir import check_output, clean_stale
 from .auto import AutoChoice, choose, measured_sensitivity, with_formats
 from .kquant import FORMATS as KQUANT_FORMATS
@@ -36,13 +36,15 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
                     force: bool = False, model_name: str | None = None, kv: str = "f32",
                     console: str | None = None, weights: str = "linked", weights_in: str = "",
                     library: LibraryOptions = LibraryOptions(), calibration: Path = DEFAULT_TEXT,
-                    flash: int | None = None, sensitivity: dict[str, dict[str, float]] | None = None) -> Compiled:
+                    flash: int | None = None, sensitivity: dict[str, dict[str, float]] | None = None,
+                    batch: int | None = None) -> Compiled:
     """Compiles a checkpoint file (or an in-memory Model) into a project at `out`; q4,
     q5 and q6 weigh their rounding by what each input column carries over the
     `calibration` text; auto chooses a format per matrix within `flash` bytes of image
     (None: the board's room), by the matrices' `sensitivity` if an earlier compile of
     the same model, calibration and group size measured it (its `auto.sensitivity`),
-    else measured here."""
+    else measured here. Prompts run `batch` tokens at once (None: the most, up to
+    DEFAULT_BATCH, that fit beside the context, which a batch never shrinks)."""
     board = get_board(board_name)
     console_for(board, console)  # a console the board cannot have: refused before the slow steps
     check_weights_options(board, weights, weights_in)
@@ -78,7 +80,12 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         measure = measured_sensitivity(at, model, tokens, importance) if sensitivity is None else lambda _: sensitivity
         auto = choose(at, flash, measure)
         spec = with_formats(spec, auto.formats)
+    if batch is not None:  # asked for: the context is what fits beside it
+        spec = spec.batched(batch)
     best = largest_context(spec, DEFAULT_CONTEXT_CAP if chosen else context)
+    if best == 0 and batch is not None and largest_context(spec.batched(1), 1):
+        raise ToolchainError(f"--batch {batch} does not fit {board.name} even with a context of 1: "
+                             f"its activations take too much RAM")
     if best == 0:
         reason = no_room(board, image_size(spec.at(1)), weights == "separate", quant)
         raise ToolchainError(f"the model does not fit {board.name}: {reason}" if reason else
@@ -87,9 +94,12 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
     if chosen:
         context = best
     elif context > best:
-        raise ToolchainError(f"--context {context} does not fit {board.name} with --kv {kv}: "
+        with_batch = f" and --batch {batch}" if batch is not None else ""
+        raise ToolchainError(f"--context {context} does not fit {board.name} with --kv {kv}{with_batch}: "
                              f"the largest that fits is {largest_context(spec)}")
     spec = spec.at(context)
+    if batch is None:
+        spec = spec.batched(largest_batch(spec))
     fit = assess(spec)
     if quant != "f32":
         phase(f"quantizing {cfg.n_params():,} parameters to {quant} (groups of {spec.group_size})...")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..boards import Board
-from ..choices import MAX_CONTEXT
+from ..choices import DEFAULT_BATCH, MAX_CONTEXT
 from .image import image_size
 from .plan import MemoryPlan, plan_fits, plan_memory
 from .weights import CODE_ESTIMATE
@@ -61,6 +61,19 @@ def largest_context(spec: CompileSpec, cap: int = MAX_CONTEXT) -> int:
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if assess(spec.at(mid)).fits:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def largest_batch(spec: CompileSpec, cap: int = DEFAULT_BATCH) -> int:
+    """The largest batch for `spec` (at most `cap` and its context) whose activations
+    fit its board beside everything else, or 1."""
+    lo, hi = 1, min(cap, spec.context)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if assess(spec.batched(mid)).fits:
             lo = mid
         else:
             hi = mid - 1

@@ -84,6 +84,7 @@ class MemoryPlan:
     stack_bytes: int
     static_bytes: int         # the statics beside the plan's buffers: STATIC_SLACK and the console's
     weights: WeightPlacement  # where the weight image is stored and read (bare metal)
+    batch: int = 1            # tokens the activation buffers hold (llm_forward_batch)
 
     @property
     def buffers(self) -> tuple[Buffer, ...]:
@@ -115,7 +116,7 @@ class MemoryPlan:
                        for b in a.buffers]
             return {"region": a.region, "bytes": a.nbytes} | ({"shared": a.symbol} if a.shared else {}) | \
                 {"buffers": buffers}
-        return {"context": self.context, "kv": self.kv, "ram_bytes": self.ram_bytes,
+        return {"context": self.context, "kv": self.kv, "batch": self.batch, "ram_bytes": self.ram_bytes,
                 "weights": self.weights.report(board),
                 "stack_bytes": self.stack_bytes, "unshared_buffer_bytes": self.unshared_bytes,
                 "arenas": [arena(a) for a in self.arenas]}
@@ -128,6 +129,14 @@ def chat_text_bytes(cmdline_bytes: int) -> int:
     """llm_chat_encode's scratch for a console line and the system prompt: the two
     texts and the template's own at most 40 bytes."""
     return cmdline_bytes + SYSTEM_PROMPT_BYTES + 40
+
+
+def xq_stride(spec: CompileSpec) -> int:
+    """A token's quantized activations: the widest input in the kernel's form, padded
+    to its chunks; a kernel that widens them also needs the int8 values staged."""
+    widest = max(spec.config.dim, spec.config.hidden_dim)
+    x_bytes = spec.kernel.x_bytes if "q8" in spec.matrix_formats else 1
+    return chunk_padded(widest, spec.layout) * x_bytes + (widest if x_bytes > 1 else 0)
 
 
 def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
@@ -143,17 +152,17 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     def b(name, ctype, size, count, phases, heat, purpose):
         return Buffer(name, ctype, size, count, frozenset(phases), heat, purpose)
 
-    act = "float"
+    act, n = "float", spec.batch  # the activations: one per token of a batch (llm_forward_batch)
     wanted = [
-        b("x", act, 4, c.dim, PHASES[2:11], 0, "residual stream"),
-        b("xb", act, 4, c.dim, ("attention_norm", "qkv", "attention", "wo", "ffn_norm", "ffn_up", "ffn_down"),
+        b("x", act, 4, n * c.dim, PHASES[2:11], 0, "residual stream"),
+        b("xb", act, 4, n * c.dim, ("attention_norm", "qkv", "attention", "wo", "ffn_norm", "ffn_up", "ffn_down"),
           1, "normed input, attention output"),
-        b("q", act, 4, c.n_heads * c.head_dim, ("qkv", "attention"), 4, "query"),
-        b("k", act, 4, c.kv_dim, ("qkv",), 5, "this position's key"),
-        b("v", act, 4, c.kv_dim, ("qkv",), 5, "this position's value"),
-        b("xb2", act, 4, c.dim, ("wo",), 6, "attention projection"),
-        b("hb", act, 4, c.hidden_dim, ("ffn_up", "ffn_down"), 7, "FFN gate"),
-        b("hb2", act, 4, c.hidden_dim, ("ffn_up", "ffn_down"), 7, "FFN up"),
+        b("q", act, 4, n * c.n_heads * c.head_dim, ("qkv", "attention"), 4, "query"),
+        b("k", act, 4, n * c.kv_dim, ("qkv",), 5, "this position's key"),
+        b("v", act, 4, n * c.kv_dim, ("qkv",), 5, "this position's value"),
+        b("xb2", act, 4, n * c.dim, ("wo",), 6, "attention projection"),
+        b("hb", act, 4, n * c.hidden_dim, ("ffn_up", "ffn_down"), 7, "FFN gate"),
+        b("hb2", act, 4, n * c.hidden_dim, ("ffn_up", "ffn_down"), 7, "FFN up"),
         b("att", act, 4, c.n_heads * context, ("attention",), 8, "attention scores"),
         b("logits", act, 4, c.vocab_size, ("classifier", "sample"), 20, "logits"),
         b("probindex", "ProbIndex", 8, c.vocab_size, ("sample",), 21, "top-p candidates"),
@@ -169,10 +178,8 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")
         # in the kernel's form, padded to its chunks; a kernel that widens them also
         # needs the int8 values staged
-        x_bytes = spec.kernel.x_bytes if "q8" in spec.matrix_formats else 1
-        xq = chunk_padded(widest, spec.layout) * x_bytes + (widest if x_bytes > 1 else 0)
-        wanted += [b("xq", "int8_t", 1, xq, matmuls, 2, "quantized activations"),
-                   b("xs", "float", 4, n_groups(widest, spec.group_size), matmuls, 3, "activation scales")]
+        wanted += [b("xq", "int8_t", 1, n * xq_stride(spec), matmuls, 2, "quantized activations"),
+                   b("xs", "float", 4, n * n_groups(widest, spec.group_size), matmuls, 3, "activation scales")]
     for l in range(c.n_layers):
         rows = context * c.kv_dim
         wanted += [b(f"key_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} keys"),
@@ -263,7 +270,7 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
         placed, size = place(wanted, main)
         arenas.insert(0, Arena(main, None, size, tuple(placed), shared))
     return MemoryPlan(tuple(arenas), spec.context, spec.kv, prompt_capacity, cmdline, board.stack_bytes,
-                      static_bytes, weights)
+                      static_bytes, weights, spec.batch)
 
 
 def plan_fits(plan: MemoryPlan, board: Board) -> bool:

@@ -30,7 +30,7 @@ from .linker import memory_map
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .packages import LIBRARY_CFLAGS, render_packages
-from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes
+from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes, n_groups, xq_stride
 from .quantize import QuantizedModel
 from .sources import ISA_FILES, TEST_RUNTIME, api_functions, console_sources, copy_runtime, runtime_files
 from .spec import CompileSpec
@@ -190,7 +190,7 @@ def regenerate_command(spec: CompileSpec, auto: AutoChoice | None = None) -> str
     library = (f" --name {lib.name}" if lib.prefixed else "") + (" --share-arena" if lib.share_arena else "") + \
         "".join(f" --package {p}" for p in lib.packages)
     return (f"llmtool compile MODEL --tokenizer TOKENIZER --board {spec.board.name} --quant {spec.quant}{group} "
-            f"--kv {spec.kv} --context {spec.context}{console}{weights}{library} --force -o OUTDIR")
+            f"--kv {spec.kv} --context {spec.context} --batch {spec.batch}{console}{weights}{library} --force -o OUTDIR")
 
 
 def _environment() -> jinja2.Environment:
@@ -237,13 +237,14 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   if spec.console == "uart" and "uart" in board.emulation else {},
                   chip=chip_defines(board.chip) if board.chip else [],
                   system_prompt_bytes=SYSTEM_PROMPT_BYTES, chat_text_bytes=chat_text_bytes(plan.cmdline_bytes),
+                  xq_stride=xq_stride(spec), xs_stride=n_groups(max(cfg.dim, cfg.hidden_dim), qm.group_size),
                   console_sources=console_sources(board, spec.console) if board.os == "baremetal" else [],
                   qemu_console_sources=console_sources(board, spec.console, emulated=True) if board.qemu_link else [],
                   **ci_values(board, spec.console, plan.weights.report(board) if plan.weights.separate else None))
     manifest = {
         "llmtool_version": __version__, "model_name": model_name, "board": board.name,
         "config": cfg.to_dict(), "quant": qm.mode, "group_size": qm.group_size,
-        "context": context, "kv": spec.kv, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
+        "context": context, "kv": spec.kv, "batch": plan.batch, "image_bytes": image.size, "ram_bytes": plan.ram_bytes,
         "kernel": kernel.label, "layout": spec.layout.to_dict(),
         "source": str(Path(source).resolve()) if source is not None else None,
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id,

@@ -76,6 +76,7 @@ class CompileSpec:
     weights_in: str = ""                # bare metal: the region to keep or copy them in ("": the planner's)
     library: LibraryOptions = LibraryOptions()
     formats: tuple[tuple[str, str], ...] = ()  # --quant auto: each matrix's format, by tensor name
+    batch: int = 1                      # prompt tokens run through the layers at once (llm_forward_batch)
 
     def __post_init__(self):
         if self.kv not in KV_MODES:
@@ -96,7 +97,8 @@ class CompileSpec:
                    weights=manifest.get("weights", {}).get("mode", "linked"),
                    weights_in=manifest.get("weights", {}).get("weights_in", ""),
                    library=LibraryOptions(**manifest.get("library", {})),
-                   formats=tuple(manifest.get("formats", {}).items()) if manifest["quant"] == "auto" else ())
+                   formats=tuple(manifest.get("formats", {}).items()) if manifest["quant"] == "auto" else (),
+                   batch=manifest.get("batch", 1))
 
     def matrix_format(self, name: str) -> str:
         """The format of matrix `name`: its own under --quant auto, else the build's."""
@@ -118,6 +120,10 @@ class CompileSpec:
     def at(self, context: int) -> CompileSpec:
         """The same compile with another context."""
         return replace(self, context=context)
+
+    def batched(self, batch: int) -> CompileSpec:
+        """The same compile with another batch."""
+        return replace(self, batch=batch)
 
     def check_context(self, context: int) -> None:
         """A --context the user asked for: at most what the model was trained for and

@@ -22,7 +22,10 @@ from ..target.run import image_args, run_image
 from ..target.toolcheck import require
 
 PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
+PROMPT_TOKENS = 128  # the prompt timed: PROMPT repeated to about this many tokens (chat's system prompt and turn)
 DECODE_STEPS = 128
+COUNTED_PROMPT = 64  # --count's prompt, in tokens
+SPEEDS = re.compile(r"prompt tok/s: ([\d.]+), decode tok/s: ([\d.]+)\nfirst token after ([\d.]+) ms")
 PROBE = Path(__file__).with_name("read_bandwidth.c")
 
 
@@ -74,12 +77,9 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     spec = CompileSpec.of_project(manifest)
     board, cfg = spec.board, spec.config
     binary = f"{BINARY}-reference" if reference else str(BINARY)
-    n_steps = min(manifest["context"], steps + 64)
-    args = image_args(PROMPT, n_steps, 0.0, 0.9, 1) + ["-T", str(threads)]
-    result = run_image(out, args, capture=True, timeout=3600, binary=binary)
-    if result.returncode != 0:
-        raise ToolchainError(f"the benchmark run failed: {result.stderr.strip()}")
-    speeds = re.search(r"prompt tok/s: ([\d.]+), decode tok/s: ([\d.]+)", result.stderr)
+    prompt, tokens = long_prompt(Path(out), binary)
+    said = generation(out, binary, prompt, tokens + steps, threads)
+    speeds, counted = SPEEDS.search(said), re.search(r"prompt tokens: (\d+)", said)
     if speeds is None:
         raise ToolchainError("the run was too short to time prompt and decode apart")
     bw = bandwidth if bandwidth is not None else read_bandwidth_gb_s()
@@ -90,18 +90,37 @@ def bench(out, threads: int = 1, reference: bool = False, steps: int = DECODE_ST
     per_token = weight_bytes_per_token(spec)
     roofline = bw * 1e9 / per_token
     decode = float(speeds.group(2))
-    picked = re.search(r"^kernels: (\S+)", result.stderr, re.M)  # a portable build's, picked at run time
+    picked = re.search(r"^kernels: (\S+)", said, re.M)  # a portable build's, picked at run time
     return {
         "board": board.name, "emulated": board.emulation.get("kind") != "native",
         "kernels": "reference" if reference else picked.group(1) if picked else manifest["kernel"],
         "threads": threads, "params": cfg.n_params(), "quant": manifest["quant"],
         "prompt_tok_s": float(speeds.group(1)), "decode_tok_s": decode,
+        "prompt_tokens": int(counted.group(1)), "first_token_ms": float(speeds.group(3)),
         "weight_bytes_per_token": per_token, "read_bw_gb_s": round(bw, 2),
         "roofline_tok_s": round(roofline, 1), "percent_of_roofline": round(100 * decode / roofline, 1),
         "threads_read_bw_gb_s": round(bw_threads, 2),
         "threads_roofline_tok_s": round(bw_threads * 1e9 / per_token, 1),
         "percent_of_threads_roofline": round(100 * decode * per_token / (bw_threads * 1e9), 1),
     }
+
+
+def generation(out, binary: str, prompt: str, positions: int, threads: int = 1) -> str:
+    """OUTDIR's `binary` on `prompt` for `positions` positions: what it says on stderr."""
+    args = image_args(prompt, min(positions, read_manifest(out)["context"]), 0.0, 0.9, 1) + ["-T", str(threads)]
+    result = run_image(out, args, capture=True, timeout=3600, binary=binary)
+    if result.returncode != 0:
+        raise ToolchainError(f"the benchmark run failed: {result.stderr.strip()}")
+    return result.stderr
+
+
+@functools.cache
+def long_prompt(out: Path, binary: str, tokens: int = PROMPT_TOKENS) -> tuple[str, int]:
+    """PROMPT repeated to at least `tokens` tokens of OUTDIR's tokenizer, as far as half
+    the context allows, and its tokens (PROMPT's counted by a run of two positions)."""
+    once = int(re.search(r"prompt tokens: (\d+)", generation(out, binary, PROMPT, 2)).group(1)) - 1  # BOS aside
+    times = max(1, min(-(-(tokens - 1) // once), (read_manifest(out)["context"] // 2 - 1) // once))
+    return " ".join([PROMPT] * times), 1 + times * once
 
 
 def matvec_size(board) -> int:
@@ -141,11 +160,16 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
                            "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
     per_token = gen_ticks * per_tick / positions
+    # a prompt of about COUNTED_PROMPT tokens alone (its positions, no token after them)
+    prompt, tokens = long_prompt(Path(out), f"{BINARY}{suffix}", COUNTED_PROMPT)
+    prompt_ticks, _ = ticks(f"{BINARY}{suffix}", image_args(prompt, tokens, 0.0, 0.9, 1), "generate")
     return {
         "board": board.name, "kernels": "reference" if reference else manifest["kernel"], "matvec_format": timed,
         "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3), "matvec": matvec,
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,
+        "prompt_tokens": tokens, "instructions_per_prompt_token": round(prompt_ticks * per_tick / tokens),
+        "batch": manifest.get("batch", 1),
     }
 
 
@@ -188,4 +212,5 @@ def compare_counts(outs, reference: bool = False) -> list[dict]:
     for c in counts:
         c["mac_vs_base"] = round(c["instructions_per_mac"] / base["instructions_per_mac"], 3)
         c["token_vs_base"] = round(c["instructions_per_token"] / base["instructions_per_token"], 3)
+        c["prompt_token_vs_base"] = round(c["instructions_per_prompt_token"] / base["instructions_per_prompt_token"], 3)
     return counts

@@ -54,27 +54,24 @@ def assess(spec: CompileSpec) -> Fit:
                not board.ram_bytes or ram <= board.ram_bytes)
 
 
-def largest_context(spec: CompileSpec, cap: int = MAX_CONTEXT) -> int:
-    """The largest context for `spec` (at most max_seq_len and `cap`) that fits its
-    board, or 0."""
-    lo, hi = 0, min(spec.config.max_seq_len, cap)
+def largest(lo: int, hi: int, fits) -> int:
+    """The largest n in lo..hi for which fits(n) (true up to some n, false after), or lo."""
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if assess(spec.at(mid)).fits:
+        if fits(mid):
             lo = mid
         else:
             hi = mid - 1
     return lo
+
+
+def largest_context(spec: CompileSpec, cap: int = MAX_CONTEXT) -> int:
+    """The largest context for `spec` (at most max_seq_len and `cap`) that fits its
+    board, or 0."""
+    return largest(0, min(spec.config.max_seq_len, cap), lambda n: assess(spec.at(n)).fits)
 
 
 def largest_batch(spec: CompileSpec, cap: int = DEFAULT_BATCH) -> int:
     """The largest batch for `spec` (at most `cap` and its context) whose activations
     fit its board beside everything else, or 1."""
-    lo, hi = 1, min(cap, spec.context)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if assess(spec.batched(mid)).fits:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    return largest(1, min(cap, spec.context), lambda n: assess(spec.batched(n)).fits)

@@ -55,10 +55,19 @@ void matvec_q5_avx512_vnni(float *out, const int8_t *x, const float *xs, const u
                            int group_size);
 void matvec_q6_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                            int group_size);
-/* ... and its Cortex-M twins: the DSP extension (M4, M7, M33) and Helium (M55). */
+/* ... and the Cortex-M twins of q4, q5 and q6: the DSP extension (M4, M7, M33) and
+ * Helium (M55). */
 void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
+void matvec_q5_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q6_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
 void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q5_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q6_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
 /* ... and Arm NEON (AArch64 and Armv7), and AArch64 with the dot-product extension */
 void matvec_q4_neon(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
@@ -361,6 +370,12 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(matvec_q5_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
 #define matvec_q5_kernel matvec_q5_avx512_vnni
 #define matvec_q6_kernel matvec_q6_avx512_vnni
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_DSP)
+#define matvec_q5_kernel matvec_q5_dsp
+#define matvec_q6_kernel matvec_q6_dsp
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_MVE)
+#define matvec_q5_kernel matvec_q5_mve
+#define matvec_q6_kernel matvec_q6_mve
 #endif
 #if defined(matvec_q5_kernel)
 #define KERNEL_Q5_Q6_TWINS /* selftest.c checks them against the reference */

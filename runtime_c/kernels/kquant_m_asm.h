@@ -1,4 +1,4 @@
-/* kquant_m_asm.h - what the Cortex-M q4 twins (matvec_q4_dsp.c, matvec_q4_mve.c)
+/* kquant_m_asm.h - what the Cortex-M k-quant twins (matvec_kquant_dsp.c, matvec_kquant_mve.c)
  * share: GNU assembler macros, as a C string (KQUANT_M_ASM) that each file puts in
  * its own __asm__ block before its functions and purges after them
  * (KQUANT_M_ASM_PURGE), and the C around the assembly's group of two rows of any
@@ -43,6 +43,19 @@ static inline void kquant_m_halves(const uint8_t *p, float *d, float *dmin) {
 #endif
 }
 
+/* q6's d, the half at p (the image's last bytes, perhaps: two read), as above. */
+static inline float kquant_m_half(const uint8_t *p) {
+#if defined(__ARM_FP) && (__ARM_FP & 4)
+    const uint32_t h = (uint32_t)(p[0] | p[1] << 8);
+    float packed, d;
+    memcpy(&packed, &h, sizeof packed);
+    __asm__("vcvtb.f32.f16 %0, %1" : "=t"(d) : "t"(packed));
+    return d;
+#else
+    return kquant_half(p);
+#endif
+}
+
 /* Field k of a group's stream of 6-bit fields. */
 static inline int32_t kquant_m_field(const uint8_t *stream, int k) {
     const int bit = 6 * k;
@@ -77,6 +90,56 @@ static inline __attribute__((always_inline)) void kquant_m_group_pair(float *out
     out[0] += ((float)a[0] * d - (float)b0 * dmin) * xs;
     kquant_m_halves(s1 + kquant_scale_bytes(4, n_sub), &d, &dmin);
     out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
+}
+
+/* A group's d and dmin (q6: d, dmin 0), its scales' end at `at`. */
+static inline void kquant_m_group_halves(const uint8_t *at, int bits, float *d, float *dmin) {
+    if (bits == 6) {
+        *d = kquant_m_half(at);
+        *dmin = 0.0f;
+    } else {
+        kquant_m_halves(at, d, dmin);
+    }
+}
+
+/* The file's S of one sub-block of the row whose span is at p: its activations as
+ * the file prepares them at xj, their sum X. */
+typedef int32_t (*KquantMSub)(const uint8_t *p, const void *xj, int32_t sum);
+
+/* One row's (p1 NULL) or two rows' group of n_sub sub-blocks in the format of
+ * `bits`, in C: each sub-block's S_j for both (sub, always inlined with this, so
+ * that the two rows share the activations' loads), then A, B and the float step
+ * per row, added to out[0] (and out[1]). The prepared activations at xp, xj_bytes a
+ * sub-block, then the sums X_j, then xs. */
+static inline __attribute__((always_inline)) void kquant_m_group(float *out, const void *xp, int xj_bytes,
+                                                                 const uint8_t *p0, const uint8_t *p1, int n_sub,
+                                                                 int bits, KquantMSub sub) {
+    const int span = kquant_span_bytes(bits);
+    const int32_t *sums = (const int32_t *)(const void *)((const uint8_t *)xp + xj_bytes * n_sub);
+    const uint8_t *s0 = p0 + span * n_sub, *s1 = p1 ? p1 + span * n_sub : NULL; /* the scales */
+    int32_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
+    for (int j = 0; j < n_sub; j++) {
+        const void *xj = (const uint8_t *)xp + xj_bytes * j;
+        if (bits == 6) {
+            a0 += s0[j] * sub(p0 + span * j, xj, sums[j]);
+            if (p1) a1 += s1[j] * sub(p1 + span * j, xj, sums[j]);
+        } else {
+            a0 += kquant_m_field(s0, j) * sub(p0 + span * j, xj, sums[j]);
+            b0 += kquant_m_field(s0, n_sub + j) * sums[j];
+            if (p1) {
+                a1 += kquant_m_field(s1, j) * sub(p1 + span * j, xj, sums[j]);
+                b1 += kquant_m_field(s1, n_sub + j) * sums[j];
+            }
+        }
+    }
+    float xs, d, dmin;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    kquant_m_group_halves(s0 + kquant_scale_bytes(bits, n_sub), bits, &d, &dmin);
+    out[0] += ((float)a0 * d - (float)b0 * dmin) * xs;
+    if (p1) {
+        kquant_m_group_halves(s1 + kquant_scale_bytes(bits, n_sub), bits, &d, &dmin);
+        out[1] += ((float)a1 * d - (float)b1 * dmin) * xs;
+    }
 }
 
 #define KQUANT_M_ASM                                                                          \

@@ -1,5 +1,5 @@
-/* Cortex-M4/M7/M33 DSP extension: q4 matrices (kquant.h), bit for bit as
- * matvec_q4_reference sums them.
+/* Cortex-M4/M7/M33 DSP extension: q4, q5 and q6 matrices (kquant.h), bit for bit
+ * as matvec_q4_reference, matvec_q5_reference and matvec_q6_reference sum them.
  *
  * A word of a sub-block's packed nibbles (bytes k..k+3 of its 16) holds values
  * k..k+3 in its low nibbles and k+16..k+19 in its high ones. With the mask
@@ -13,11 +13,20 @@
  * instructions for 16 multiply-accumulates; with each sub-block's scale (LDR, UBFX,
  * MLA a row) about 1.5 per multiply-accumulate in all, for groups of 8 sub-blocks.
  *
+ * q5 and q6 put their top bits into the same pairs (sub_dot), against the same
+ * activations: q5's fifth bits, once a sub-block's word of them has had bits 1 and 4
+ * of each bit's index swapped (4 instructions), lie 16 apart for each pair, so an
+ * AND with a shifted operand and an ORR add them to it; q6's two top bits of values
+ * k..k+3 (and k+16..k+19) lie in bytes k..k+3 of a word of them (mod 8), so the
+ * nibbles spread into bytes (values k..k+3, k+16..k+19: two ANDs) take them with an
+ * AND and an ORR each, and UXTB16 (with its rotate) makes the pairs. q6 stores q +
+ * 32, so 32 X_j comes off S_j. These are C, two rows a sub-block.
+ *
  * Groups go outer and rows inner (as many whole groups as KQUANT_MAX_GROUP columns
  * hold, prepared in a 2.3 KB stack buffer), each row's float sum kept in out[r]; the
  * integer sums S_j, A = sum sc_j * S_j and B = sum m_j * X_j are exact in any order,
- * and the float step is the reference's: ((float)A * d - (float)B * dmin) * xs,
- * added in group order from 0.0f. */
+ * and the float step is the reference's: ((float)A * d - (float)B * dmin) * xs
+ * (q6: B and dmin 0), added in group order from 0.0f. */
 #include "kquant.h"
 
 #if defined(LLM_KERNEL_DSP)
@@ -90,7 +99,7 @@ void matvec_q4_dsp_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, co
  * two words of activation pairs, r6 and r7 the rows' word of nibbles, r8 a
  * temporary, r9 and r10 the rows' S_j (then B), r11 and r12 their A; lr a
  * temporary. FPU: s0, s1 the rows' sums; s2-s14 the epilogue's. Q4_GROUP and what it
- * expands but Q4_SUB are kquant_m_asm.h's, shared with matvec_q4_mve.c. */
+ * expands but Q4_SUB are kquant_m_asm.h's, shared with matvec_kquant_mve.c. */
 __asm__(
     ".pushsection .text.matvec_q4_dsp_asm,\"ax\",%progbits\n"
     ".syntax unified\n"
@@ -204,53 +213,96 @@ static void group_pair_c(float *out, const uint32_t *xp, const uint8_t *p0, cons
 }
 #endif
 
-/* The same in C, for one row (p1 NULL) or two, any group: one S_j for each. */
-static void group_c(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int len) {
-    uint32_t mask = 0x000F000Fu;
-    __asm__("" : "+r"(mask)); /* in a register: AND with a shifted operand is then one instruction */
-    const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-    const int32_t *sums = (const int32_t *)(xp + 16 * n_sub);
-    float xs;
-    memcpy(&xs, sums + n_sub, sizeof xs);
-    for (int r = 0; r < (p1 ? 2 : 1); r++) {
-        const uint8_t *p = r ? p1 : p0, *stream = p + 16 * n_sub;
-        int32_t a = 0, b = 0;
-        for (int j = 0; j < n_sub; j++) {
-            const uint32_t *xj = xp + 16 * j;
-            int32_t s = 0;
-            for (int k = 0; k < 4; k++) {
-                const uint32_t w = kquant_m_load4(p + 16 * j + 4 * k);
-                s = __smlad(w & mask, xj[4 * k], s);
-                s = __smlad(w >> 8 & mask, xj[4 * k + 1], s);
-                s = __smlad(w >> 4 & mask, xj[4 * k + 2], s);
-                s = __smlad(w >> 12 & mask, xj[4 * k + 3], s);
-            }
-            a += kquant_six_bits(stream, j) * s;
-            b += kquant_six_bits(stream, n_sub + j) * sums[j];
+/* A sub-block's S of the row at p (its span), the activation pairs at xj, its X
+ * sum: in C, for all three formats. */
+static inline __attribute__((always_inline)) int32_t sub_dot(const uint8_t *p, const uint32_t *xj, int32_t sum,
+                                                             int bits) {
+    uint32_t mask = 0x000F000Fu, fifth = 0x00100010u, tops = 0x30303030u;
+    __asm__("" : "+r"(mask), "+r"(fifth), "+r"(tops)); /* in registers: AND with a shifted operand is one instruction */
+    int32_t s = 0;
+    if (bits == 4) {
+        for (int k = 0; k < 4; k++) {
+            const uint32_t w = kquant_m_load4(p + 4 * k);
+            s = __smlad(w & mask, xj[4 * k], s);
+            s = __smlad(w >> 8 & mask, xj[4 * k + 1], s);
+            s = __smlad(w >> 4 & mask, xj[4 * k + 2], s);
+            s = __smlad(w >> 12 & mask, xj[4 * k + 3], s);
         }
-        float d, dmin;
-        kquant_m_halves(stream + kquant_scale_bytes(4, n_sub), &d, &dmin);
-        out[r] += ((float)a * d - (float)b * dmin) * xs;
+    } else if (bits == 5) {
+        /* bit i of h is value i's fifth; swapping bits 1 and 4 of each index (a delta
+         * swap: 2..3, 6..7, 10..11, 14..15 with 14 above them) brings the bits of
+         * values k, k+2 (k+1, k+3; k+16, k+18; k+17, k+19) to k, k+16 (k+1, k+17; k+2,
+         * k+18; k+3, k+19), 16 apart as a pair's lanes are */
+        uint32_t h = kquant_m_load4(p + 16);
+        const uint32_t t = (h ^ h >> 14) & 0x0000CCCCu;
+        h ^= t ^ t << 14;
+        for (int k = 0; k < 4; k++) {
+            const uint32_t w = kquant_m_load4(p + 4 * k);
+            /* the bits of word k's pairs at 4k, 4k + 1, 4k + 2, 4k + 3 (and 16 above),
+             * each to 4 (and 20) */
+            const uint32_t h0 = k ? h >> (4 * k - 4) : h << 4, h1 = k ? h >> (4 * k - 3) : h << 3;
+            const uint32_t h2 = k ? h >> (4 * k - 2) : h << 2, h3 = k ? h >> (4 * k - 1) : h << 1;
+            s = __smlad((w & mask) | (h0 & fifth), xj[4 * k], s);
+            s = __smlad((w >> 8 & mask) | (h1 & fifth), xj[4 * k + 1], s);
+            s = __smlad((w >> 4 & mask) | (h2 & fifth), xj[4 * k + 2], s);
+            s = __smlad((w >> 12 & mask) | (h3 & fifth), xj[4 * k + 3], s);
+        }
+    } else {
+        /* byte i (mod 8) of the 8 after the nibbles holds the top bits of values i, i +
+         * 8, i + 16, i + 24 at bits 0, 2, 4, 6: for word k, those of values k..k+3 at
+         * bits 2 * (k / 8) of the bytes of the word at k mod 8, those of k+16..k+19 at
+         * 4 + 2 * (k / 8) */
+        const uint32_t t0 = kquant_m_load4(p + 16), t1 = kquant_m_load4(p + 20);
+        for (int k = 0; k < 4; k++) {
+            const uint32_t w = kquant_m_load4(p + 4 * k), t = k & 1 ? t1 : t0;
+            const uint32_t lo = (w & 0x0F0F0F0Fu) | ((k & 2 ? t << 2 : t << 4) & tops);
+            const uint32_t hi = (w >> 4 & 0x0F0F0F0Fu) | ((k & 2 ? t >> 2 : t) & tops);
+            s = __smlad(__uxtb16(lo), xj[4 * k], s);
+            s = __smlad(__uxtb16(lo >> 8 | lo << 24), xj[4 * k + 1], s);
+            s = __smlad(__uxtb16(hi), xj[4 * k + 2], s);
+            s = __smlad(__uxtb16(hi >> 8 | hi << 24), xj[4 * k + 3], s);
+        }
+        s -= 32 * sum; /* the values stored q + 32 */
     }
+    return s;
+}
+
+static inline int32_t sub_dot4(const uint8_t *p, const void *xj, int32_t sum) {
+    return sub_dot(p, xj, sum, 4);
+}
+
+static inline int32_t sub_dot5(const uint8_t *p, const void *xj, int32_t sum) {
+    return sub_dot(p, xj, sum, 5);
+}
+
+static inline int32_t sub_dot6(const uint8_t *p, const void *xj, int32_t sum) {
+    return sub_dot(p, xj, sum, 6);
+}
+
+/* One row (p1 NULL) or two, any group, in C (kquant_m_group). */
+static inline __attribute__((always_inline)) void group_c(float *out, const uint32_t *xp, const uint8_t *p0,
+                                                          const uint8_t *p1, int len, int bits) {
+    kquant_m_group(out, xp, 64, p0, p1, (len + KQUANT_SUB - 1) / KQUANT_SUB, bits,
+                   bits == 4 ? sub_dot4 : bits == 5 ? sub_dot5 : sub_dot6);
 }
 
 /* n groups of n_sub sub-blocks of rows p0 and p1 (or p0 alone: p1 NULL), their
- * activations at xp: the assembly's where it has them, else group_c. */
-static void groups(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub,
-                   int len) {
+ * activations at xp: q4's assembly where it has them, else group_c. */
+static inline __attribute__((always_inline)) void groups(float *out, const uint32_t *xp, const uint8_t *p0,
+                                                         const uint8_t *p1, int n, int n_sub, int len, int bits) {
 #if defined(Q4_DSP_ASM)
-    if (p1 && n_sub == 8) {
+    if (bits == 4 && p1 && n_sub == 8) {
         matvec_q4_dsp_pair8(xp, p0, p1, out, n);
         return;
     }
-    if (p1 && n_sub == 2) {
+    if (bits == 4 && p1 && n_sub == 2) {
         matvec_q4_dsp_pair2(xp, p0, p1, out, n);
         return;
     }
 #endif
-    const long bytes = kquant_group_bytes(4, len);
+    const long bytes = kquant_group_bytes(bits, len);
 #if defined(Q4_DSP_ASM)
-    if (p1) {
+    if (bits == 4 && p1) {
         for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 += bytes) {
             group_pair_c(out, xp, p0, p1, len);
         }
@@ -258,16 +310,32 @@ static void groups(float *out, const uint32_t *xp, const uint8_t *p0, const uint
     }
 #endif
     for (int g = 0; g < n; g++, xp += prepared_words(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
-        group_c(out, xp, p0, p1, len);
+        group_c(out, xp, p0, p1, len, bits);
     }
 }
 
-void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
-                   int group_size) {
+/* Each format's groups, compiled for it. */
+static void groups4(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub, int len) {
+    groups(out, xp, p0, p1, n, n_sub, len, 4);
+}
+
+static void groups5(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub, int len) {
+    groups(out, xp, p0, p1, n, n_sub, len, 5);
+}
+
+static void groups6(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub, int len) {
+    groups(out, xp, p0, p1, n, n_sub, len, 6);
+}
+
+typedef void (*Groups)(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub,
+                       int len);
+
+static void matvec_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size, int bits, Groups run) {
     /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
      * columns hold: at most 2.3 KB */
     uint32_t xp[17 * KQUANT_MAX_GROUP / KQUANT_SUB + KQUANT_MAX_GROUP / KQUANT_SUB];
-    const long row_bytes = kquant_row_bytes(4, cols, group_size);
+    const long row_bytes = kquant_row_bytes(bits, cols, group_size);
     const int per_run = KQUANT_MAX_GROUP / ((group_size + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB); /* >= 1 */
     for (int r = 0; r < rows; r++) out[r] = 0.0f;
     long at = 0; /* the run's first group's byte offset in a row */
@@ -285,16 +353,31 @@ void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *
             }
         }
         const int n_sub = (group_size + KQUANT_SUB - 1) / KQUANT_SUB, last_sub = (last + KQUANT_SUB - 1) / KQUANT_SUB;
-        const long whole_bytes = whole * kquant_group_bytes(4, group_size);
+        const long whole_bytes = whole * kquant_group_bytes(bits, group_size);
         const uint32_t *last_xp = xp + whole * prepared_words(n_sub);
         for (int r = 0; r < rows; r += 2) {
             const uint8_t *p0 = w + r * row_bytes + at, *p1 = r + 1 < rows ? p0 + row_bytes : NULL;
-            if (whole > 0) groups(out + r, xp, p0, p1, whole, n_sub, group_size);
-            if (last > 0) groups(out + r, last_xp, p0 + whole_bytes, p1 ? p1 + whole_bytes : NULL, 1, last_sub, last);
+            if (whole > 0) run(out + r, xp, p0, p1, whole, n_sub, group_size);
+            if (last > 0) run(out + r, last_xp, p0 + whole_bytes, p1 ? p1 + whole_bytes : NULL, 1, last_sub, last);
         }
-        at += whole_bytes + (last > 0 ? kquant_group_bytes(4, last) : 0);
+        at += whole_bytes + (last > 0 ? kquant_group_bytes(bits, last) : 0);
         start += whole * group_size + last;
         gi += whole + (last > 0);
     }
+}
+
+void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    matvec_dsp(out, x, xs, w, rows, cols, group_size, 4, groups4);
+}
+
+void matvec_q5_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    matvec_dsp(out, x, xs, w, rows, cols, group_size, 5, groups5);
+}
+
+void matvec_q6_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    matvec_dsp(out, x, xs, w, rows, cols, group_size, 6, groups6);
 }
 #endif

@@ -56,7 +56,7 @@ void matvec_q4_mve_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, co
  * scale fields, r3 and r5 temporaries; q0, q1 a sub-block's activations, q2, q3 the
  * rows' nibbles, q4 fifteens, q5 the low nibbles; s24, s25 the rows' float sums,
  * s0-s12 the epilogue's (q0-q3, free by then). Q4_GROUP and what it expands but
- * Q4_SUB are kquant_m_asm.h's, shared with matvec_q4_dsp.c. */
+ * Q4_SUB are kquant_m_asm.h's, shared with matvec_kquant_dsp.c. */
 __asm__(
     ".pushsection .text.matvec_q4_mve_asm,\"ax\",%progbits\n"
     ".syntax unified\n"

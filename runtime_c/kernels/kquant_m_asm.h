@@ -102,43 +102,38 @@ static inline void kquant_m_group_halves(const uint8_t *at, int bits, float *d, 
     }
 }
 
-/* The file's S of one sub-block of the row whose span is at p: its activations as
- * the file prepares them at xj, their sum X. */
-typedef int32_t (*KquantMSub)(const uint8_t *p, const void *xj, int32_t sum);
+/* The file's row of a group of n_sub sub-blocks, its activations as the file
+ * prepares them at xp: sum_j sc[j] * S_j, the scales given (q6: S_j of the values
+ * as stored, q + 32). */
+typedef int32_t (*KquantMRow)(const void *xp, const uint8_t *p, const int32_t *sc, int n_sub);
 
 /* One row's (p1 NULL) or two rows' group of n_sub sub-blocks in the format of
- * `bits`, in C: each sub-block's S_j for both (sub, always inlined with this, so
- * that the two rows share the activations' loads), then A, B and the float step
- * per row, added to out[0] (and out[1]). The prepared activations at xp, xj_bytes a
- * sub-block, then the sums X_j, then xs. */
+ * `bits`: per row the scales decoded for `row` and its A, B (q6: 32 sum_j sc_j X_j
+ * off A, for the + 32) and the float step, added to out[0] (then out[1]). The
+ * prepared activations at xp, xj_bytes a sub-block, then the sums X_j, then xs. */
 static inline __attribute__((always_inline)) void kquant_m_group(float *out, const void *xp, int xj_bytes,
                                                                  const uint8_t *p0, const uint8_t *p1, int n_sub,
-                                                                 int bits, KquantMSub sub) {
+                                                                 int bits, KquantMRow row) {
     const int span = kquant_span_bytes(bits);
     const int32_t *sums = (const int32_t *)(const void *)((const uint8_t *)xp + xj_bytes * n_sub);
-    const uint8_t *s0 = p0 + span * n_sub, *s1 = p1 ? p1 + span * n_sub : NULL; /* the scales */
-    int32_t a0 = 0, b0 = 0, a1 = 0, b1 = 0;
-    for (int j = 0; j < n_sub; j++) {
-        const void *xj = (const uint8_t *)xp + xj_bytes * j;
-        if (bits == 6) {
-            a0 += s0[j] * sub(p0 + span * j, xj, sums[j]);
-            if (p1) a1 += s1[j] * sub(p1 + span * j, xj, sums[j]);
-        } else {
-            a0 += kquant_m_field(s0, j) * sub(p0 + span * j, xj, sums[j]);
-            b0 += kquant_m_field(s0, n_sub + j) * sums[j];
-            if (p1) {
-                a1 += kquant_m_field(s1, j) * sub(p1 + span * j, xj, sums[j]);
-                b1 += kquant_m_field(s1, n_sub + j) * sums[j];
+    float xs;
+    memcpy(&xs, sums + n_sub, sizeof xs);
+    for (int r = 0; r < (p1 ? 2 : 1); r++) {
+        const uint8_t *p = r ? p1 : p0, *scales = p + span * n_sub;
+        int32_t sc[KQUANT_MAX_GROUP / KQUANT_SUB], b = 0, offset = 0;
+        for (int j = 0; j < n_sub; j++) {
+            if (bits == 6) {
+                sc[j] = scales[j];
+                offset += sc[j] * sums[j];
+            } else {
+                sc[j] = kquant_m_field(scales, j);
+                b += kquant_m_field(scales, n_sub + j) * sums[j];
             }
         }
-    }
-    float xs, d, dmin;
-    memcpy(&xs, sums + n_sub, sizeof xs);
-    kquant_m_group_halves(s0 + kquant_scale_bytes(bits, n_sub), bits, &d, &dmin);
-    out[0] += ((float)a0 * d - (float)b0 * dmin) * xs;
-    if (p1) {
-        kquant_m_group_halves(s1 + kquant_scale_bytes(bits, n_sub), bits, &d, &dmin);
-        out[1] += ((float)a1 * d - (float)b1 * dmin) * xs;
+        const int32_t a = row(xp, p, sc, n_sub) - 32 * offset;
+        float d, dmin;
+        kquant_m_group_halves(scales + kquant_scale_bytes(bits, n_sub), bits, &d, &dmin);
+        out[r] += ((float)a * d - (float)b * dmin) * xs;
     }
 }
 

@@ -213,14 +213,159 @@ static void group_pair_c(float *out, const uint32_t *xp, const uint8_t *p0, cons
 }
 #endif
 
-/* A sub-block's S of the row at p (its span), the activation pairs at xj, its X
- * sum: in C, for all three formats. */
-static inline __attribute__((always_inline)) int32_t sub_dot(const uint8_t *p, const uint32_t *xj, int32_t sum,
-                                                             int bits) {
-    uint32_t mask = 0x000F000Fu, fifth = 0x00100010u, tops = 0x30303030u;
-    __asm__("" : "+r"(mask), "+r"(fifth), "+r"(tops)); /* in registers: AND with a shifted operand is one instruction */
-    int32_t s = 0;
-    if (bits == 4) {
+/* q5's and q6's row of a group of n_sub sub-blocks, its activations at xp: sum_j
+ * sc[j] * S_j, the scales given (kquant_m_group), q6's S_j of its stored values q +
+ * 32. A loop of sub-blocks in assembly, one row at a time (the top bits take the
+ * registers a second row's would). */
+int32_t matvec_q5_dsp_row(const void *xp, const uint8_t *p, const int32_t *sc, int n_sub);
+int32_t matvec_q6_dsp_row(const void *xp, const uint8_t *p, const int32_t *sc, int n_sub);
+
+/* Registers: r0 xp, r1 the row's weights, lr the scales, r4 and r5 two words of
+ * activation pairs, r6 a word of nibbles, r10 S_j, r11 A; the end of xp at [sp].
+ * q5: r2 the fifth bits (index bits 1 and 4 swapped), r3 the mask 0x000F000F, r9
+ * 0x00100010, r7, r8 and r12 temporaries. q6: r2 a word of top bits, r3 0x30303030,
+ * r12 0x0F0F0F0F, r7 and r8 the word's values as bytes (k..k+3, k+16..k+19), r9 a
+ * temporary. */
+__asm__(
+    ".pushsection .text.matvec_kquant_dsp_row,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* r7 = r7 | (r9 & r2 shifted by s: left when s < 0) */
+    ".macro Q5_BITS s\n"
+    "  .if \\s < 0\n"
+    "  and r8, r9, r2, lsl #(-(\\s))\n"
+    "  .elseif \\s == 0\n"
+    "  and r8, r9, r2\n"
+    "  .else\n"
+    "  and r8, r9, r2, lsr #(\\s)\n"
+    "  .endif\n"
+    "  orr r7, r7, r8\n"
+    ".endm\n"
+    /* word k (0..3) of a sub-block: its pairs' nibbles (as q4's), or-ed with their
+     * fifth bits, which lie at 4k + i (and 16 above) for pair i; S_j += their
+     * products */
+    ".macro Q5_WORD k\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  ldr r6, [r1], #4\n"
+    "  and r7, r3, r6\n"
+    "  Q5_BITS (4 * \\k - 4)\n"
+    "  .if \\k == 0\n"
+    "  smuad r10, r7, r4\n"
+    "  .else\n"
+    "  smlad r10, r7, r4, r10\n"
+    "  .endif\n"
+    "  and r7, r3, r6, lsr #8\n"
+    "  Q5_BITS (4 * \\k - 3)\n"
+    "  smlad r10, r7, r5, r10\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  and r7, r3, r6, lsr #4\n"
+    "  Q5_BITS (4 * \\k - 2)\n"
+    "  smlad r10, r7, r4, r10\n"
+    "  and r7, r3, r6, lsr #12\n"
+    "  Q5_BITS (4 * \\k - 1)\n"
+    "  smlad r10, r7, r5, r10\n"
+    ".endm\n"
+    /* word k of a q6 sub-block: the top bits of its values k..k+3 and k+16..k+19 are
+     * at bits 2 * (k / 2) and 4 + 2 * (k / 2) of the bytes of the word of them at
+     * 4 * (k mod 2) (each byte i of the 8 holds values i, i + 8, i + 16, i + 24) */
+    ".macro Q6_WORD k\n"
+    "  ldr r2, [r1, #(16 + 4 * (\\k & 1) - 4 * \\k)]\n"
+    "  ldr r6, [r1], #4\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  and r7, r6, #0x0F0F0F0F\n"
+    "  and r8, r12, r6, lsr #4\n"
+    "  and r9, r3, r2, lsl #(4 - 2 * (\\k >> 1))\n"
+    "  orr r7, r7, r9\n"
+    "  .if \\k >> 1\n"
+    "  and r9, r3, r2, lsr #2\n"
+    "  .else\n"
+    "  and r9, r3, r2\n"
+    "  .endif\n"
+    "  orr r8, r8, r9\n"
+    "  uxtb16 r9, r7\n"
+    "  .if \\k == 0\n"
+    "  smuad r10, r9, r4\n"
+    "  .else\n"
+    "  smlad r10, r9, r4, r10\n"
+    "  .endif\n"
+    "  uxtb16 r9, r7, ror #8\n"
+    "  smlad r10, r9, r5, r10\n"
+    "  ldrd r4, r5, [r0], #8\n"
+    "  uxtb16 r9, r8\n"
+    "  smlad r10, r9, r4, r10\n"
+    "  uxtb16 r9, r8, ror #8\n"
+    "  smlad r10, r9, r5, r10\n"
+    ".endm\n"
+    /* the function (xp r0, p r1, sc r2, n_sub r3): the scales to lr, the end of xp
+     * (64 bytes of pairs a sub-block) to [sp] */
+    ".macro KQ_ROW name\n"
+    ".global \\name\n"
+    ".type \\name, %function\n"
+    ".thumb_func\n"
+    "\\name:\n"
+    "  push {r3-r11, lr}\n"
+    "  mov lr, r2\n"
+    "  add r3, r0, r3, lsl #6\n"
+    "  str r3, [sp]\n"
+    "  movs r11, #0\n"
+    ".endm\n"
+    /* A += sc_j * S_j; the next sub-block, if any; A returned */
+    ".macro KQ_ROW_END name\n"
+    "  ldr r8, [lr], #4\n"
+    "  mla r11, r8, r10, r11\n"
+    "  ldr r8, [sp]\n"
+    "  cmp r0, r8\n"
+    "  bne 1b\n"
+    "  mov r0, r11\n"
+    "  pop {r3-r11, pc}\n"
+    ".size \\name, .-\\name\n"
+    ".endm\n"
+    "KQ_ROW matvec_q5_dsp_row\n"
+    "  mov r3, #0x000F000F\n"
+    "  mov r9, #0x00100010\n"
+    "1:\n"
+    /* the fifth bits, index bits 1 and 4 swapped (2..3, 6..7, 10..11, 14..15 with
+     * 14 above them): those of values k, k+2 (k+1, k+3; k+16, k+18; k+17, k+19)
+     * then lie at k, k+16 (k+1, k+17; k+2, k+18; k+3, k+19), 16 apart as a pair's
+     * lanes */
+    "  ldr r2, [r1, #16]\n"
+    "  movw r8, #0xCCCC\n"
+    "  eor r12, r2, r2, lsr #14\n"
+    "  and r12, r12, r8\n"
+    "  eor r2, r2, r12\n"
+    "  eor r2, r2, r12, lsl #14\n"
+    "  Q5_WORD 0\n"
+    "  Q5_WORD 1\n"
+    "  Q5_WORD 2\n"
+    "  Q5_WORD 3\n"
+    "  adds r1, r1, #4\n" /* past the fifth bits */
+    "KQ_ROW_END matvec_q5_dsp_row\n"
+    "KQ_ROW matvec_q6_dsp_row\n"
+    "  mov r3, #0x30303030\n"
+    "  mov r12, #0x0F0F0F0F\n"
+    "1:\n"
+    "  Q6_WORD 0\n"
+    "  Q6_WORD 1\n"
+    "  Q6_WORD 2\n"
+    "  Q6_WORD 3\n"
+    "  adds r1, r1, #8\n" /* past the top bits */
+    "KQ_ROW_END matvec_q6_dsp_row\n"
+    ".purgem Q5_BITS\n"
+    ".purgem Q5_WORD\n"
+    ".purgem Q6_WORD\n"
+    ".purgem KQ_ROW\n"
+    ".purgem KQ_ROW_END\n"
+    ".popsection\n");
+
+/* A q4 row in C (a last row without a pair), as matvec_q5_dsp_row: sum_j sc[j] *
+ * S_j, S_j from the words of nibbles as the assembly's. */
+static int32_t q4_row(const void *xp, const uint8_t *p, const int32_t *sc, int n_sub) {
+    uint32_t mask = 0x000F000Fu;
+    __asm__("" : "+r"(mask)); /* in a register: AND with a shifted operand is then one instruction */
+    const uint32_t *xj = xp;
+    int32_t a = 0;
+    for (int j = 0; j < n_sub; j++, xj += 16, p += 16) {
+        int32_t s = 0;
         for (int k = 0; k < 4; k++) {
             const uint32_t w = kquant_m_load4(p + 4 * k);
             s = __smlad(w & mask, xj[4 * k], s);
@@ -228,62 +373,16 @@ static inline __attribute__((always_inline)) int32_t sub_dot(const uint8_t *p, c
             s = __smlad(w >> 4 & mask, xj[4 * k + 2], s);
             s = __smlad(w >> 12 & mask, xj[4 * k + 3], s);
         }
-    } else if (bits == 5) {
-        /* bit i of h is value i's fifth; swapping bits 1 and 4 of each index (a delta
-         * swap: 2..3, 6..7, 10..11, 14..15 with 14 above them) brings the bits of
-         * values k, k+2 (k+1, k+3; k+16, k+18; k+17, k+19) to k, k+16 (k+1, k+17; k+2,
-         * k+18; k+3, k+19), 16 apart as a pair's lanes are */
-        uint32_t h = kquant_m_load4(p + 16);
-        const uint32_t t = (h ^ h >> 14) & 0x0000CCCCu;
-        h ^= t ^ t << 14;
-        for (int k = 0; k < 4; k++) {
-            const uint32_t w = kquant_m_load4(p + 4 * k);
-            /* the bits of word k's pairs at 4k, 4k + 1, 4k + 2, 4k + 3 (and 16 above),
-             * each to 4 (and 20) */
-            const uint32_t h0 = k ? h >> (4 * k - 4) : h << 4, h1 = k ? h >> (4 * k - 3) : h << 3;
-            const uint32_t h2 = k ? h >> (4 * k - 2) : h << 2, h3 = k ? h >> (4 * k - 1) : h << 1;
-            s = __smlad((w & mask) | (h0 & fifth), xj[4 * k], s);
-            s = __smlad((w >> 8 & mask) | (h1 & fifth), xj[4 * k + 1], s);
-            s = __smlad((w >> 4 & mask) | (h2 & fifth), xj[4 * k + 2], s);
-            s = __smlad((w >> 12 & mask) | (h3 & fifth), xj[4 * k + 3], s);
-        }
-    } else {
-        /* byte i (mod 8) of the 8 after the nibbles holds the top bits of values i, i +
-         * 8, i + 16, i + 24 at bits 0, 2, 4, 6: for word k, those of values k..k+3 at
-         * bits 2 * (k / 8) of the bytes of the word at k mod 8, those of k+16..k+19 at
-         * 4 + 2 * (k / 8) */
-        const uint32_t t0 = kquant_m_load4(p + 16), t1 = kquant_m_load4(p + 20);
-        for (int k = 0; k < 4; k++) {
-            const uint32_t w = kquant_m_load4(p + 4 * k), t = k & 1 ? t1 : t0;
-            const uint32_t lo = (w & 0x0F0F0F0Fu) | ((k & 2 ? t << 2 : t << 4) & tops);
-            const uint32_t hi = (w >> 4 & 0x0F0F0F0Fu) | ((k & 2 ? t >> 2 : t) & tops);
-            s = __smlad(__uxtb16(lo), xj[4 * k], s);
-            s = __smlad(__uxtb16(lo >> 8 | lo << 24), xj[4 * k + 1], s);
-            s = __smlad(__uxtb16(hi), xj[4 * k + 2], s);
-            s = __smlad(__uxtb16(hi >> 8 | hi << 24), xj[4 * k + 3], s);
-        }
-        s -= 32 * sum; /* the values stored q + 32 */
+        a += sc[j] * s;
     }
-    return s;
+    return a;
 }
 
-static inline int32_t sub_dot4(const uint8_t *p, const void *xj, int32_t sum) {
-    return sub_dot(p, xj, sum, 4);
-}
-
-static inline int32_t sub_dot5(const uint8_t *p, const void *xj, int32_t sum) {
-    return sub_dot(p, xj, sum, 5);
-}
-
-static inline int32_t sub_dot6(const uint8_t *p, const void *xj, int32_t sum) {
-    return sub_dot(p, xj, sum, 6);
-}
-
-/* One row (p1 NULL) or two, any group, in C (kquant_m_group). */
+/* One row (p1 NULL) or two, any group (kquant_m_group). */
 static inline __attribute__((always_inline)) void group_c(float *out, const uint32_t *xp, const uint8_t *p0,
                                                           const uint8_t *p1, int len, int bits) {
     kquant_m_group(out, xp, 64, p0, p1, (len + KQUANT_SUB - 1) / KQUANT_SUB, bits,
-                   bits == 4 ? sub_dot4 : bits == 5 ? sub_dot5 : sub_dot6);
+                   bits == 4 ? q4_row : bits == 5 ? matvec_q5_dsp_row : matvec_q6_dsp_row);
 }
 
 /* n groups of n_sub sub-blocks of rows p0 and p1 (or p0 alone: p1 NULL), their

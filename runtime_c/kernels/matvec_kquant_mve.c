@@ -192,12 +192,87 @@ static void group_row(float *out, const int8_t *xp, const uint8_t *p, int n_sub)
     out[0] += ((float)a * d - (float)b * dmin) * xs;
 }
 
-void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
-                   int group_size) {
+/* q5's and q6's row of a group (kquant_m_group): sum_j sc[j] * S_j, S_j from the
+ * nibbles as q4's with the top bits added (q6: of the values as stored, q + 32).
+ * q5's 32 fifth bits are two predicates, bit i of each its byte lane i, so a
+ * predicated VADD puts 16 on the lanes whose bit is set. q6's 8 bytes of top bits
+ * are gathered twice over, lane i taking byte i mod 8, whose bits 0-1 and 2-3 hold
+ * the top of values i and i + 8, 4-5 and 6-7 those of i + 16 and i + 24: a shift
+ * by lane (VSHL by a vector) brings each lane's to bits 4-5. */
+static int32_t q5_row(const void *xp, const uint8_t *p, const int32_t *sc, int n_sub) {
+    const int8_t *x = xp;
+    int32_t a = 0;
+    for (int j = 0; j < n_sub; j++, x += 32, p += 20) {
+        const uint8x16_t v = vldrbq_u8(p);
+        const uint32_t h = kquant_m_load4(p + 16);
+        uint8x16_t lo = vandq_u8(v, vdupq_n_u8(15)), hi = vshrq_n_u8(v, 4);
+        lo = vaddq_m_n_u8(lo, lo, 16, (mve_pred16_t)h);
+        hi = vaddq_m_n_u8(hi, hi, 16, (mve_pred16_t)(h >> 16));
+        a += sc[j] * vmladavaq_s8(vmladavq_s8(vreinterpretq_s8_u8(lo), vldrbq_s8(x)), vreinterpretq_s8_u8(hi),
+                                  vldrbq_s8(x + 16));
+    }
+    return a;
+}
+
+static int32_t q6_row(const void *xp, const uint8_t *p, const int32_t *sc, int n_sub) {
+    static const uint8_t eights[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7};
+    static const int8_t to_lo[16] = {4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2, 2, 2, 2, 2, 2};
+    static const int8_t to_hi[16] = {0, 0, 0, 0, 0, 0, 0, 0, -2, -2, -2, -2, -2, -2, -2, -2};
+    const uint8x16_t offsets = vldrbq_u8(eights);
+    const int8x16_t shift_lo = vldrbq_s8(to_lo), shift_hi = vldrbq_s8(to_hi);
+    const int8_t *x = xp;
+    int32_t a = 0;
+    for (int j = 0; j < n_sub; j++, x += 32, p += 24) {
+        const uint8x16_t v = vldrbq_u8(p), t = vldrbq_gather_offset_u8(p + 16, offsets);
+        const uint8x16_t tops = vdupq_n_u8(0x30);
+        const uint8x16_t lo = vorrq_u8(vandq_u8(v, vdupq_n_u8(15)), vandq_u8(vshlq_u8(t, shift_lo), tops));
+        const uint8x16_t hi = vorrq_u8(vshrq_n_u8(v, 4), vandq_u8(vshlq_u8(t, shift_hi), tops));
+        a += sc[j] * vmladavaq_s8(vmladavq_s8(vreinterpretq_s8_u8(lo), vldrbq_s8(x)), vreinterpretq_s8_u8(hi),
+                                  vldrbq_s8(x + 16));
+    }
+    return a;
+}
+
+/* One row (p1 NULL) or two of q5 or q6, any group (kquant_m_group). */
+static void group5(float *out, const int8_t *xp, const uint8_t *p0, const uint8_t *p1, int n_sub) {
+    kquant_m_group(out, xp, 32, p0, p1, n_sub, 5, q5_row);
+}
+
+static void group6(float *out, const int8_t *xp, const uint8_t *p0, const uint8_t *p1, int n_sub) {
+    kquant_m_group(out, xp, 32, p0, p1, n_sub, 6, q6_row);
+}
+
+/* Rows p0 and p1 (or p0 alone: p1 NULL), `same` groups of n_sub sub-blocks, bytes
+ * each, their activations at q: q4's in assembly where it has it. */
+static void groups(float *out, const int8_t *q, const uint8_t *p0, const uint8_t *p1, int same, int n_sub, long bytes,
+                   int bits) {
+    if (bits == 4 && p1 && (n_sub == 8 || n_sub == 2)) {
+        if (n_sub == 8) {
+            matvec_q4_mve_pair8(q, p0, p1, out, same);
+        } else {
+            matvec_q4_mve_pair2(q, p0, p1, out, same);
+        }
+        return;
+    }
+    for (int k = 0; k < same; k++, q += prepared_bytes(n_sub), p0 += bytes, p1 = p1 ? p1 + bytes : NULL) {
+        if (bits == 5) {
+            group5(out, q, p0, p1, n_sub);
+        } else if (bits == 6) {
+            group6(out, q, p0, p1, n_sub);
+        } else if (p1) {
+            group_pair_c(out, q, p0, p1, n_sub);
+        } else {
+            group_row(out, q, p0, n_sub);
+        }
+    }
+}
+
+static void matvec_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size, int bits) {
     /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
      * columns hold: at most 1.3 KB */
     int8_t xp[36 * KQUANT_MAX_GROUP / KQUANT_SUB + 4 * KQUANT_MAX_GROUP / KQUANT_SUB] __attribute__((aligned(16)));
-    const long row_bytes = kquant_row_bytes(4, cols, group_size);
+    const long row_bytes = kquant_row_bytes(bits, cols, group_size);
     const int per_run = KQUANT_MAX_GROUP / ((group_size + KQUANT_SUB - 1) / KQUANT_SUB * KQUANT_SUB); /* >= 1 */
     for (int r = 0; r < rows; r++) out[r] = 0.0f;
     long at = 0; /* the run's first group's byte offset in a row */
@@ -214,33 +289,36 @@ void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *
             for (int g = 0; g < n;) {
                 const int len = kquant_min(group_size, cols - start - g * group_size);
                 const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-                const long bytes = kquant_group_bytes(4, len);
+                const long bytes = kquant_group_bytes(bits, len);
                 /* the whole groups (all but a row's last) alike: at once */
                 const int same = len == group_size ? n - g - (cols - start - (n - 1) * group_size < group_size) : 1;
-                if (p1 && (n_sub == 8 || n_sub == 2)) {
-                    if (n_sub == 8) {
-                        matvec_q4_mve_pair8(q, p0, p1, out + r, same);
-                    } else {
-                        matvec_q4_mve_pair2(q, p0, p1, out + r, same);
-                    }
-                } else if (p1) {
-                    for (int k = 0; k < same; k++) {
-                        group_pair_c(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes, p1 + k * bytes, n_sub);
-                    }
-                } else {
-                    for (int k = 0; k < same; k++) {
-                        group_row(out + r, q + k * prepared_bytes(n_sub), p0 + k * bytes, n_sub);
-                    }
-                }
+                groups(out + r, q, p0, p1, same, n_sub, bytes, bits);
                 q += same * prepared_bytes(n_sub);
                 p0 += same * bytes;
                 p1 = p1 ? p1 + same * bytes : NULL;
                 g += same;
             }
         }
-        for (int g = 0; g < n; g++) at += kquant_group_bytes(4, kquant_min(group_size, cols - start - g * group_size));
+        for (int g = 0; g < n; g++) {
+            at += kquant_group_bytes(bits, kquant_min(group_size, cols - start - g * group_size));
+        }
         start += n * group_size;
         gi += n;
     }
+}
+
+void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    matvec_mve(out, x, xs, w, rows, cols, group_size, 4);
+}
+
+void matvec_q5_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    matvec_mve(out, x, xs, w, rows, cols, group_size, 5);
+}
+
+void matvec_q6_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size) {
+    matvec_mve(out, x, xs, w, rows, cols, group_size, 6);
 }
 #endif

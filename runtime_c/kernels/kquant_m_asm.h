@@ -92,6 +92,21 @@ static inline __attribute__((always_inline)) void kquant_m_group_pair(float *out
     out[1] += ((float)a[1] * d - (float)b1 * dmin) * xs;
 }
 
+/* Fields first .. first + n - 1 of a group's stream of 6-bit fields into f[0..n-1]
+ * (f has room for a multiple of 4): four from each word read, which lies within the
+ * group (at worst reaching into its d and dmin). */
+static inline void kquant_m_fields(const uint8_t *stream, int first, int n, int32_t *f) {
+    for (int j = 0; j < n; j += 4) {
+        const int bit = 6 * (first + j);
+        uint32_t w = kquant_m_load4(stream + (bit >> 3)) >> (bit & 7);
+        __asm__("" : "+r"(w)); /* a scalar loop: gcc's vectorized one, for Helium, took several times as long */
+        f[j] = (int32_t)(w & 63);
+        f[j + 1] = (int32_t)(w >> 6 & 63);
+        f[j + 2] = (int32_t)(w >> 12 & 63);
+        f[j + 3] = (int32_t)(w >> 18 & 63);
+    }
+}
+
 /* A group's d and dmin (q6: d, dmin 0), its scales' end at `at`. */
 static inline void kquant_m_group_halves(const uint8_t *at, int bits, float *d, float *dmin) {
     if (bits == 6) {
@@ -120,15 +135,16 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     memcpy(&xs, sums + n_sub, sizeof xs);
     for (int r = 0; r < (p1 ? 2 : 1); r++) {
         const uint8_t *p = r ? p1 : p0, *scales = p + span * n_sub;
-        int32_t sc[KQUANT_MAX_GROUP / KQUANT_SUB], b = 0, offset = 0;
-        for (int j = 0; j < n_sub; j++) {
-            if (bits == 6) {
+        int32_t sc[KQUANT_MAX_GROUP / KQUANT_SUB], m[KQUANT_MAX_GROUP / KQUANT_SUB], b = 0, offset = 0;
+        if (bits == 6) {
+            for (int j = 0; j < n_sub; j++) {
                 sc[j] = scales[j];
                 offset += sc[j] * sums[j];
-            } else {
-                sc[j] = kquant_m_field(scales, j);
-                b += kquant_m_field(scales, n_sub + j) * sums[j];
             }
+        } else {
+            kquant_m_fields(scales, 0, n_sub, sc);
+            kquant_m_fields(scales, n_sub, n_sub, m);
+            for (int j = 0; j < n_sub; j++) b += m[j] * sums[j];
         }
         const int32_t a = row(xp, p, sc, n_sub) - 32 * offset;
         float d, dmin;

@@ -154,6 +154,8 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
 }
 
 #define KQUANT_M_ASM                                                                          \
+    /* the bytes of a sub-block's values (q4 16, q5 20): what Q4_SCALE steps over */         \
+    ".set KQ_SPAN, 16\n"                                                                      \
     /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and        \
      * r8, a word read from its byte (its last byte at worst the group's d) */             \
     ".macro Q4_FIELDS f, at\n"                                                                \
@@ -164,7 +166,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     ".endm\n"                                                                                 \
     /* sub-block j of n, its S_j of the rows in sa and sb: A += sc_j * S_j */                \
     ".macro Q4_SCALE j, n, sa, sb\n"                                                          \
-    "  Q4_FIELDS \\j, (16*(\\n-\\j-1))\n"                                                     \
+    "  Q4_FIELDS \\j, (KQ_SPAN*(\\n-\\j-1))\n"                                                \
     "  .if \\j == 0\n"                                                                        \
     "  mul r11, lr, \\sa\n"                                                                   \
     "  mul r12, r8, \\sb\n"                                                                   \

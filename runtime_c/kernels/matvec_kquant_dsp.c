@@ -82,6 +82,68 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
     memcpy(sums + n_sub, &xs, sizeof xs);
 }
 
+/* q5's sub-block, for both assembly blocks below (each purges it after use,
+ * Q5_DSP_ASM_PURGE): a row's S_j. Per word of nibbles as q4's pairs, each or-ed with
+ * its two fifth bits, which the word of them with bits 1 and 4 of each bit's index
+ * swapped (Q5_SWAP) holds 16 apart, as a pair's lanes: those of values k, k+2 (k+1,
+ * k+3; k+16, k+18; k+17, k+19) at k, k+16 (k+1, k+17; k+2, k+18; k+3, k+19). */
+#define Q5_DSP_ASM                                                                            \
+    /* h's bits, index bits 1 and 4 swapped (2..3, 6..7, 10..11, 14..15 with 14 above         \
+     * them); t0, t1 temporaries */                                                          \
+    ".macro Q5_SWAP h, t0, t1\n"                                                              \
+    "  movw \\t0, #0xCCCC\n"                                                                  \
+    "  eor \\t1, \\h, \\h, lsr #14\n"                                                         \
+    "  and \\t1, \\t1, \\t0\n"                                                                \
+    "  eor \\h, \\h, \\t1\n"                                                                  \
+    "  eor \\h, \\h, \\t1, lsl #14\n"                                                         \
+    ".endm\n"                                                                                 \
+    /* r7 |= fifth & (h shifted by s: left when s < 0); r8 a temporary */                    \
+    ".macro Q5_BITS s, h, fifth\n"                                                            \
+    "  .if \\s < 0\n"                                                                         \
+    "  and r8, \\fifth, \\h, lsl #(-(\\s))\n"                                                 \
+    "  .elseif \\s == 0\n"                                                                    \
+    "  and r8, \\fifth, \\h\n"                                                                \
+    "  .else\n"                                                                               \
+    "  and r8, \\fifth, \\h, lsr #(\\s)\n"                                                    \
+    "  .endif\n"                                                                              \
+    "  orr r7, r7, r8\n"                                                                      \
+    ".endm\n"                                                                                 \
+    /* word k (0..3) of the sub-block at rp, its pairs' fifth bits at 4k + i (and 16         \
+     * above) in h for pair i, fifth 0x00100010, r3 0x000F000F: S += the products with       \
+     * the activation pairs at r0 (r4, r5, r6 temporaries) */                                \
+    ".macro Q5_WORD k, rp, h, fifth, s\n"                                                     \
+    "  ldrd r4, r5, [r0], #8\n"                                                               \
+    "  ldr r6, [\\rp], #4\n"                                                                  \
+    "  and r7, r3, r6\n"                                                                      \
+    "  Q5_BITS (4 * \\k - 4), \\h, \\fifth\n"                                                 \
+    "  .if \\k == 0\n"                                                                        \
+    "  smuad \\s, r7, r4\n"                                                                   \
+    "  .else\n"                                                                               \
+    "  smlad \\s, r7, r4, \\s\n"                                                              \
+    "  .endif\n"                                                                              \
+    "  and r7, r3, r6, lsr #8\n"                                                              \
+    "  Q5_BITS (4 * \\k - 3), \\h, \\fifth\n"                                                 \
+    "  smlad \\s, r7, r5, \\s\n"                                                              \
+    "  ldrd r4, r5, [r0], #8\n"                                                               \
+    "  and r7, r3, r6, lsr #4\n"                                                              \
+    "  Q5_BITS (4 * \\k - 2), \\h, \\fifth\n"                                                 \
+    "  smlad \\s, r7, r4, \\s\n"                                                              \
+    "  and r7, r3, r6, lsr #12\n"                                                             \
+    "  Q5_BITS (4 * \\k - 1), \\h, \\fifth\n"                                                 \
+    "  smlad \\s, r7, r5, \\s\n"                                                              \
+    ".endm\n"                                                                                 \
+    /* a sub-block's S into s, the row at rp then past it */                                 \
+    ".macro Q5_DOT rp, h, fifth, s\n"                                                         \
+    "  ldr \\h, [\\rp, #16]\n"                                                                \
+    "  Q5_SWAP \\h, r7, r8\n"                                                                 \
+    "  Q5_WORD 0, \\rp, \\h, \\fifth, \\s\n"                                                  \
+    "  Q5_WORD 1, \\rp, \\h, \\fifth, \\s\n"                                                  \
+    "  Q5_WORD 2, \\rp, \\h, \\fifth, \\s\n"                                                  \
+    "  Q5_WORD 3, \\rp, \\h, \\fifth, \\s\n"                                                  \
+    "  adds \\rp, \\rp, #4\n" /* past the fifth bits */                                      \
+    ".endm\n"
+#define Q5_DSP_ASM_PURGE ".purgem Q5_SWAP\n.purgem Q5_BITS\n.purgem Q5_WORD\n.purgem Q5_DOT\n"
+
 #if defined(__ARM_FP) && (__ARM_FP & 4) /* the epilogue is on the FPU (every DSP board has one) */
 #define Q4_DSP_ASM 1
 /* Two rows' (p0, p1) n_groups groups of n_sub sub-blocks each, all full, after the
@@ -90,6 +152,9 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
  * q4's default) and 2 (64), because the body needs all 14 core registers. */
 void matvec_q4_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+/* The same for q5. */
+void matvec_q5_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q5_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 /* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
  * scales given (kquant_m_group_pair), a loop of the same sub-blocks. */
 void matvec_q4_dsp_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
@@ -198,6 +263,33 @@ __asm__(
     "  pop {r3-r11, pc}\n"
     ".size matvec_q4_dsp_dots, .-matvec_q4_dsp_dots\n"
     "Q4_PAIR matvec_q4_dsp_pair2, 2\n"
+    ".purgem Q4_SUB\n"
+    /* q5's: a row at a time (its fifth bits take the registers a second row's
+     * would), then its A += sc_j * S_j; r10 is 0x00100010 until the group's B */
+    Q5_DSP_ASM
+    ".macro Q5_ROW j, n, rp, acc\n"
+    "  Q5_DOT \\rp, lr, r10, r9\n"
+    "  ldr r8, [\\rp, #(20 * (\\n - \\j - 1) + ((6 * \\j) >> 3))]\n"
+    "  ubfx r8, r8, #((6 * \\j) & 7), #6\n"
+    "  .if \\j == 0\n"
+    "  mul \\acc, r8, r9\n"
+    "  .else\n"
+    "  mla \\acc, r8, r9, \\acc\n"
+    "  .endif\n"
+    ".endm\n"
+    ".macro Q4_SUB j, n\n"
+    "  .if \\j == 0\n"
+    "  mov r10, #0x00100010\n"
+    "  .endif\n"
+    "  Q5_ROW \\j, \\n, r1, r11\n"
+    "  sub r0, r0, #64\n" /* the same activations for the second row */
+    "  Q5_ROW \\j, \\n, r2, r12\n"
+    ".endm\n"
+    ".set KQ_SPAN, 20\n"
+    "Q4_PAIR matvec_q5_dsp_pair8, 8\n"
+    "Q4_PAIR matvec_q5_dsp_pair2, 2\n"
+    ".purgem Q5_ROW\n"
+    Q5_DSP_ASM_PURGE
     ".purgem Q4_WORD\n"
     ".purgem Q4_SUB\n"
     ".purgem Q4_PAIR\n"
@@ -230,41 +322,7 @@ __asm__(
     ".pushsection .text.matvec_kquant_dsp_row,\"ax\",%progbits\n"
     ".syntax unified\n"
     ".thumb\n"
-    /* r7 = r7 | (r9 & r2 shifted by s: left when s < 0) */
-    ".macro Q5_BITS s\n"
-    "  .if \\s < 0\n"
-    "  and r8, r9, r2, lsl #(-(\\s))\n"
-    "  .elseif \\s == 0\n"
-    "  and r8, r9, r2\n"
-    "  .else\n"
-    "  and r8, r9, r2, lsr #(\\s)\n"
-    "  .endif\n"
-    "  orr r7, r7, r8\n"
-    ".endm\n"
-    /* word k (0..3) of a sub-block: its pairs' nibbles (as q4's), or-ed with their
-     * fifth bits, which lie at 4k + i (and 16 above) for pair i; S_j += their
-     * products */
-    ".macro Q5_WORD k\n"
-    "  ldrd r4, r5, [r0], #8\n"
-    "  ldr r6, [r1], #4\n"
-    "  and r7, r3, r6\n"
-    "  Q5_BITS (4 * \\k - 4)\n"
-    "  .if \\k == 0\n"
-    "  smuad r10, r7, r4\n"
-    "  .else\n"
-    "  smlad r10, r7, r4, r10\n"
-    "  .endif\n"
-    "  and r7, r3, r6, lsr #8\n"
-    "  Q5_BITS (4 * \\k - 3)\n"
-    "  smlad r10, r7, r5, r10\n"
-    "  ldrd r4, r5, [r0], #8\n"
-    "  and r7, r3, r6, lsr #4\n"
-    "  Q5_BITS (4 * \\k - 2)\n"
-    "  smlad r10, r7, r4, r10\n"
-    "  and r7, r3, r6, lsr #12\n"
-    "  Q5_BITS (4 * \\k - 1)\n"
-    "  smlad r10, r7, r5, r10\n"
-    ".endm\n"
+    Q5_DSP_ASM
     /* word k of a q6 sub-block: the top bits of its values k..k+3 and k+16..k+19 are
      * at bits 2 * (k / 2) and 4 + 2 * (k / 2) of the bytes of the word of them at
      * 4 * (k mod 2) (each byte i of the 8 holds values i, i + 8, i + 16, i + 24) */
@@ -324,21 +382,7 @@ __asm__(
     "  mov r3, #0x000F000F\n"
     "  mov r9, #0x00100010\n"
     "1:\n"
-    /* the fifth bits, index bits 1 and 4 swapped (2..3, 6..7, 10..11, 14..15 with
-     * 14 above them): those of values k, k+2 (k+1, k+3; k+16, k+18; k+17, k+19)
-     * then lie at k, k+16 (k+1, k+17; k+2, k+18; k+3, k+19), 16 apart as a pair's
-     * lanes */
-    "  ldr r2, [r1, #16]\n"
-    "  movw r8, #0xCCCC\n"
-    "  eor r12, r2, r2, lsr #14\n"
-    "  and r12, r12, r8\n"
-    "  eor r2, r2, r12\n"
-    "  eor r2, r2, r12, lsl #14\n"
-    "  Q5_WORD 0\n"
-    "  Q5_WORD 1\n"
-    "  Q5_WORD 2\n"
-    "  Q5_WORD 3\n"
-    "  adds r1, r1, #4\n" /* past the fifth bits */
+    "  Q5_DOT r1, r2, r9, r10\n"
     "KQ_ROW_END matvec_q5_dsp_row\n"
     "KQ_ROW matvec_q6_dsp_row\n"
     "  mov r3, #0x30303030\n"
@@ -350,8 +394,7 @@ __asm__(
     "  Q6_WORD 3\n"
     "  adds r1, r1, #8\n" /* past the top bits */
     "KQ_ROW_END matvec_q6_dsp_row\n"
-    ".purgem Q5_BITS\n"
-    ".purgem Q5_WORD\n"
+    Q5_DSP_ASM_PURGE
     ".purgem Q6_WORD\n"
     ".purgem KQ_ROW\n"
     ".purgem KQ_ROW_END\n"
@@ -390,12 +433,12 @@ static inline __attribute__((always_inline)) void group_c(float *out, const uint
 static inline __attribute__((always_inline)) void groups(float *out, const uint32_t *xp, const uint8_t *p0,
                                                          const uint8_t *p1, int n, int n_sub, int len, int bits) {
 #if defined(Q4_DSP_ASM)
-    if (bits == 4 && p1 && n_sub == 8) {
-        matvec_q4_dsp_pair8(xp, p0, p1, out, n);
-        return;
-    }
-    if (bits == 4 && p1 && n_sub == 2) {
-        matvec_q4_dsp_pair2(xp, p0, p1, out, n);
+    if (bits != 6 && p1 && (n_sub == 8 || n_sub == 2)) {
+        if (bits == 4) {
+            (n_sub == 8 ? matvec_q4_dsp_pair8 : matvec_q4_dsp_pair2)(xp, p0, p1, out, n);
+        } else {
+            (n_sub == 8 ? matvec_q5_dsp_pair8 : matvec_q5_dsp_pair2)(xp, p0, p1, out, n);
+        }
         return;
     }
 #endif

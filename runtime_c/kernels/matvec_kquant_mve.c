@@ -46,6 +46,9 @@ static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
  * q4's default) and 2 (64): gcc keeps Helium's vectors poorly in registers. */
 void matvec_q4_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+/* The same for q5. */
+void matvec_q5_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q5_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 /* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
  * scales given (kquant_m_group_pair), a low-overhead loop of the same sub-blocks. */
 void matvec_q4_mve_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
@@ -131,6 +134,42 @@ __asm__(
     "  pop {r3-r11, pc}\n"
     ".size matvec_q4_mve_dots, .-matvec_q4_mve_dots\n"
     "Q4M_PAIR matvec_q4_mve_pair2, 2\n"
+    ".purgem Q4_SUB\n"
+    /* q5's sub-block: q4's nibbles, each row's fifth bits two predicates (bit i of
+     * each that of byte lane i), 16 (r7) added to the lanes whose bit is set */
+    ".macro Q5M_FIFTH q, h\n"
+    "  vmsr p0, \\h\n"
+    "  vpst\n"
+    "  vaddt.i8 \\q, \\q, r7\n"
+    ".endm\n"
+    ".macro Q5M_ROW q, h, s\n"
+    "  vand q5, \\q, q4\n"
+    "  vshr.u8 \\q, \\q, #4\n"
+    "  Q5M_FIFTH q5, \\h\n"
+    "  lsr \\h, \\h, #16\n"
+    "  Q5M_FIFTH \\q, \\h\n"
+    "  vmladav.s8 \\s, q5, q0\n"
+    "  vmladava.s8 \\s, \\q, q1\n"
+    ".endm\n"
+    ".macro Q4_SUB j, n\n"
+    "  .if \\j == 0\n"
+    "  movs r7, #16\n"
+    "  .endif\n"
+    "  vldrb.u8 q0, [r0], #16\n"
+    "  vldrb.u8 q1, [r0], #16\n"
+    "  ldr r3, [r1, #16]\n"
+    "  ldr r5, [r2, #16]\n"
+    "  vldrb.u8 q2, [r1], #20\n"
+    "  vldrb.u8 q3, [r2], #20\n"
+    "  Q5M_ROW q2, r3, r4\n"
+    "  Q5M_ROW q3, r5, r6\n"
+    "  Q4_SCALE \\j, \\n, r4, r6\n"
+    ".endm\n"
+    ".set KQ_SPAN, 20\n"
+    "Q4M_PAIR matvec_q5_mve_pair8, 8\n"
+    "Q4M_PAIR matvec_q5_mve_pair2, 2\n"
+    ".purgem Q5M_FIFTH\n"
+    ".purgem Q5M_ROW\n"
     ".purgem Q4M_DOT\n"
     ".purgem Q4_SUB\n"
     ".purgem Q4M_PAIR\n"
@@ -246,11 +285,11 @@ static void group6(float *out, const int8_t *xp, const uint8_t *p0, const uint8_
  * each, their activations at q: q4's in assembly where it has it. */
 static void groups(float *out, const int8_t *q, const uint8_t *p0, const uint8_t *p1, int same, int n_sub, long bytes,
                    int bits) {
-    if (bits == 4 && p1 && (n_sub == 8 || n_sub == 2)) {
-        if (n_sub == 8) {
-            matvec_q4_mve_pair8(q, p0, p1, out, same);
+    if (bits != 6 && p1 && (n_sub == 8 || n_sub == 2)) {
+        if (bits == 4) {
+            (n_sub == 8 ? matvec_q4_mve_pair8 : matvec_q4_mve_pair2)(q, p0, p1, out, same);
         } else {
-            matvec_q4_mve_pair2(q, p0, p1, out, same);
+            (n_sub == 8 ? matvec_q5_mve_pair8 : matvec_q5_mve_pair2)(q, p0, p1, out, same);
         }
         return;
     }

@@ -233,10 +233,68 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     "  vadd.f32 \\f1, \\f1, s11\n"                                                            \
     "  add r1, r1, #(((12 * \\n + 7) >> 3) + 4)\n"                                            \
     "  add r2, r2, #(((12 * \\n + 7) >> 3) + 4)\n"                                            \
+    ".endm\n"                                                                                 \
+    /* q6's: sub-block j of n (24 bytes each), its S_j of the rows in sa and sb, of          \
+     * the values as stored (q + 32): A += sc_j * S_j, sc_j a byte */                        \
+    ".macro Q6_SCALE j, n, sa, sb\n"                                                          \
+    "  ldrb lr, [r1, #(24 * (\\n - \\j - 1) + \\j)]\n"                                  \
+    "  ldrb r8, [r2, #(24 * (\\n - \\j - 1) + \\j)]\n"                                  \
+    "  .if \\j == 0\n"                                                                       \
+    "  mul r11, lr, \\sa\n"                                                                  \
+    "  mul r12, r8, \\sb\n"                                                                  \
+    "  .else\n"                                                                               \
+    "  mla r11, lr, \\sa, r11\n"                                                             \
+    "  mla r12, r8, \\sb, r12\n"                                                             \
+    "  .endif\n"                                                                              \
+    ".endm\n"                                                                                 \
+    /* q6's group, as Q4_GROUP (the same arguments; h0, h1 unused): its n sub-blocks         \
+     * (Q6_SUB, the file's), then 32 sum_j sc_j X_j off A (the values stored q + 32), and    \
+     * the float step: (float)A * d * xs, which is the reference's ((float)A * d -          \
+     * (float)0 * 0.0f) * xs to the bit (x - +0 is x) */                                     \
+    ".macro Q6_GROUP n, x, w0, w1, h0, h1, f0, f1\n"                                          \
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"                                                      \
+    "  .if \\j < \\n\n"                                                                     \
+    "  Q6_SUB \\j, \\n\n"                                                                   \
+    "  .endif\n"                                                                              \
+    "  .endr\n"                                                                               \
+    "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"                                                      \
+    "  .if \\j < \\n\n"                                                                     \
+    "  ldrb lr, [r1, #\\j]\n"                                                                \
+    "  ldrb r8, [r2, #\\j]\n"                                                                \
+    "  ldr \\x, [r0], #4\n"                                                                  \
+    "  .if \\j == 0\n"                                                                       \
+    "  mul r9, lr, \\x\n"                                                                    \
+    "  mul r10, r8, \\x\n"                                                                   \
+    "  .else\n"                                                                               \
+    "  mla r9, lr, \\x, r9\n"                                                                \
+    "  mla r10, r8, \\x, r10\n"                                                              \
+    "  .endif\n"                                                                              \
+    "  .endif\n"                                                                              \
+    "  .endr\n"                                                                               \
+    "  sub r11, r11, r9, lsl #5\n"                                                            \
+    "  sub r12, r12, r10, lsl #5\n"                                                           \
+    "  vldmia r0!, {s2}\n"                                                                    \
+    "  ldrh \\w0, [r1, #\\n]\n"                                                             \
+    "  ldrh \\w1, [r2, #\\n]\n"                                                             \
+    "  vmov s3, s4, \\w0, \\w1\n"                                                           \
+    "  vcvtb.f32.f16 s5, s3\n"                                                                \
+    "  vcvtb.f32.f16 s7, s4\n"                                                                \
+    "  vmov s9, s10, r11, r12\n"                                                              \
+    "  vcvt.f32.s32 s9, s9\n"                                                                 \
+    "  vcvt.f32.s32 s10, s10\n"                                                               \
+    "  vmul.f32 s9, s9, s5\n"                                                                 \
+    "  vmul.f32 s10, s10, s7\n"                                                               \
+    "  vmul.f32 s9, s9, s2\n"                                                                 \
+    "  vmul.f32 s10, s10, s2\n"                                                               \
+    "  vadd.f32 \\f0, \\f0, s9\n"                                                           \
+    "  vadd.f32 \\f1, \\f1, s10\n"                                                          \
+    "  add r1, r1, #(\\n + 2)\n"                                                             \
+    "  add r2, r2, #(\\n + 2)\n"                                                             \
     ".endm\n"
 
 /* After the file's last use of them. */
-#define KQUANT_M_ASM_PURGE ".purgem Q4_FIELDS\n.purgem Q4_SCALE\n.purgem Q4_GROUP\n"
+#define KQUANT_M_ASM_PURGE \
+    ".purgem Q4_FIELDS\n.purgem Q4_SCALE\n.purgem Q4_GROUP\n.purgem Q6_SCALE\n.purgem Q6_GROUP\n"
 #endif
 
 #endif

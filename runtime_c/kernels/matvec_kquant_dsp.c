@@ -144,6 +144,51 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
     ".endm\n"
 #define Q5_DSP_ASM_PURGE ".purgem Q5_SWAP\n.purgem Q5_BITS\n.purgem Q5_WORD\n.purgem Q5_DOT\n"
 
+/* q6's word k (0..3) of the sub-block at rp (then past the word), as the q5 macros
+ * above: the top bits of its values k..k+3 and k+16..k+19 are at bits 2 * (k / 2)
+ * and 4 + 2 * (k / 2) of the bytes of the word of them at 4 * (k mod 2) (each byte i
+ * of the 8 holds values i, i + 8, i + 16, i + 24), read into t; r3 0x30303030, r12
+ * 0x0F0F0F0F; r7 and r8 the values as bytes, r9 a temporary; S (r10) += the products
+ * with the activation pairs at r0. */
+#define Q6_DSP_ASM                                                                            \
+    ".macro Q6_WORD k, rp, t\n"                                                               \
+    "  ldr \\t, [\\rp, #(16 + 4 * (\\k & 1) - 4 * \\k)]\n"                                    \
+    "  ldr r6, [\\rp], #4\n"                                                                  \
+    "  ldrd r4, r5, [r0], #8\n"                                                               \
+    "  and r7, r6, #0x0F0F0F0F\n"                                                             \
+    "  and r8, r12, r6, lsr #4\n"                                                             \
+    "  and r9, r3, \\t, lsl #(4 - 2 * (\\k >> 1))\n"                                          \
+    "  orr r7, r7, r9\n"                                                                      \
+    "  .if \\k >> 1\n"                                                                        \
+    "  and r9, r3, \\t, lsr #2\n"                                                             \
+    "  .else\n"                                                                               \
+    "  and r9, r3, \\t\n"                                                                     \
+    "  .endif\n"                                                                              \
+    "  orr r8, r8, r9\n"                                                                      \
+    "  uxtb16 r9, r7\n"                                                                       \
+    "  .if \\k == 0\n"                                                                        \
+    "  smuad r10, r9, r4\n"                                                                   \
+    "  .else\n"                                                                               \
+    "  smlad r10, r9, r4, r10\n"                                                              \
+    "  .endif\n"                                                                              \
+    "  uxtb16 r9, r7, ror #8\n"                                                               \
+    "  smlad r10, r9, r5, r10\n"                                                              \
+    "  ldrd r4, r5, [r0], #8\n"                                                               \
+    "  uxtb16 r9, r8\n"                                                                       \
+    "  smlad r10, r9, r4, r10\n"                                                              \
+    "  uxtb16 r9, r8, ror #8\n"                                                               \
+    "  smlad r10, r9, r5, r10\n"                                                              \
+    ".endm\n"                                                                                 \
+    /* a sub-block's S into r10, the row at rp then past it */                               \
+    ".macro Q6_DOT rp, t\n"                                                                   \
+    "  Q6_WORD 0, \\rp, \\t\n"                                                                \
+    "  Q6_WORD 1, \\rp, \\t\n"                                                                \
+    "  Q6_WORD 2, \\rp, \\t\n"                                                                \
+    "  Q6_WORD 3, \\rp, \\t\n"                                                                \
+    "  adds \\rp, \\rp, #8\n" /* past the top bits */                                        \
+    ".endm\n"
+#define Q6_DSP_ASM_PURGE ".purgem Q6_WORD\n.purgem Q6_DOT\n"
+
 #if defined(__ARM_FP) && (__ARM_FP & 4) /* the epilogue is on the FPU (every DSP board has one) */
 #define Q4_DSP_ASM 1
 /* Two rows' (p0, p1) n_groups groups of n_sub sub-blocks each, all full, after the
@@ -152,9 +197,11 @@ static void prepare_group(uint32_t *xp, const int8_t *x, float xs, int len) {
  * q4's default) and 2 (64), because the body needs all 14 core registers. */
 void matvec_q4_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
-/* The same for q5. */
+/* The same for q5 and q6. */
 void matvec_q5_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q5_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q6_dsp_pair8(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q6_dsp_pair2(const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 /* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
  * scales given (kquant_m_group_pair), a loop of the same sub-blocks. */
 void matvec_q4_dsp_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
@@ -211,21 +258,28 @@ __asm__(
     "  Q4_SCALE \\j, \\n, r9, r10\n"
     ".endm\n"
     /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
-    ".macro Q4_PAIR name, n\n"
+    /* (q6: its group macro, its mask in r3, and 8 bytes of stack for the sub-blocks) */
+    ".macro Q4_PAIR name, n, group=Q4_GROUP, mask=0x000F000F, frame=0\n"
     ".global \\name\n"
     ".type \\name, %function\n"
     ".thumb_func\n"
     "\\name:\n"
     "  push {r3-r11, lr}\n"
+    "  .if \\frame\n"
+    "  sub sp, sp, #(\\frame)\n"
+    "  .endif\n"
     "  vldr s0, [r3]\n"
     "  vldr s1, [r3, #4]\n"
-    "  mov r3, #0x000F000F\n"
+    "  mov r3, #(\\mask)\n"
     "1:\n"
-    "  Q4_GROUP \\n, r4, r6, r7, r4, r5, s0, s1\n"
-    "  ldr r4, [sp, #40]\n"
+    "  \\group \\n, r4, r6, r7, r4, r5, s0, s1\n"
+    "  ldr r4, [sp, #(40 + \\frame)]\n"
     "  subs r4, r4, #1\n"
-    "  str r4, [sp, #40]\n"
+    "  str r4, [sp, #(40 + \\frame)]\n"
     "  bne 1b\n"
+    "  .if \\frame\n"
+    "  add sp, sp, #(\\frame)\n"
+    "  .endif\n"
     "  pop {r3}\n"
     "  vstr s0, [r3]\n"
     "  vstr s1, [r3, #4]\n"
@@ -290,6 +344,38 @@ __asm__(
     "Q4_PAIR matvec_q5_dsp_pair2, 2\n"
     ".purgem Q5_ROW\n"
     Q5_DSP_ASM_PURGE
+    /* q6's: a row at a time too, r12 (the second row's A) on the stack meanwhile for
+     * the mask 0x0F0F0F0F */
+    Q6_DSP_ASM
+    ".macro Q6_ROW j, n, rp\n"
+    "  Q6_DOT \\rp, lr\n"
+    "  ldrb r8, [\\rp, #(24 * (\\n - \\j - 1) + \\j)]\n"
+    ".endm\n"
+    ".macro Q6_SUB j, n\n"
+    "  .if \\j\n"
+    "  str r12, [sp]\n"
+    "  .endif\n"
+    "  mov r12, #0x0F0F0F0F\n"
+    "  Q6_ROW \\j, \\n, r1\n"
+    "  .if \\j\n"
+    "  mla r11, r8, r10, r11\n"
+    "  .else\n"
+    "  mul r11, r8, r10\n"
+    "  .endif\n"
+    "  sub r0, r0, #64\n"
+    "  Q6_ROW \\j, \\n, r2\n"
+    "  .if \\j\n"
+    "  ldr r9, [sp]\n"
+    "  mla r12, r8, r10, r9\n"
+    "  .else\n"
+    "  mul r12, r8, r10\n"
+    "  .endif\n"
+    ".endm\n"
+    "Q4_PAIR matvec_q6_dsp_pair8, 8, Q6_GROUP, 0x30303030, 8\n"
+    "Q4_PAIR matvec_q6_dsp_pair2, 2, Q6_GROUP, 0x30303030, 8\n"
+    ".purgem Q6_ROW\n"
+    ".purgem Q6_SUB\n"
+    Q6_DSP_ASM_PURGE
     ".purgem Q4_WORD\n"
     ".purgem Q4_SUB\n"
     ".purgem Q4_PAIR\n"
@@ -323,37 +409,7 @@ __asm__(
     ".syntax unified\n"
     ".thumb\n"
     Q5_DSP_ASM
-    /* word k of a q6 sub-block: the top bits of its values k..k+3 and k+16..k+19 are
-     * at bits 2 * (k / 2) and 4 + 2 * (k / 2) of the bytes of the word of them at
-     * 4 * (k mod 2) (each byte i of the 8 holds values i, i + 8, i + 16, i + 24) */
-    ".macro Q6_WORD k\n"
-    "  ldr r2, [r1, #(16 + 4 * (\\k & 1) - 4 * \\k)]\n"
-    "  ldr r6, [r1], #4\n"
-    "  ldrd r4, r5, [r0], #8\n"
-    "  and r7, r6, #0x0F0F0F0F\n"
-    "  and r8, r12, r6, lsr #4\n"
-    "  and r9, r3, r2, lsl #(4 - 2 * (\\k >> 1))\n"
-    "  orr r7, r7, r9\n"
-    "  .if \\k >> 1\n"
-    "  and r9, r3, r2, lsr #2\n"
-    "  .else\n"
-    "  and r9, r3, r2\n"
-    "  .endif\n"
-    "  orr r8, r8, r9\n"
-    "  uxtb16 r9, r7\n"
-    "  .if \\k == 0\n"
-    "  smuad r10, r9, r4\n"
-    "  .else\n"
-    "  smlad r10, r9, r4, r10\n"
-    "  .endif\n"
-    "  uxtb16 r9, r7, ror #8\n"
-    "  smlad r10, r9, r5, r10\n"
-    "  ldrd r4, r5, [r0], #8\n"
-    "  uxtb16 r9, r8\n"
-    "  smlad r10, r9, r4, r10\n"
-    "  uxtb16 r9, r8, ror #8\n"
-    "  smlad r10, r9, r5, r10\n"
-    ".endm\n"
+    Q6_DSP_ASM
     /* the function (xp r0, p r1, sc r2, n_sub r3): the scales to lr, the end of xp
      * (64 bytes of pairs a sub-block) to [sp] */
     ".macro KQ_ROW name\n"
@@ -388,14 +444,10 @@ __asm__(
     "  mov r3, #0x30303030\n"
     "  mov r12, #0x0F0F0F0F\n"
     "1:\n"
-    "  Q6_WORD 0\n"
-    "  Q6_WORD 1\n"
-    "  Q6_WORD 2\n"
-    "  Q6_WORD 3\n"
-    "  adds r1, r1, #8\n" /* past the top bits */
+    "  Q6_DOT r1, r2\n"
     "KQ_ROW_END matvec_q6_dsp_row\n"
     Q5_DSP_ASM_PURGE
-    ".purgem Q6_WORD\n"
+    Q6_DSP_ASM_PURGE
     ".purgem KQ_ROW\n"
     ".purgem KQ_ROW_END\n"
     ".popsection\n");
@@ -433,11 +485,13 @@ static inline __attribute__((always_inline)) void group_c(float *out, const uint
 static inline __attribute__((always_inline)) void groups(float *out, const uint32_t *xp, const uint8_t *p0,
                                                          const uint8_t *p1, int n, int n_sub, int len, int bits) {
 #if defined(Q4_DSP_ASM)
-    if (bits != 6 && p1 && (n_sub == 8 || n_sub == 2)) {
+    if (p1 && (n_sub == 8 || n_sub == 2)) {
         if (bits == 4) {
             (n_sub == 8 ? matvec_q4_dsp_pair8 : matvec_q4_dsp_pair2)(xp, p0, p1, out, n);
-        } else {
+        } else if (bits == 5) {
             (n_sub == 8 ? matvec_q5_dsp_pair8 : matvec_q5_dsp_pair2)(xp, p0, p1, out, n);
+        } else {
+            (n_sub == 8 ? matvec_q6_dsp_pair8 : matvec_q6_dsp_pair2)(xp, p0, p1, out, n);
         }
         return;
     }

@@ -46,9 +46,11 @@ static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
  * q4's default) and 2 (64): gcc keeps Helium's vectors poorly in registers. */
 void matvec_q4_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q4_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
-/* The same for q5. */
+/* The same for q5 and q6. */
 void matvec_q5_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 void matvec_q5_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q6_mve_pair8(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
+void matvec_q6_mve_pair2(const int8_t *xp, const uint8_t *p0, const uint8_t *p1, float *out, int n_groups);
 /* Any other group of two rows: only a[0], a[1] = their A, sum_j sc[2j + r] * S_j, the
  * scales given (kquant_m_group_pair), a low-overhead loop of the same sub-blocks. */
 void matvec_q4_mve_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, const int32_t *sc, int n_sub,
@@ -86,7 +88,7 @@ __asm__(
     "  Q4_SCALE \\j, \\n, r4, r6\n"
     ".endm\n"
     /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
-    ".macro Q4M_PAIR name, n\n"
+    ".macro Q4M_PAIR name, n, group=Q4_GROUP\n"
     ".global \\name\n"
     ".type \\name, %function\n"
     ".thumb_func\n"
@@ -97,7 +99,7 @@ __asm__(
     "  vldr s25, [r3, #4]\n"
     "  vmov.i8 q4, #15\n"
     "1:\n"
-    "  Q4_GROUP \\n, r3, r5, r7, r3, r5, s24, s25\n"
+    "  \\group \\n, r3, r5, r7, r3, r5, s24, s25\n"
     "  ldr r3, [sp, #104]\n"
     "  subs r3, r3, #1\n"
     "  str r3, [sp, #104]\n"
@@ -170,6 +172,39 @@ __asm__(
     "Q4M_PAIR matvec_q5_mve_pair2, 2\n"
     ".purgem Q5M_FIFTH\n"
     ".purgem Q5M_ROW\n"
+    /* q6's sub-block: a row's 8 bytes of top bits into q7, bytes 0-7 as they are and
+     * bytes 8-15 shifted right by 2, so that every lane's (byte i mod 8's) bits 0-1 are
+     * the top of value i and bits 4-5 that of value i + 16; then VSRI and VSLI put
+     * them above the nibbles, the other bits cleared first by shifts */
+    ".macro Q6M_ROW rp, q, s\n"
+    "  ldr r3, [\\rp, #16]\n"
+    "  ldr r5, [\\rp, #20]\n"
+    "  lsr r7, r3, #2\n"
+    "  lsr r8, r5, #2\n"
+    /* the first register to the lower lane (as QEMU and gcc 13's vcreateq have it) */
+    "  vmov q7[2], q7[0], r3, r7\n"
+    "  vmov q7[3], q7[1], r5, r8\n"
+    "  vldrb.u8 \\q, [\\rp], #24\n"
+    "  vshl.i8 q5, q7, #2\n"
+    "  vshr.u8 q5, q5, #2\n"
+    "  vsri.8 q5, \\q, #4\n" /* values 16-31 */
+    "  vshl.i8 q4, q7, #6\n"
+    "  vshr.u8 q4, q4, #6\n"
+    "  vsli.8 \\q, q4, #4\n" /* values 0-15 */
+    "  vmladav.s8 \\s, \\q, q0\n"
+    "  vmladava.s8 \\s, q5, q1\n"
+    ".endm\n"
+    ".macro Q6_SUB j, n\n"
+    "  vldrb.u8 q0, [r0], #16\n"
+    "  vldrb.u8 q1, [r0], #16\n"
+    "  Q6M_ROW r1, q2, r4\n"
+    "  Q6M_ROW r2, q3, r6\n"
+    "  Q6_SCALE \\j, \\n, r4, r6\n"
+    ".endm\n"
+    "Q4M_PAIR matvec_q6_mve_pair8, 8, Q6_GROUP\n"
+    "Q4M_PAIR matvec_q6_mve_pair2, 2, Q6_GROUP\n"
+    ".purgem Q6M_ROW\n"
+    ".purgem Q6_SUB\n"
     ".purgem Q4M_DOT\n"
     ".purgem Q4_SUB\n"
     ".purgem Q4M_PAIR\n"
@@ -285,11 +320,13 @@ static void group6(float *out, const int8_t *xp, const uint8_t *p0, const uint8_
  * each, their activations at q: q4's in assembly where it has it. */
 static void groups(float *out, const int8_t *q, const uint8_t *p0, const uint8_t *p1, int same, int n_sub, long bytes,
                    int bits) {
-    if (bits != 6 && p1 && (n_sub == 8 || n_sub == 2)) {
+    if (p1 && (n_sub == 8 || n_sub == 2)) {
         if (bits == 4) {
             (n_sub == 8 ? matvec_q4_mve_pair8 : matvec_q4_mve_pair2)(q, p0, p1, out, same);
-        } else {
+        } else if (bits == 5) {
             (n_sub == 8 ? matvec_q5_mve_pair8 : matvec_q5_mve_pair2)(q, p0, p1, out, same);
+        } else {
+            (n_sub == 8 ? matvec_q6_mve_pair8 : matvec_q6_mve_pair2)(q, p0, p1, out, same);
         }
         return;
     }

@@ -181,7 +181,8 @@ __asm__(
     "  ldr r5, [\\rp, #20]\n"
     "  lsr r7, r3, #2\n"
     "  lsr r8, r5, #2\n"
-    /* the first register to the lower lane (as QEMU and gcc 13's vcreateq have it) */
+    /* the first register to the lower lane, q7[0] and q7[1] (as QEMU runs it, and
+     * as gcc's later vcreateq emits it) */
     "  vmov q7[2], q7[0], r3, r7\n"
     "  vmov q7[3], q7[1], r5, r8\n"
     "  vldrb.u8 \\q, [\\rp], #24\n"

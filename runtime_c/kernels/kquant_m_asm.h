@@ -156,6 +156,17 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
 #define KQUANT_M_ASM                                                                          \
     /* the bytes of a sub-block's values (q4 16, q5 20): what Q4_SCALE steps over */         \
     ".set KQ_SPAN, 16\n"                                                                      \
+    /* ra (+)= lr * x, rb (+)= r8 * y: the rows' sums of products with their fields;          \
+     * `first` starts them */                                                                 \
+    ".macro KQ_MAC2 first, ra, rb, x, y\n"                                                    \
+    "  .if \\first\n"                                                                        \
+    "  mul \\ra, lr, \\x\n"                                                                 \
+    "  mul \\rb, r8, \\y\n"                                                                 \
+    "  .else\n"                                                                               \
+    "  mla \\ra, lr, \\x, \\ra\n"                                                          \
+    "  mla \\rb, r8, \\y, \\rb\n"                                                          \
+    "  .endif\n"                                                                              \
+    ".endm\n"                                                                                 \
     /* field f of the 6-bit stream that starts `at` bytes past r1 and r2 into lr and        \
      * r8, a word read from its byte (its last byte at worst the group's d) */             \
     ".macro Q4_FIELDS f, at\n"                                                                \
@@ -167,13 +178,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     /* sub-block j of n, its S_j of the rows in sa and sb: A += sc_j * S_j */                \
     ".macro Q4_SCALE j, n, sa, sb\n"                                                          \
     "  Q4_FIELDS \\j, (KQ_SPAN*(\\n-\\j-1))\n"                                                \
-    "  .if \\j == 0\n"                                                                        \
-    "  mul r11, lr, \\sa\n"                                                                   \
-    "  mul r12, r8, \\sb\n"                                                                   \
-    "  .else\n"                                                                               \
-    "  mla r11, lr, \\sa, r11\n"                                                              \
-    "  mla r12, r8, \\sb, r12\n"                                                              \
-    "  .endif\n"                                                                              \
+    "  KQ_MAC2 (\\j == 0), r11, r12, \\sa, \\sb\n"                                           \
     ".endm\n"                                                                                 \
     /* a group of n sub-blocks (Q4_SUB, the file's), then its B and the float step;         \
      * x, w0, w1, h0 and h1 scratch core registers, the rows' float sums in f0 and f1;       \
@@ -195,13 +200,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     "  ldr \\x, [r0], #4\n"                                                                   \
     "  ubfx lr, \\w0, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"             \
     "  ubfx r8, \\w1, #(((6 * (\\n + \\j - \\j % 4)) & 7) + 6 * (\\j % 4)), #6\n"             \
-    "  .if \\j == 0\n"                                                                        \
-    "  mul r9, lr, \\x\n"                                                                     \
-    "  mul r10, r8, \\x\n"                                                                    \
-    "  .else\n"                                                                               \
-    "  mla r9, lr, \\x, r9\n"                                                                 \
-    "  mla r10, r8, \\x, r10\n"                                                               \
-    "  .endif\n"                                                                              \
+    "  KQ_MAC2 (\\j == 0), r9, r10, \\x, \\x\n"                                              \
     "  .endif\n"                                                                              \
     "  .endr\n"                                                                               \
     /* the float step on the scalar FPU (which, unlike Helium's vector float, keeps         \
@@ -239,13 +238,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     ".macro Q6_SCALE j, n, sa, sb\n"                                                          \
     "  ldrb lr, [r1, #(24 * (\\n - \\j - 1) + \\j)]\n"                                  \
     "  ldrb r8, [r2, #(24 * (\\n - \\j - 1) + \\j)]\n"                                  \
-    "  .if \\j == 0\n"                                                                       \
-    "  mul r11, lr, \\sa\n"                                                                  \
-    "  mul r12, r8, \\sb\n"                                                                  \
-    "  .else\n"                                                                               \
-    "  mla r11, lr, \\sa, r11\n"                                                             \
-    "  mla r12, r8, \\sb, r12\n"                                                             \
-    "  .endif\n"                                                                              \
+    "  KQ_MAC2 (\\j == 0), r11, r12, \\sa, \\sb\n"                                           \
     ".endm\n"                                                                                 \
     /* q6's group, as Q4_GROUP (the same arguments; h0, h1 unused): its n sub-blocks         \
      * (Q6_SUB, the file's), then 32 sum_j sc_j X_j off A (the values stored q + 32), and    \
@@ -262,13 +255,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     "  ldrb lr, [r1, #\\j]\n"                                                                \
     "  ldrb r8, [r2, #\\j]\n"                                                                \
     "  ldr \\x, [r0], #4\n"                                                                  \
-    "  .if \\j == 0\n"                                                                       \
-    "  mul r9, lr, \\x\n"                                                                    \
-    "  mul r10, r8, \\x\n"                                                                   \
-    "  .else\n"                                                                               \
-    "  mla r9, lr, \\x, r9\n"                                                                \
-    "  mla r10, r8, \\x, r10\n"                                                              \
-    "  .endif\n"                                                                              \
+    "  KQ_MAC2 (\\j == 0), r9, r10, \\x, \\x\n"                                              \
     "  .endif\n"                                                                              \
     "  .endr\n"                                                                               \
     "  sub r11, r11, r9, lsl #5\n"                                                            \
@@ -294,7 +281,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
 
 /* After the file's last use of them. */
 #define KQUANT_M_ASM_PURGE \
-    ".purgem Q4_FIELDS\n.purgem Q4_SCALE\n.purgem Q4_GROUP\n.purgem Q6_SCALE\n.purgem Q6_GROUP\n"
+    ".purgem KQ_MAC2\n.purgem Q4_FIELDS\n.purgem Q4_SCALE\n.purgem Q4_GROUP\n.purgem Q6_SCALE\n.purgem Q6_GROUP\n"
 #endif
 
 #endif

@@ -510,24 +510,10 @@ static inline __attribute__((always_inline)) void groups(float *out, const uint3
     }
 }
 
-/* Each format's groups, compiled for it. */
-static void groups4(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub, int len) {
-    groups(out, xp, p0, p1, n, n_sub, len, 4);
-}
-
-static void groups5(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub, int len) {
-    groups(out, xp, p0, p1, n, n_sub, len, 5);
-}
-
-static void groups6(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub, int len) {
-    groups(out, xp, p0, p1, n, n_sub, len, 6);
-}
-
-typedef void (*Groups)(float *out, const uint32_t *xp, const uint8_t *p0, const uint8_t *p1, int n, int n_sub,
-                       int len);
-
-static void matvec_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
-                       int group_size, int bits, Groups run) {
+/* The product, compiled for each format (bits a constant). */
+static inline __attribute__((always_inline)) void matvec_dsp(float *out, const int8_t *x, const float *xs,
+                                                             const uint8_t *w, int rows, int cols, int group_size,
+                                                             int bits) {
     /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
      * columns hold: at most 2.3 KB */
     uint32_t xp[17 * KQUANT_MAX_GROUP / KQUANT_SUB + KQUANT_MAX_GROUP / KQUANT_SUB];
@@ -553,8 +539,10 @@ static void matvec_dsp(float *out, const int8_t *x, const float *xs, const uint8
         const uint32_t *last_xp = xp + whole * prepared_words(n_sub);
         for (int r = 0; r < rows; r += 2) {
             const uint8_t *p0 = w + r * row_bytes + at, *p1 = r + 1 < rows ? p0 + row_bytes : NULL;
-            if (whole > 0) run(out + r, xp, p0, p1, whole, n_sub, group_size);
-            if (last > 0) run(out + r, last_xp, p0 + whole_bytes, p1 ? p1 + whole_bytes : NULL, 1, last_sub, last);
+            if (whole > 0) groups(out + r, xp, p0, p1, whole, n_sub, group_size, bits);
+            if (last > 0) {
+                groups(out + r, last_xp, p0 + whole_bytes, p1 ? p1 + whole_bytes : NULL, 1, last_sub, last, bits);
+            }
         }
         at += whole_bytes + (last > 0 ? kquant_group_bytes(bits, last) : 0);
         start += whole * group_size + last;
@@ -564,16 +552,16 @@ static void matvec_dsp(float *out, const int8_t *x, const float *xs, const uint8
 
 void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size) {
-    matvec_dsp(out, x, xs, w, rows, cols, group_size, 4, groups4);
+    matvec_dsp(out, x, xs, w, rows, cols, group_size, 4);
 }
 
 void matvec_q5_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size) {
-    matvec_dsp(out, x, xs, w, rows, cols, group_size, 5, groups5);
+    matvec_dsp(out, x, xs, w, rows, cols, group_size, 5);
 }
 
 void matvec_q6_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size) {
-    matvec_dsp(out, x, xs, w, rows, cols, group_size, 6, groups6);
+    matvec_dsp(out, x, xs, w, rows, cols, group_size, 6);
 }
 #endif

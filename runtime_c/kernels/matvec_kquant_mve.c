@@ -28,7 +28,7 @@ static inline int prepared_bytes(int n_sub) {
     return 36 * n_sub + 4;
 }
 
-static void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
+static inline __attribute__((always_inline)) void prepare_group(int8_t *xp, const int8_t *x, float xs, int len) {
     const int n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
     memset(xp + len, 0, (size_t)(KQUANT_SUB * n_sub - len));
     memcpy(xp, x, (size_t)len); /* x past len may lie past the buffer: not read */
@@ -319,8 +319,8 @@ static void group6(float *out, const int8_t *xp, const uint8_t *p0, const uint8_
 
 /* Rows p0 and p1 (or p0 alone: p1 NULL), `same` groups of n_sub sub-blocks, bytes
  * each, their activations at q: q4's in assembly where it has it. */
-static void groups(float *out, const int8_t *q, const uint8_t *p0, const uint8_t *p1, int same, int n_sub, long bytes,
-                   int bits) {
+static inline __attribute__((always_inline)) void groups(float *out, const int8_t *q, const uint8_t *p0,
+                                                         const uint8_t *p1, int same, int n_sub, long bytes, int bits) {
     if (p1 && (n_sub == 8 || n_sub == 2)) {
         if (bits == 4) {
             (n_sub == 8 ? matvec_q4_mve_pair8 : matvec_q4_mve_pair2)(q, p0, p1, out, same);
@@ -344,8 +344,10 @@ static void groups(float *out, const int8_t *q, const uint8_t *p0, const uint8_t
     }
 }
 
-static void matvec_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
-                       int group_size, int bits) {
+/* The product, compiled for each format (bits a constant). */
+static inline __attribute__((always_inline)) void matvec_mve(float *out, const int8_t *x, const float *xs,
+                                                             const uint8_t *w, int rows, int cols, int group_size,
+                                                             int bits) {
     /* a run of groups' activations (prepare_group), as many as KQUANT_MAX_GROUP
      * columns hold: at most 1.3 KB */
     int8_t xp[36 * KQUANT_MAX_GROUP / KQUANT_SUB + 4 * KQUANT_MAX_GROUP / KQUANT_SUB] __attribute__((aligned(16)));

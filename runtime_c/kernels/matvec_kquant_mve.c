@@ -173,29 +173,32 @@ __asm__(
     ".purgem Q5M_FIFTH\n"
     ".purgem Q5M_ROW\n"
     /* q6's sub-block: a row's 8 bytes of top bits into q7, bytes 0-7 as they are and
-     * bytes 8-15 shifted right by 2, so that every lane's (byte i mod 8's) bits 0-1 are
-     * the top of value i and bits 4-5 that of value i + 16; then VSRI and VSLI put
-     * them above the nibbles, the other bits cleared first by shifts */
+     * bytes 8-15 shifted right by 2, each and-ed with 0x33 (r9), so that every lane's
+     * (byte i mod 8's) bits 0-1 are the top of value i, bits 4-5 that of value i + 16
+     * and the rest 0; then VSLI puts the first above the low nibbles, VSRI the high
+     * nibbles below the second */
     ".macro Q6M_ROW rp, q, s\n"
     "  ldr r3, [\\rp, #16]\n"
     "  ldr r5, [\\rp, #20]\n"
-    "  lsr r7, r3, #2\n"
-    "  lsr r8, r5, #2\n"
+    "  and r7, r9, r3, lsr #2\n"
+    "  and r8, r9, r5, lsr #2\n"
+    "  and r3, r3, r9\n"
+    "  and r5, r5, r9\n"
     /* the first register to the lower lane, q7[0] and q7[1] (as QEMU runs it, and
      * as gcc's later vcreateq emits it) */
     "  vmov q7[2], q7[0], r3, r7\n"
     "  vmov q7[3], q7[1], r5, r8\n"
     "  vldrb.u8 \\q, [\\rp], #24\n"
-    "  vshl.i8 q5, q7, #2\n"
-    "  vshr.u8 q5, q5, #2\n"
+    "  vmov q5, q7\n"
     "  vsri.8 q5, \\q, #4\n" /* values 16-31 */
-    "  vshl.i8 q4, q7, #6\n"
-    "  vshr.u8 q4, q4, #6\n"
-    "  vsli.8 \\q, q4, #4\n" /* values 0-15 */
+    "  vsli.8 \\q, q7, #4\n" /* values 0-15 */
     "  vmladav.s8 \\s, \\q, q0\n"
     "  vmladava.s8 \\s, q5, q1\n"
     ".endm\n"
     ".macro Q6_SUB j, n\n"
+    "  .if \\j == 0\n"
+    "  mov r9, #0x33333333\n" /* until the group's B */
+    "  .endif\n"
     "  vldrb.u8 q0, [r0], #16\n"
     "  vldrb.u8 q1, [r0], #16\n"
     "  Q6M_ROW r1, q2, r4\n"

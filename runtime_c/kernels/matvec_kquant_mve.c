@@ -1,5 +1,5 @@
-/* Cortex-M55 Helium (MVE): q4 matrices (kquant.h), bit for bit as
- * matvec_q4_reference sums them.
+/* Cortex-M55 Helium (MVE): q4, q5 and q6 matrices (kquant.h), bit for bit as
+ * matvec_q4_reference, matvec_q5_reference and matvec_q6_reference sum them.
  *
  * A sub-block's 16 bytes of nibbles are one vector: VAND with 15 gives values 0-15,
  * VSHR by 4 values 16-31, both in [0, 15] and so valid signed bytes, and VMLADAV(A)
@@ -13,7 +13,15 @@
  * row's float sum kept in out[r]. A = sum sc_j * S_j and B = sum m_j * X_j are exact
  * integers; the float step is the reference's on the scalar FPU (which, unlike
  * Helium's vector float, keeps subnormals): ((float)A * d - (float)B * dmin) * xs,
- * added in group order from 0.0f. */
+ * added in group order from 0.0f.
+ *
+ * q5 adds its fifth bits to the same vectors before the VMLADAVs: each half's 16 bits
+ * are a predicate (VMSR P0), one bit a byte lane, and a predicated VADD puts 16 where
+ * they are set. q6's 8 bytes of top bits (byte i: values i, i + 8, i + 16, i + 24)
+ * become a vector in the core registers, bytes 8-15 shifted by 2 and all masked to
+ * 0x33, so that lane i holds value i's top at bits 0-1 and value i + 16's at bits 4-5:
+ * VSLI and VSRI then put them above the nibbles; q6 stores q + 32, so 32 sum_j sc_j
+ * X_j comes off A. Per sub-block of two rows 34 instructions each, against q4's 18. */
 #include "kquant.h"
 
 #if defined(LLM_KERNEL_MVE)
@@ -60,7 +68,9 @@ void matvec_q4_mve_dots(const void *xp, const uint8_t *p0, const uint8_t *p1, co
  * wants even registers), r9 and r10 their B, r11 and r12 their A, r8 and lr the
  * scale fields, r3 and r5 temporaries; q0, q1 a sub-block's activations, q2, q3 the
  * rows' nibbles, q4 fifteens, q5 the low nibbles; s24, s25 the rows' float sums,
- * s0-s12 the epilogue's (q0-q3, free by then). Q4_GROUP and what it expands but
+ * s0-s12 the epilogue's (q0-q3, free by then). q5: r3 and r5 the rows' fifth bits,
+ * r7 16. q6: r3, r5, r7, r8 a row's top bits, r9 0x33333333 (until the group's B),
+ * q7 their vector, q5 its copy. Q4_GROUP and what it expands but
  * Q4_SUB are kquant_m_asm.h's, shared with matvec_kquant_dsp.c. */
 __asm__(
     ".pushsection .text.matvec_q4_mve_asm,\"ax\",%progbits\n"

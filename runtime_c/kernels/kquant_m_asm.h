@@ -156,6 +156,8 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
 #define KQUANT_M_ASM                                                                          \
     /* the bytes of a sub-block's values (q4 16, q5 20): what Q4_SCALE steps over */         \
     ".set KQ_SPAN, 16\n"                                                                      \
+    /* whether Q4_GROUP's B is Helium's (the file sets it after this) */                     \
+    ".set KQ_VECTOR_B, 0\n"                                                                   \
     /* ra (+)= lr * x, rb (+)= r8 * y: the rows' sums of products with their fields;          \
      * `first` starts them */                                                                 \
     ".macro KQ_MAC2 first, ra, rb, x, y\n"                                                    \
@@ -189,7 +191,36 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     "  Q4_SUB \\j, \\n\n"                                                                     \
     "  .endif\n"                                                                              \
     "  .endr\n"                                                                               \
-    /* B = sum m_j * X_j, in r9 and r10 (r1, r2 now at the scales, r0 at the X_j) */         \
+    /* B = sum m_j * X_j, in r9 and r10 (r1, r2 now at the scales, r0 at the X_j): on        \
+     * Helium (KQ_VECTOR_B) four at a time, each word of four mins copied to the lanes,      \
+     * shifted by lane (q7: 0, -6, -12, -18) and and-ed with 63 (q4, fifteens again after)    \
+     * for VMLADAV with four X_j; r4, r6 and q0-q2 free by then */                            \
+    "  .if KQ_VECTOR_B && (\\n % 4) == 0\n"                                                  \
+    "  vmov.i32 q4, #63\n"                                                                    \
+    "  .irp j, 0, 4\n"                                                                        \
+    "  .if \\j < \\n\n"                                                                     \
+    "  vldrw.u32 q0, [r0], #16\n"                                                             \
+    "  ldr \\w0, [r1, #((6 * (\\n + \\j)) >> 3)]\n"                                          \
+    "  ldr \\w1, [r2, #((6 * (\\n + \\j)) >> 3)]\n"                                          \
+    "  vdup.32 q1, \\w0\n"                                                                   \
+    "  vdup.32 q2, \\w1\n"                                                                   \
+    "  vshl.u32 q1, q1, q7\n"                                                                 \
+    "  vshl.u32 q2, q2, q7\n"                                                                 \
+    "  vand q1, q1, q4\n"                                                                     \
+    "  vand q2, q2, q4\n"                                                                     \
+    "  .if \\j == 0\n"                                                                       \
+    "  vmladav.s32 r4, q1, q0\n"                                                              \
+    "  vmladav.s32 r6, q2, q0\n"                                                              \
+    "  .else\n"                                                                               \
+    "  vmladava.s32 r4, q1, q0\n"                                                             \
+    "  vmladava.s32 r6, q2, q0\n"                                                             \
+    "  .endif\n"                                                                              \
+    "  .endif\n"                                                                              \
+    "  .endr\n"                                                                               \
+    "  mov r9, r4\n"                                                                          \
+    "  mov r10, r6\n"                                                                         \
+    "  vmov.i8 q4, #15\n"                                                                     \
+    "  .else\n"                                                                               \
     "  .irp j, 0, 1, 2, 3, 4, 5, 6, 7\n"                                                      \
     "  .if \\j < \\n\n"                                                                       \
     /* four mins at a time from one word a row */                                             \
@@ -203,6 +234,7 @@ static inline __attribute__((always_inline)) void kquant_m_group(float *out, con
     "  KQ_MAC2 (\\j == 0), r9, r10, \\x, \\x\n"                                              \
     "  .endif\n"                                                                              \
     "  .endr\n"                                                                               \
+    "  .endif\n"                                                                              \
     /* the float step on the scalar FPU (which, unlike Helium's vector float, keeps         \
      * subnormals), the reference's: ((float)A * d - (float)B * dmin) * xs, added to        \
      * the row's sum; VCVTB/VCVTT widen the halves exactly */                                 \

@@ -5,8 +5,10 @@
  * VSHR by 4 values 16-31, both in [0, 15] and so valid signed bytes, and VMLADAV(A)
  * multiplies each by its 16 activations and adds them all into S_j, exactly
  * (|S_j| <= 15 * 127 * 32). Two rows share each load of activations: per sub-block
- * of two rows 4 VLDRB, 2 VAND, 2 VSHR, 4 VMLADAV(A) and each row's scale (LDR, UBFX,
- * MLA), 18 instructions for 64 multiply-accumulates. A group's
+ * of two rows 4 VLDRB, 2 VAND, 2 VSHR, 4 VMLADAV(A) and each row's scale (UBFX, MLA;
+ * a word of four scales read once for four sub-blocks), 16.5 instructions for 64
+ * multiply-accumulates; each row's B four mins at a time (VDUP of their word, VSHL
+ * by lane, VAND, VMLADAV against four X_j). A group's
  * activations are copied, zero-padded to whole sub-blocks, into a small stack buffer
  * together with each sub-block's sum of x (X_j, VADDV) once for all rows; groups go
  * outer and rows inner (as many whole groups as KQUANT_MAX_GROUP columns hold), each
@@ -21,7 +23,7 @@
  * become a vector in the core registers, bytes 8-15 shifted by 2 and all masked to
  * 0x33, so that lane i holds value i's top at bits 0-1 and value i + 16's at bits 4-5:
  * VSLI and VSRI then put them above the nibbles; q6 stores q + 32, so 32 sum_j sc_j
- * X_j comes off A. Per sub-block of two rows 34 instructions each, against q4's 18. */
+ * X_j comes off A. Per sub-block of two rows 34 instructions each, against q4's 16.5. */
 #include "kquant.h"
 
 #if defined(LLM_KERNEL_MVE)
@@ -77,6 +79,7 @@ __asm__(
     ".syntax unified\n"
     ".thumb\n"
     KQUANT_M_ASM
+    ".set KQ_VECTOR_B, 1\n"
     /* a sub-block's S_j of both rows into r4 and r6, r0, r1 and r2 past it */
     ".macro Q4M_DOT\n"
     "  vldrb.u8 q0, [r0], #16\n"
@@ -93,9 +96,17 @@ __asm__(
     "  vmladava.s8 r6, q3, q1\n"
     ".endm\n"
     /* sub-block j of n: S_j of both rows, then A += sc_j * S_j */
+    /* sub-block j of n: S_j of both rows, then A += sc_j * S_j, the scales' words
+     * read once for four sub-blocks into r3 and r5 */
     ".macro Q4_SUB j, n\n"
     "  Q4M_DOT\n"
-    "  Q4_SCALE \\j, \\n, r4, r6\n"
+    "  .if (\\j % 4) == 0\n"
+    "  ldr r3, [r1, #(16 * (\\n - \\j - 1) + ((6 * \\j) >> 3))]\n"
+    "  ldr r5, [r2, #(16 * (\\n - \\j - 1) + ((6 * \\j) >> 3))]\n"
+    "  .endif\n"
+    "  ubfx lr, r3, #(6 * (\\j % 4)), #6\n"
+    "  ubfx r8, r5, #(6 * (\\j % 4)), #6\n"
+    "  KQ_MAC2 (\\j == 0), r11, r12, r4, r6\n"
     ".endm\n"
     /* the function: (xp r0, p0 r1, p1 r2, out r3, n_groups [sp]) */
     ".macro Q4M_PAIR name, n, group=Q4_GROUP\n"
@@ -108,6 +119,11 @@ __asm__(
     "  vldr s24, [r3]\n"
     "  vldr s25, [r3, #4]\n"
     "  vmov.i8 q4, #15\n"
+    /* q7: 0, -6, -12, -18, the shifts of Q4_GROUP's four mins a word */
+    "  movs r4, #0\n"
+    "  vidup.u32 q7, r4, #2\n"
+    "  mvn r4, #2\n"
+    "  vmul.i32 q7, q7, r4\n"
     "1:\n"
     "  \\group \\n, r3, r5, r7, r3, r5, s24, s25\n"
     "  ldr r3, [sp, #104]\n"

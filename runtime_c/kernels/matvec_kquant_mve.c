@@ -119,11 +119,16 @@ __asm__(
     "  vldr s24, [r3]\n"
     "  vldr s25, [r3, #4]\n"
     "  vmov.i8 q4, #15\n"
-    /* q7: 0, -6, -12, -18, the shifts of Q4_GROUP's four mins a word */
+    /* q7: 0, -6, -12, -18, the shifts of Q4_GROUP's four mins a word (in groups of a
+     * multiple of 4 sub-blocks) */
+    "  .ifc \\group,Q4_GROUP\n"
+    "  .if (\\n % 4) == 0\n"
     "  movs r4, #0\n"
     "  vidup.u32 q7, r4, #2\n"
     "  mvn r4, #2\n"
     "  vmul.i32 q7, q7, r4\n"
+    "  .endif\n"
+    "  .endif\n"
     "1:\n"
     "  \\group \\n, r3, r5, r7, r3, r5, s24, s25\n"
     "  ldr r3, [sp, #104]\n"

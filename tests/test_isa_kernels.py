@@ -26,9 +26,12 @@ SELFTEST_BOARDS = [name for name, b in sorted(all_boards().items())
 X86 = [k for k in KERNELS if k.name.startswith("AVX")]
 
 
-# the Cortex-M kernels with a q4 twin (matvec_q4_dsp.c, matvec_q4_mve.c): their boards'
-# projects are compiled in q4, so that the build runs it (-k checks it whatever the format)
+# the Cortex-M kernels with k-quant twins (matvec_kquant_dsp.c, matvec_kquant_mve.c):
+# their boards' projects are compiled in q4, so that the build runs its twin; -k checks
+# all three against the reference whatever the format, so the test program carries them
 CORTEX_M_Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
+CORTEX_M_KQUANT_TWINS = {kernel: [f"matvec_{q}_{kernel.lower()}" for q in ("q4", "q5", "q6")]
+                         for kernel in CORTEX_M_Q4_TWINS}
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +52,13 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     assert found and int(found.group(2)) >= 200, result.stdout
     assert found.group(1) != "reference"  # the optimized kernel ran
     b = get_board(board)
-    twin = CORTEX_M_Q4_TWINS.get(b.best_kernel.name)
-    if twin:  # linked in, so matvec_q4_kernel is it and -k checked it against the reference
+    twins = CORTEX_M_KQUANT_TWINS.get(b.best_kernel.name, [])
+    if twins:  # linked in, so matvec_q4_kernel (q5's, q6's) is each and -k checked it against the reference
         binary = stories_projects / board / emulated_binary(b, TEST_BINARY)  # the one that ran
         symbols = subprocess.run([f"{b.toolchain_prefix}nm", str(binary)], capture_output=True, text=True,
                                  check=True).stdout
-        assert re.search(rf" T {twin}$", symbols, re.M), f"{twin} is not in {board}'s llm-test"
+        for twin in twins:
+            assert re.search(rf" T {twin}$", symbols, re.M), f"{twin} is not in {board}'s llm-test"
 
 
 # boards whose q4, q5 and q6 matrices have twins of the references (kernels.h:

@@ -60,10 +60,19 @@ void matvec_q5_avx512_vnni(float *out, const int8_t *x, const float *xs, const u
                            int group_size);
 void matvec_q6_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                            int group_size);
-/* ... and its Cortex-M twins: the DSP extension (M4, M7, M33) and Helium (M55). */
+/* ... and the Cortex-M twins of q4, q5 and q6: the DSP extension (M4, M7, M33) and
+ * Helium (M55). */
 void matvec_q4_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
+void matvec_q5_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q6_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
 void matvec_q4_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q5_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                   int group_size);
+void matvec_q6_mve(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size);
 /* ... and Arm NEON (AArch64 and Armv7), and AArch64 with the dot-product extension
  * (matvec_kquant_neon.c, matvec_kquant_dotprod.c: q4, q5, q6) */
@@ -378,6 +387,12 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q5_kernel matvec_q5_avx2
 #define matvec_q6_kernel matvec_q6_avx2
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_DSP)
+#define matvec_q5_kernel matvec_q5_dsp
+#define matvec_q6_kernel matvec_q6_dsp
+#elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_MVE)
+#define matvec_q5_kernel matvec_q5_mve
+#define matvec_q6_kernel matvec_q6_mve
 #elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_DOTPROD)
 #define matvec_q5_kernel matvec_q5_dotprod
 #define matvec_q6_kernel matvec_q6_dotprod

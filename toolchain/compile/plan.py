@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
 STATIC_SLACK = 512  # the runtime's few other statics (console handles, a byte buffer)
+
+
+def model_statics(spec: CompileSpec) -> int:
+    """The runtime's statics that grow with the model, in pointers of the board's width:
+    model.h's Weights (a Matrix is two, a layer 16, the rest 13) and llm.c's x_int8, one
+    per token of the batch."""
+    pointer = 4 if spec.board.os == "baremetal" else 8
+    return pointer * (13 + 16 * spec.config.n_layers + spec.batch)
 # A console's own statics beyond those: RTT's control block and ring buffers (runtime_c/platform/rtt.c)
 CONSOLE_STATIC_BYTES = {"rtt": 128 + 1024 + 512}
 MERGE_NODE_BYTES = 24  # runtime_c/model.h: MergeNode, six int32 (tokenizer.c asserts it)
@@ -82,7 +90,7 @@ class MemoryPlan:
     prompt_capacity: int      # token slots main.c has for a prompt
     cmdline_bytes: int        # bare metal: the semihosting command line
     stack_bytes: int
-    static_bytes: int         # the statics beside the plan's buffers: STATIC_SLACK and the console's
+    static_bytes: int         # the statics beside the plan's buffers: STATIC_SLACK, the console's, the model's
     weights: WeightPlacement  # where the weight image is stored and read (bare metal)
     batch: int = 1            # tokens the activation buffers hold (llm_forward_batch)
 
@@ -238,7 +246,7 @@ def plan_memory(spec: CompileSpec) -> MemoryPlan:
     console_bytes = CONSOLE_STATIC_BYTES.get(spec.console, 0)
     if console_bytes and board.has_caches:  # aligned to an MPU region of its size: as much again at worst
         console_bytes *= 2
-    static_bytes = STATIC_SLACK + console_bytes
+    static_bytes = STATIC_SLACK + console_bytes + model_statics(spec)
     arenas = []
 
     def add(region: str, buffers: list[Buffer], section: str | None) -> None:

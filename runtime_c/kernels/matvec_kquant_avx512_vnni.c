@@ -19,10 +19,12 @@
  * (q6: B and dmin 0, which changes no bit), added in group order. The 6-bit fields
  * become bytes with PDEP (BMI2: every AVX-512 VNNI CPU has it). Products whose
  * reordered activations would not fit the buffer, which only very long rows of small
- * groups need, go to the AVX2 q4 twin or the q5/q6 reference: the same floats.
+ * groups need, go to the AVX2 twins: the same floats.
  * The eight rows are one run of bytes, prefetched PREFETCH_BYTES ahead as one run
- * (as the q8 kernels do theirs; measured on the 110M shape in q4, 8 KB beat 4, 6, 12
- * and 16 KB, and a prefetch per row's stream fell far behind). */
+ * into L2 (prefetcht1; measured on the 110M shape in q4, 8 KB beat 4, 6, 12 and 16 KB,
+ * and a prefetch per row's stream fell far behind; into L1, as the q8 kernels
+ * prefetch, q4 decoded at 1.45x to 1.53x q8 over three runs of five rounds, into L2
+ * at 1.50x to 1.57x, and a token's matrices alone, from memory, took 2.5 ms, not 3.0 to 3.6). */
 #include "kquant.h"
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
@@ -252,7 +254,7 @@ TARGET static inline __attribute__((always_inline)) int matvec(float *out, const
         for (int start = 0, gi = 0; start < cols; start += group_size, gi++) {
             const int len = kquant_min(group_size, cols - start);
             const long group_bytes = kquant_group_bytes(bits, len);
-            for (long b = 0; b < share; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
+            for (long b = 0; b < share; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T1);
             ahead += share - 64;
             /* the default group, whole: a copy of group_rows with its sizes constant */
             sum = len == 256 ? group_rows(sum, p, at, xs[gi], 256, bits, row_at)
@@ -274,11 +276,11 @@ TARGET void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, 
 
 TARGET void matvec_q5_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                                   int group_size) {
-    if (!matvec(out, x, xs, w, rows, cols, group_size, 5)) matvec_q5_reference(out, x, xs, w, rows, cols, group_size);
+    if (!matvec(out, x, xs, w, rows, cols, group_size, 5)) matvec_q5_avx2(out, x, xs, w, rows, cols, group_size);
 }
 
 TARGET void matvec_q6_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                                   int group_size) {
-    if (!matvec(out, x, xs, w, rows, cols, group_size, 6)) matvec_q6_reference(out, x, xs, w, rows, cols, group_size);
+    if (!matvec(out, x, xs, w, rows, cols, group_size, 6)) matvec_q6_avx2(out, x, xs, w, rows, cols, group_size);
 }
 #endif

@@ -61,11 +61,9 @@ void llm_reset(void) {
 /* The activation buffers hold LLM_BATCH tokens' each (the planner's batch), token j's
  * at j times one token's size: TOKEN(s->q, j, LLM_DIM). */
 #define TOKEN(buf, j, size) ((buf) + (long)(j) * (size))
-#ifndef LLM_TILE_BYTES
-/* With several tokens, the matrices go a tile of this many weight bytes at a time for
- * all of them: read from memory once, then from the cache (a share of an L1). */
-#define LLM_TILE_BYTES 16384
-#endif
+/* With several tokens, the matrices go a tile of LLM_TILE_BYTES weight bytes (the
+ * planner's, a share of the board's cache) at a time for all of them: read from memory
+ * once, then from the cache. */
 
 /* Token j's activation x[n] in the form the matrix kernels take: for quantized weights
  * it is quantized once into the token's share of xq/xs, then multiplied by several

@@ -61,9 +61,6 @@ void llm_reset(void) {
 /* The activation buffers hold LLM_BATCH tokens' each (the planner's batch), token j's
  * at j times one token's size: TOKEN(s->q, j, LLM_DIM). */
 #define TOKEN(buf, j, size) ((buf) + (long)(j) * (size))
-/* With several tokens, the matrices go a tile of LLM_TILE_BYTES weight bytes (the
- * planner's, a share of the board's cache) at a time for all of them: read from memory
- * once, then from the cache. */
 
 /* Token j's activation x[n] in the form the matrix kernels take: for quantized weights
  * it is quantized once into the token's share of xq/xs, then multiplied by several
@@ -142,8 +139,10 @@ static void matmul_token(float *out, const Matrix *m, int rows, int cols, const 
     (void)j;
 }
 
-/* Blocks [lo, hi) of m[rows x cols] @ x for each of `tokens` tokens: a tile of blocks
- * at a time for all of them, each token's rows as one token's alone. */
+/* Blocks [lo, hi) of m[rows x cols] @ x for each of `tokens` tokens, each token's rows
+ * as one token's alone: a tile of LLM_TILE_BYTES of weights (the planner's, a share of
+ * the board's cache) at a time for all of them, read from memory once, then from the
+ * cache. */
 static void matmul_range(float *out, const Matrix *m, int rows, int cols, const float *x, int tokens, int lo, int hi) {
     const long per_tile = LLM_TILE_BYTES / block_bytes(m, cols);
     const int tile = tokens == 1 ? hi - lo : per_tile < 1 ? 1 : (int)per_tile;

@@ -117,9 +117,12 @@ def generation(out, binary: str, prompt: str, positions: int, threads: int = 1) 
 @functools.cache
 def long_prompt(out: Path, binary: str, tokens: int = PROMPT_TOKENS) -> tuple[str, int]:
     """PROMPT repeated to at least `tokens` tokens of OUTDIR's tokenizer, as far as half
-    the context allows, and its tokens (PROMPT's counted by a run of two positions)."""
+    the context and the prompt's bytes allow (a microcontroller's encoder has a byte a
+    position), and its tokens (PROMPT's counted by a run of two positions)."""
+    manifest = read_manifest(out)
     once = int(re.search(r"prompt tokens: (\d+)", generation(out, binary, PROMPT, 2)).group(1)) - 1  # BOS aside
-    times = max(1, min(-(-(tokens - 1) // once), (read_manifest(out)["context"] // 2 - 1) // once))
+    fits = min((manifest["context"] // 2 - 1) // once, (manifest["prompt_capacity"] - 2) // (len(PROMPT) + 1))
+    times = max(1, min(-(-(tokens - 1) // once), fits))
     return " ".join([PROMPT] * times), 1 + times * once
 
 

@@ -115,10 +115,9 @@ static long block_bytes(const Matrix *m, int cols) {
     return LLM_BLOCK_ROWS * kquant_row_bytes(bits, cols, LLM_GROUP_SIZE);
 }
 
-/* Blocks [lo, hi) of m[rows x cols] @ token j's x into out[rows]. */
-static void matmul_token(float *out, const Matrix *m, int rows, int cols, const float *x, int j, int lo, int hi) {
-    const int row = lo * LLM_BLOCK_ROWS, n = (hi * LLM_BLOCK_ROWS < rows ? hi * LLM_BLOCK_ROWS : rows) - row;
-    const uint8_t *w = m->w + lo * block_bytes(m, cols);
+/* Rows [row, row + n) of m[rows x cols] @ token j's x into out, their weights at w. */
+static void matmul_token(float *out, const Matrix *m, const uint8_t *w, int row, int n, int cols, const float *x,
+                         int j) {
     switch (m->format) {
 #if LLM_USES_Q8
     case LLM_FORMAT_Q8:
@@ -144,12 +143,13 @@ static void matmul_token(float *out, const Matrix *m, int rows, int cols, const 
  * the board's cache) at a time for all of them, read from memory once, then from the
  * cache. */
 static void matmul_range(float *out, const Matrix *m, int rows, int cols, const float *x, int tokens, int lo, int hi) {
-    const long per_tile = LLM_TILE_BYTES / block_bytes(m, cols);
+    const long bytes = block_bytes(m, cols), per_tile = LLM_TILE_BYTES / bytes;
     const int tile = tokens == 1 ? hi - lo : per_tile < 1 ? 1 : (int)per_tile;
     for (int start = lo; start < hi; start += tile) {
         const int end = hi - start < tile ? hi : start + tile;
+        const int row = start * LLM_BLOCK_ROWS, n = (end * LLM_BLOCK_ROWS < rows ? end * LLM_BLOCK_ROWS : rows) - row;
         for (int j = 0; j < tokens; j++) {
-            matmul_token(TOKEN(out, j, rows), m, rows, cols, TOKEN(x, j, cols), j, start, end);
+            matmul_token(TOKEN(out, j, rows), m, m->w + start * bytes, row, n, cols, TOKEN(x, j, cols), j);
         }
     }
 }

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 KV_ELEM_BYTES = {"f32": 4, "f16": 2, "q8": 1}
 ALIGN = 16
 STATIC_SLACK = 512  # the runtime's few other statics (console handles, a byte buffer)
+# A console's own statics beyond those: RTT's control block and ring buffers (runtime_c/platform/rtt.c)
+CONSOLE_STATIC_BYTES = {"rtt": 128 + 1024 + 512}
+MERGE_NODE_BYTES = 24  # runtime_c/model.h: MergeNode, six int32 (tokenizer.c asserts it)
 
 
 def tile_bytes(board: Board) -> int:
@@ -45,9 +48,7 @@ def model_statics(spec: CompileSpec) -> int:
     per token of the batch."""
     pointer = 4 if spec.board.os == "baremetal" else 8
     return pointer * (13 + 16 * spec.config.n_layers + spec.batch)
-# A console's own statics beyond those: RTT's control block and ring buffers (runtime_c/platform/rtt.c)
-CONSOLE_STATIC_BYTES = {"rtt": 128 + 1024 + 512}
-MERGE_NODE_BYTES = 24  # runtime_c/model.h: MergeNode, six int32 (tokenizer.c asserts it)
+
 
 # One generation step, in order: a buffer's lifetime is the set of phases it is used in.
 PHASES = ("startup", "encode", "embed", "attention_norm", "qkv", "attention", "wo",
@@ -150,6 +151,11 @@ def chat_text_bytes(cmdline_bytes: int) -> int:
     return cmdline_bytes + SYSTEM_PROMPT_BYTES + 40
 
 
+def xs_stride(spec: CompileSpec) -> int:
+    """A token's activation scales: a group's of the widest input."""
+    return n_groups(max(spec.config.dim, spec.config.hidden_dim), spec.group_size)
+
+
 def xq_stride(spec: CompileSpec) -> int:
     """A token's quantized activations: the widest input in the kernel's form, padded
     to its chunks; a kernel that widens them also needs the int8 values staged."""
@@ -161,7 +167,6 @@ def xq_stride(spec: CompileSpec) -> int:
 def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
     c, context, kv, os = spec.config, spec.context, spec.kv, spec.board.os
-    widest = max(c.dim, c.hidden_dim)
     # The encoder needs a slot per prompt byte before merging. On Linux a prompt may
     # be four bytes per position; a microcontroller's RAM only allows one.
     prompt_capacity = (4 if os == "linux" else 1) * context + 3
@@ -198,7 +203,7 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
         # in the kernel's form, padded to its chunks; a kernel that widens them also
         # needs the int8 values staged
         wanted += [b("xq", "int8_t", 1, n * xq_stride(spec), matmuls, 2, "quantized activations"),
-                   b("xs", "float", 4, n * n_groups(widest, spec.group_size), matmuls, 3, "activation scales")]
+                   b("xs", "float", 4, n * xs_stride(spec), matmuls, 3, "activation scales")]
     for l in range(c.n_layers):
         rows = context * c.kv_dim
         wanted += [b(f"key_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} keys"),

@@ -30,7 +30,7 @@ from .linker import memory_map
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .packages import LIBRARY_CFLAGS, render_packages
-from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes, n_groups, tile_bytes, xq_stride
+from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes, tile_bytes, xq_stride, xs_stride
 from .quantize import QuantizedModel
 from .sources import ISA_FILES, TEST_RUNTIME, api_functions, console_sources, copy_runtime, runtime_files
 from .spec import CompileSpec
@@ -237,7 +237,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   if spec.console == "uart" and "uart" in board.emulation else {},
                   chip=chip_defines(board.chip) if board.chip else [],
                   system_prompt_bytes=SYSTEM_PROMPT_BYTES, chat_text_bytes=chat_text_bytes(plan.cmdline_bytes),
-                  xq_stride=xq_stride(spec), xs_stride=n_groups(max(cfg.dim, cfg.hidden_dim), qm.group_size),
+                  xq_stride=xq_stride(spec), xs_stride=xs_stride(spec),
                   tile_bytes=tile_bytes(board),
                   console_sources=console_sources(board, spec.console) if board.os == "baremetal" else [],
                   qemu_console_sources=console_sources(board, spec.console, emulated=True) if board.qemu_link else [],

@@ -44,10 +44,9 @@ def tile_bytes(board: Board) -> int:
 
 def model_statics(spec: CompileSpec) -> int:
     """The runtime's statics that grow with the model, in pointers of the board's width:
-    model.h's Weights (a Matrix is two, a layer 16, the rest 13) and llm.c's x_int8, one
-    per token of the batch."""
+    model.h's Weights (a Matrix is two, a layer 16, the rest 13)."""
     pointer = 4 if spec.board.os == "baremetal" else 8
-    return pointer * (13 + 16 * spec.config.n_layers + spec.batch)
+    return pointer * (13 + 16 * spec.config.n_layers)
 
 
 # One generation step, in order: a buffer's lifetime is the set of phases it is used in.

@@ -14,8 +14,12 @@ void matmul_q8_tokens(float *out, const TokenBatch *b, const uint8_t *w, int row
     const long step = layout_block_bytes(l, l->rows, cols, group_size, 8);
     for (int i = 0; i < rows; i += l->rows, w += step) {
         const int n = rows - i < l->rows ? rows - i : l->rows;
-#if defined(KERNEL_ROWS)
-        gemm_q8_kernel(out + i, b, w, n, cols, group_size); /* the image is in its layout */
+#if defined(KERNEL_ROWS) /* the image is in its kernels' layout */
+        if (b->tokens == 1) { /* decoding: the matvec kernel, streaming */
+            matvec_q8_kernel(out + i, b->x, b->xs, w, n, cols, group_size);
+        } else {
+            gemm_q8_kernel(out + i, b, w, n, cols, group_size);
+        }
 #else
         for (int t = 0; t < b->tokens; t++) {
             matvec_q8_reference(out + i + t * b->out_stride, b->x + t * b->x_stride, b->xs + t * b->xs_stride, w, n,
@@ -27,6 +31,14 @@ void matmul_q8_tokens(float *out, const TokenBatch *b, const uint8_t *w, int row
 
 void matmul_kquant_tokens(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size,
                           int bits) {
+    if (b->tokens == 1) { /* decoding: the matvec kernels, streaming */
+        switch (bits) {
+        case 4: matvec_q4_kernel(out, b->x, b->xs, w, rows, cols, group_size); break;
+        case 5: matvec_q5_kernel(out, b->x, b->xs, w, rows, cols, group_size); break;
+        default: matvec_q6_kernel(out, b->x, b->xs, w, rows, cols, group_size); break;
+        }
+        return;
+    }
     switch (bits) {
     case 4: gemm_q4_kernel(out, b, w, rows, cols, group_size); break;
     case 5: gemm_q5_kernel(out, b, w, rows, cols, group_size); break;

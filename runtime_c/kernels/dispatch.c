@@ -51,7 +51,8 @@ static const KernelSet neon = {"neon", matvec_q8_neon, gemm_q8_neon, matvec_f32_
                                key_dots_f16_neon, key_dots_i8_neon, value_sums_f16_neon, value_sums_i8_neon};
 #endif
 static const KernelSet portable = {"reference", matvec_q8_portable, gemm_q8_portable, matvec_f32_portable,
-                                   matvec_q4_reference, matvec_q5_reference, matvec_q6_reference, quantize_q8, softmax_f32, swiglu_f32, scores_f32, weighted_sum_f32, key_dots_f16,
+                                   matvec_q4_reference, matvec_q5_reference, matvec_q6_reference, quantize_q8,
+                                   softmax_f32, swiglu_f32, scores_f32, weighted_sum_f32, key_dots_f16,
                                    key_dots_i8, value_sums_f16, value_sums_i8};
 
 KernelSet kernel_set;

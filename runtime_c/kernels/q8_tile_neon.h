@@ -75,8 +75,10 @@ static inline int32x4_t reduce4(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x
 #if defined(__aarch64__)
     return vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
 #else
-    const int32x2_t b0 = vadd_s32(vget_low_s32(a0), vget_high_s32(a0)), b1 = vadd_s32(vget_low_s32(a1), vget_high_s32(a1));
-    const int32x2_t b2 = vadd_s32(vget_low_s32(a2), vget_high_s32(a2)), b3 = vadd_s32(vget_low_s32(a3), vget_high_s32(a3));
+    const int32x2_t b0 = vadd_s32(vget_low_s32(a0), vget_high_s32(a0));
+    const int32x2_t b1 = vadd_s32(vget_low_s32(a1), vget_high_s32(a1));
+    const int32x2_t b2 = vadd_s32(vget_low_s32(a2), vget_high_s32(a2));
+    const int32x2_t b3 = vadd_s32(vget_low_s32(a3), vget_high_s32(a3));
     return vcombine_s32(vpadd_s32(b0, b1), vpadd_s32(b2, b3));
 #endif
 }
@@ -147,7 +149,8 @@ static inline __attribute__((always_inline)) void tile_q8(float *out, long out_s
 #pragma GCC unroll 4
         for (int t = 0; t < tokens; t++) {
             /* ((float)acc * ws) * xs per lane: the conversion rounds to nearest like the C cast */
-            const float32x4_t p = vmulq_n_f32(vmulq_f32(vcvtq_f32_s32(reduce4(a[t][0], a[t][1], a[t][2], a[t][3])), ws), xs[t * xs_stride + g]);
+            const int32x4_t acc = reduce4(a[t][0], a[t][1], a[t][2], a[t][3]); /* [row 0 .. row 3] */
+            const float32x4_t p = vmulq_n_f32(vmulq_f32(vcvtq_f32_s32(acc), ws), xs[t * xs_stride + g]);
 #if defined(__aarch64__)
             sum[t] = vaddq_f32(sum[t], p);
 #else
@@ -176,7 +179,8 @@ static inline __attribute__((always_inline)) void tile_q8(float *out, long out_s
 }
 
 /* A block for every token of b, in tiles of Q8_TILE_MAX tokens and one of the rest;
- * a short block (a matrix's last) token after token. */
+ * a short block (at most a matrix's last) token after token, which spares the code of
+ * its tiles. */
 static inline __attribute__((always_inline)) void gemm_q8_tiles(float *out, const TokenBatch *b,
                                                                 const uint8_t *block, int rows, int cols,
                                                                 int group_size, const int sdot) {

@@ -126,7 +126,7 @@ typedef void (*Gemm)(float *out, const TokenBatch *b, const uint8_t *w, int rows
 void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols,
                int group_size);
 /* Arm NEON's (AArch64 and Armv7) and the AArch64 dot-product extension's q8 twins:
- * tiles of 4 rows x 4 tokens (q8_tile_neon.h) */
+ * tiles of 4 rows x 4 tokens (Armv7: x 2), the matvec kernels' body (q8_tile_neon.h) */
 void gemm_q8_neon(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
 void gemm_q8_dotprod(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
 

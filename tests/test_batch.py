@@ -88,3 +88,14 @@ def test_every_board_batches_as_the_emulator_runs_one_by_one(shared_models, tmp_
         out = compiled(shared_models, tmp_path / f"{board}-4", board, quant=quant, console=console, batch=4)
     build_project(out)
     assert board_logits(out, IDS, 512).tobytes() == one_at_a_time(out).tobytes()
+
+
+@pytest.mark.slow  # cross builds and QEMU
+@pytest.mark.parametrize("board", ["rpi5", "rpi3-armhf"])
+def test_arm_gemm_twins_batch_as_the_emulator_runs_one_by_one(shared_models, tmp_path, board):
+    """q8 on the Arm boards the test above runs in f32: their GEMM twins (the dot-product
+    one, Armv7's tiles of two tokens) in batches give the emulator's logits of one token
+    at a time, bit for bit."""
+    out = compiled(shared_models, tmp_path / board, board, quant="q8")
+    build_project(out)
+    assert board_logits(out, IDS, 512).tobytes() == one_at_a_time(out).tobytes()

@@ -74,7 +74,7 @@ ARM_KQUANT_TWINS = {"rpi4": {"neon": "neon"}, "rpi-zero2w": {"neon": "neon"}, "r
 @pytest.mark.parametrize("board", sorted(ARM_KQUANT_TWINS))
 def test_board_q4_q5_q6_kernels_match_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
     """Compiled in q5 (its program runs the q5 twin); llm-test's -k checks all three
-    twins whatever the format, since kernels.h names them."""
+    twins whatever the format, since kernels.h names them, and the set's q8 GEMM twin."""
     out = tmp_path / board
     compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q5")
     counts = set()
@@ -86,10 +86,11 @@ def test_board_q4_q5_q6_kernels_match_reference_on_the_board(shared_models, tmp_
         assert found and found.group(1) == kernels, result.stdout
         counts.add(int(found.group(2)))
         # the twins are in the program (built by the run), so kernels.h named them and -k ran them
+        # (the set's q8 GEMM twin too, against the reference token by token)
         symbols = subprocess.run([get_board(board).toolchain_prefix + "nm", str(out / TEST_BINARY)],
                                  capture_output=True, text=True, check=True).stdout
-        for bits in (4, 5, 6):
-            assert re.search(rf" T matvec_q{bits}_{isa}$", symbols, re.M), f"matvec_q{bits}_{isa}"
+        for twin in (*(f"matvec_q{bits}_{isa}" for bits in (4, 5, 6)), f"gemm_q8_{isa}"):
+            assert re.search(rf" T {twin}$", symbols, re.M), twin
     assert len(counts) == 1  # every set checks the same cases
 
 

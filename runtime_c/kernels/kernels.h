@@ -125,6 +125,10 @@ void matmul_kquant_tokens(float *out, const TokenBatch *b, const uint8_t *w, int
 typedef void (*Gemm)(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols,
                int group_size);
+/* Arm NEON's (AArch64 and Armv7) and the AArch64 dot-product extension's q8 twins:
+ * tiles of 4 rows x 4 tokens (Armv7: x 2), the matvec kernels' body (q8_tile_neon.h) */
+void gemm_q8_neon(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+void gemm_q8_dotprod(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
@@ -218,6 +222,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #endif
 #define KERNEL_F32_COLS 1
 #define matvec_q8_kernel kernel_set.matvec_q8
+#define gemm_q8_kernel kernel_set.gemm_q8
 #define matvec_f32_kernel kernel_set.matvec_f32
 #define quantize_q8_kernel kernel_set.quantize_q8
 #define matvec_q4_kernel kernel_set.matvec_q4
@@ -229,6 +234,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_dotprod
+#define gemm_q8_kernel gemm_q8_dotprod
 #define KERNEL_F32_ROWS 8 /* the NEON f32 kernel: 8 rows per column */
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_neon
@@ -238,6 +244,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_neon
+#define gemm_q8_kernel gemm_q8_neon
 #define KERNEL_F32_ROWS 8 /* AArch64: two vectors of 4 rows; Armv7: 8 scalar VFP sums */
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_neon
@@ -473,6 +480,7 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 typedef struct {
     const char *name;
     Matvec matvec_q8;
+    Gemm gemm_q8;
     MatvecF32 matvec_f32;
     Matvec matvec_q4, matvec_q5, matvec_q6;
     void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);

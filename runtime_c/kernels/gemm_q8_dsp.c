@@ -20,7 +20,8 @@
 #if defined(LLM_KERNEL_DSP)
 #include "q8_m.h"
 
-void gemm_q8_dsp_pair(const TokenPair *pair, const uint8_t *block, int n_groups);
+void gemm_q8_dsp_pair_g64(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+void gemm_q8_dsp_pair_quads(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
 
 /* Registers:
  *   r0 p (the weight stream, at the pass's rows), r1 and r2 the tokens' activations
@@ -28,11 +29,12 @@ void gemm_q8_dsp_pair(const TokenPair *pair, const uint8_t *block, int n_groups)
  *   r6, r7 token 0's (x0, x2), (x1, x3); r8, r9 token 1's
  *   r10 row a token 0, r11 row a token 1, r12 row b token 0, lr row b token 1
  * and on the FPU: s0, s1 the float sums of rows a, b for token 0, s2, s3 for token 1,
- * s4-s7 the group's converted sums, s8, s9 the rows' scales, s10, s11 the tokens'
- * activation scales, s12, s13 the tokens' xs pointers, s14 where token 0's
+ * s4-s7 the group's converted sums, s8, s9 the rows' scales (s8 before them, in a loop
+ * of chunks, the group's end of token 0's activations), s10, s11 the tokens' activation
+ * scales, s12, s13 the tokens' xs pointers, s14 where token 0's
  * activations end, s15 their bytes (all caller-saved). On the stack: the pair, the
  * block, the pass's offset (0: rows 0-1; 8: rows 2-3), which is also that of its
- * rows' outputs (2 floats). */
+ * rows' outputs (2 floats), a group's bytes of activations. */
 __asm__(
     ".pushsection .text.gemm_q8_dsp_asm,\"ax\",%progbits\n"
     ".syntax unified\n"
@@ -84,16 +86,43 @@ __asm__(
     "  vmla.f32 s3, s7, s11\n"
     ".endm\n"
 
-    /* gemm_q8_dsp_pair(pair r0, block r1, n_groups r2) */
-    ".global gemm_q8_dsp_pair\n"
-    ".type gemm_q8_dsp_pair, %function\n"
+    /* a group of 64 columns, written out whole */
+    ".macro PAIR_G64\n"
+    "  PAIR_CHUNK 1\n"
+    "  .rept 15\n"
+    "  PAIR_CHUNK 0\n"
+    "  .endr\n"
+    ".endm\n"
+    /* a group of any multiple of 16 columns: a loop of 4 chunks, until token 0's
+     * activations reach the group's end (in s8 until the epilogue) */
+    ".macro PAIR_QUADS\n"
+    "  ldr r5, [sp, #12]\n"
+    "  add r5, r5, r1\n"
+    "  vmov s8, r5\n"
+    "  mov r10, #0\n"
+    "  mov r11, #0\n"
+    "  mov r12, #0\n"
+    "  mov lr, #0\n"
+    "3:\n"
+    "  .rept 4\n"
+    "  PAIR_CHUNK 0\n"
+    "  .endr\n"
+    "  vmov r5, s8\n"
+    "  cmp r1, r5\n"
+    "  bne 3b\n"
+    ".endm\n"
+    /* name(pair r0, block r1, n_groups r2, group_size r3), its groups by `group` */
+    ".macro PAIR_FUNCTION name, group\n"
+    ".global \\name\n"
+    ".type \\name, %function\n"
     ".thumb_func\n"
-    "gemm_q8_dsp_pair:\n"
+    "\\name:\n"
     "  push {r4-r11, lr}\n"
-    "  lsls r2, r2, #7\n"            /* 128 bytes of activations a group */
+    "  lsls r3, r3, #1\n"           /* a group's bytes of activations */
+    "  mul r2, r2, r3\n"
     "  vmov s15, r2\n"
     "  movs r2, #0\n"
-    "  push {r0-r2}\n"
+    "  push {r0-r3}\n"
     "2:\n"                           /* a pass: two rows */
     "  ldr r5, [sp]\n"
     "  ldm r5, {r1-r4}\n"            /* x0, x1, xs0, xs1 */
@@ -107,10 +136,7 @@ __asm__(
     "  vmov s0, s1, r3, r3\n"
     "  vmov s2, s3, r3, r3\n"
     "1:\n"                           /* a group */
-    "  PAIR_CHUNK 1\n"
-    "  .rept 15\n"
-    "  PAIR_CHUNK 0\n"
-    "  .endr\n"
+    "  \\group\n"
     "  PAIR_EPILOGUE\n"
     "  vmov r5, s14\n"
     "  cmp r1, r5\n"
@@ -126,14 +152,29 @@ __asm__(
     "  str r3, [sp, #8]\n"
     "  cmp r3, #16\n"
     "  bne 2b\n"
-    "  add sp, sp, #12\n"
+    "  add sp, sp, #16\n"
     "  pop {r4-r11, pc}\n"
-    ".size gemm_q8_dsp_pair, .-gemm_q8_dsp_pair\n"
+    ".size \\name, .-\\name\n"
+    ".endm\n"
+    "PAIR_FUNCTION gemm_q8_dsp_pair_g64, PAIR_G64\n"
+    "PAIR_FUNCTION gemm_q8_dsp_pair_quads, PAIR_QUADS\n"
+    ".purgem PAIR_G64\n"
+    ".purgem PAIR_QUADS\n"
+    ".purgem PAIR_FUNCTION\n"
     ".purgem PAIR_MAC\n"
     ".purgem PAIR_ROW\n"
     ".purgem PAIR_CHUNK\n"
     ".purgem PAIR_EPILOGUE\n"
     ".popsection\n");
+
+/* Groups of 64 columns unrolled whole, any other multiple of 16 in a loop of 4 chunks. */
+static void gemm_q8_dsp_pair(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size) {
+    if (group_size == 64) {
+        gemm_q8_dsp_pair_g64(pair, block, n_groups, 64);
+    } else {
+        gemm_q8_dsp_pair_quads(pair, block, n_groups, group_size);
+    }
+}
 
 void gemm_q8_dsp(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size) {
     gemm_q8_pairs(gemm_q8_dsp_pair, matvec_q8_dsp_group, matvec_q8_dsp, out, b, w, rows, cols, group_size);

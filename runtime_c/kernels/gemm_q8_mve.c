@@ -18,10 +18,12 @@
 #if defined(LLM_KERNEL_MVE)
 #include "q8_m.h"
 
-void gemm_q8_mve_pair(const TokenPair *pair, const uint8_t *block, int n_groups);
+void gemm_q8_mve_pair_g64(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+void gemm_q8_mve_pair_chunks(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
 
 /* Registers: r1 p (the weight stream), r3 and r5 the tokens' activations, r7 and r9
- * their xs pointers, r11 the groups left; r0, r2, r4, r6 token 0's sums of rows 0-3,
+ * their xs pointers, r11 the groups left (groups of 64; else the group's end of token
+ * 0's activations, the groups left on the stack); r0, r2, r4, r6 token 0's sums of rows 0-3,
  * r8, r10, r12, lr token 1's; q0 and q1 the tokens' activations, q2 and q3 the rows'
  * weights by turns (a load need not wait for the previous row's multiplies), then in
  * the epilogue q0 and q2 the tokens' products, q1 the scales; q4 (s16-s19) and q5
@@ -74,32 +76,69 @@ __asm__(
     "  vadd.f32 s23, s23, s11\n"
     ".endm\n"
 
-    /* gemm_q8_mve_pair(pair r0, block r1, n_groups r2) */
-    ".global gemm_q8_mve_pair\n"
-    ".type gemm_q8_mve_pair, %function\n"
+    /* a group of 64 columns, written out whole; then the groups left in r11 */
+    ".macro PAIR_G64\n"
+    "  PAIR_CHUNK 1\n"
+    "  PAIR_CHUNK 0\n"
+    "  PAIR_CHUNK 0\n"
+    "  PAIR_CHUNK 0\n"
+    ".endm\n"
+    ".macro PAIR_G64_NEXT\n"
+    "  subs r11, r11, #1\n"
+    ".endm\n"
+    /* a group of any multiple of 16 columns: chunks until token 0's activations reach
+     * the group's end (r11); then the groups left on the stack */
+    ".macro PAIR_CHUNKS\n"
+    "  ldr r11, [sp, #40]\n"
+    "  add r11, r11, r3\n"
+    "  PAIR_CHUNK 1\n"
+    "  cmp r3, r11\n"
+    "  beq 4f\n"
+    "3:\n"
+    "  PAIR_CHUNK 0\n"
+    "  cmp r3, r11\n"
+    "  bne 3b\n"
+    "4:\n"
+    ".endm\n"
+    ".macro PAIR_CHUNKS_NEXT\n"
+    "  ldr r0, [sp, #36]\n"
+    "  subs r0, r0, #1\n"
+    "  str r0, [sp, #36]\n"
+    ".endm\n"
+    /* name(pair r0, block r1, n_groups r2, group_size r3), its groups by `group`,
+     * `next` counting them (flags: ne while any are left); on the stack, above the
+     * float sums pushed: the pair, n_groups, group_size */
+    ".macro PAIR_FUNCTION name, group, next\n"
+    ".global \\name\n"
+    ".type \\name, %function\n"
     ".thumb_func\n"
-    "gemm_q8_mve_pair:\n"
-    "  push {r0, r4-r11, lr}\n"
+    "\\name:\n"
+    "  push {r0, r2, r3, r4-r11, lr}\n"
     "  vpush {s16-s23}\n"
     "  mov r11, r2\n"
     "  ldm r0, {r3, r5, r7, r9}\n" /* x0, x1, xs0, xs1 */
     "  vmov.i32 q4, #0\n"          /* the sums start at +0.0f, as the reference's */
     "  vmov.i32 q5, #0\n"
     "1:\n"
-    "  PAIR_CHUNK 1\n"
-    "  PAIR_CHUNK 0\n"
-    "  PAIR_CHUNK 0\n"
-    "  PAIR_CHUNK 0\n"
+    "  \\group\n"
     "  PAIR_EPILOGUE\n"
-    "  subs r11, r11, #1\n"
+    "  \\next\n"
     "  bne 1b\n"
     "  ldr r0, [sp, #32]\n"        /* the pair */
     "  ldrd r2, r3, [r0, #16]\n"   /* out0, out1 */
     "  vstrw.32 q4, [r2]\n"
     "  vstrw.32 q5, [r3]\n"
     "  vpop {s16-s23}\n"
-    "  pop {r0, r4-r11, pc}\n"
-    ".size gemm_q8_mve_pair, .-gemm_q8_mve_pair\n"
+    "  pop {r0, r2, r3, r4-r11, pc}\n"
+    ".size \\name, .-\\name\n"
+    ".endm\n"
+    "PAIR_FUNCTION gemm_q8_mve_pair_g64, PAIR_G64, PAIR_G64_NEXT\n"
+    "PAIR_FUNCTION gemm_q8_mve_pair_chunks, PAIR_CHUNKS, PAIR_CHUNKS_NEXT\n"
+    ".purgem PAIR_G64\n"
+    ".purgem PAIR_G64_NEXT\n"
+    ".purgem PAIR_CHUNKS\n"
+    ".purgem PAIR_CHUNKS_NEXT\n"
+    ".purgem PAIR_FUNCTION\n"
     ".purgem PAIR_ROW\n"
     ".purgem PAIR_CHUNK\n"
     ".purgem PAIR_EPILOGUE\n"
@@ -108,6 +147,15 @@ __asm__(
 /* A row's shorter last group, as the matvec kernel adds it. */
 static void short_group(float *out, const int8_t *x, const float *xs, const uint8_t *block, int len) {
     matvec_q8_mve_chunks(out, x, xs, block, 1, (len + 15) / 16);
+}
+
+/* Groups of 64 columns unrolled whole, any other multiple of 16 in a loop of chunks. */
+static void gemm_q8_mve_pair(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size) {
+    if (group_size == 64) {
+        gemm_q8_mve_pair_g64(pair, block, n_groups, 64);
+    } else {
+        gemm_q8_mve_pair_chunks(pair, block, n_groups, group_size);
+    }
 }
 
 void gemm_q8_mve(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size) {

@@ -167,16 +167,9 @@ __asm__(
     ".purgem PAIR_EPILOGUE\n"
     ".popsection\n");
 
-/* Groups of 64 columns unrolled whole, any other multiple of 16 in a loop of 4 chunks. */
-static void gemm_q8_dsp_pair(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size) {
-    if (group_size == 64) {
-        gemm_q8_dsp_pair_g64(pair, block, n_groups, 64);
-    } else {
-        gemm_q8_dsp_pair_quads(pair, block, n_groups, group_size);
-    }
-}
-
 void gemm_q8_dsp(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size) {
-    gemm_q8_pairs(gemm_q8_dsp_pair, matvec_q8_dsp_group, matvec_q8_dsp, out, b, w, rows, cols, group_size);
+    /* groups of 64 columns unrolled whole, any other multiple of 16 in a loop of 4 chunks */
+    const PairKernel pair = group_size == 64 ? gemm_q8_dsp_pair_g64 : gemm_q8_dsp_pair_quads;
+    gemm_q8_pairs(pair, matvec_q8_dsp_group, matvec_q8_dsp, out, b, w, rows, cols, group_size);
 }
 #endif

@@ -149,16 +149,9 @@ static void short_group(float *out, const int8_t *x, const float *xs, const uint
     matvec_q8_mve_chunks(out, x, xs, block, 1, (len + 15) / 16);
 }
 
-/* Groups of 64 columns unrolled whole, any other multiple of 16 in a loop of chunks. */
-static void gemm_q8_mve_pair(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size) {
-    if (group_size == 64) {
-        gemm_q8_mve_pair_g64(pair, block, n_groups, 64);
-    } else {
-        gemm_q8_mve_pair_chunks(pair, block, n_groups, group_size);
-    }
-}
-
 void gemm_q8_mve(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size) {
-    gemm_q8_pairs(gemm_q8_mve_pair, short_group, matvec_q8_mve, out, b, w, rows, cols, group_size);
+    /* groups of 64 columns unrolled whole, any other multiple of 16 in a loop of chunks */
+    const PairKernel pair = group_size == 64 ? gemm_q8_mve_pair_g64 : gemm_q8_mve_pair_chunks;
+    gemm_q8_pairs(pair, short_group, matvec_q8_mve, out, b, w, rows, cols, group_size);
 }
 #endif

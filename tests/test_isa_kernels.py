@@ -32,9 +32,9 @@ X86 = [k for k in KERNELS if k.name.startswith("AVX")]
 CORTEX_M_Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
 CORTEX_M_KQUANT_TWINS = {kernel: [f"matvec_{q}_{kernel.lower()}" for q in ("q4", "q5", "q6")]
                          for kernel in CORTEX_M_Q4_TWINS}
-# ... and their q8 GEMM twins (gemm_q8_dsp.c, gemm_q8_mve.c: the C and its assembly),
-# which -k checks against the reference for batches of 1 to 5 tokens
-CORTEX_M_GEMM_TWINS = {kernel: [f"gemm_q8_{kernel.lower()}", f"gemm_q8_{kernel.lower()}_pair"]
+# ... and their q8 GEMM twins (gemm_q8_dsp.c, gemm_q8_mve.c: the C and its assembly for
+# groups of 64), which -k checks against the reference for batches of 1 to 5 tokens
+CORTEX_M_GEMM_TWINS = {kernel: [f"gemm_q8_{kernel.lower()}", f"gemm_q8_{kernel.lower()}_pair_g64"]
                        for kernel in CORTEX_M_Q4_TWINS}
 
 

@@ -20,9 +20,6 @@
 #if defined(LLM_KERNEL_DSP)
 #include "q8_m.h"
 
-void gemm_q8_dsp_pair_g64(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
-void gemm_q8_dsp_pair_quads(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
-
 /* Registers:
  *   r0 p (the weight stream, at the pass's rows), r1 and r2 the tokens' activations
  *   r3, r4 the chunk's words of the pass's two rows (a, b); r5 a temporary

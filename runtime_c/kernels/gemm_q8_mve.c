@@ -18,9 +18,6 @@
 #if defined(LLM_KERNEL_MVE)
 #include "q8_m.h"
 
-void gemm_q8_mve_pair_g64(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
-void gemm_q8_mve_pair_chunks(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
-
 /* Registers: r1 p (the weight stream), r3 and r5 the tokens' activations, r7 and r9
  * their xs pointers, r11 the groups left (groups of 64; else the group's end of token
  * 0's activations, the groups left on the stack); r0, r2, r4, r6 token 0's sums of rows 0-3,

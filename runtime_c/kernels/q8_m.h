@@ -32,6 +32,15 @@ typedef struct {
  * group_size (a multiple of 16) columns of a block of 4 rows, each token's bit for bit
  * the matvec kernel's. */
 typedef void (*PairKernel)(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+/* The GEMM files' assembly: groups of 64 columns unrolled whole, and groups of any
+ * multiple of 16 in a loop. */
+#if defined(LLM_KERNEL_DSP)
+void gemm_q8_dsp_pair_g64(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+void gemm_q8_dsp_pair_quads(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+#else
+void gemm_q8_mve_pair_g64(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+void gemm_q8_mve_pair_chunks(const TokenPair *pair, const uint8_t *block, int n_groups, int group_size);
+#endif
 
 /* The GEMM twin: the tokens two by two through `pair` (then a row's shorter last
  * group through `rest`, token by token), an odd last token through `matvec`. */

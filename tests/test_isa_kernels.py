@@ -32,6 +32,10 @@ X86 = [k for k in KERNELS if k.name.startswith("AVX")]
 CORTEX_M_Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
 CORTEX_M_KQUANT_TWINS = {kernel: [f"matvec_{q}_{kernel.lower()}" for q in ("q4", "q5", "q6")]
                          for kernel in CORTEX_M_Q4_TWINS}
+# ... and their q8 GEMM twins (gemm_q8_dsp.c, gemm_q8_mve.c: the C and its assembly for
+# groups of 64), which -k checks against the reference for batches of 1 to 5 tokens
+CORTEX_M_GEMM_TWINS = {kernel: [f"gemm_q8_{kernel.lower()}", f"gemm_q8_{kernel.lower()}_pair_g64"]
+                       for kernel in CORTEX_M_Q4_TWINS}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +56,8 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     assert found and int(found.group(2)) >= 200, result.stdout
     assert found.group(1) != "reference"  # the optimized kernel ran
     b = get_board(board)
-    twins = CORTEX_M_KQUANT_TWINS.get(b.best_kernel.name, [])
-    if twins:  # linked in, so matvec_q4_kernel (q5's, q6's) is each and -k checked it against the reference
+    twins = CORTEX_M_KQUANT_TWINS.get(b.best_kernel.name, []) + CORTEX_M_GEMM_TWINS.get(b.best_kernel.name, [])
+    if twins:  # linked in, so matvec_q4_kernel (q5's, q6's, gemm_q8_kernel) is each and -k checked it
         binary = stories_projects / board / emulated_binary(b, TEST_BINARY)  # the one that ran
         symbols = subprocess.run([f"{b.toolchain_prefix}nm", str(binary)], capture_output=True, text=True,
                                  check=True).stdout

@@ -147,6 +147,9 @@ void matvec_q8_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                    int group_size);
+/* ... and the GEMM twins of the Cortex-M ones (gemm_q8_dsp.c, gemm_q8_mve.c): gemm_q8_kernel */
+void gemm_q8_dsp(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q8_mve(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 
 typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
 void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols);
@@ -254,12 +257,14 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_mve
+#define gemm_q8_kernel gemm_q8_mve
 #elif defined(LLM_KERNEL_DSP)
 #define LLM_KERNEL_NAME "dsp"
 #define KERNEL_ROWS 4
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_dsp
+#define gemm_q8_kernel gemm_q8_dsp
 #else
 #define LLM_KERNEL_NAME "reference"
 #endif

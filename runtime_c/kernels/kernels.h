@@ -125,6 +125,10 @@ void matmul_kquant_tokens(float *out, const TokenBatch *b, const uint8_t *w, int
 typedef void (*Gemm)(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols,
                int group_size);
+/* The ISA twins of gemm_each(matvec_q8_<isa>): a block of the matvec's layout, eight
+ * tokens to a tile (AVX-512 VNNI: 16 rows; AVX2, AVX-VNNI: 8 rows). */
+void gemm_q8_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+void gemm_q8_avx2(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
@@ -178,6 +182,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx512_vnni
+#define gemm_q8_kernel gemm_q8_avx512_vnni
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -188,6 +193,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx2
+#define gemm_q8_kernel gemm_q8_avx2
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -198,6 +204,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_avx2
+#define gemm_q8_kernel gemm_q8_avx2
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -218,6 +225,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #endif
 #define KERNEL_F32_COLS 1
 #define matvec_q8_kernel kernel_set.matvec_q8
+#define gemm_q8_kernel kernel_set.gemm_q8
 #define matvec_f32_kernel kernel_set.matvec_f32
 #define quantize_q8_kernel kernel_set.quantize_q8
 #define matvec_q4_kernel kernel_set.matvec_q4
@@ -473,6 +481,7 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 typedef struct {
     const char *name;
     Matvec matvec_q8;
+    Gemm gemm_q8;
     MatvecF32 matvec_f32;
     Matvec matvec_q4, matvec_q5, matvec_q6;
     void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);

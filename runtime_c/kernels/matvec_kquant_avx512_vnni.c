@@ -30,6 +30,7 @@
 #if defined(LLM_KERNEL_AVX512_VNNI)
 #include <immintrin.h>
 #include <string.h>
+#include "lanes_avx512.h"
 
 #define TARGET __attribute__((target("avx512vnni,bmi2")))
 enum { PREFETCH_BYTES = 8192 };
@@ -81,14 +82,6 @@ TARGET static inline uint64_t six_bit_bytes(const uint8_t *stream, int first, in
     }
     for (int i = 0; i < n; i++) v |= (uint64_t)kquant_six_bits(stream, first + i) << (8 * i);
     return v;
-}
-
-/* In each 128-bit lane k, the sums of the int32 lanes of a0..a3: [a0, a1, a2, a3]'s
- * share of lane k (the caller adds the lanes up). */
-TARGET static inline __m512i lane_totals4(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
-    const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(a0, a1), _mm512_unpackhi_epi32(a0, a1));
-    const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(a2, a3), _mm512_unpackhi_epi32(a2, a3));
-    return _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
 }
 
 /* Fields first .. first + n - 1 (n <= 8) of a group's sub-block scales (q4, q5:
@@ -205,11 +198,8 @@ TARGET static inline __attribute__((always_inline)) __m256 group_rows(__m256 sum
             }
         }
     }
-    /* A: rows 0-3's 128-bit lanes' shares, rows 4-7's, added up to [A0-3 A0-3 A4-7 A4-7] */
-    const __m512i t0 = lane_totals4(a[0], a[1], a[2], a[3]), t1 = lane_totals4(a[4], a[5], a[6], a[7]);
-    __m512i t = _mm512_add_epi32(_mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
-                                 _mm512_shuffle_i32x4(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
-    t = _mm512_add_epi32(t, _mm512_shuffle_i32x4(t, t, _MM_SHUFFLE(2, 3, 0, 1)));
+    /* A: the rows' totals, [A0-3 A0-3 A4-7 A4-7] */
+    const __m512i t = lane_totals8(a);
     __m256i totals_a = _mm512_castsi512_si256(_mm512_shuffle_i32x4(t, t, _MM_SHUFFLE(2, 0, 2, 0)));
     /* b: row r's four lanes of 128-bit lane r of b[0] or b[1] */
     __m256i totals_b = _mm512_castsi512_si256(_mm512_permutex2var_epi32(

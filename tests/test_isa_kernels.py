@@ -34,7 +34,8 @@ CORTEX_M_Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
 CORTEX_M_KQUANT_TWINS = {kernel: [f"matvec_{q}_{kernel.lower()}" for q in ("q4", "q5", "q6")]
                          for kernel in CORTEX_M_Q4_TWINS}
 # the x86 GEMM twins (kernels.h: gemm_q8_kernel ...), which -k checks against the reference
-X86_GEMM_TWINS = {"AVX512_VNNI": ["gemm_q8_avx512_vnni"], "AVX_VNNI": ["gemm_q8_avx2"], "AVX2": ["gemm_q8_avx2"],
+X86_GEMM_TWINS = {"AVX512_VNNI": ["gemm_q8_avx512_vnni", "gemm_q4_avx512_vnni", "gemm_q5_avx512_vnni",
+                                  "gemm_q6_avx512_vnni"], "AVX_VNNI": ["gemm_q8_avx2"], "AVX2": ["gemm_q8_avx2"],
                   "DISPATCH_X86": ["gemm_q8_avx2"]}
 
 

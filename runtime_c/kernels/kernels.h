@@ -129,6 +129,10 @@ void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w,
  * tokens to a tile (AVX-512 VNNI: 16 rows; AVX2, AVX-VNNI: 8 rows). */
 void gemm_q8_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
 void gemm_q8_avx2(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+/* ... and of gemm_each(matvec_q4_<isa>) (q5's, q6's): AVX-512 VNNI, 8 rows x 2 tokens */
+void gemm_q4_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q5_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q6_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
@@ -416,6 +420,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(matvec_q5_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
 #define matvec_q5_kernel matvec_q5_avx512_vnni
 #define matvec_q6_kernel matvec_q6_avx512_vnni
+#define gemm_q4_kernel gemm_q4_avx512_vnni
+#define gemm_q5_kernel gemm_q5_avx512_vnni
+#define gemm_q6_kernel gemm_q6_avx512_vnni
 #elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q5_kernel matvec_q5_avx2
 #define matvec_q6_kernel matvec_q6_avx2

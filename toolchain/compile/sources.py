@@ -27,6 +27,8 @@ ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name
     "matvec_f32_avx2.c": "X86",
     "matvec_kquant_avx2.c": "X86",
     "matvec_kquant_avx512_vnni.c": "AVX512_VNNI",
+    "gemm_kquant_avx512_vnni.c": "AVX512_VNNI",
+    "kquant_avx512_vnni.h": "AVX512_VNNI",
     "quantize_q8_avx2.c": "X86",
     "scores_avx2.c": "X86",
     "weighted_sum_avx2.c": "X86",

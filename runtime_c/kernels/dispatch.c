@@ -35,12 +35,7 @@ static void matvec_f32_portable(float *out, const float *x, const uint8_t *block
 }
 
 #if defined(LLM_KERNEL_DISPATCH_X86)
-static void gemm_q8_avx2_each(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols,
-                              int group_size) {
-    gemm_each(matvec_q8_avx2, out, b, block, rows, cols, group_size);
-}
-
-static const KernelSet avx2 = {"avx2", matvec_q8_avx2, gemm_q8_avx2_each, matvec_f32_avx2, matvec_q4_avx2,
+static const KernelSet avx2 = {"avx2", matvec_q8_avx2, gemm_q8_avx2, matvec_f32_avx2, matvec_q4_avx2,
                                matvec_q5_avx2, matvec_q6_avx2, quantize_q8_avx2,
                                softmax_f32_simd, swiglu_f32_simd, scores_f32_avx2, weighted_sum_f32_avx2,
                                key_dots_f16_avx2, key_dots_i8_avx2, value_sums_f16_avx2, value_sums_i8_avx2};

@@ -129,6 +129,14 @@ void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w,
  * tiles of 4 rows x 4 tokens (Armv7: x 2), the matvec kernels' body (q8_tile_neon.h) */
 void gemm_q8_neon(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
 void gemm_q8_dotprod(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+/* x86-64's q8 twins: a block of the matvec's layout, tiles of 16 rows x 8 tokens
+ * (AVX-512 VNNI) or 8 rows x 4 tokens (AVX2, AVX-VNNI) */
+void gemm_q8_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+void gemm_q8_avx2(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+/* ... and of gemm_each(matvec_q4_<isa>) (q5's, q6's): AVX-512 VNNI, 8 rows x 2 tokens */
+void gemm_q4_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q5_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q6_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
@@ -185,6 +193,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx512_vnni
+#define gemm_q8_kernel gemm_q8_avx512_vnni
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -195,6 +204,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx2
+#define gemm_q8_kernel gemm_q8_avx2
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -205,6 +215,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_avx2
+#define gemm_q8_kernel gemm_q8_avx2
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -420,6 +431,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(matvec_q5_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
 #define matvec_q5_kernel matvec_q5_avx512_vnni
 #define matvec_q6_kernel matvec_q6_avx512_vnni
+#define gemm_q4_kernel gemm_q4_avx512_vnni
+#define gemm_q5_kernel gemm_q5_avx512_vnni
+#define gemm_q6_kernel gemm_q6_avx512_vnni
 #elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q5_kernel matvec_q5_avx2
 #define matvec_q6_kernel matvec_q6_avx2

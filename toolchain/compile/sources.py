@@ -18,10 +18,17 @@ from ..resources import resource_dir
 # under which it has code, any one of them; every other file there is portable.
 ISA_FILES: dict[str, frozenset[str]] = {name: frozenset(macros.split()) for name, macros in {
     "matvec_q8_avx512_vnni.c": "AVX512_VNNI",
+    "gemm_q8_avx512_vnni.c": "AVX512_VNNI",
+    "q8_avx512_vnni.h": "AVX512_VNNI",
+    "lanes_avx512.h": "AVX512_VNNI",
     "matvec_q8_avx2.c": "AVX2 AVX_VNNI DISPATCH_X86",
+    "gemm_q8_avx2.c": "AVX2 AVX_VNNI DISPATCH_X86",
+    "q8_avx2.h": "AVX2 AVX_VNNI DISPATCH_X86",
     "matvec_f32_avx2.c": "X86",
     "matvec_kquant_avx2.c": "X86",
     "matvec_kquant_avx512_vnni.c": "AVX512_VNNI",
+    "gemm_kquant_avx512_vnni.c": "AVX512_VNNI",
+    "kquant_avx512_vnni.h": "AVX512_VNNI",
     "quantize_q8_avx2.c": "X86",
     "scores_avx2.c": "X86",
     "weighted_sum_avx2.c": "X86",

@@ -2,7 +2,9 @@
  *
  * The rule is llama2.c's (and tiktoken's, with scores = -rank): of all adjacent
  * pairs whose joined bytes are a token, merge the one with the highest score, the
- * leftmost on ties; repeat until no pair joins. Rescanning every pair after each
+ * leftmost on ties; repeat until no pair joins. tokenizer.json's merges are pairs,
+ * ranked: there (LLM_MERGE_PAIRS) a pair joins only if it is the merge making the
+ * token, whose score is -rank, which is the `tokenizers` library's rule. Rescanning every pair after each
  * merge, as llama2.c does, is O(n^2) lookups (a 32 KB prompt took 33 s on a
  * 2-core x86 machine). Here the tokens are a doubly linked list and the joinable
  * pairs wait in a binary heap keyed by (score descending, position ascending): a
@@ -50,7 +52,12 @@ static int joined(int left, int right) {
     size_t l = vocab_piece_length(left), r = vocab_piece_length(right);
     memcpy(pair, vocab_piece(left), l);
     memcpy(pair + l, vocab_piece(right), r);
-    return vocab_lookup(pair, l + r);
+    int id = vocab_lookup(pair, l + r);
+#if LLM_MERGE_PAIRS
+    /* tokenizer.json merges pairs: "a" + "bc" does not merge when "abc" is made of "ab" + "c" */
+    if (id >= 0 && llm_weights.vocab.merge_splits[id] != l) return -1;
+#endif
+    return id;
 }
 
 /* The heap of joinable pairs, each named by its left node. */
@@ -60,10 +67,17 @@ typedef struct {
     int size;
 } Heap;
 
-/* Whether node a's pair is merged before node b's: higher score, then leftmost. */
+/* Whether node a's pair is merged before node b's: higher score, then (where
+ * LLM_MERGE_TIES_SHORTER_LEFT: tokenizer.json's order of one token's merges) the
+ * shorter left part, then leftmost. */
 static int before(const Heap *h, int a, int b) {
     float sa = h->scores[h->nodes[a].merged], sb = h->scores[h->nodes[b].merged];
-    return sa > sb || (sa == sb && a < b);
+    if (sa != sb) return sa > sb;
+#if LLM_MERGE_TIES_SHORTER_LEFT
+    size_t la = vocab_piece_length(h->nodes[a].token), lb = vocab_piece_length(h->nodes[b].token);
+    if (la != lb) return la < lb;
+#endif
+    return a < b;
 }
 
 static void place(Heap *h, int slot, int node) {

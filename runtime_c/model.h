@@ -48,6 +48,13 @@ typedef struct {
     const float *scores;           /* [vocab] merge priority, higher first (tiktoken: -rank) */
     const int32_t *sorted_ids;     /* [vocab] ids ordered by their piece's bytes (memcmp, shorter first) */
     const int32_t *byte_ids;       /* [256] token of each raw byte (byte fallback) */
+#if LLM_N_SPECIAL > 0
+    const int32_t *special_ids;    /* [LLM_N_SPECIAL] tokens recognised in text whole */
+#endif
+#if LLM_MERGE_PAIRS
+    const uint16_t *merge_splits;  /* [vocab] the left part's length of the one merge that
+                                      makes each token, 0 if none (tokenizer.json's merges) */
+#endif
 #if LLM_TOKENIZER_TIKTOKEN
     const uint32_t *char_classes;  /* [LLM_CHAR_CLASS_RUNS] codepoint << 2 | class where the
                                       Unicode class changes (toolchain/importers/unicode_classes.py) */

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import astuple
 from pathlib import Path
 
 from .. import __version__
@@ -44,14 +45,18 @@ def _cache_key(tokenizer_bytes: bytes) -> str:
 def host_encoder(tokenizer: Path | Tokenizer) -> Emulator:
     """The host emulator of a project built around `tokenizer`, a file or one loaded
     (built on first use)."""
+    if not isinstance(tokenizer, Tokenizer) and Path(tokenizer).is_dir():  # a model directory's tokenizer.json
+        tokenizer = load_tokenizer(tokenizer)
     if isinstance(tokenizer, Tokenizer):
-        content = repr((tokenizer.kind, tokenizer.pieces, tokenizer.scores, tokenizer.bos_id, tokenizer.eos_id,
-                        tokenizer.n_special)).encode()
+        content = repr(astuple(tokenizer)).encode()
     else:
         tokenizer = Path(tokenizer)
         if not tokenizer.is_file():
             raise ToolchainError(f"{tokenizer}: no such file")
         content = tokenizer.read_bytes()
+        beside = tokenizer.with_name("tokenizer_config.json")  # a tokenizer.json's BOS and EOS
+        if beside.is_file():
+            content += beside.read_bytes()
     out = cache_root() / "tokenizers" / _cache_key(content)
     if not (out / MANIFEST).is_file():
         phase(f"making the C runtime's encoder for {'the tokenizer' if isinstance(tokenizer, Tokenizer) else tokenizer}"

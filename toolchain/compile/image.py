@@ -48,7 +48,8 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
     returns it as a string) with its length given by the next offset (a tiktoken piece
     may hold a NUL byte), the ids sorted by piece for bsearch, the token of each raw
     byte; the ids of the tokens recognised whole in text and, for tokenizer.json's merges,
-    the left part's length of the merge making each token, if there are any; for tiktoken
+    the left part's length of the merge making each token and the other merges (token,
+    left part's length; score), if there are any; for tiktoken
     also the Unicode class table of its pre-tokenizer."""
     offsets = np.cumsum([0] + [len(p) + 1 for p in tok.pieces])
     ids = {p: i for i, p in reversed(list(enumerate(tok.pieces)))}  # lowest id wins
@@ -69,6 +70,9 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
         tables["vocab.special_ids"] = np.array(tok.special_ids, dtype="<i4")
     if tok.merge_splits is not None:
         tables["vocab.merge_splits"] = np.array(tok.merge_splits, dtype="<u2")
+    if tok.extra_merges:
+        tables["vocab.extra_merges"] = np.array([m[:2] for m in tok.extra_merges], dtype="<i4")
+        tables["vocab.extra_scores"] = np.array([m[2] for m in tok.extra_merges], dtype="<f4")
     if tok.kind == "tiktoken":
         tables["vocab.char_classes"] = class_runs()
     return tables
@@ -107,6 +111,8 @@ def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
     if tok is not None:  # as vocab_tables has them
         entries += [("vocab.special_ids", 4 * tok.n_special)] if tok.n_special else []
         entries += [("vocab.merge_splits", 2 * v)] if tok.merge_splits is not None else []
+        n_extra = len(tok.extra_merges)
+        entries += [("vocab.extra_merges", 8 * n_extra), ("vocab.extra_scores", 4 * n_extra)] if n_extra else []
         entries += [("vocab.char_classes", class_runs().nbytes)] if tok.kind == "tiktoken" else []
     entries += [("rope_cos", 2 * spec.context * cfg.head_dim), ("rope_sin", 2 * spec.context * cfg.head_dim)]
     shapes = tensor_shapes(cfg)

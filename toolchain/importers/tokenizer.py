@@ -34,6 +34,11 @@ PRETOKENIZERS = ("llama3", "qwen2", "gpt2", "gpt2-digits")
 # order): never, at the start of the text (llama2.c, SentencePiece), or at the start of
 # every stretch between special tokens (tokenizer.json's Prepend normalizer)
 DUMMY_PREFIXES = ("none", "text", "segment")
+# Of two pairs that make the same token (LLM_MERGE_TIES order): the leftmost (llama2.c,
+# tiktoken); else first the one with the shorter left part, or with the lower left id
+# (the orders transformers gives a token's merges when it converts a SentencePiece model
+# or tiktoken ranks into a tokenizer.json), then the leftmost
+MERGE_TIES = ("leftmost", "shorter-left", "left-id")
 
 SPECIAL_SCORE = 0.0  # tiktoken special tokens: never the result of a merge
 TOKENIZER_JSON = "tokenizer.json"  # Hugging Face's, alone or in a model directory
@@ -67,9 +72,11 @@ class Tokenizer:
     # that makes each token (0: none), so that a pair joining into a token merges only if it
     # is that merge. None: any pair joining into a token merges (llama2.c, tiktoken).
     merge_splits: list[int] | None = None
-    # equal scores merge the pair with the shorter left part first, then the leftmost
-    # (tokenizer.json converted from SentencePiece ranks one token's merges so); else the leftmost
-    ties_shorter_left: bool = False
+    # with merge_splits, the other merges making a token already made by one: (token, left
+    # part's length, score), sorted
+    extra_merges: list[tuple[int, int, float]] = field(default_factory=list)
+    # which of two pairs making the same token merges first: one of MERGE_TIES
+    merge_ties: str = "leftmost"
 
     @property
     def vocab_size(self) -> int:
@@ -93,6 +100,10 @@ class Tokenizer:
         return DUMMY_PREFIXES.index(self.dummy_prefix)
 
     @property
+    def merge_ties_index(self) -> int:
+        return MERGE_TIES.index(self.merge_ties)
+
+    @property
     def n_special(self) -> int:
         return len(self.special_ids)
 
@@ -101,7 +112,7 @@ class Tokenizer:
         """Whether llama2.c's tokenizer.bin holds all of it (see _as_tiktoken)."""
         default = Tokenizer([], [])
         tiktoken_specials = list(range(self.vocab_size - self.n_special, self.vocab_size))
-        return (self.merge_splits is None and not self.ties_shorter_left and self.whole_pieces
+        return (self.merge_splits is None and self.merge_ties == "leftmost" and self.whole_pieces
                 and self.dummy_prefix_on_space
                 and (self.kind, self.pretokenizer, self.dummy_prefix) in
                 (("sentencepiece", default.pretokenizer, default.dummy_prefix), ("tiktoken", "llama3", default.dummy_prefix))

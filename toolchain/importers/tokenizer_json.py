@@ -9,9 +9,9 @@ Two shapes of BPE are read, each onto an encoder the runtime already has:
   Prepend normalizer or a Metaspace pre-tokenizer) -> the "sentencepiece" kind.
 tokenizer.json ranks merges, which are pairs, not tokens. Where the merges are every
 split of every token into two tokens, each token's together (transformers' conversion
-of a SentencePiece model), merging by the token's score gives the library's result;
-otherwise each token must be made by one merge, whose rank is its score and whose
-left part's length the runtime checks (Tokenizer.merge_splits). Added tokens are
+of a SentencePiece model or tiktoken ranks), merging by the token's score gives the
+library's result; otherwise the runtime checks that a pair is a merge by its left part's
+length and ranks it by the merge's rank (Tokenizer.merge_splits, extra_merges). Added tokens are
 recognised whole in text, at their own ids. Anything else is refused by name.
 """
 from __future__ import annotations
@@ -83,9 +83,10 @@ class _Reader:
         if "ByteLevel" not in types:
             return None
         byte_level = steps[-1]
-        if types[-1] != "ByteLevel" or byte_level.get("add_prefix_space"):
-            raise self.unsupported("pre-tokenizer" if types[-1] != "ByteLevel" else
-                                   "ByteLevel with add_prefix_space: pre-tokenizer", pre)
+        if types[-1] != "ByteLevel":
+            raise self.unsupported("pre-tokenizer", pre)
+        if byte_level.get("add_prefix_space"):
+            raise self.error("ByteLevel's add_prefix_space is not supported")
         own_regex = byte_level.get("use_regex", True)
         if types == ["ByteLevel"] and own_regex:
             return "gpt2"
@@ -224,42 +225,54 @@ class _Reader:
         return (eos if bos is None else bos), eos
 
 
-def _all_splits_scores(pieces_text: dict[str, int], merges: list[tuple[str, str]], n: int) -> list[float] | None:
-    """Scores that make llama2.c's merge by score (equal scores: shorter left part first)
-    give the library's result, if the merges are every split of every token into two
-    tokens with each token's together, shorter left parts first; else None."""
-    joins = {(t[:i], t[i:]) for t in pieces_text for i in range(1, len(t))
-             if t[:i] in pieces_text and t[i:] in pieces_text}
-    if set(merges) != joins or len(merges) != len(joins):
+def _all_splits_scores(vocab: dict[str, int], merges: list[tuple[str, str]],
+                       n: int) -> tuple[list[float], str] | None:
+    """If the merges are every split of every token into two tokens, each token's
+    together (tokenizer.json converted from SentencePiece or tiktoken): scores that make
+    merging by score (llama2.c's, tiktoken's: any pair joining into a token) give the
+    library's result, and the MERGE_TIES name of the order of each token's merges. Else None."""
+    joins = {(t[:i], t[i:]) for t in vocab for i in range(1, len(t)) if t[:i] in vocab and t[i:] in vocab}
+    if len(merges) != len(joins) or set(merges) != joins:
         return None
-    scores, seen, previous = [0.0] * n, set(), (None, 0)
+    scores, seen, groups = [0.0] * n, set(), []
     for rank, (a, b) in enumerate(merges):
-        token = pieces_text[a + b]
-        if token == previous[0]:
-            if len(a) <= previous[1]:
-                return None
+        token = vocab[a + b]
+        if groups and groups[-1][0] == token:
+            groups[-1][1].append(a)
         elif token in seen:
             return None  # the token's merges are not together
         else:
             seen.add(token)
             scores[token] = -float(rank) - 1.0  # below every unmerged token's 0, unequal for two tokens
-        previous = (token, len(a))
-    return scores
+            groups.append((token, [a]))
+    orders = {"shorter-left": len, "left-id": vocab.get}
+    several = [lefts for _, lefts in groups if len(lefts) > 1]
+    if not several:
+        return scores, "leftmost"
+    for name, key in orders.items():
+        if all(sorted(lefts, key=key) == lefts and len({key(x) for x in lefts}) == len(lefts) for lefts in several):
+            return scores, name
+    return None
 
 
-def _pair_scores(reader: _Reader, pieces: list[bytes], vocab: dict[str, int],
-                 merges: list[tuple[str, str]]) -> tuple[list[float], list[int]]:
-    """Each token's score (-rank of the merge that makes it) and its left part's length."""
-    scores, splits = [0.0] * len(pieces), [0] * len(pieces)
+def _pair_scores(reader: _Reader, pieces: list[bytes], vocab: dict[str, int], merges: list[tuple[str, str]]
+                 ) -> tuple[list[float], list[int], list[tuple[int, int, float]]]:
+    """Each token's score (-rank of the first merge that makes it) and that merge's left
+    part's length; the other merges making a token already made, sorted (Tokenizer.extra_merges)."""
+    scores, splits, extra, seen = [0.0] * len(pieces), [0] * len(pieces), [], set()
     for rank, (a, b) in enumerate(merges):
         ids = [vocab.get(a), vocab.get(b), vocab.get(a + b)]
         if None in ids:
             raise reader.error(f"merge {rank} ({a!r}, {b!r}) names a token not in the vocabulary")
+        if (a, b) in seen:
+            raise reader.error(f"merge {rank} ({a!r}, {b!r}) is there twice")
+        seen.add((a, b))
         left, _, token = ids
-        if splits[token]:
-            raise reader.error(f"token {a + b!r} is made by two merges, which is not supported")
-        scores[token], splits[token] = -float(rank), len(pieces[left])
-    return scores, splits
+        if not splits[token]:
+            scores[token], splits[token] = -float(rank), len(pieces[left])
+        else:
+            extra.append((token, len(pieces[left]), -float(rank)))
+    return scores, splits, sorted(extra)
 
 
 def read_tokenizer_json(data: bytes, path: Path) -> Tokenizer:
@@ -280,13 +293,12 @@ def read_tokenizer_json(data: bytes, path: Path) -> Tokenizer:
         raise reader.error("a byte-level BPE needs every byte as a token")
     kind = dict(kind="tiktoken", pretokenizer=pattern, whole_pieces=bool(reader.model.get("ignore_merges"))) \
         if byte_level else dict(kind="sentencepiece", dummy_prefix=dummy_prefix[0], dummy_prefix_on_space=dummy_prefix[1])
-    scores = None if byte_level else _all_splits_scores(vocab, merges, len(pieces))
-    if scores is not None:
-        merge_splits, ties = None, True
+    all_splits = _all_splits_scores(vocab, merges, len(pieces))
+    if all_splits is not None:
+        (scores, ties), merge_splits, extra = all_splits, None, []
     else:
-        scores, merge_splits = _pair_scores(reader, pieces, vocab, merges)
-        ties = False
+        (scores, merge_splits, extra), ties = _pair_scores(reader, pieces, vocab, merges), "leftmost"
     ids = {**vocab, **{content: i for i, content in added.items()}}
     bos, eos = reader.bos_eos(ids)
     return Tokenizer(pieces, scores, bos_id=bos, eos_id=eos, special_ids=sorted(added), merge_splits=merge_splits,
-                     ties_shorter_left=ties, **kind)
+                     extra_merges=extra, merge_ties=ties, **kind)

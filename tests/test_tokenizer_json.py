@@ -14,7 +14,7 @@ from transformers.convert_slow_tokenizer import TikTokenConverter, generate_merg
 
 from toolchain.cli import main
 from toolchain.errors import ToolchainError
-from toolchain.host.encode import CACHE_ENV, host_encoder
+from toolchain.host.encode import host_encoder
 from toolchain.importers.tokenizer import llama3_special_tokens, load_tokenizer
 from toolchain.importers.tokenizer_json import PATTERNS
 from toolchain.train.corpus import make_stories
@@ -29,14 +29,6 @@ STRINGS = 2000
 def special_pool(specials: list[str]) -> list[str]:
     """The special tokens whole, cut short and nested in each other, for varied_strings."""
     return specials + [s[:-1] for s in specials] + [s[:2] + specials[0] + s[2:] for s in specials[:2]]
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        root = tmp_path_factory.mktemp("cache")
-        mp.setenv(CACHE_ENV, str(root))
-        yield root
 
 
 def byte_level(pre_tokenizer, normalizer=None) -> Tokenizer:
@@ -78,7 +70,7 @@ def mismatches(emulator, reference: Tokenizer, strings: list[str], text=lambda s
 
 
 @pytest.mark.parametrize("pattern", list(BYTE_LEVEL))
-def test_byte_level_bpe_equals_tokenizers(pattern, cache, tmp_path):
+def test_byte_level_bpe_equals_tokenizers(pattern, encoder_cache, tmp_path):
     reference = saved(BYTE_LEVEL[pattern](), tmp_path / pattern)
     tok = load_tokenizer(tmp_path / pattern)  # the directory, as a model's
     assert (tok.kind, tok.pretokenizer, tok.whole_pieces) == ("tiktoken", pattern, False)
@@ -103,18 +95,21 @@ def llama2(shared_models):
     every split of every token a merge, ranked by token."""
     sp = spm.SentencePieceProcessor(model_file=str(shared_models / "llama2-tokenizer.model"))
     vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
-    return vocab, generate_merges(vocab)
+    return vocab, generate_merges(vocab, None)
 
 
 def sentencepiece_style(llama2, prepend: str, ties: str = "shorter-left") -> Tokenizer:
     """Llama 2's tokenizer.json with `prepend`'s dummy prefix and each token's merges in
     `ties` order: transformers' today, or by left id as transformers 4 wrote them."""
     vocab, merges = llama2
-    if ties == "left-id":
-        merges = sorted(merges, key=lambda m: (vocab[m[0] + m[1]], vocab[m[0]]))
+    left = len if ties == "shorter-left" else vocab.get  # (whichever order this transformers has)
+    merges = sorted(merges, key=lambda m: (vocab[m[0] + m[1]], left(m[0])))
     tk = Tokenizer(models.BPE(vocab, merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
     if prepend == "legacy":  # the Prepend normalizer: '▁' after every special token too
         tk.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    elif prepend == "gemma":  # no '▁' before the text, and a split on spaces that finds none
+        tk.normalizer = normalizers.Replace(" ", "▁")
+        tk.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
     else:
         tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=prepend, split=False)
     tk.add_special_tokens([AddedToken(s, normalized=False, special=True) for s in ("<unk>", "<s>", "</s>")])
@@ -122,30 +117,32 @@ def sentencepiece_style(llama2, prepend: str, ties: str = "shorter-left") -> Tok
 
 
 @pytest.mark.parametrize("prepend, ties", [("first", "shorter-left"), ("legacy", "shorter-left"),
-                                           ("first", "left-id")])
-def test_sentencepiece_style_bpe_equals_tokenizers(prepend, ties, llama2, cache, tmp_path):
+                                           ("gemma", "shorter-left"), ("first", "left-id")])
+def test_sentencepiece_style_bpe_equals_tokenizers(prepend, ties, llama2, encoder_cache, tmp_path):
     reference = saved(sentencepiece_style(llama2, prepend, ties), tmp_path / prepend)
     (tmp_path / prepend / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>"}))
     tok = load_tokenizer(tmp_path / prepend / "tokenizer.json")
     assert (tok.kind, tok.merge_splits, tok.merge_ties, tok.bos_id, tok.eos_id) == ("sentencepiece", None, ties, 1, 2)
-    assert tok.dummy_prefix == ("text" if prepend == "first" else "segment")
+    assert tok.dummy_prefix == {"first": "text", "legacy": "segment", "gemma": "none"}[prepend]
     emulator = host_encoder(tok)
     strings = varied_strings(STRINGS, special_pool(["<s>", "</s>", "<unk>"]))
     wrong = mismatches(emulator, reference, strings)
     assert not wrong, f"{len(wrong)} of {len(strings)} differ, first: {wrong[:3]!r}"
-    if prepend == "first":  # decoding gives the text back, after the '▁' put before it
+    if prepend != "legacy":  # decoding gives the text back, after the '▁' put before it
         for s in strings:
-            spaced = s and not s.startswith(" ") and not any(s.startswith(x) for x in ("<s>", "</s>", "<unk>"))
+            spaced = prepend == "first" and s and not s.startswith(" ") and \
+                not any(s.startswith(x) for x in ("<s>", "</s>", "<unk>"))
             decoded = b"".join(emulator.decode(0, t) for t in emulator.encode(s, bos=False))
             assert decoded == (b" " if spaced else b"") + s.encode(), s
 
 
-def test_llama3_tokenizer_json_equals_tokenizers(shared_models, cache, tmp_path):
+def test_llama3_tokenizer_json_equals_tokenizers(shared_models, encoder_cache, tmp_path):
     """Llama 3's ranks as transformers converts them: every split a merge, a token's merges
     ranked by their left part's id, and whole pieces first (ignore_merges)."""
     ranks = shared_models / "llama3-tokenizer.model"
-    reference = saved(TikTokenConverter(vocab_file=str(ranks), extra_special_tokens=llama3_special_tokens())
-                      .converted(), tmp_path / "llama3")
+    converted = TikTokenConverter(vocab_file=str(ranks)).converted()
+    converted.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in llama3_special_tokens()])
+    reference = saved(converted, tmp_path / "llama3")
     tok = load_tokenizer(tmp_path / "llama3")
     assert (tok.kind, tok.pretokenizer, tok.whole_pieces, tok.merge_ties) == ("tiktoken", "llama3", True, "left-id")
     assert (tok.pieces, tok.bos_id, tok.eos_id) == (load_tokenizer(ranks).pieces, 128000, 128001)
@@ -165,7 +162,7 @@ def tiny_byte_level(merges: list[list[str]], tmp_path, name: str = "tiny") -> To
     return saved(tk, tmp_path / name)
 
 
-def test_a_pair_joining_into_a_token_merges_only_if_it_is_a_merge(cache, tmp_path):
+def test_a_pair_joining_into_a_token_merges_only_if_it_is_a_merge(encoder_cache, tmp_path):
     """"abc" is made of "ab" + "c": "a" + "bc" joins into it too, but is no merge; then
     it is one too, of its own rank."""
     texts = ("abc", "abcabc", "xabc", "bc", "ab", "eabc", "abab<|endoftext|>abc")
@@ -244,7 +241,7 @@ def test_bos_and_eos_come_from_the_files(tmp_path):
     assert (load_tokenizer(tmp_path / "tiny").bos_id, load_tokenizer(tmp_path / "tiny").eos_id) == (258, 258)
 
 
-def test_only_byte_level_builds_carry_a_pattern(llama2, cache, tmp_path):
+def test_only_byte_level_builds_carry_a_pattern(llama2, encoder_cache, tmp_path):
     """llm_config.h names the pattern of a byte-level build and nothing of it in a
     SentencePiece-style one, whose image has no Unicode table nor merge table."""
     tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)

@@ -89,19 +89,13 @@ class Tokenizer:
     @property
     def kind_index(self) -> int:
         """The kind as the image header and llm_config.h number it."""
-        return TOKENIZER_KINDS.index(self.kind)
+        return self.option_index("kind")
 
-    @property
-    def pretokenizer_index(self) -> int:
-        return PRETOKENIZERS.index(self.pretokenizer)
-
-    @property
-    def dummy_prefix_index(self) -> int:
-        return DUMMY_PREFIXES.index(self.dummy_prefix)
-
-    @property
-    def merge_ties_index(self) -> int:
-        return MERGE_TIES.index(self.merge_ties)
+    def option_index(self, option: str) -> int:
+        """An option's value as llm_config.h numbers it: its place in the option's names."""
+        names = {"kind": TOKENIZER_KINDS, "pretokenizer": PRETOKENIZERS, "dummy_prefix": DUMMY_PREFIXES,
+                 "merge_ties": MERGE_TIES}[option]
+        return names.index(getattr(self, option))
 
     @property
     def n_special(self) -> int:

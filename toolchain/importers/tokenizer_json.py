@@ -5,8 +5,9 @@ Two shapes of BPE are read, each onto an encoder the runtime already has:
   (GPT-2's pattern), after Digits (SmolLM2) or after a Split by Qwen2's or Llama 3's
   pattern -> the "tiktoken" kind with that pattern. Tokens are spelled in GPT-2's
   bytes-to-characters map, undone here;
-- SentencePiece-style BPE with byte fallback (Llama 2, TinyLlama: '▁' for spaces, a
-  Prepend normalizer or a Metaspace pre-tokenizer) -> the "sentencepiece" kind.
+- SentencePiece-style BPE with byte fallback (Llama 2, TinyLlama, Gemma: '▁' for
+  spaces, by a Replace normalizer, with a Prepend normalizer or not, or by a Metaspace
+  pre-tokenizer) -> the "sentencepiece" kind.
 tokenizer.json ranks merges, which are pairs, not tokens. Where the merges are every
 split of every token into two tokens, each token's together (transformers' conversion
 of a SentencePiece model or tiktoken ranks), merging by the token's score gives the
@@ -111,6 +112,9 @@ class _Reader:
         whether it goes before a space too (not Metaspace's way)."""
         normalizer, pre = self.j.get("normalizer"), self.j.get("pre_tokenizer")
         replace_space = {"type": "Replace", "pattern": {"String": " "}, "content": SPACE_MARK}
+        split_on_space = {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": False}
+        if pre == split_on_space and replace_space in _steps(normalizer, "normalizers"):
+            pre = None  # Gemma's: no space is left to split on once the normalizer has replaced them
         if pre is None:
             steps = _steps(normalizer, "normalizers")
             if steps == [replace_space]:

@@ -139,7 +139,8 @@ const char *llm_decode(int prev_token, int token) {
     return p;
 #else
     static char byte_piece[2];
-    if (prev_token == LLM_BOS_ID && p[0] == ' ') p++;
+    /* the dummy prefix is not the text's (a tokenizer without one, Gemma's, keeps the space) */
+    if (LLM_DUMMY_PREFIX != 0 && prev_token == LLM_BOS_ID && p[0] == ' ') p++;
     /* Byte-fallback pieces are spelled "<0xAB>". */
     if (p[0] == '<' && p[1] == '0' && p[2] == 'x' && hex_digit(p[3]) >= 0 &&
         hex_digit(p[4]) >= 0 && p[5] == '>' && p[6] == '\0') {

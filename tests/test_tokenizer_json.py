@@ -4,6 +4,7 @@ GPT-2's and Qwen2's pre-tokenizers, for Llama 2's SentencePiece model and Llama 
 tiktoken ranks converted by transformers, and decoding; merges as pairs; special
 tokens anywhere in the id space; BOS/EOS; and what is refused."""
 import json
+import random
 import unicodedata
 
 import pytest
@@ -134,6 +135,10 @@ def test_sentencepiece_style_bpe_equals_tokenizers(prepend, ties, llama2, encode
                 not any(s.startswith(x) for x in ("<s>", "</s>", "<unk>"))
             decoded = b"".join(emulator.decode(0, t) for t in emulator.encode(s, bos=False))
             assert decoded == (b" " if spaced else b"") + s.encode(), s
+    # after BOS the dummy prefix's space is dropped, and only the dummy prefix's
+    first = emulator.encode(" hi", bos=False)[0]
+    piece = reference.id_to_token(first).replace("▁", " ")
+    assert piece.startswith(" ") and emulator.decode(tok.bos_id, first) == (piece[prepend != "gemma":]).encode()
 
 
 def test_llama3_tokenizer_json_equals_tokenizers(shared_models, encoder_cache, tmp_path):
@@ -217,6 +222,38 @@ def test_unsupported_tokenizer_json_is_refused_by_name(case, tmp_path):
     with pytest.raises(ToolchainError, match=message) as e:
         load_tokenizer(path)
     assert "\n" not in str(e.value) and path in str(e.value)
+
+
+def json_paths(o, prefix=()):
+    """Where a value sits in a JSON object, as key paths, a few items of each list."""
+    yield prefix
+    items = list(o.items()) if isinstance(o, dict) else list(enumerate(o[:3])) if isinstance(o, list) else []
+    for key, value in items:
+        yield from json_paths(value, prefix + (key,))
+
+
+def test_malformed_tokenizer_json_is_a_one_line_error(tmp_path):
+    """Any value anywhere replaced by one of another shape: a tokenizer or one error line."""
+    tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)
+    original = json.loads((tmp_path / "tiny" / "tokenizer.json").read_text())
+    original["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": QWEN2}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]}
+    original["post_processor"] = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "ab"}}]}
+    places = [p for p in json_paths(original) if p and p[:2] != ("model", "vocab") or len(p) == 3]
+    junk = [None, 0, 1.5, "x", [], {}, ["a"], [["a"]], {"type": "Sequence", "pretokenizers": [None]}, {"Regex": 3}]
+    rng = random.Random(0)
+    for _ in range(300):
+        j, place = json.loads(json.dumps(original)), rng.choice(places)
+        parent = j
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = rng.choice(junk)
+        (tmp_path / "tiny" / "tokenizer.json").write_text(json.dumps(j))
+        try:
+            load_tokenizer(tmp_path / "tiny")
+        except ToolchainError as e:
+            assert "\n" not in str(e), place
 
 
 def test_bad_files_and_directories_are_one_line_errors(tmp_path):

@@ -67,6 +67,30 @@ class _Reader:
         if not isinstance(self.j, dict) or not isinstance(self.j.get("model"), dict):
             raise self.error("a tokenizer.json without a model")
         self.model = self.j["model"]
+        for key in ("normalizer", "pre_tokenizer", "post_processor"):
+            self.check_component(self.j.get(key), key)
+        added = self.j.get("added_tokens")
+        if added is not None and not (isinstance(added, list) and all(isinstance(t, dict) for t in added)):
+            raise self.error("added_tokens is not a list of tokens")
+        template = (self.j.get("post_processor") or {}).get("single")
+        if template is not None and not (isinstance(template, list) and all(isinstance(t, dict) for t in template)):
+            raise self.error("the post-processor's template is not a list of steps")
+
+    def check_component(self, component, key: str) -> None:
+        """A normalizer, pre-tokenizer or post-processor is null or an object, its
+        Sequence's steps objects too, so that reading it can only fail by name."""
+        if component is None:
+            return
+        if not isinstance(component, dict):
+            raise self.error(f"{key} is not an object")
+        steps = component.get("pretokenizers") or component.get("normalizers") or component.get("processors")
+        if steps is not None:
+            if not isinstance(steps, list):
+                raise self.error(f"{key}'s steps are not a list")
+            for step in steps:
+                if step is None:
+                    raise self.error(f"{key} has a null step")
+                self.check_component(step, key)
 
     def error(self, message: str) -> ToolchainError:
         return ToolchainError(f"{self.path}: {message}")
@@ -95,7 +119,8 @@ class _Reader:
             return "gpt2-digits"
         if types == ["Split", "ByteLevel"] and not own_regex:
             split = steps[0]
-            regex = (split.get("pattern") or {}).get("Regex")
+            regex = split.get("pattern", {}).get("Regex") if isinstance(split.get("pattern"), dict) else None
+            regex = regex if isinstance(regex, str) else None
             if split.get("behavior") == "Isolated" and not split.get("invert") and regex in PATTERNS:
                 return PATTERNS[regex]
             if regex not in PATTERNS:
@@ -189,16 +214,18 @@ class _Reader:
         return pieces
 
     def merges(self) -> list[tuple[str, str]]:
-        out = []
-        for merge in self.model.get("merges") or []:
-            pair = tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge)
+        out, merges = [], self.model.get("merges") or []
+        if not isinstance(merges, list):
+            raise self.error("the BPE model's merges are not a list")
+        for merge in merges:
+            pair = tuple(merge.split(" ")) if isinstance(merge, str) else tuple(merge) if isinstance(merge, list) else ()
             if len(pair) != 2 or not all(isinstance(p, str) for p in pair):
                 raise self.error(f"merge {merge!r} is not two tokens")
             out.append(pair)
         return out
 
     def special_id(self, name: str | None, ids: dict[str, int]) -> int | None:
-        if name is not None and name not in ids:
+        if name is not None and (not isinstance(name, str) or name not in ids):
             raise self.error(f"special token {name!r} is not in the vocabulary")
         return None if name is None else ids[name]
 
@@ -213,13 +240,16 @@ class _Reader:
                 config = json.loads(config_path.read_text())
             except (ValueError, UnicodeDecodeError) as e:
                 raise ToolchainError(f"{config_path}: not valid JSON ({e})") from None
+            if not isinstance(config, dict):
+                raise ToolchainError(f"{config_path}: not a tokenizer_config.json (no object)")
 
         def named(key: str) -> str | None:
             value = config.get(key)
             return value.get("content") if isinstance(value, dict) else value
 
         template = (self.j.get("post_processor") or {}).get("single") or []
-        specials = [(i, step["SpecialToken"]["id"]) for i, step in enumerate(template) if "SpecialToken" in step]
+        specials = [(i, (step["SpecialToken"] or {}).get("id")) for i, step in enumerate(template)
+                    if isinstance(step.get("SpecialToken"), dict)]
         before = next((name for i, name in specials if i == 0), None)
         after = next((name for i, name in specials if i == len(template) - 1 and i > 0), None)
         eos = self.special_id(named("eos_token") or after or next((n for n in EOS_NAMES if n in ids), None), ids)

@@ -50,6 +50,7 @@ typedef struct {
     const int32_t *byte_ids;       /* [256] token of each raw byte (byte fallback) */
 #if LLM_N_SPECIAL > 0
     const int32_t *special_ids;    /* [LLM_N_SPECIAL] tokens recognised in text whole */
+    const uint8_t *special_starts; /* [32] bit b: some special token starts with byte b */
 #endif
 #if LLM_MERGE_PAIRS
     const uint16_t *merge_splits;  /* [vocab] the left part's length of the one merge that

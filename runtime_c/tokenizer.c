@@ -80,8 +80,11 @@ static int encode_stretch(const char *p, const char *end, int at_start, int *tok
 }
 
 #if LLM_N_SPECIAL > 0
-/* The special token whose text starts at p, the longest if several; -1 if none. */
+/* The special token whose text starts at p, the longest if several; -1 if none.
+ * Most bytes start none (a bitmap says which do): those are passed at once. */
 static int special_at(const char *p, const char *end) {
+    const unsigned char c = (unsigned char)*p;
+    if (!(llm_weights.vocab.special_starts[c >> 3] >> (c & 7) & 1)) return -1;
     int best = -1;
     size_t best_len = 0;
     for (int i = 0; i < LLM_N_SPECIAL; i++) {

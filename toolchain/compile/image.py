@@ -47,7 +47,8 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
     """The tokenizer as the C runtime wants it: each piece NUL-terminated (llm_decode
     returns it as a string) with its length given by the next offset (a tiktoken piece
     may hold a NUL byte), the ids sorted by piece for bsearch, the token of each raw
-    byte; the ids of the tokens recognised whole in text and, for tokenizer.json's merges,
+    byte; the ids of the tokens recognised whole in text (and a bitmap of the bytes they
+    start with) and, for tokenizer.json's merges,
     the left part's length of the merge making each token and the other merges (token,
     left part's length; score), if there are any; for tiktoken
     also the Unicode class table of its pre-tokenizer."""
@@ -68,6 +69,9 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
     }
     if tok.n_special:
         tables["vocab.special_ids"] = np.array(tok.special_ids, dtype="<i4")
+        starts = np.zeros(256, dtype=bool)  # a bitmap of the bytes a special token starts with
+        starts[[tok.pieces[i][0] for i in tok.special_ids]] = True
+        tables["vocab.special_starts"] = np.packbits(starts, bitorder="little")
     if tok.merge_splits is not None:
         tables["vocab.merge_splits"] = np.array(tok.merge_splits, dtype="<u2")
     if tok.extra_merges:
@@ -109,7 +113,7 @@ def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
     entries = [("vocab.piece_offsets", 4 * (v + 1)), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
                ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes)]
     if tok is not None:  # as vocab_tables has them
-        entries += [("vocab.special_ids", 4 * tok.n_special)] if tok.n_special else []
+        entries += [("vocab.special_ids", 4 * tok.n_special), ("vocab.special_starts", 32)] if tok.n_special else []
         entries += [("vocab.merge_splits", 2 * v)] if tok.merge_splits is not None else []
         n_extra = len(tok.extra_merges)
         entries += [("vocab.extra_merges", 8 * n_extra), ("vocab.extra_scores", 4 * n_extra)] if n_extra else []

@@ -4,12 +4,12 @@
  * pairs whose joined bytes are a token, merge the one with the highest score, the
  * leftmost on ties; repeat until no pair joins. tokenizer.json's merges are pairs,
  * ranked: there (LLM_MERGE_PAIRS) a pair joins only if it is a merge making the
- * token, and ranks as that merge (score -rank), which is the `tokenizers` library's rule. Rescanning every pair after each
- * merge, as llama2.c does, is O(n^2) lookups (a 32 KB prompt took 33 s on a
- * 2-core x86 machine). Here the tokens are a doubly linked list and the joinable
- * pairs wait in a binary heap keyed by (score descending, position ascending): a
- * merge changes only the pairs on either side of it, two lookups and O(log n)
- * heap work.
+ * token, and ranks as that merge (score -rank), the `tokenizers` library's rule.
+ * Rescanning every pair after each merge, as llama2.c does, is O(n^2) lookups (a
+ * 32 KB prompt took 33 s on a 2-core x86 machine). Here the tokens are a doubly
+ * linked list and the joinable pairs wait in a binary heap keyed by (score
+ * descending, LLM_MERGE_TIES, position ascending): a merge changes only the pairs
+ * on either side of it, two lookups and O(log n) heap work.
  * The list keeps the tokens' order and a merge keeps its left node, so a node's
  * index orders pairs by position: the heap's top is exactly the pair the rescan
  * picks, and the tokens come out the same.

@@ -1,8 +1,8 @@
 /* tokenizer.c - the vocabulary both encoders share, the special tokens cut out
  * of the text, llama2.c's encoder (SentencePiece vocabularies, with byte fallback)
  * and the decoder. BPE merging is in merge.c, the byte-level (tiktoken) encoder in
- * tokenizer_tiktoken.c; LLM_TOKENIZER_TIKTOKEN picks one. The compiler stores the vocabulary already
- * sorted, so lookups are a binary search and nothing is allocated. */
+ * tokenizer_tiktoken.c; LLM_TOKENIZER_TIKTOKEN picks one. The compiler stores the
+ * vocabulary already sorted, so lookups are a binary search and nothing is allocated. */
 #include <string.h>
 #include "llm.h"
 #include "model.h"
@@ -41,9 +41,9 @@ int vocab_lookup(const char *bytes, size_t len) {
 
 #if !LLM_TOKENIZER_TIKTOKEN
 /* llama2.c's encoder over text[p, end): SentencePiece's dummy prefix (where
- * LLM_DUMMY_PREFIX and LLM_DUMMY_PREFIX_ON_SPACE put one), one token per codepoint (or per byte where the codepoint
- * has none), then merges by score. The text's first stretch merges from token 0, BOS
- * included, as llama2.c. */
+ * LLM_DUMMY_PREFIX and LLM_DUMMY_PREFIX_ON_SPACE put one), one token per codepoint
+ * (or per byte where the codepoint has none), then merges by score. The text's
+ * first stretch merges from token 0, BOS included, as llama2.c. */
 static int sentencepiece_encode(const char *p, const char *end, int at_start, int *tokens, int n, int max_tokens) {
     char *buf = llm_state.str_buffer;
     const int first = at_start ? 0 : n;

@@ -68,9 +68,10 @@ class Tokenizer:
                                   # (tiktoken; tokenizer.json's ignore_merges), else always merged
     dummy_prefix: str = "text"    # sentencepiece: one of DUMMY_PREFIXES
     dummy_prefix_on_space: bool = True  # also before text that starts with a space (not Metaspace's way)
-    # tokenizer.json's merges are pairs: the byte length of the left part of the one merge
+    # tokenizer.json's merges are pairs: the byte length of the left part of the first merge
     # that makes each token (0: none), so that a pair joining into a token merges only if it
-    # is that merge. None: any pair joining into a token merges (llama2.c, tiktoken).
+    # is that merge (or one of extra_merges). None: any pair joining into a token merges
+    # (llama2.c, tiktoken).
     merge_splits: list[int] | None = None
     # with merge_splits, the other merges making a token already made by one: (token, left
     # part's length, score), sorted
@@ -108,8 +109,7 @@ class Tokenizer:
         tiktoken_specials = list(range(self.vocab_size - self.n_special, self.vocab_size))
         return (self.merge_splits is None and self.merge_ties == "leftmost" and self.whole_pieces
                 and self.dummy_prefix_on_space
-                and (self.kind, self.pretokenizer, self.dummy_prefix) in
-                (("sentencepiece", default.pretokenizer, default.dummy_prefix), ("tiktoken", "llama3", default.dummy_prefix))
+                and (self.pretokenizer, self.dummy_prefix) == (default.pretokenizer, default.dummy_prefix)
                 and self.special_ids == (tiktoken_specials if self.kind == "tiktoken" else []))
 
 

@@ -236,7 +236,7 @@ def damaged(tmp_path, case):
         config = json.loads((tmp_path / "hf" / "config.json").read_text())
         config |= {"model_type": "mistral", "architectures": ["MistralForCausalLM"]}
         (tmp_path / "hf" / "config.json").write_text(json.dumps(config))
-        return tmp_path / "hf", "is not a Hugging Face LlamaForCausalLM"
+        return tmp_path / "hf", "is not one of LlamaForCausalLM, Qwen2ForCausalLM"
     if case == "safetensors alone":
         write_hf(model, tmp_path / "hf")
         (tmp_path / "hf" / "model.safetensors").rename(tmp_path / "w.safetensors")

@@ -1,0 +1,96 @@
+"""SmolLM2, TinyLlama, Qwen2.5, Qwen3 and Gemma 3 as transformers' save_pretrained
+writes them: imported, the PyTorch reference gives transformers' own logits; keys
+asking for what the model does not do are refused in one line naming them."""
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from hf_families import FAMILIES, hf_logits, hf_model, save
+from toolchain.config import Model, tensor_shapes
+from toolchain.errors import ToolchainError
+from toolchain.importers import load_checkpoint
+from toolchain.model import Transformer
+
+POSITIONS = 32
+# a shape of the family's for the tests of one mechanism each, which need no real size
+SMALL = dict(hidden_size=64, intermediate_size=96, num_attention_heads=4, num_key_value_heads=2, vocab_size=128)
+
+
+def tokens(vocab_size: int) -> list[int]:
+    return [int(t) for t in np.random.default_rng(1).integers(0, vocab_size, POSITIONS)]
+
+
+def reference_error(model: Model, want: torch.Tensor, ids: list[int]) -> float:
+    return float((Transformer(model).score(torch.tensor(ids)) - want).abs().max())
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_reference_matches_transformers(tmp_path, family):
+    source = hf_model(family)
+    model = load_checkpoint(save(source, tmp_path / "hf"))
+    ids = tokens(model.config.vocab_size)
+    want = hf_logits(source, ids)
+    assert float(want.abs().max()) > 1.0  # logits of a size for 1e-4 to mean something
+    assert reference_error(model, want, ids) <= 1e-4
+
+
+def test_what_each_option_does_shows(tmp_path):
+    """The comparison has teeth: Gemma 3 and Qwen without one of their differences
+    (the window, the local RoPE base, the embedding scale, the q/k norms, the biases)
+    are far from transformers' logits."""
+    for family, changes in {
+        "Gemma-3-270M": [dict(sliding_window=0, sliding_layers=()), dict(rope_local_theta=0.0),
+                         dict(scaled_embeddings=False), dict(post_norms=False)],
+        "Qwen3-0.6B": [dict(qk_norm=False)],
+        "Qwen2.5-0.5B": [dict(qkv_bias=False)],
+    }.items():
+        source = hf_model(family, **SMALL)
+        model = load_checkpoint(save(source, tmp_path / family))
+        ids = tokens(model.config.vocab_size)
+        want = hf_logits(source, ids)
+        assert reference_error(model, want, ids) <= 1e-4
+        for change in changes:
+            config = replace(model.config, **change)
+            tensors = {n: t for n, t in model.tensors.items() if n in tensor_shapes(config)}
+            assert reference_error(Model(config, tensors), want, ids) > 0.01, (family, change)
+
+
+def test_gemma3_older_config_keys(tmp_path):
+    """Gemma 3's configs on the Hub (transformers 4.5x): rope_theta, rope_local_base_freq
+    and sliding_window_pattern rather than rope_parameters and layer_types."""
+    source = hf_model("Gemma-3-270M", layer_types=None, sliding_window_pattern=2)
+    directory = save(source, tmp_path / "hf")
+    config = json.loads((directory / "config.json").read_text())
+    del config["rope_parameters"], config["layer_types"], config["_sliding_window_pattern"]
+    config |= {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": None,
+               "sliding_window_pattern": 2}
+    (directory / "config.json").write_text(json.dumps(config))
+    model = load_checkpoint(directory)
+    assert model.config.sliding_layers == (0,) and model.config.rope_local_theta == 10000.0
+    ids = tokens(model.config.vocab_size)
+    assert reference_error(model, hf_logits(source, ids), ids) <= 1e-4
+
+
+
+@pytest.mark.parametrize("family, key, value, words", [
+    ("SmolLM2-135M", "hidden_act", "gelu", "hidden_act 'gelu' is not supported"),
+    ("Gemma-3-270M", "hidden_activation", "gelu", "hidden_activation 'gelu' is not supported"),
+    ("Qwen3-0.6B", "num_experts", 8, "num_experts 8 is not supported"),
+    ("SmolLM2-135M", "attention_bias", True, "attention_bias True is not supported"),
+    ("SmolLM2-135M", "mlp_bias", True, "mlp_bias True is not supported"),
+    ("Qwen2.5-0.5B", "use_sliding_window", True, "use_sliding_window True is not supported"),
+    ("Qwen2.5-0.5B", "rope_scaling", {"rope_type": "yarn", "factor": 4.0}, "rope_scaling of type 'yarn'"),
+    ("Gemma-3-270M", "layer_types", ["chunked_attention"] * 2, "layer_types should list"),
+    ("Gemma-3-270M", "use_bidirectional_attention", True, "use_bidirectional_attention True is not supported"),
+    ("Qwen3-0.6B", "model_type", "qwen3_moe", "is not one of LlamaForCausalLM"),
+])
+def test_unsupported_keys_are_refused(tmp_path, family, key, value, words):
+    directory = save(hf_model(family, **SMALL), tmp_path / "hf")
+    config = json.loads((directory / "config.json").read_text()) | {key: value}
+    (directory / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ToolchainError) as e:
+        load_checkpoint(directory)
+    assert words in str(e.value) and "\n" not in str(e.value), str(e.value)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from checkpoint_writers import write_gguf_from_hf
 from hf_families import FAMILIES, hf_logits, hf_model, save
 from toolchain.config import Model, tensor_shapes
 from toolchain.errors import ToolchainError
@@ -79,12 +80,12 @@ def test_gemma3_older_config_keys(tmp_path):
     ("SmolLM2-135M", "hidden_act", "gelu", "hidden_act 'gelu' is not supported"),
     ("Gemma-3-270M", "hidden_activation", "gelu", "hidden_activation 'gelu' is not supported"),
     ("Qwen3-0.6B", "num_experts", 8, "num_experts 8 is not supported"),
-    ("SmolLM2-135M", "attention_bias", True, "attention_bias True is not supported"),
-    ("SmolLM2-135M", "mlp_bias", True, "mlp_bias True is not supported"),
-    ("Qwen2.5-0.5B", "use_sliding_window", True, "use_sliding_window True is not supported"),
+    ("SmolLM2-135M", "attention_bias", True, "attention_bias true is not supported"),
+    ("SmolLM2-135M", "mlp_bias", True, "mlp_bias true is not supported"),
+    ("Qwen2.5-0.5B", "use_sliding_window", True, "use_sliding_window true is not supported"),
     ("Qwen2.5-0.5B", "rope_scaling", {"rope_type": "yarn", "factor": 4.0}, "rope_scaling of type 'yarn'"),
     ("Gemma-3-270M", "layer_types", ["chunked_attention"] * 2, "layer_types should list"),
-    ("Gemma-3-270M", "use_bidirectional_attention", True, "use_bidirectional_attention True is not supported"),
+    ("Gemma-3-270M", "use_bidirectional_attention", True, "use_bidirectional_attention true is not supported"),
     ("Qwen3-0.6B", "model_type", "qwen3_moe", "is not one of LlamaForCausalLM"),
 ])
 def test_unsupported_keys_are_refused(tmp_path, family, key, value, words):
@@ -94,3 +95,14 @@ def test_unsupported_keys_are_refused(tmp_path, family, key, value, words):
     with pytest.raises(ToolchainError) as e:
         load_checkpoint(directory)
     assert words in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_gguf_as_llama_cpp_converts_them(tmp_path, family):
+    """The llama, qwen2, qwen3 and gemma3 GGUF architectures, written from the same
+    transformers model as llama.cpp's converter writes them."""
+    source = hf_model(family, **SMALL)
+    write_gguf_from_hf(source, tmp_path / "m.gguf")
+    model = load_checkpoint(tmp_path / "m.gguf")
+    ids = tokens(model.config.vocab_size)
+    assert reference_error(model, hf_logits(source, ids), ids) <= 1e-4

@@ -193,8 +193,8 @@ def truncated_safetensors(tmp_path):
 
 
 def foreign_gguf(tmp_path):
-    write_gguf(source_model(16), tmp_path / "qwen.gguf", arch="qwen2")
-    return tmp_path / "qwen.gguf", "GGUF architecture 'qwen2' is not 'llama'"
+    write_gguf(source_model(16), tmp_path / "phi.gguf", arch="phi3")
+    return tmp_path / "phi.gguf", "GGUF architecture 'phi3' is not one of llama, qwen2"
 
 
 def params_without_weights(tmp_path):

@@ -58,10 +58,11 @@ TOP_NAMES = {"model.embed_tokens.weight": "tok_embeddings.weight", "model.norm.w
 # architecture -> model_type
 FAMILIES = {"LlamaForCausalLM": "llama", "Qwen2ForCausalLM": "qwen2", "Qwen3ForCausalLM": "qwen3",
             "Gemma3ForCausalLM": "gemma3_text"}
-# Keys whose value, unless null, false or 0, asks for what no family here does
-REFUSED_KEYS = ("num_experts", "num_local_experts", "num_experts_per_tok", "moe_intermediate_size",
-                "n_routed_experts", "use_bidirectional_attention", "use_sliding_window", "mlp_bias",
-                "attention_bias")
+# Keys that ask for what no family here does: switches when true (attention_bias puts
+# one on o_proj too), mixture-of-experts sizes unless null or 0
+REFUSED_SWITCHES = ("attention_bias", "mlp_bias", "use_sliding_window", "use_bidirectional_attention")
+REFUSED_SIZES = ("num_experts", "num_local_experts", "num_experts_per_tok", "moe_intermediate_size",
+                 "n_routed_experts")
 
 
 def is_config(obj: dict) -> bool:
@@ -112,10 +113,12 @@ def _family(cfg: dict, path: Path) -> str:
     if family is None or (cfg.get("architectures") or [family]) != [family]:
         raise ToolchainError(f"{path}: model_type {reprlib.repr(kind)} / architectures "
                              f"{reprlib.repr(cfg.get('architectures'))} is not one of {', '.join(FAMILIES)}")
-    for key in REFUSED_KEYS:
-        value = cfg.get(key)
-        if value not in (None, False, 0):
-            raise ToolchainError(f"{path}: {key} {reprlib.repr(value)} is not supported")
+    for key in REFUSED_SWITCHES:
+        if flag(cfg, key, path):
+            raise ToolchainError(f"{path}: {key} true is not supported")
+    for key in REFUSED_SIZES:
+        if cfg.get(key) not in (None, 0):
+            raise ToolchainError(f"{path}: {key} {reprlib.repr(cfg[key])} is not supported (no mixture of experts)")
     return family
 
 

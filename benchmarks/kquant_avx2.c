@@ -30,8 +30,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     const int rows = atoi(argv[1]), cols = atoi(argv[2]), reps = atoi(argv[3]), group = atoi(argv[4]);
-    const MatvecKquant twins[3] = {matvec_q4_avx2, matvec_q5_avx2, matvec_q6_avx2};
-    const MatvecKquant references[3] = {matvec_q4_reference, matvec_q5_reference, matvec_q6_reference};
+    const Matvec twins[3] = {matvec_q4_avx2, matvec_q5_avx2, matvec_q6_avx2};
+    const Matvec references[3] = {matvec_q4_reference, matvec_q5_reference, matvec_q6_reference};
     const int groups = (cols + group - 1) / group;
     int8_t *x = malloc((size_t)cols);
     float *xs = malloc(sizeof(float) * (size_t)groups), *got = malloc(sizeof(float) * (size_t)rows),

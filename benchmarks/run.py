@@ -1,6 +1,6 @@
 """Builds llama2.c's 15M/42M/110M shapes (random weights, vocab 32000) and stories260K
 for the host, times reference kernels against optimized ones on 1 and 2 threads
-against the measured roofline, times the 110M shape's weight formats against q8, and
+against the measured roofline (decode, and a 128-token prompt in batches), times the 110M shape's weight formats against q8, and
 counts Cortex-M instructions under QEMU for q8 and q4.
 
     python3 benchmarks/run.py [--shared ../shared/models] [--work /tmp/llmtool-bench] [--repeats 5]
@@ -62,11 +62,12 @@ def formats_table(work: Path, repeats: int, q8: Path) -> None:
         compile_project(model, tok, "host", outs[-1], quant=quant, context=256, force=True, model_name="stories110M")
     one, two = compare(outs, 1, repeats=repeats), compare(outs, 2, repeats=repeats)
     print(f"\nWeight formats, stories110M shape (random weights), host, {repeats} rounds of the four in turn, medians:\n")
-    print("| format | weights/token | decode 1T | vs q8 1T | decode 2T | vs q8 2T |")
-    print("|---|---|---|---|---|---|")
+    print("| format | weights/token | decode 1T | vs q8 1T | decode 2T | vs q8 2T | prompt 1T | prompt 2T |")
+    print("|---|---|---|---|---|---|---|---|")
     for a, b in zip(one, two):
         print(f"| {a['quant']} | {a['weight_bytes_per_token'] / 1e6:.1f} MB | {a['decode_tok_s']:.1f} "
-              f"| {a['decode_vs_base']:.2f}x | {b['decode_tok_s']:.1f} | {b['decode_vs_base']:.2f}x |", flush=True)
+              f"| {a['decode_vs_base']:.2f}x | {b['decode_tok_s']:.1f} | {b['decode_vs_base']:.2f}x "
+              f"| {a['prompt_tok_s']:.1f} | {b['prompt_tok_s']:.1f} |", flush=True)
 
 
 def main() -> None:
@@ -79,8 +80,8 @@ def main() -> None:
     print(f"Machine: {machine()}. Each figure is the median of {args.repeats} alternating 1- and 2-thread runs, "
           "each run followed by its own bandwidth measurement (toolchain/host/read_bandwidth.c over 512 MB, on one core and on two).\n")
     print("| model | weights/token | read bw 1 / 2 cores | roofline 1T / 2T | reference 1T | optimized 1T "
-          "| optimized 2T | 2T/1T | % of roofline 1T / 2T |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| optimized 2T | 2T/1T | % of roofline 1T / 2T | prompt 1T / 2T |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     projects = host_projects(args.shared, args.work)
     for name, out in projects.items():
         ref = bench(out, 1, reference=True)
@@ -91,13 +92,14 @@ def main() -> None:
               f"| {one['read_bw_gb_s']:.1f} / {two['threads_read_bw_gb_s']:.1f} GB/s "
               f"| {one['roofline_tok_s']:.0f} / {two['threads_roofline_tok_s']:.0f} tok/s "
               f"| {ref['decode_tok_s']:.1f} | {one['decode_tok_s']:.1f} ({one['kernels']}) | {two['decode_tok_s']:.1f} "
-              f"| {ratio:.2f}x | {one['percent_of_roofline']:.0f} % / {two['percent_of_threads_roofline']:.0f} % |",
+              f"| {ratio:.2f}x | {one['percent_of_roofline']:.0f} % / {two['percent_of_threads_roofline']:.0f} % "
+              f"| {one['prompt_tok_s']:.0f} / {two['prompt_tok_s']:.0f} tok/s ({one['prompt_tokens']} tokens) |",
               flush=True)
     formats_table(args.work, args.repeats, projects["stories110M"])
     print("\nCortex-M, stories260K, instructions counted under QEMU (-icount shift=0, SysTick):\n")
     print("| board | format | kernels | instructions per MAC (1024x1024) | vs q8 | instructions per token (200 tokens) "
-          "| vs q8 | tok/s at board clock |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| vs q8 | tok/s at board clock | instructions per prompt token (64 tokens, batch) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for board in ("mps2-an386", "mps3-an547"):
         outs = []
         for quant in ("q8", "q4"):
@@ -108,7 +110,8 @@ def main() -> None:
             for c in compare_counts(outs, reference):
                 print(f"| {board} | {c['matvec_format']} | {c['kernels']} | {c['instructions_per_mac']:.3f} "
                       f"| {c['mac_vs_base']:.2f} | {c['instructions_per_token']:,} | {c['token_vs_base']:.2f} "
-                      f"| {c['tok_s_at_clock']:.1f} at {c['clock_mhz']} MHz |", flush=True)
+                      f"| {c['tok_s_at_clock']:.1f} at {c['clock_mhz']} MHz "
+                      f"| {c['instructions_per_prompt_token']:,} ({c['batch']}) |", flush=True)
     shutil.rmtree(args.work, ignore_errors=True)
 
 

@@ -64,24 +64,24 @@ void llm_reset(void) {
 
 /* Token j's activation x[n] in the form the matrix kernels take: for quantized weights
  * it is quantized once into the token's share of xq/xs, then multiplied by several
- * matrices; x_int8[j] is it as int8, which q4, q5 and q6 take (and q8 where its kernel
- * does). */
-#if LLM_QUANT_INT
-static const int8_t *x_int8[LLM_BATCH];
-#endif
-static void prepare_input(const float *x, int n, int j) {
+ * matrices. X_INT8(j) is it as int8, which q4, q5 and q6 take (and q8 where its kernel
+ * does); a kernel that wants another form (KERNEL_X_BYTES) gets it at the share's start,
+ * the int8 values just after it. */
 #if LLM_USES_Q8 && KERNEL_X_BYTES != 1
-    /* quantized just after the kernel's form of them, then turned into it */
-    int8_t *xq = TOKEN(llm_state.xq, j, LLM_XQ_STRIDE);
-    int8_t *staged = xq + (long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS * KERNEL_X_BYTES;
-    quantize_q8_kernel(staged, TOKEN(llm_state.xs, j, LLM_XS_STRIDE), x, n, LLM_GROUP_SIZE);
-    matvec_q8_prepare(xq, staged, n);
-    x_int8[j] = staged;
-#elif LLM_QUANT_INT
-    int8_t *xq = TOKEN(llm_state.xq, j, LLM_XQ_STRIDE);
+#define X_INT8_AT ((long)(LLM_WIDEST + LLM_CHUNK_COLS - 1) / LLM_CHUNK_COLS * LLM_CHUNK_COLS * KERNEL_X_BYTES)
+#else
+#define X_INT8_AT 0L
+#endif
+#define X_INT8(j) (TOKEN(llm_state.xq, j, LLM_XQ_STRIDE) + X_INT8_AT)
+static void prepare_input(const float *x, int n, int j) {
+#if LLM_QUANT_INT
+    int8_t *xq = X_INT8(j);
     quantize_q8_kernel(xq, TOKEN(llm_state.xs, j, LLM_XS_STRIDE), x, n, LLM_GROUP_SIZE);
+#if LLM_USES_Q8 && KERNEL_X_BYTES != 1
+    matvec_q8_prepare(TOKEN(llm_state.xq, j, LLM_XQ_STRIDE), xq, n);
+#else
     for (int i = n; i % LLM_CHUNK_COLS; i++) xq[i] = 0; /* kernels read whole chunks */
-    x_int8[j] = xq;
+#endif
 #else
     (void)x;
     (void)n;
@@ -115,27 +115,31 @@ static long block_bytes(const Matrix *m, int cols) {
     return LLM_BLOCK_ROWS * kquant_row_bytes(bits, cols, LLM_GROUP_SIZE);
 }
 
-/* Rows [row, row + n) of m[rows x cols] @ token j's x into out, their weights at w. */
-static void matmul_token(float *out, const Matrix *m, const uint8_t *w, int row, int n, int cols, const float *x,
-                         int j) {
+/* Rows [row, row + n) of m[rows x cols] @ x for each of `tokens` tokens (token j's
+ * output at out + j * rows), their weights at w. */
+static void matmul_rows(float *out, const Matrix *m, const uint8_t *w, int row, int n, int rows, int cols,
+                        const float *x, int tokens) {
     switch (m->format) {
 #if LLM_USES_Q8
-    case LLM_FORMAT_Q8:
-        matmul_q8(out + row, TOKEN(llm_state.xq, j, LLM_XQ_STRIDE), TOKEN(llm_state.xs, j, LLM_XS_STRIDE), w, n, cols,
-                  LLM_GROUP_SIZE, &layout);
+    case LLM_FORMAT_Q8: {
+        const TokenBatch b = {llm_state.xq, llm_state.xs, LLM_XQ_STRIDE, LLM_XS_STRIDE, rows, tokens};
+        matmul_q8_tokens(out + row, &b, w, n, cols, LLM_GROUP_SIZE, &layout);
         break;
+    }
 #endif
 #if LLM_USES_KQUANT
     case LLM_FORMAT_Q4:
     case LLM_FORMAT_Q5:
-    case LLM_FORMAT_Q6:
-        matmul_kquant(out + row, x_int8[j], TOKEN(llm_state.xs, j, LLM_XS_STRIDE), w, n, cols, LLM_GROUP_SIZE,
-                      format_bits(m->format));
+    case LLM_FORMAT_Q6: {
+        const TokenBatch b = {X_INT8(0), llm_state.xs, LLM_XQ_STRIDE, LLM_XS_STRIDE, rows, tokens};
+        matmul_kquant_tokens(out + row, &b, w, n, cols, LLM_GROUP_SIZE, format_bits(m->format));
         break;
-#endif
-    default: matmul_f32(out + row, x, w, n, cols, &layout); break;
     }
-    (void)j;
+#endif
+    default:
+        for (int j = 0; j < tokens; j++) matmul_f32(TOKEN(out, j, rows) + row, TOKEN(x, j, cols), w, n, cols, &layout);
+        break;
+    }
 }
 
 /* Blocks [lo, hi) of m[rows x cols] @ x for each of `tokens` tokens, each token's rows
@@ -148,9 +152,7 @@ static void matmul_range(float *out, const Matrix *m, int rows, int cols, const 
     for (int start = lo; start < hi; start += tile) {
         const int end = hi - start < tile ? hi : start + tile;
         const int row = start * LLM_BLOCK_ROWS, n = (end * LLM_BLOCK_ROWS < rows ? end * LLM_BLOCK_ROWS : rows) - row;
-        for (int j = 0; j < tokens; j++) {
-            matmul_token(TOKEN(out, j, rows), m, m->w + start * bytes, row, n, cols, TOKEN(x, j, cols), j);
-        }
+        matmul_rows(out, m, m->w + start * bytes, row, n, rows, cols, x, tokens);
     }
 }
 

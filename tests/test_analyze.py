@@ -70,3 +70,15 @@ def test_a_model_that_does_not_fit_exits_1(shared_models):
     a = json.loads(analyze(shared_models / "stories260K.bin", "--board", "stm32f405", "--context", "512", "--json",
                            status=1))
     assert a["fits"] is False and a["largest_context"]["f32"] < 512
+
+
+@pytest.mark.parametrize("board", ["coral-micro", "stm32h747i-disco"])
+def test_a_prompt_token_reads_the_external_weights_once_a_batch(board):
+    """The 15M shape's weights run from SDRAM: a decoded token reads all of them from it,
+    a prompt token its share of one read by the batch."""
+    a = json.loads(analyze("stories15M", "--board", board, "--json"))
+    sdram = next(t for t in a["tiers"] if t["kind"] == "external_ram")
+    kv = sdram["read_per_token"] - a["weights"]["bytes"]
+    assert a["batch"] >= 8 and 0 <= kv < sdram["read_per_token"] / 4
+    assert sdram["read_per_prompt_token"] == a["weights"]["bytes"] // a["batch"] + kv
+    assert a["estimated_prompt_tok_s"] > 4 * a["estimated_tok_s"]

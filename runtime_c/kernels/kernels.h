@@ -43,9 +43,10 @@ void matvec_q5_reference(float *out, const int8_t *x, const float *xs, const uin
                          int group_size);
 void matvec_q6_reference(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                          int group_size);
+/* A matrix-vector kernel: q8's ISA variants (below) and the k-quants'. */
+typedef void (*Matvec)(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
+                       int group_size);
 /* q4's ISA variants, bit for bit the reference's: matvec_q4_kernel. */
-typedef void (*MatvecKquant)(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
-                             int group_size);
 void matvec_q4_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                     int group_size);
 void matvec_q4_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
@@ -100,13 +101,36 @@ void matmul_q8(float *out, const int8_t *xq, const float *xs, const uint8_t *w, 
 void matmul_kquant(float *out, const int8_t *x, const float *xs, const uint8_t *w, int rows, int cols,
                    int group_size, int bits);
 
+/* Several tokens through one matrix at once (a prompt's batch): token t's activations at
+ * x + t * x_stride, in the form its matrix kernel takes, its group scales at
+ * xs + t * xs_stride, its outputs at out + t * out_stride. */
+typedef struct {
+    const int8_t *x;
+    const float *xs;
+    long x_stride, xs_stride, out_stride;
+    int tokens;
+} TokenBatch;
+/* The same products for a batch: each token's outputs those of matmul_q8 (matmul_kquant)
+ * on it alone, bit for bit, with a block's weights (a k-quant's rows) read once for all
+ * the tokens, by the board's GEMM twin where it has one (gemm_q8_kernel, ...: below),
+ * else by its matrix-vector kernel, token after token, while the block is in cache. */
+void matmul_q8_tokens(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size,
+                      const WeightLayout *l);
+void matmul_kquant_tokens(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size,
+                          int bits);
+/* A GEMM kernel: a q8 block (k-quant rows) in the layout of the board's matvec kernel,
+ * for every token of b: the int32 sums of each (row, token) and each token's float
+ * epilogue exactly the matvec kernel's, register tiles of rows x tokens sharing each
+ * load of weights. The portable twin is gemm_each: the matvec kernel per token. */
+typedef void (*Gemm)(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols,
+               int group_size);
+
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
  * (KERNEL_ROWS, KERNEL_COLS, KERNEL_BIAS; KERNEL_F32_ROWS, KERNEL_F32_COLS), which
  * the compiler wrote the image in, picked at compile time by one LLM_KERNEL_<ISA>
  * macro from the board's features (or, in a portable build, at run time: below). */
-typedef void (*MatvecQ8)(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
-                         int cols, int group_size);
 void matvec_q8_avx2(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                     int group_size);
 void matvec_q8_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows,
@@ -406,6 +430,25 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #define matvec_q5_kernel matvec_q5_reference
 #define matvec_q6_kernel matvec_q6_reference
 #endif
+/* The GEMM twins (gemm_q8_kernel, gemm_q4_kernel, ...: an ISA's, defined with its matvec
+ * kernels above) turn on selftest.c's checks of them against gemm_each; elsewhere the
+ * matvec kernel runs token after token. */
+#if defined(gemm_q8_kernel)
+#define KERNEL_GEMM_Q8_TWIN
+#elif defined(KERNEL_ROWS)
+#define gemm_q8_kernel(out, b, w, rows, cols, group_size) \
+    gemm_each(matvec_q8_kernel, out, b, w, rows, cols, group_size)
+#endif
+#if defined(gemm_q4_kernel)
+#define KERNEL_GEMM_KQUANT_TWINS
+#else
+#define gemm_q4_kernel(out, b, w, rows, cols, group_size) \
+    gemm_each(matvec_q4_kernel, out, b, w, rows, cols, group_size)
+#define gemm_q5_kernel(out, b, w, rows, cols, group_size) \
+    gemm_each(matvec_q5_kernel, out, b, w, rows, cols, group_size)
+#define gemm_q6_kernel(out, b, w, rows, cols, group_size) \
+    gemm_each(matvec_q6_kernel, out, b, w, rows, cols, group_size)
+#endif
 #if !defined(quantize_q8_kernel) /* x86 has its own (above) */
 #define quantize_q8_kernel quantize_q8
 #endif
@@ -429,9 +472,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if defined(LLM_KERNEL_DISPATCH)
 typedef struct {
     const char *name;
-    MatvecQ8 matvec_q8;
+    Matvec matvec_q8;
     MatvecF32 matvec_f32;
-    MatvecKquant matvec_q4, matvec_q5, matvec_q6;
+    Matvec matvec_q4, matvec_q5, matvec_q6;
     void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);
     void (*softmax_f32)(float *x, int n);
     void (*swiglu_f32)(float *h, const float *h3, int n);

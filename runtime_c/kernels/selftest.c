@@ -296,50 +296,156 @@ static __attribute__((noinline)) int matvec_selftest(uint32_t seed, int *cases) 
     return 0;
 }
 
+#if defined(KERNEL_Q4_TWIN) || defined(KERNEL_Q5_Q6_TWINS) || defined(KERNEL_GEMM_Q8_TWIN)
+/* Random activations in [-127, 127] and group scales for one token of cols columns. */
+static void random_token(uint32_t *state, int8_t *x, float *xs, int cols, int group_size) {
+    for (int i = 0; i < cols; i++) x[i] = (int8_t)((int)(next(state) % 255) - 127);
+    for (int g = 0; g * group_size < cols; g++) xs[g] = (float)(next(state) % 1000000 + 1) * 3.1e-7f;
+}
+#endif
+
 #if defined(KERNEL_Q4_TWIN) || defined(KERNEL_Q5_Q6_TWINS)
-/* A k-quant twin (kquant.h) against the reference: any bytes are a q4, q5 or q6
+/* The k-quant twins (kquant.h) against the reference: any bytes are a q4, q5 or q6
  * matrix once each group's half floats are finite. On x86 nine rows, the AVX-512
  * twins' whole block of eight and a short one; elsewhere three (those twins take
- * one or two at a time). On the stack: a
- * static buffer would take RAM the memory plan has given the model. */
+ * one or two at a time). On the stack: a static buffer would take RAM the memory
+ * plan has given the model. */
 #if defined(LLM_KERNEL_X86)
 enum { KQ_ROWS = 9 };
 #else
 enum { KQ_ROWS = 3 };
 #endif
 enum { ROW_BYTES = 272 }; /* q6's widest row here: 300 columns in groups of 32 take 270 */
-static __attribute__((noinline)) int kquant_selftest(uint32_t *state, int *cases, int bits, MatvecKquant twin,
-                                                     MatvecKquant reference) {
-    static const int sizes[] = {9, 32, 33, 64, 100, 172, 256, 300};
-    static const int groups[] = {32, 64, 96, 256};
-    enum { N = 300 };
-    uint8_t w[KQ_ROWS * ROW_BYTES];
-    int8_t x[N];
-    float xs[N / 32 + 1], want[KQ_ROWS], got[KQ_ROWS];
-    for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
-        for (unsigned gi = 0; gi < sizeof groups / sizeof *groups; gi++) {
-            const int cols = sizes[si], group_size = groups[gi];
-            const long row_bytes = kquant_row_bytes(bits, cols, group_size);
-            for (long i = 0; i < KQ_ROWS * row_bytes; i++) w[i] = (uint8_t)next(state);
-            for (int r = 0; r < KQ_ROWS; r++) {
-                uint8_t *p = w + r * row_bytes;
-                for (int start = 0; start < cols; start += group_size) {
-                    const int len = kquant_min(group_size, cols - start), n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
-                    uint8_t *half = p + (long)kquant_span_bytes(bits) * n_sub + kquant_scale_bytes(bits, n_sub);
-                    for (int k = 0; k < (bits == 6 ? 2 : 4); k += 2) { /* exponent below 30: finite, subnormals too */
-                        const uint32_t h = next(state) % 0x7800u;
-                        half[k] = (uint8_t)h;
-                        half[k + 1] = (uint8_t)(h >> 8);
-                    }
-                    p += kquant_group_bytes(bits, len);
-                }
+/* KQ_ROWS rows of random bytes as a q4, q5 or q6 matrix (`bits`): each group's half floats
+ * made finite (exponent below 30, subnormals too). */
+static void random_kquant(uint32_t *state, uint8_t *w, int bits, int cols, int group_size) {
+    const long row_bytes = kquant_row_bytes(bits, cols, group_size);
+    for (long i = 0; i < KQ_ROWS * row_bytes; i++) w[i] = (uint8_t)next(state);
+    for (int r = 0; r < KQ_ROWS; r++) {
+        uint8_t *p = w + r * row_bytes;
+        for (int start = 0; start < cols; start += group_size) {
+            const int len = kquant_min(group_size, cols - start), n_sub = (len + KQUANT_SUB - 1) / KQUANT_SUB;
+            uint8_t *half = p + (long)kquant_span_bytes(bits) * n_sub + kquant_scale_bytes(bits, n_sub);
+            for (int k = 0; k < (bits == 6 ? 2 : 4); k += 2) {
+                const uint32_t h = next(state) % 0x7800u;
+                half[k] = (uint8_t)h;
+                half[k + 1] = (uint8_t)(h >> 8);
             }
-            for (int i = 0; i < cols; i++) x[i] = (int8_t)((int)(next(state) % 255) - 127);
-            for (int g = 0; g * group_size < cols; g++) xs[g] = (float)(next(state) % 1000000 + 1) * 3.1e-7f;
+            p += kquant_group_bytes(bits, len);
+        }
+    }
+}
+
+static const int kquant_sizes[] = {9, 32, 33, 64, 100, 172, 256, 300};
+static const int kquant_groups[] = {32, 64, 96, 256};
+enum { KQ_N = 300 };
+
+static __attribute__((noinline)) int kquant_selftest(uint32_t *state, int *cases, int bits, Matvec twin,
+                                                     Matvec reference) {
+    uint8_t w[KQ_ROWS * ROW_BYTES];
+    int8_t x[KQ_N];
+    float xs[KQ_N / 32 + 1], want[KQ_ROWS], got[KQ_ROWS];
+    for (unsigned si = 0; si < sizeof kquant_sizes / sizeof *kquant_sizes; si++) {
+        for (unsigned gi = 0; gi < sizeof kquant_groups / sizeof *kquant_groups; gi++) {
+            const int cols = kquant_sizes[si], group_size = kquant_groups[gi];
+            random_kquant(state, w, bits, cols, group_size);
+            random_token(state, x, xs, cols, group_size);
             reference(want, x, xs, w, KQ_ROWS, cols, group_size);
             twin(got, x, xs, w, KQ_ROWS, cols, group_size);
             if (memcmp(want, got, sizeof want) != 0) return -1;
             (*cases)++;
+        }
+    }
+    return 0;
+}
+#endif
+
+/* The GEMM twins (kernels.h: Gemm) against the reference token by token, for every
+ * batch of up to GEMM_TOKENS tokens (on a microcontroller's small stack five: more
+ * than any twin's register tile there). */
+#if defined(KERNEL_GEMM_Q8_TWIN) || defined(KERNEL_GEMM_KQUANT_TWINS)
+#if defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
+enum { GEMM_TOKENS = 9 };
+#else
+enum { GEMM_TOKENS = 5 };
+#endif
+
+/* want[t] and got[t] agree for t < tokens, on their first `rows` floats. */
+static int batch_agrees(const float *want, const float *got, int tokens, int stride, int rows) {
+    for (int t = 0; t < tokens; t++) {
+        if (memcmp(want + t * stride, got + t * stride, sizeof(float) * (size_t)rows) != 0) return 0;
+    }
+    return 1;
+}
+#endif
+
+#if defined(KERNEL_GEMM_Q8_TWIN)
+enum { GEMM_N = 136, GEMM_PADDED = GEMM_N + 16, GEMM_GROUPS = GEMM_N / 4 };
+static __attribute__((noinline)) int gemm_q8_selftest(uint32_t *state, int *cases) {
+    static const int sizes[] = {4, 16, 33, 64, 100, 136};
+    static const int groups[] = {4, 16, 32, 64, 128};
+    const WeightLayout *l = &kernel_layout;
+    uint8_t block[ROWS * GEMM_PADDED + 4 * ROWS * GEMM_GROUPS];
+    int8_t x[GEMM_PADDED];
+    _Alignas(8) int16_t prepared[GEMM_TOKENS][GEMM_PADDED];
+    float xs[GEMM_TOKENS][GEMM_GROUPS], want[GEMM_TOKENS][ROWS], got[GEMM_TOKENS][ROWS];
+    for (unsigned si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        for (unsigned gi = 0; gi < sizeof groups / sizeof *groups; gi++) {
+            const int cols = sizes[si], group_size = groups[gi], rows = gi % 2 ? ROWS : 1 + (int)(next(state) % ROWS);
+            if (group_size % l->cols) continue;
+            uint8_t *p = block; /* values in [-127, 127] (+ bias) and normal scales, group by group */
+            for (int start = 0; start < cols; start += group_size) {
+                const int len = cols - start < group_size ? cols - start : group_size;
+                for (long i = 0; i < layout_values_bytes(l, rows, len, 8); i++) {
+                    *p++ = (uint8_t)(((int)(next(state) % 255) - 127) ^ l->bias);
+                }
+                for (int r = 0; r < rows; r++, p += 4) {
+                    const float scale = (float)(next(state) % 1000000 + 1) * 1.7e-8f;
+                    memcpy(p, &scale, 4);
+                }
+            }
+            for (int t = 0; t < GEMM_TOKENS; t++) {
+                memset(x, 0, sizeof x);
+                random_token(state, x, xs[t], cols, group_size);
+                matvec_q8_reference(want[t], x, xs[t], block, rows, cols, group_size, l);
+#if KERNEL_X_BYTES == 1
+                memcpy(prepared[t], x, sizeof x);
+#else
+                matvec_q8_prepare((int8_t *)prepared[t], x, cols);
+#endif
+            }
+            for (int tokens = 1; tokens <= GEMM_TOKENS; tokens++) {
+                const TokenBatch b = {(const int8_t *)prepared, xs[0], sizeof prepared[0], GEMM_GROUPS, ROWS, tokens};
+                gemm_q8_kernel(got[0], &b, block, rows, cols, group_size);
+                if (!batch_agrees(want[0], got[0], tokens, ROWS, rows)) return -1;
+                (*cases)++;
+            }
+        }
+    }
+    return 0;
+}
+#endif
+
+#if defined(KERNEL_GEMM_KQUANT_TWINS)
+static __attribute__((noinline)) int gemm_kquant_selftest(uint32_t *state, int *cases, int bits, Gemm twin,
+                                                          Matvec reference) {
+    uint8_t w[KQ_ROWS * ROW_BYTES];
+    int8_t x[GEMM_TOKENS][KQ_N];
+    float xs[GEMM_TOKENS][KQ_N / 32 + 1], want[GEMM_TOKENS][KQ_ROWS], got[GEMM_TOKENS][KQ_ROWS];
+    for (unsigned si = 0; si < sizeof kquant_sizes / sizeof *kquant_sizes; si += 2) {
+        for (unsigned gi = 0; gi < sizeof kquant_groups / sizeof *kquant_groups; gi++) {
+            const int cols = kquant_sizes[si], group_size = kquant_groups[gi];
+            random_kquant(state, w, bits, cols, group_size);
+            for (int t = 0; t < GEMM_TOKENS; t++) {
+                random_token(state, x[t], xs[t], cols, group_size);
+                reference(want[t], x[t], xs[t], w, KQ_ROWS, cols, group_size);
+            }
+            for (int tokens = 1; tokens <= GEMM_TOKENS; tokens++) {
+                const TokenBatch b = {x[0], xs[0], KQ_N, KQ_N / 32 + 1, KQ_ROWS, tokens};
+                twin(got[0], &b, w, KQ_ROWS, cols, group_size);
+                if (!batch_agrees(want[0], got[0], tokens, KQ_ROWS, KQ_ROWS)) return -1;
+                (*cases)++;
+            }
         }
     }
     return 0;
@@ -358,6 +464,17 @@ int kernel_selftest(uint32_t seed, int *cases) {
 #if defined(KERNEL_Q5_Q6_TWINS)
     if (kquant_selftest(&kquant_state, cases, 5, matvec_q5_kernel, matvec_q5_reference) != 0) return -1;
     if (kquant_selftest(&kquant_state, cases, 6, matvec_q6_kernel, matvec_q6_reference) != 0) return -1;
+#endif
+#if defined(KERNEL_GEMM_Q8_TWIN) || defined(KERNEL_GEMM_KQUANT_TWINS)
+    uint32_t gemm_state = seed ? seed : 1;
+#endif
+#if defined(KERNEL_GEMM_Q8_TWIN)
+    if (gemm_q8_selftest(&gemm_state, cases) != 0) return -1;
+#endif
+#if defined(KERNEL_GEMM_KQUANT_TWINS)
+    if (gemm_kquant_selftest(&gemm_state, cases, 4, gemm_q4_kernel, matvec_q4_reference) != 0) return -1;
+    if (gemm_kquant_selftest(&gemm_state, cases, 5, gemm_q5_kernel, matvec_q5_reference) != 0) return -1;
+    if (gemm_kquant_selftest(&gemm_state, cases, 6, gemm_q6_kernel, matvec_q6_reference) != 0) return -1;
 #endif
 #if defined(LLM_KERNEL_VFP) || defined(LLM_KERNEL_X86) || defined(LLM_KERNEL_A64)
     uint32_t state = seed ? seed : 1;

@@ -41,8 +41,8 @@ static void finite_halves(uint8_t *p, int bits, int cols, int g) {
 int main(void) {
     static const int colss[] = {256, 512, 768, 1024, 300, 1000, 9000, 8448, 33, 480};
     static const int groups[] = {256, 512, 1024, 768, 32, 64, 96, 288, 160};
-    const MatvecKquant twins[3] = {matvec_q4_kernel, matvec_q5_kernel, matvec_q6_kernel};
-    const MatvecKquant references[3] = {matvec_q4_reference, matvec_q5_reference, matvec_q6_reference};
+    const Matvec twins[3] = {matvec_q4_kernel, matvec_q5_kernel, matvec_q6_kernel};
+    const Matvec references[3] = {matvec_q4_reference, matvec_q5_reference, matvec_q6_reference};
     int cases = 0;
     for (int bits = 4; bits <= 6; bits++) {
         for (unsigned ci = 0; ci < sizeof colss / sizeof *colss; ci++) {

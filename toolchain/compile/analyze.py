@@ -11,7 +11,7 @@ from ..config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
 from ..importers import load_checkpoint
 from ..importers.tokenizer import Tokenizer
 from .auto import AutoChoice, choose, estimated_sensitivity, with_formats
-from .fit import Fit, assess, largest_context
+from .fit import Fit, assess, largest_batch, largest_context
 from .image import image_entries
 from .layout import scale_bytes
 from .spec import CompileSpec
@@ -33,6 +33,7 @@ class Analysis:
     ram_sections: dict[str, int]
     tok_s: float | None                  # estimated decode speed at half the context
     bound: str                           # "memory" or "compute"
+    prompt_tok_s: float | None = None    # estimated prompt speed there, in batches of fit.plan.batch
     auto: AutoChoice | None = None       # --quant auto: the budget, and formats estimated for it
 
     def to_json(self) -> dict:
@@ -48,7 +49,8 @@ class Analysis:
             "largest_context": self.largest,
             "tiers": tiers(f, self.board) if f else [],
             "weights": f.plan.weights.report(self.board) if f else {"mode": self.weights},
-            "estimated_tok_s": self.tok_s, "bound": self.bound,
+            "estimated_tok_s": self.tok_s, "bound": self.bound, "batch": f.plan.batch if f else 0,
+            "estimated_prompt_tok_s": self.prompt_tok_s,
             **({"auto": self.auto.report()} if self.auto else {}),
         }
 
@@ -95,12 +97,14 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     return sections
 
 
-def bytes_read_per_token(fit: Fit, board: Board) -> dict[str, int]:
+def bytes_read_per_token(fit: Fit, board: Board, prompt: bool = False) -> dict[str, int]:
     """Memory region -> the bytes one token reads from it at half the context: every
     weight from where it is read (its region, or its start-up copy's; on Linux, RAM), the KV cache's
-    filled half from wherever each layer's cache was planned."""
+    filled half from wherever each layer's cache was planned. A prompt token reads the
+    weights once a batch: the kernels take a block of weights through all the batch's
+    tokens while it is in the cache (a block and the batch's activations: a few KB)."""
     where = fit.plan.weights.run if board.os == "baremetal" else "ram"
-    reads = {where: fit.image_bytes}
+    reads = {where: fit.image_bytes // (fit.plan.batch if prompt else 1)}
     for b in fit.plan.buffers:
         if b.name.startswith(("key_", "value_")):
             reads[b.region] = reads.get(b.region, 0) + b.nbytes // 2
@@ -112,7 +116,7 @@ def tiers(fit: Fit, board: Board) -> list[dict]:
     what a token reads from it (bare metal; Linux has one RAM)."""
     if board.os != "baremetal":
         return []
-    reads = bytes_read_per_token(fit, board)
+    reads, prompt_reads = bytes_read_per_token(fit, board), bytes_read_per_token(fit, board, prompt=True)
     w = fit.plan.weights
     held = {board.code_region: fit.flash_needed or 0}
     if w.separate or w.store != board.code_region:  # flash_needed counts only weights linked beside the code
@@ -123,20 +127,23 @@ def tiers(fit: Fit, board: Board) -> list[dict]:
         held[arena.region] = held.get(arena.region, 0) + arena.nbytes
     held[board.ram_region] = held.get(board.ram_region, 0) + fit.plan.stack_bytes + fit.plan.static_bytes
     return [{"region": r.name, "kind": r.kind, "bytes": held[r.name], "limit": r.length,
-             "read_mb_s": board.read_mb_s_of(r.name), "read_per_token": reads.get(r.name, 0)}
+             "read_mb_s": board.read_mb_s_of(r.name), "read_per_token": reads.get(r.name, 0),
+             "read_per_prompt_token": prompt_reads.get(r.name, 0)}
             for r in board.memory if r.name in held]
 
 
-def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board) -> tuple[float | None, str]:
+def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board, prompt: bool = False) -> tuple[float | None, str]:
     """Decode speed at half the context: the slower of streaming every weight and the
     KV cache once per token, each from its memory tier at that tier's bandwidth, and
-    doing its multiply-accumulates."""
+    doing its multiply-accumulates. A prompt token's (prompt=True): the weights once a
+    batch (bytes_read_per_token), and no classifier."""
     if not (board.read_mb_s and board.int8_macs_per_cycle and board.clock_mhz):
         return None, ""
     pos = fit.context / 2
-    macs = cfg.n_params() - cfg.vocab_size * cfg.dim * (not cfg.shared_classifier) \
+    macs = cfg.n_params() - cfg.vocab_size * cfg.dim * (1 + prompt - cfg.shared_classifier) \
         + 2 * cfg.n_layers * cfg.n_heads * cfg.head_dim * pos
-    memory_s = sum(n / (board.read_mb_s_of(region) * 1e6) for region, n in bytes_read_per_token(fit, board).items())
+    memory_s = sum(n / (board.read_mb_s_of(region) * 1e6)
+                   for region, n in bytes_read_per_token(fit, board, prompt).items())
     compute_s = macs / (board.int8_macs_per_cycle * board.clock_mhz * 1e6)
     return 1.0 / max(memory_s, compute_s), "memory" if memory_s >= compute_s else "compute"
 
@@ -157,11 +164,13 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
         spec.check_context(context)
     flash = flash_sections(spec.at(max(context, 1)))
     if context == 0:
-        return Analysis(name, cfg, board, quant, kv, 0, None, largest, weights, flash, {}, None, "", auto)
+        return Analysis(name, cfg, board, quant, kv, 0, None, largest, weights, flash, {}, None, "", None, auto)
     fit = assess(spec.at(context))
+    if fit.fits:  # the batch compile would take beside that context
+        fit = assess(spec.at(context).batched(largest_batch(spec.at(context))))
     tok_s, bound = estimate_tok_s(cfg, fit, board)
     return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, weights, flash,
-                    ram_sections(fit, board), tok_s, bound, auto)
+                    ram_sections(fit, board), tok_s, bound, estimate_tok_s(cfg, fit, board, prompt=True)[0], auto)
 
 
 def why_not(a: Analysis) -> str:
@@ -216,13 +225,16 @@ def report_lines(a: Analysis) -> list[str]:
         f"KV {mode} {n if n else 'none'}" for mode, n in a.largest.items()))
     used = tiers(f, b)
     if used:
-        lines.append("memory tiers (bytes held, read per token at the estimate's position):")
+        lines.append("memory tiers (bytes held, read per token and per prompt token at the estimate's position):")
         for t in used:
             lines.append(f"  {t['region']:<10} {t['kind']:<12} {kib(t['bytes']):>10} of {kib(t['limit']):>10}, "
-                         f"{kib(t['read_per_token']):>10} a token at {t['read_mb_s']:,g} MB/s")
+                         f"{kib(t['read_per_token']):>10} a token, {kib(t['read_per_prompt_token']):>10} a prompt "
+                         f"token at {t['read_mb_s']:,g} MB/s")
     if a.tok_s is not None:
         bandwidth = "each tier's bandwidth" if used else f"{b.read_mb_s:,} MB/s"
         lines.append(f"estimated decode speed: {a.tok_s:,.1f} tok/s at position {f.context // 2} "
                      f"({a.bound}-bound; from {bandwidth} and {b.int8_macs_per_cycle} int8 MACs "
                      f"per cycle at {b.clock_mhz} MHz)")
+        lines.append(f"estimated prompt speed: {a.prompt_tok_s:,.1f} tok/s in batches of {f.plan.batch} "
+                     f"(the weights read once a batch)")
     return lines

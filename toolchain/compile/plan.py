@@ -36,18 +36,18 @@ def tile_bytes(board: Board) -> int:
     then from the cache for the batch's other tokens: a share of an x86 L2 (1 MB and
     up; on the 110M shape in q8, 256 KB tiles ran a 128-token prompt at 820 tok/s, 128
     KB at 795, 16 KB at 710), of the Arm and RISC-V boards' L2 (512 KB and up, shared),
-    or of a microcontroller's L1 (16 KB and up on a Cortex-M7; none elsewhere)."""
+    or half a microcontroller's 16 KB cache (a Cortex-M7's L1, an RP2350's XIP cache;
+    the tokens' activations share it on the M7)."""
     if board.os == "baremetal":
-        return 16 << 10
+        return 8 << 10
     return (256 if board.cpu in ("x86-64", "native") else 128) << 10
 
 
 def model_statics(spec: CompileSpec) -> int:
     """The runtime's statics that grow with the model, in pointers of the board's width:
-    model.h's Weights (a Matrix is two, a layer 16, the rest 13) and llm.c's x_int8, one
-    per token of the batch."""
+    model.h's Weights (a Matrix is two, a layer 16, the rest 13)."""
     pointer = 4 if spec.board.os == "baremetal" else 8
-    return pointer * (13 + 16 * spec.config.n_layers + spec.batch)
+    return pointer * (13 + 16 * spec.config.n_layers)
 
 
 # One generation step, in order: a buffer's lifetime is the set of phases it is used in.

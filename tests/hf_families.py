@@ -1,7 +1,9 @@
 """Random-weight transformers models of the real small models' configurations, the
 reference the importers and the C runtime are tested against: fewer layers (two, one
-sliding and one global for Gemma 3), a shorter sliding window so that 32 positions
-slide past it, and the large vocabularies cut (they only make the tests slow)."""
+sliding and one global for Gemma 3; one for TinyLlama, whose 2048-wide layers are the
+largest), a shorter sliding window so that 32 positions slide past it, and the large
+vocabularies cut to 8192 (4096 for TinyLlama; SmolLM2 keeps its 49152): they only
+make the tests slow."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +18,7 @@ FAMILIES = {
         vocab_size=49152, max_position_embeddings=8192, rms_norm_eps=1e-5, rope_theta=100000.0,
         tie_word_embeddings=True, attention_bias=False, mlp_bias=False, hidden_act="silu")),
     "TinyLlama-1.1B": (transformers.LlamaConfig, dict(
-        hidden_size=2048, intermediate_size=5632, num_attention_heads=32, num_key_value_heads=4,
+        num_hidden_layers=1, hidden_size=2048, intermediate_size=5632, num_attention_heads=32, num_key_value_heads=4,
         vocab_size=4096, max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
         tie_word_embeddings=False, attention_bias=False, mlp_bias=False, hidden_act="silu")),
     "Qwen2.5-0.5B": (transformers.Qwen2Config, dict(
@@ -40,10 +42,11 @@ N_LAYERS = 2
 def hf_model(family: str, seed: int = 0, **overrides) -> transformers.PreTrainedModel:
     """The family's model in float32 with random weights: matrices as transformers
     draws them, but norms and biases random too (transformers starts them at 1 or 0,
-    which would hide a misplaced one), and q/k sharpened where no norm follows them, so
-    that a wrong RoPE layout moves the logits far."""
+    which would hide a misplaced one), and q/k sharpened where no norm follows them (to
+    scores of a standard deviation near 2, as the norms give), so that a wrong RoPE
+    layout moves the logits far."""
     config_class, kwargs = FAMILIES[family]
-    config = config_class(num_hidden_layers=N_LAYERS, **(kwargs | overrides))
+    config = config_class(**({"num_hidden_layers": N_LAYERS} | kwargs | overrides))
     config._attn_implementation = "eager"
     torch.manual_seed(seed)
     model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
@@ -56,7 +59,7 @@ def hf_model(family: str, seed: int = 0, **overrides) -> transformers.PreTrained
             elif name.endswith(".bias"):
                 p.copy_(0.1 * torch.randn_like(p))
             elif name.endswith(("q_proj.weight", "k_proj.weight")) and not qk_norm:
-                p.mul_(4.0)
+                p.mul_(1.5 / (config.initializer_range * config.hidden_size ** 0.5))
     return model
 
 

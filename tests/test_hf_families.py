@@ -10,8 +10,11 @@ import torch
 
 from checkpoint_writers import write_gguf_from_hf
 from hf_families import FAMILIES, hf_logits, hf_model, save
+from synthetic import synthetic_tokenizer
+from toolchain.compile.compiler import compile_project
 from toolchain.config import Model, tensor_shapes
 from toolchain.errors import ToolchainError
+from toolchain.host.emulator import Emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
 
@@ -28,10 +31,24 @@ def reference_error(model: Model, want: torch.Tensor, ids: list[int]) -> float:
     return float((Transformer(model).score(torch.tensor(ids)) - want).abs().max())
 
 
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """family -> its transformers model and the directory save_pretrained wrote, made
+    once for the module's tests."""
+    made = {}
+
+    def get(family):
+        if family not in made:
+            source = hf_model(family)
+            made[family] = source, save(source, tmp_path_factory.mktemp(family) / "hf")
+        return made[family]
+    return get
+
+
 @pytest.mark.parametrize("family", FAMILIES)
-def test_reference_matches_transformers(tmp_path, family):
-    source = hf_model(family)
-    model = load_checkpoint(save(source, tmp_path / "hf"))
+def test_reference_matches_transformers(saved, family):
+    source, directory = saved(family)
+    model = load_checkpoint(directory)
     ids = tokens(model.config.vocab_size)
     want = hf_logits(source, ids)
     assert float(want.abs().max()) > 1.0  # logits of a size for 1e-4 to mean something
@@ -106,3 +123,33 @@ def test_gguf_as_llama_cpp_converts_them(tmp_path, family):
     model = load_checkpoint(tmp_path / "m.gguf")
     ids = tokens(model.config.vocab_size)
     assert reference_error(model, hf_logits(source, ids), ids) <= 1e-4
+
+
+def emulator_logits(model: Model, tmp_path, quant: str, ids: list[int]) -> np.ndarray:
+    out = tmp_path / f"out-{quant}"
+    compile_project(model, synthetic_tokenizer(model.config.vocab_size), "host", out, quant=quant,
+                    context=POSITIONS)
+    emu = Emulator(out)
+    return np.stack([emu.forward(t, pos) for pos, t in enumerate(ids)])
+
+
+# TinyLlama's C path is SmolLM2's (Llama's) with its 61M parameters in one layer: 35 s
+@pytest.mark.parametrize("family", [pytest.param(f, marks=pytest.mark.slow) if f == "TinyLlama-1.1B" else f
+                                    for f in FAMILIES])
+def test_emulator_matches_transformers(saved, tmp_path, family):
+    """The C forward pass on the host, f32: transformers' logits within 1e-4 at every
+    one of 32 positions. q8 is reported: its top-1 agreement with f32 (random weights
+    give near ties, so it is far below a trained model's) and its largest error, held
+    to a tenth of the largest logit."""
+    source, checkpoint = saved(family)
+    model = load_checkpoint(checkpoint)
+    ids = tokens(model.config.vocab_size)
+    want = hf_logits(source, ids).numpy()
+    f32 = emulator_logits(model, tmp_path, "f32", ids)
+    err, scale = float(np.abs(f32 - want).max()), float(np.abs(want).max())
+    q8 = emulator_logits(model, tmp_path, "q8", ids)
+    agree, q8_err = float((q8.argmax(1) == f32.argmax(1)).mean()), float(np.abs(q8 - want).max())
+    print(f"{family}: f32 max |diff| {err:.2e} (largest logit {scale:.2f}); q8 top-1 agreement with f32 "
+          f"{agree:.0%}, max |diff| {q8_err:.3f}")
+    assert err <= 1e-4
+    assert q8_err <= 0.1 * scale and agree >= 0.75

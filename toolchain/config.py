@@ -159,6 +159,8 @@ class ModelConfig:
         if local != 0 and not (isinstance(local, (int, float)) and math.isfinite(local) and low < local <= high):
             raise ToolchainError(f"model config: rope_local_theta must be 0 (as rope_theta) or a number above "
                                  f"{low:g} and at most {high:g}, not {reprlib.repr(local)}")
+        if local and not layers:
+            raise ToolchainError("model config: rope_local_theta is the sliding layers' and there are none")
 
     def n_params(self) -> int:
         return sum(int(np.prod(s)) for s in tensor_shapes(self).values())

@@ -168,11 +168,11 @@ def _family_options(reader: gguf.GGUFReader, arch: str, meta, n_layers: int, pat
         return {"qk_norm": True}
     if arch != "gemma3":
         return {}
-    llm = gguf.Keys.LLM
+    llm, sliding = gguf.Keys.LLM, _sliding_layers(reader, arch, n_layers, path)
     return {"qk_norm": True, "post_norms": True, "ffn_activation": "gelu_tanh", "scaled_embeddings": True,
-            "sliding_window": meta(gguf.Keys.Attention.SLIDING_WINDOW, int),
-            "sliding_layers": _sliding_layers(reader, arch, n_layers, path),
-            "rope_local_theta": meta(gguf.Keys.Rope.FREQ_BASE_SWA, float, GEMMA3_LOCAL_THETA),
+            "sliding_window": meta(gguf.Keys.Attention.SLIDING_WINDOW, int) if sliding else 0,
+            "sliding_layers": sliding,
+            "rope_local_theta": meta(gguf.Keys.Rope.FREQ_BASE_SWA, float, GEMMA3_LOCAL_THETA) if sliding else 0.0,
             "attn_softcap": meta(llm.ATTN_LOGIT_SOFTCAPPING, float, 0.0),
             "final_softcap": meta(llm.FINAL_LOGIT_SOFTCAPPING, float, 0.0)}
 

@@ -191,8 +191,9 @@ def _config(cfg: dict, family: str, path: Path) -> ModelConfig:
     options = {"head_dim": head_dim, "ffn_activation": _activation(cfg, family, path), "sliding_window": window,
                "sliding_layers": sliding, "qkv_bias": family == "Qwen2ForCausalLM",
                "qk_norm": family == "Qwen3ForCausalLM"}
-    if gemma:
+    if gemma:  # the local RoPE base is the sliding layers', if it has any
         options |= _gemma(cfg, head_dim, path)
+        options["rope_local_theta"] *= bool(sliding)
     else:
         scaling = _rope(cfg, path)
         theta = number(cfg, "rope_theta", path, float, scaling.get("rope_theta", 10000.0))

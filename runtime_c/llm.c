@@ -246,9 +246,6 @@ static void attention_heads(void *ctx, int start, int end) {
         kv_prepare_query(q);
         float *att = llm_state.att + h * LLM_CONTEXT;
         kv_key_dots(att, q, l, first, pos, kv_head, scale);
-#if LLM_ATTN_SOFTCAP
-        for (int t = 0; t <= pos - first; t++) att[t] = tanhf(att[t] / LLM_ATTN_SOFTCAP_VALUE) * LLM_ATTN_SOFTCAP_VALUE;
-#endif
         softmax_f32_kernel(att, pos - first + 1);
         float *o = out + h * LLM_HEAD_DIM;
         kv_value_sum(o, att, l, first, pos, kv_head);

@@ -22,7 +22,6 @@
 #define LLM_SLIDING_WINDOW 0
 #define LLM_ROPE_LOCAL 0
 #define LLM_SCORE_SCALAR ((float)LLM_HEAD_DIM)
-#define LLM_ATTN_SOFTCAP 0
 #define LLM_FINAL_SOFTCAP 0
 #endif
 

@@ -1,6 +1,7 @@
 """SmolLM2, TinyLlama, Qwen2.5, Qwen3 and Gemma 3 as transformers' save_pretrained
 writes them: imported, the PyTorch reference gives transformers' own logits; keys
 asking for what the model does not do are refused in one line naming them."""
+import ctypes
 import json
 from dataclasses import replace
 
@@ -102,6 +103,7 @@ def test_gemma3_older_config_keys(tmp_path):
     ("Qwen2.5-0.5B", "use_sliding_window", True, "use_sliding_window true is not supported"),
     ("Qwen2.5-0.5B", "rope_scaling", {"rope_type": "yarn", "factor": 4.0}, "rope_scaling of type 'yarn'"),
     ("Gemma-3-270M", "layer_types", ["chunked_attention"] * 2, "layer_types should list"),
+    ("Gemma-3-270M", "attn_logit_softcapping", 50.0, "attn_logit_softcapping 50.0 is not supported"),
     ("Gemma-3-270M", "use_bidirectional_attention", True, "use_bidirectional_attention true is not supported"),
     ("Qwen3-0.6B", "model_type", "qwen3_moe", "is not one of LlamaForCausalLM"),
 ])
@@ -153,3 +155,37 @@ def test_emulator_matches_transformers(saved, tmp_path, family):
           f"{agree:.0%}, max |diff| {q8_err:.3f}")
     assert err <= 1e-4
     assert q8_err <= 0.1 * scale and agree >= 0.75
+
+
+def forward_batch(emu: Emulator, ids: list[int], pos: int) -> np.ndarray:
+    """llm_forward_batch: the prompt's tokens through the layers a batch at a time; the last one's logits."""
+    lib = emu.lib
+    lib.llm_forward_batch.restype = ctypes.POINTER(ctypes.c_float)
+    lib.llm_forward_batch.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int]
+    ptr = lib.llm_forward_batch((ctypes.c_int * len(ids))(*ids), len(ids), pos)
+    return np.ctypeslib.as_array(ptr, shape=(emu.vocab_size,)).copy()
+
+
+def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
+    """Soft-capped logits on a small Gemma 3 (a cap low enough to bite), its query
+    sixteen times as wide as dim: f32 through the C within 1e-4 of transformers one
+    token at a time and in prompt batches across the sliding window; f16 and q8 KV
+    caches near it."""
+    source = hf_model("Gemma-3-270M", **SMALL, final_logit_softcapping=0.2)
+    model = load_checkpoint(save(source, tmp_path / "hf"))
+    assert model.config.final_softcap == 0.2
+    ids = tokens(model.config.vocab_size)
+    want = hf_logits(source, ids).numpy()
+    uncapped = replace(model.config, final_softcap=0.0)
+    assert reference_error(Model(uncapped, model.tensors), torch.from_numpy(want), ids) > 0.05
+    for kv, tolerance in (("f32", 1e-4), ("f16", 1e-3), ("q8", 0.02)):  # logits within 0.2; measured 2e-4, 8e-3
+        out = tmp_path / kv
+        compile_project(model, synthetic_tokenizer(model.config.vocab_size), "host", out, quant="f32", kv=kv,
+                        context=POSITIONS, batch=8)
+        emu = Emulator(out)
+        got = np.stack([emu.forward(t, pos) for pos, t in enumerate(ids)])
+        assert float(np.abs(got - want).max()) <= tolerance, kv
+        if kv == "f32":  # 20 tokens in batches of 8, then one at a time
+            emu.reset()
+            got = [forward_batch(emu, ids[:20], 0)] + [emu.forward(t, pos) for pos, t in enumerate(ids) if pos >= 20]
+            assert float(np.abs(np.stack(got) - want[19:]).max()) <= 1e-4

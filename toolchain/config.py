@@ -48,8 +48,7 @@ class ModelConfig:
     sliding_window: int = 0  # keys a sliding layer's query sees, its own included; 0: none
     sliding_layers: tuple[int, ...] = ()  # the layers whose attention slides (Gemma 3: five in six)
     rope_local_theta: float = 0.0  # RoPE base of the sliding layers, unscaled (Gemma 3); 0: as the others
-    attn_softcap: float = 0.0  # scores become cap * tanh(scores / cap) (Gemma 2's); 0: none
-    final_softcap: float = 0.0  # the logits likewise
+    final_softcap: float = 0.0  # logits become cap * tanh(logits / cap); 0: none
 
     def __post_init__(self):
         # head_dim 0 stands for Llama's dim / n_heads; left 0 when that is no integer, for
@@ -138,7 +137,7 @@ class ModelConfig:
         if self.ffn_activation not in FFN_ACTIVATIONS:
             raise ToolchainError(f"model config: ffn_activation must be one of {', '.join(FFN_ACTIVATIONS)}, "
                                  f"not {reprlib.repr(self.ffn_activation)}")
-        for name in ("query_pre_attn_scalar", "attn_softcap", "final_softcap"):
+        for name in ("query_pre_attn_scalar", "final_softcap"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or \
                     not (math.isfinite(value) and 0 <= value <= 1e12):
@@ -177,8 +176,7 @@ class ModelConfig:
 
 # The fields beyond Llama's (each one's default is Llama's)
 FAMILY_OPTIONS = ("head_dim", "qkv_bias", "qk_norm", "post_norms", "ffn_activation", "scaled_embeddings",
-                  "query_pre_attn_scalar", "sliding_window", "sliding_layers", "rope_local_theta", "attn_softcap",
-                  "final_softcap")
+                  "query_pre_attn_scalar", "sliding_window", "sliding_layers", "rope_local_theta", "final_softcap")
 
 
 def layer_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:

@@ -3,7 +3,7 @@ the C runtime to. Llama 2 and Llama 3 shapes: grouped-query attention, any RoPE
 theta, shared or separate classifier; and the options by which Qwen2, Qwen3 and
 Gemma 3 differ from it (ModelConfig: q/k/v biases, per-head q/k norms, a head_dim of
 their own, post-norms, GeGLU, scaled embeddings, sliding-window layers with their
-own RoPE base, soft-capping). Gemma's (1 + w) norms arrive as plain ones: the
+own RoPE base, soft-capped logits). Gemma's (1 + w) norms arrive as plain ones: the
 importers store 1 + w. Float32 throughout."""
 from __future__ import annotations
 
@@ -52,7 +52,6 @@ class Attention(nn.Module):
             self.q_norm = RMSNorm(c.head_dim, c.norm_eps)
             self.k_norm = RMSNorm(c.head_dim, c.norm_eps)
         self.score_divisor = c.score_divisor
-        self.softcap = c.attn_softcap
         self.window = c.sliding_window if sliding else 0
         self.cache_k = self.cache_v = None  # [B, positions, kv_heads, head_dim] when decoding
 
@@ -73,8 +72,6 @@ class Attention(nn.Module):
         v = v.repeat_interleave(group, dim=2).transpose(1, 2)
         q = q.transpose(1, 2)
         scores = q @ k.transpose(2, 3) / self.score_divisor
-        if self.softcap:
-            scores = torch.tanh(scores / self.softcap) * self.softcap
         # causal: query i (at start_pos + i) sees keys 0 .. start_pos + i; in a sliding
         # layer only the last `window` of them
         keys = k.shape[2]

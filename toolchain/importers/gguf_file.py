@@ -169,11 +169,13 @@ def _family_options(reader: gguf.GGUFReader, arch: str, meta, n_layers: int, pat
     if arch != "gemma3":
         return {}
     llm, sliding = gguf.Keys.LLM, _sliding_layers(reader, arch, n_layers, path)
+    if meta(llm.ATTN_LOGIT_SOFTCAPPING, float, 0.0):
+        raise ToolchainError(f"{path}: GGUF metadata {llm.ATTN_LOGIT_SOFTCAPPING.format(arch=arch)}: soft-capped "
+                             f"attention scores are not supported")
     return {"qk_norm": True, "post_norms": True, "ffn_activation": "gelu_tanh", "scaled_embeddings": True,
             "sliding_window": meta(gguf.Keys.Attention.SLIDING_WINDOW, int) if sliding else 0,
             "sliding_layers": sliding,
             "rope_local_theta": meta(gguf.Keys.Rope.FREQ_BASE_SWA, float, GEMMA3_LOCAL_THETA) if sliding else 0.0,
-            "attn_softcap": meta(llm.ATTN_LOGIT_SOFTCAPPING, float, 0.0),
             "final_softcap": meta(llm.FINAL_LOGIT_SOFTCAPPING, float, 0.0)}
 
 

@@ -172,12 +172,13 @@ def _gemma_rope(cfg: dict, head_dim: int, path: Path) -> dict:
 
 
 def _gemma(cfg: dict, head_dim: int, path: Path) -> dict:
-    def cap(key):
-        return 0.0 if cfg.get(key) is None else number(cfg, key, path, float)
-
+    if cfg.get("attn_logit_softcapping") is not None:  # Gemma 2's; Gemma 3 has q/k norms instead
+        raise ToolchainError(f"{path}: attn_logit_softcapping {reprlib.repr(cfg['attn_logit_softcapping'])} is "
+                             f"not supported (transformers' Gemma 3 does not apply it either)")
+    final_cap = cfg.get("final_logit_softcapping")
     return {"qk_norm": True, "post_norms": True, "scaled_embeddings": True,
             "query_pre_attn_scalar": number(cfg, "query_pre_attn_scalar", path, float, head_dim),
-            "attn_softcap": cap("attn_logit_softcapping"), "final_softcap": cap("final_logit_softcapping"),
+            "final_softcap": 0.0 if final_cap is None else number(cfg, "final_logit_softcapping", path, float),
             **_gemma_rope(cfg, head_dim, path)}
 
 

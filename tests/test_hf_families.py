@@ -18,6 +18,8 @@ from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
+from toolchain.target.build import build_project
+from toolchain.target.run import run_project
 
 POSITIONS = 32
 # a shape of the family's for the tests of one mechanism each, which need no real size
@@ -189,3 +191,22 @@ def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
             emu.reset()
             got = [forward_batch(emu, ids[:20], 0)] + [emu.forward(t, pos) for pos, t in enumerate(ids) if pos >= 20]
             assert float(np.abs(np.stack(got) - want[19:]).max()) <= 1e-4
+
+
+@pytest.mark.slow  # a cross build and QEMU
+def test_gemma3_greedy_text_on_rpi4_is_the_emulators(saved, tmp_path):
+    """Gemma 3's shape in q8 (the family with the most code of its own) on a Raspberry Pi 4
+    under QEMU prints the host emulator's greedy text, token for token."""
+    source, checkpoint = saved("Gemma-3-270M")
+    model = load_checkpoint(checkpoint)
+    tokenizer = synthetic_tokenizer(model.config.vocab_size)
+    outs = {}
+    for board in ("host", "rpi4"):
+        outs[board] = tmp_path / board
+        compile_project(model, tokenizer, board, outs[board], quant="q8", context=64)
+    text = Emulator(outs["host"]).generate("Once upon a time", steps=48, temperature=0.0).text.decode()
+    assert len(text) > 40
+    build_project(outs["rpi4"])
+    result = run_project(outs["rpi4"], "Once upon a time", steps=48, temperature=0.0, capture=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == text + "\n"

@@ -79,21 +79,36 @@ def test_what_each_option_does_shows(tmp_path):
             assert reference_error(Model(config, tensors), want, ids) > 0.01, (family, change)
 
 
-def test_gemma3_older_config_keys(tmp_path):
-    """Gemma 3's configs on the Hub (transformers 4.5x): rope_theta, rope_local_base_freq
-    and sliding_window_pattern rather than rope_parameters and layer_types."""
-    source = hf_model("Gemma-3-270M", layer_types=None, sliding_window_pattern=2)
+# The keys of the Hub's config.json files (written by transformers 4.3x-4.5x) that
+# transformers 5 writes otherwise: RoPE's base as rope_theta, Gemma 3's local one as
+# rope_local_base_freq and its layers by sliding_window_pattern, Qwen's unused window
+HUB_KEYS = {
+    "Gemma-3-270M": {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": None,
+                     "sliding_window_pattern": 2, "_sliding_window_pattern": 2},
+    "Qwen2.5-0.5B": {"rope_theta": 1000000.0, "sliding_window": 32768, "max_window_layers": 24,
+                     "use_sliding_window": False, "use_mrope": False},
+    "Qwen3-0.6B": {"rope_theta": 1000000, "rope_scaling": None, "sliding_window": None, "max_window_layers": 28},
+    "SmolLM2-135M": {"rope_theta": 100000, "rope_scaling": None, "pretraining_tp": 1, "is_llama_config": True,
+                     "rope_interleaved": False},
+}
+
+
+@pytest.mark.parametrize("family", HUB_KEYS)
+def test_the_hubs_older_config_keys(tmp_path, family):
+    source = hf_model(family, **SMALL, **({"layer_types": None, "sliding_window_pattern": 2}
+                                          if family.startswith("Gemma") else {}))
     directory = save(source, tmp_path / "hf")
     config = json.loads((directory / "config.json").read_text())
-    del config["rope_parameters"], config["layer_types"], config["_sliding_window_pattern"]
-    config |= {"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": None,
-               "sliding_window_pattern": 2}
-    (directory / "config.json").write_text(json.dumps(config))
+    for key in ("rope_parameters", "layer_types", "_sliding_window_pattern"):
+        config.pop(key, None)
+    (directory / "config.json").write_text(json.dumps(config | HUB_KEYS[family]))
     model = load_checkpoint(directory)
-    assert model.config.sliding_layers == (0,) and model.config.rope_local_theta == 10000.0
+    if family.startswith("Gemma"):
+        assert model.config.sliding_layers == (0,) and model.config.rope_local_theta == 10000.0
+    else:
+        assert model.config.sliding_window == 0
     ids = tokens(model.config.vocab_size)
     assert reference_error(model, hf_logits(source, ids), ids) <= 1e-4
-
 
 
 @pytest.mark.parametrize("family, key, value, words", [

@@ -189,7 +189,7 @@ def _config(reader: gguf.GGUFReader, arch: str, tensors: dict, freqs: np.ndarray
         raise ToolchainError(f"{path}: GGUF metadata {llm.EXPERT_COUNT.format(arch=arch)} asks for a mixture of "
                              f"experts, which is not supported")
     dim, n_heads, n_layers = meta(llm.EMBEDDING_LENGTH, int), meta(attention.HEAD_COUNT, int), meta(llm.BLOCK_COUNT, int)
-    head_dim = meta(attention.KEY_LENGTH, int, dim // n_heads if n_heads > 0 else 0)
+    head_dim = meta(attention.KEY_LENGTH, int, 0)  # 0: ModelConfig's dim / n_heads
     if meta(attention.VALUE_LENGTH, int, head_dim) != head_dim:
         raise ToolchainError(f"{path}: GGUF metadata {attention.VALUE_LENGTH.format(arch=arch)} differs from "
                              f"the key length {head_dim}; only equal ones are supported")

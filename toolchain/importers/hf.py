@@ -187,7 +187,9 @@ def _config(cfg: dict, family: str, path: Path) -> ModelConfig:
     dim = number(cfg, "hidden_size", path)
     n_heads = number(cfg, "num_attention_heads", path)
     n_layers = number(cfg, "num_hidden_layers", path)
-    head_dim = number(cfg, "head_dim", path, default=dim // n_heads if n_heads > 0 else 0)
+    # absent: Llama's dim / n_heads (0 where that is no integer, for ModelConfig to name)
+    head_dim = number(cfg, "head_dim", path, default=0) or (dim // n_heads if n_heads > 0 and dim % n_heads == 0
+                                                            else 0)
     window, sliding = _sliding(cfg, family, n_layers, path)
     options = {"head_dim": head_dim, "ffn_activation": _activation(cfg, family, path), "sliding_window": window,
                "sliding_layers": sliding, "qkv_bias": family == "Qwen2ForCausalLM",

@@ -1,5 +1,6 @@
 """Each board's optimized kernel against the portable reference, and threads:
 identical integer sums, identical text."""
+import ctypes
 import re
 import subprocess
 from pathlib import Path
@@ -32,6 +33,14 @@ X86 = [k for k in KERNELS if k.name.startswith("AVX")]
 CORTEX_M_Q4_TWINS = {"DSP": "matvec_q4_dsp", "MVE": "matvec_q4_mve"}
 CORTEX_M_KQUANT_TWINS = {kernel: [f"matvec_{q}_{kernel.lower()}" for q in ("q4", "q5", "q6")]
                          for kernel in CORTEX_M_Q4_TWINS}
+# ... and their q8 GEMM twins (gemm_q8_dsp.c, gemm_q8_mve.c: the C and its assembly for
+# groups of 64), which -k checks against the reference for batches of 1 to 5 tokens
+CORTEX_M_GEMM_TWINS = {kernel: [f"gemm_q8_{kernel.lower()}", f"gemm_q8_{kernel.lower()}_pair_g64"]
+                       for kernel in CORTEX_M_Q4_TWINS}
+# the x86 GEMM twins (kernels.h: gemm_q8_kernel ...), which -k checks against the reference
+X86_GEMM_TWINS = {"AVX512_VNNI": ["gemm_q8_avx512_vnni", "gemm_q4_avx512_vnni", "gemm_q5_avx512_vnni",
+                                  "gemm_q6_avx512_vnni"], "AVX_VNNI": ["gemm_q8_avx2"], "AVX2": ["gemm_q8_avx2"],
+                  "DISPATCH_X86": ["gemm_q8_avx2"]}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +61,9 @@ def test_board_kernel_matches_reference_on_the_board(stories_projects, board):
     assert found and int(found.group(2)) >= 200, result.stdout
     assert found.group(1) != "reference"  # the optimized kernel ran
     b = get_board(board)
-    twins = CORTEX_M_KQUANT_TWINS.get(b.best_kernel.name, [])
-    if twins:  # linked in, so matvec_q4_kernel (q5's, q6's) is each and -k checked it against the reference
+    twins = [*CORTEX_M_KQUANT_TWINS.get(b.best_kernel.name, []), *CORTEX_M_GEMM_TWINS.get(b.best_kernel.name, []),
+             *X86_GEMM_TWINS.get(b.best_kernel.name, [])]
+    if twins:  # linked in, so kernels.h named them (matvec_q4_kernel, gemm_q8_kernel, ...) and -k checked them
         binary = stories_projects / board / emulated_binary(b, TEST_BINARY)  # the one that ran
         symbols = subprocess.run([f"{b.toolchain_prefix}nm", str(binary)], capture_output=True, text=True,
                                  check=True).stdout
@@ -74,7 +84,7 @@ ARM_KQUANT_TWINS = {"rpi4": {"neon": "neon"}, "rpi-zero2w": {"neon": "neon"}, "r
 @pytest.mark.parametrize("board", sorted(ARM_KQUANT_TWINS))
 def test_board_q4_q5_q6_kernels_match_reference_on_the_board(shared_models, tmp_path, monkeypatch, board):
     """Compiled in q5 (its program runs the q5 twin); llm-test's -k checks all three
-    twins whatever the format, since kernels.h names them."""
+    twins whatever the format, since kernels.h names them, and the set's q8 GEMM twin."""
     out = tmp_path / board
     compile_project(shared_models / "stories260K.bin", shared_models / "tok512.bin", board, out, quant="q5")
     counts = set()
@@ -86,10 +96,11 @@ def test_board_q4_q5_q6_kernels_match_reference_on_the_board(shared_models, tmp_
         assert found and found.group(1) == kernels, result.stdout
         counts.add(int(found.group(2)))
         # the twins are in the program (built by the run), so kernels.h named them and -k ran them
+        # (the set's q8 GEMM twin too, against the reference token by token)
         symbols = subprocess.run([get_board(board).toolchain_prefix + "nm", str(out / TEST_BINARY)],
                                  capture_output=True, text=True, check=True).stdout
-        for bits in (4, 5, 6):
-            assert re.search(rf" T matvec_q{bits}_{isa}$", symbols, re.M), f"matvec_q{bits}_{isa}"
+        for twin in (*(f"matvec_q{bits}_{isa}" for bits in (4, 5, 6)), f"gemm_q8_{isa}"):
+            assert re.search(rf" T {twin}$", symbols, re.M), twin
     assert len(counts) == 1  # every set checks the same cases
 
 
@@ -175,6 +186,17 @@ def test_x86_kquant_kernels_against_numpy(tmp_path, kernel, quant):
         got = np.zeros(rows, np.float32)
         k.matmul_kquant(got, xq, xs, m.pack(), rows, cols, group, int(quant[1]))
         np.testing.assert_array_equal(got, kquant_dot(m, xq, xs), err_msg=f"rows={rows} cols={cols} group={group}")
+
+
+@pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])
+def test_x86_kernel_selftest(tmp_path, kernel):
+    """llm-test -k's checks (selftest.c) in each x86 kernel set, the AVX-VNNI one too,
+    which no board of ours builds: its matvec and GEMM twins against the reference,
+    the GEMM's for batches of 1 to 9 tokens."""
+    k = build_kernels(tmp_path, x86_flags(kernel))
+    cases = ctypes.c_int(0)
+    assert k.kernel_selftest(12345, ctypes.byref(cases)) == 0, f"after {cases.value} cases"
+    assert cases.value >= 200
 
 
 @pytest.mark.parametrize("kernel", X86, ids=[k.label for k in X86])

@@ -125,6 +125,18 @@ void matmul_kquant_tokens(float *out, const TokenBatch *b, const uint8_t *w, int
 typedef void (*Gemm)(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 void gemm_each(Matvec matvec, float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols,
                int group_size);
+/* Arm NEON's (AArch64 and Armv7) and the AArch64 dot-product extension's q8 twins:
+ * tiles of 4 rows x 4 tokens (Armv7: x 2), the matvec kernels' body (q8_tile_neon.h) */
+void gemm_q8_neon(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+void gemm_q8_dotprod(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+/* x86-64's q8 twins: a block of the matvec's layout, tiles of 16 rows x 8 tokens
+ * (AVX-512 VNNI) or 8 rows x 4 tokens (AVX2, AVX-VNNI) */
+void gemm_q8_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+void gemm_q8_avx2(float *out, const TokenBatch *b, const uint8_t *block, int rows, int cols, int group_size);
+/* ... and of gemm_each(matvec_q4_<isa>) (q5's, q6's): AVX-512 VNNI, 8 rows x 2 tokens */
+void gemm_q4_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q5_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q6_avx512_vnni(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 
 /* The ISA variants of matvec_q8 (and of matvec_f32 where an ISA has one): one block
  * of at most KERNEL_ROWS (KERNEL_F32_ROWS) rows in the kernel's own layout
@@ -143,6 +155,9 @@ void matvec_q8_dsp(float *out, const int8_t *x, const float *xs, const uint8_t *
                    int group_size);
 void matvec_q8_mve(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                    int group_size);
+/* ... and the GEMM twins of the Cortex-M ones (gemm_q8_dsp.c, gemm_q8_mve.c): gemm_q8_kernel */
+void gemm_q8_dsp(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
+void gemm_q8_mve(float *out, const TokenBatch *b, const uint8_t *w, int rows, int cols, int group_size);
 
 typedef void (*MatvecF32)(float *out, const float *x, const uint8_t *block, int rows, int cols);
 void matvec_f32_avx2(float *out, const float *x, const uint8_t *block, int rows, int cols);
@@ -178,6 +193,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx512_vnni
+#define gemm_q8_kernel gemm_q8_avx512_vnni
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -188,6 +204,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 128
 #define matvec_q8_kernel matvec_q8_avx2
+#define gemm_q8_kernel gemm_q8_avx2
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -198,6 +215,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_avx2
+#define gemm_q8_kernel gemm_q8_avx2
 #define KERNEL_F32_ROWS 16
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_avx2
@@ -218,6 +236,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #endif
 #define KERNEL_F32_COLS 1
 #define matvec_q8_kernel kernel_set.matvec_q8
+#define gemm_q8_kernel kernel_set.gemm_q8
 #define matvec_f32_kernel kernel_set.matvec_f32
 #define quantize_q8_kernel kernel_set.quantize_q8
 #define matvec_q4_kernel kernel_set.matvec_q4
@@ -229,6 +248,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_dotprod
+#define gemm_q8_kernel gemm_q8_dotprod
 #define KERNEL_F32_ROWS 8 /* the NEON f32 kernel: 8 rows per column */
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_neon
@@ -238,6 +258,7 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_neon
+#define gemm_q8_kernel gemm_q8_neon
 #define KERNEL_F32_ROWS 8 /* AArch64: two vectors of 4 rows; Armv7: 8 scalar VFP sums */
 #define KERNEL_F32_COLS 1
 #define matvec_f32_kernel matvec_f32_neon
@@ -247,12 +268,14 @@ void matvec_f32_neon(float *out, const float *x, const uint8_t *block, int rows,
 #define KERNEL_COLS 16
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_mve
+#define gemm_q8_kernel gemm_q8_mve
 #elif defined(LLM_KERNEL_DSP)
 #define LLM_KERNEL_NAME "dsp"
 #define KERNEL_ROWS 4
 #define KERNEL_COLS 4
 #define KERNEL_BIAS 0
 #define matvec_q8_kernel matvec_q8_dsp
+#define gemm_q8_kernel gemm_q8_dsp
 #else
 #define LLM_KERNEL_NAME "reference"
 #endif
@@ -408,6 +431,9 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 #if !defined(matvec_q5_kernel) && defined(LLM_KERNEL_AVX512_VNNI)
 #define matvec_q5_kernel matvec_q5_avx512_vnni
 #define matvec_q6_kernel matvec_q6_avx512_vnni
+#define gemm_q4_kernel gemm_q4_avx512_vnni
+#define gemm_q5_kernel gemm_q5_avx512_vnni
+#define gemm_q6_kernel gemm_q6_avx512_vnni
 #elif !defined(matvec_q5_kernel) && defined(LLM_KERNEL_X86)
 #define matvec_q5_kernel matvec_q5_avx2
 #define matvec_q6_kernel matvec_q6_avx2
@@ -473,6 +499,7 @@ void quantize_q8_vfp(int8_t *xq, float *xs, const float *x, int n, int group_siz
 typedef struct {
     const char *name;
     Matvec matvec_q8;
+    Gemm gemm_q8;
     MatvecF32 matvec_f32;
     Matvec matvec_q4, matvec_q5, matvec_q6;
     void (*quantize_q8)(int8_t *xq, float *xs, const float *x, int n, int group_size);

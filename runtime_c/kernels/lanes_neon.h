@@ -1,6 +1,7 @@
 /* lanes_neon.h - a 4-row block's per-row floats in the lanes of one NEON vector
- * and back, for the 4-row q8 kernels (matvec_q8_neon.c, matvec_q8_dotprod.c); and
- * on AArch64, 4 elements of a KV cache as floats, whichever way it stores them. */
+ * and back, for the 4-row q8 kernels (q8_tile_neon.h: the NEON and dot-product matvec
+ * and GEMM twins); and on AArch64, 4 elements of a KV cache as floats, whichever way
+ * it stores them. */
 #ifndef LLM_LANES_NEON_H
 #define LLM_LANES_NEON_H
 

@@ -15,21 +15,11 @@
 #include "kernels.h"
 
 #if defined(LLM_KERNEL_AVX512_VNNI)
-#include <immintrin.h>
-#include <string.h>
+#include "q8_avx512_vnni.h"
 
-/* VNNI for this file's functions alone, not the whole build: GCC 12 auto-vectorizes
- * plain int8 dot products elsewhere (the reference's) into VPDPBUSD with the
- * signedness wrong (seen on -O2 -fvect-cost-model=cheap, and at -O3). */
-#define TARGET __attribute__((target("avx512vnni")))
-
-/* -128 * (x[0] + ... + x[n - 1]) in every lane; x is zero-padded to whole chunks. */
-TARGET static inline __m512i minus_128_sum(const int8_t *x, int n) {
-    const __m512i ones = _mm512_set1_epi8(1);
-    __m512i s = _mm512_setzero_si512();
-    int j = 0;
-    for (; j + 64 <= n; j += 64) s = _mm512_dpbusd_epi32(s, ones, _mm512_loadu_si512(x + j));
-    if (j < n) s = _mm512_dpbusd_epi32(s, ones, _mm512_maskz_loadu_epi8(~0ULL >> (64 - (n - j)), x + j));
+/* -128 * (x[0] + ... + x[n - 1]) in every lane (n: whole chunks). */
+VNNI_TARGET static inline __m512i minus_128_sum(const int8_t *x, int n) {
+    __m512i s = x_lane_sums(x, n);
     /* the lane total, in every lane: four permute-and-add steps */
     s = _mm512_add_epi32(s, _mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(1, 0, 3, 2)));
     s = _mm512_add_epi32(s, _mm512_shuffle_i32x4(s, s, _MM_SHUFFLE(2, 3, 0, 1)));
@@ -38,15 +28,9 @@ TARGET static inline __m512i minus_128_sum(const int8_t *x, int n) {
     return _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(s, 7));
 }
 
-TARGET static inline __m512i broadcast4(const int8_t *x) {
-    int32_t v;
-    memcpy(&v, x, sizeof v);
-    return _mm512_set1_epi32(v);
-}
-
 /* A block of `rows` rows: `rows` is the constant 16 for whole blocks, so the
  * compiler drops the masks there; a short block's chunks are rows * 4 bytes. */
-TARGET static inline __attribute__((always_inline)) void block_rows(float *out, const int8_t *x, const float *xs,
+VNNI_TARGET static inline __attribute__((always_inline)) void block_rows(float *out, const int8_t *x, const float *xs,
                                                              const uint8_t *p, int rows, int cols,
                                                              int group_size) {
     const long chunk = 4L * rows;
@@ -74,13 +58,12 @@ TARGET static inline __attribute__((always_inline)) void block_rows(float *out, 
         acc = _mm512_add_epi32(acc, acc2);
         const __m512 scales = _mm512_maskz_loadu_ps(rmask, p);
         p += chunk;
-        const __m512 prod = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scales), _mm512_set1_ps(xs[g]));
-        sum = _mm512_add_ps(sum, prod);
+        sum = add_group(sum, acc, scales, xs[g]);
     }
     _mm512_mask_storeu_ps(out, rmask, sum);
 }
 
-TARGET void matvec_q8_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
+VNNI_TARGET void matvec_q8_avx512_vnni(float *out, const int8_t *x, const float *xs, const uint8_t *block, int rows, int cols,
                            int group_size) {
     if (rows == 16) {
         block_rows(out, x, xs, block, 16, cols, group_size);

@@ -15,6 +15,7 @@
 
 #if defined(LLM_KERNEL_DSP)
 #include <arm_acle.h>
+#include "q8_m.h"
 #include <string.h>
 
 /* Bytes 1 and 3 sign-extended: SXTB16 with its rotate folded in (the intrinsic
@@ -214,6 +215,10 @@ static const uint8_t *group4_c(float *sums, const uint32_t *x, float xs, const u
     sums[2] += (float)a2 * scales[2] * xs;
     sums[3] += (float)a3 * scales[3] * xs;
     return p + 16;
+}
+
+void matvec_q8_dsp_group(float *out, const int8_t *x, const float *xs, const uint8_t *block, int len) {
+    group4_c(out, (const uint32_t *)(const void *)x, *xs, block, (len + 3) / 4);
 }
 
 /* The same for a block of 1 to 3 rows (the last block of a matrix whose rows are

@@ -17,6 +17,7 @@
 
 #if defined(LLM_KERNEL_MVE)
 #include <arm_mve.h>
+#include "q8_m.h"
 
 /* In assembly:
  * matvec_q8_mve itself takes the usual block, 4 rows of whole groups of 64 columns
@@ -25,9 +26,8 @@
  * matvec_q8_mve_chunks: blocks of 4 rows, groups of `chunks` chunks (any group size
  *   the layout allows, 16 * chunks columns): out[0..3] += the outputs of n_groups
  *   (>= 1) groups from the group at `block` (x, xs: that group's activations and
- *   scale); also the shorter last group of a row (its last chunk padded with zeros). */
-void matvec_q8_mve_chunks(float *out, const int8_t *x, const float *xs, const uint8_t *block, int n_groups,
-                          int chunks);
+ *   scale); also the shorter last group of a row (its last chunk padded with zeros)
+ *   (q8_m.h). */
 
 /* Registers: r0 out, r1 x, r2 xs, r3 p (the weight stream); r4, r6, r8, r10 the
  * int32 sums of rows 0-3 (VMLADAV wants even registers); r12 a temporary; lr the

@@ -44,7 +44,8 @@ def command(outdirs, threads, reference, steps, count, repeats, as_json):
         else:
             click.echo(f"{c['board']} ({c['kernels']} kernels), instructions counted under QEMU:")
             n = c["matvec"]
-            click.echo(f"  {n} x {n} {c['matvec_format']} matrix-vector product: {c['instructions_per_mac']:.2f} per MAC")
+            click.echo(f"  {n} x {n} {c['matvec_format']} matrix-vector product: {c['instructions_per_mac']:.2f} per MAC, "
+                       f"{c['batch_instructions_per_mac']:.2f} for {c['counted_batch']} tokens at once")
             click.echo(f"  generation: {c['instructions_per_token']:,} per token over {c['positions']} positions, "
                        f"{c['tok_s_at_clock']:.1f} tok/s at {c['clock_mhz']} MHz if one per cycle")
             click.echo(f"  a prompt of {c['prompt_tokens']} tokens: {c['instructions_per_prompt_token']:,} per token "
@@ -78,11 +79,13 @@ def side_by_side(outdirs, threads, reference, steps, count, repeats, as_json):
     if count:
         vs = f"vs {base['matvec_format']}"
         click.echo("instructions counted under QEMU:")
-        click.echo(f"  {'board':<12} {'kernels':<10} {'format':<6} {'per MAC':>8} {vs:>7} {'per token':>11} {vs:>7} "
-                   f"{'batch':>5} {'per prompt token':>16} {vs:>7}  project")
+        batch_mac = f"{base['counted_batch']} tokens"
+        click.echo(f"  {'board':<12} {'kernels':<10} {'format':<6} {'per MAC':>8} {vs:>7} {batch_mac:>8} {vs:>7} "
+                   f"{'per token':>11} {vs:>7} {'batch':>5} {'per prompt token':>16} {vs:>7}  project")
         for c in rows:
             click.echo(f"  {c['board']:<12} {c['kernels']:<10} {c['matvec_format']:<6} {c['instructions_per_mac']:8.3f} "
-                       f"{c['mac_vs_base']:7.2f} {c['instructions_per_token']:11,} {c['token_vs_base']:7.2f} "
+                       f"{c['mac_vs_base']:7.2f} {c['batch_instructions_per_mac']:8.3f} {c['batch_mac_vs_base']:7.2f} "
+                       f"{c['instructions_per_token']:11,} {c['token_vs_base']:7.2f} "
                        f"{c['batch']:5} {c['instructions_per_prompt_token']:16,} {c['prompt_token_vs_base']:7.2f}  "
                        f"{c['project']}")
         return

@@ -25,6 +25,7 @@ PROMPT = "Once upon a time, there was a little girl named Lily. She loved to pla
 PROMPT_TOKENS = 128  # the prompt timed: PROMPT repeated to about this many tokens (chat's system prompt and turn)
 DECODE_STEPS = 128
 COUNTED_PROMPT = 64  # --count's prompt, in tokens
+COUNTED_BATCH = 4  # --count's product of several tokens at once (a GEMM: llm-test -M n -B 4)
 SPEEDS = re.compile(r"prompt tok/s: ([\d.]+), decode tok/s: ([\d.]+)\nfirst token after ([\d.]+) ms")
 PROBE = Path(__file__).with_name("read_bandwidth.c")
 
@@ -159,6 +160,7 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
     # the matrix product alone in the test program, a generation in the program
     matvec_ticks, said = ticks(f"{TEST_BINARY}{suffix}", ["-M", str(matvec)], "matvec")
     timed = re.search(r"matvec ticks: \d+ \((\w+)\)", said).group(1)  # the format -M took
+    gemm_ticks, _ = ticks(f"{TEST_BINARY}{suffix}", ["-M", str(matvec), "-B", str(COUNTED_BATCH)], "matvec")
     gen_ticks, err = ticks(f"{BINARY}{suffix}", image_args("", min(steps, manifest["context"]), 0.0, 0.9, 1),
                            "generate")
     positions = int(re.search(r"positions: (\d+)", err).group(1))
@@ -169,6 +171,8 @@ def count_instructions(out, reference: bool = False, steps: int = 200) -> dict:
     return {
         "board": board.name, "kernels": "reference" if reference else manifest["kernel"], "matvec_format": timed,
         "instructions_per_mac": round(matvec_ticks * per_tick / (matvec * matvec), 3), "matvec": matvec,
+        "batch_instructions_per_mac": round(gemm_ticks * per_tick / (COUNTED_BATCH * matvec * matvec), 3),
+        "counted_batch": COUNTED_BATCH,
         "instructions_per_token": round(per_token), "positions": positions,
         "tok_s_at_clock": round(board.clock_mhz * 1e6 / per_token, 1), "clock_mhz": board.clock_mhz,
         "prompt_tokens": tokens, "instructions_per_prompt_token": round(prompt_ticks * per_tick / tokens),
@@ -214,6 +218,7 @@ def compare_counts(outs, reference: bool = False) -> list[dict]:
     base = counts[base_index(outs)]
     for c in counts:
         c["mac_vs_base"] = round(c["instructions_per_mac"] / base["instructions_per_mac"], 3)
+        c["batch_mac_vs_base"] = round(c["batch_instructions_per_mac"] / base["batch_instructions_per_mac"], 3)
         c["token_vs_base"] = round(c["instructions_per_token"] / base["instructions_per_token"], 3)
         c["prompt_token_vs_base"] = round(c["instructions_per_prompt_token"] / base["instructions_per_prompt_token"], 3)
     return counts

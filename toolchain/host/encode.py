@@ -8,8 +8,10 @@ the C runtime, the templates and llmtool's version, so a change to any rebuilds.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import __version__
@@ -41,6 +43,20 @@ def _cache_key(tokenizer_bytes: bytes) -> str:
     return digest.hexdigest()[:32]
 
 
+@contextmanager
+def _locked(out: Path):
+    """One process at a time makes `out` and its library (pytest's workers, parallel
+    runs): a library another process is still linking is a truncated file to dlopen."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(out.parent / f"{out.name}.lock", "w")
+    except OSError as e:
+        raise ToolchainError(f"cannot use the cache {out.parent}: {e.strerror}") from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def host_encoder(tokenizer: Path | Tokenizer) -> Emulator:
     """The host emulator of a project built around `tokenizer`, a file or one loaded
     (built on first use)."""
@@ -53,19 +69,16 @@ def host_encoder(tokenizer: Path | Tokenizer) -> Emulator:
             raise ToolchainError(f"{tokenizer}: no such file")
         content = tokenizer.read_bytes()
     out = cache_root() / "tokenizers" / _cache_key(content)
-    if not (out / MANIFEST).is_file():
-        phase(f"making the C runtime's encoder for {'the tokenizer' if isinstance(tokenizer, Tokenizer) else tokenizer}"
-              f" (first use only)...")
-        tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
-        # the smallest model the runtime takes: only its vocabulary matters here
-        config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
-                             hidden_dim=32, max_seq_len=32)
-        try:
-            compile_project(random_model(config), tok, "host", out, quant="f32", model_name="tokenizer")
-        except (ToolchainError, OSError) as e:
-            if (out / MANIFEST).is_file():  # another process built it meanwhile
-                return Emulator(out)
-            if isinstance(e, OSError):
+    with _locked(out):
+        if not (out / MANIFEST).is_file():
+            phase(f"making the C runtime's encoder for "
+                  f"{'the tokenizer' if isinstance(tokenizer, Tokenizer) else tokenizer} (first use only)...")
+            tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
+            # the smallest model the runtime takes: only its vocabulary matters here
+            config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
+                                 hidden_dim=32, max_seq_len=32)
+            try:
+                compile_project(random_model(config), tok, "host", out, quant="f32", model_name="tokenizer")
+            except OSError as e:
                 raise ToolchainError(f"cannot build the tokenizer's project in {out}: {e.strerror}") from None
-            raise
-    return Emulator(out)
+        return Emulator(out)

@@ -21,8 +21,8 @@ _Static_assert(LLM_IMAGE_CRC_OFFSET + 4 <= LLM_IMAGE_SIZE, "the CRC-32 is inside
 
 /* The tables' indices stay inside them: each piece lies in the piece bytes, ends
  * with its NUL (llm_decode's callers read it as a C string) and fits the encoder's
- * pair buffer (str_buffer: two pieces of the tokenizer's longest); the sorted ids
- * and byte tokens are ids; the scores order merges (no NaN: the merge needs a
+ * pair buffer (str_buffer: two pieces of the tokenizer's longest); the sorted ids,
+ * byte tokens, special tokens and extra merges' tokens are ids; the scores order merges (no NaN: the merge needs a
  * total order to pick the same pair as llama2.c's rescan). */
 static int vocab_check(const Vocab *v) {
     const uint32_t *offsets = v->piece_offsets;
@@ -38,6 +38,17 @@ static int vocab_check(const Vocab *v) {
     for (int b = 0; b < 256; b++) {
         if (v->byte_ids[b] < 0 || v->byte_ids[b] >= LLM_VOCAB_SIZE) return -LLM_ERR_IMAGE;
     }
+#if LLM_N_SPECIAL > 0
+    for (int i = 0; i < LLM_N_SPECIAL; i++) {
+        if (v->special_ids[i] < 0 || v->special_ids[i] >= LLM_VOCAB_SIZE) return -LLM_ERR_IMAGE;
+    }
+#endif
+#if LLM_EXTRA_MERGES > 0
+    for (int i = 0; i < LLM_EXTRA_MERGES; i++) {
+        int32_t token = v->extra_merges[2 * i];
+        if (token < 0 || token >= LLM_VOCAB_SIZE || v->extra_scores[i] != v->extra_scores[i]) return -LLM_ERR_IMAGE;
+    }
+#endif
     return LLM_OK;
 }
 

@@ -78,8 +78,9 @@ typedef int (*llm_logits_callback)(int i, const float *logits, void *user);
 int llm_forward_each(const int *tokens, int n, int pos, llm_logits_callback each, void *user);
 
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
- * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies)
- * or tiktoken's encode(text, allowed_special="all") (Llama 3). Needs up to
+ * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies),
+ * tiktoken's encode(text, allowed_special="all") (Llama 3), or the `tokenizers`
+ * library's encode(text) for a tokenizer.json (Qwen2's: for text in NFC). Needs up to
  * strlen(text) + 3 slots before merging, and a merge workspace node for each token
  * merged at once: up to strlen(text) + 2. The planned workspace has
  * LLM_PROMPT_CAPACITY nodes, what a prompt of this build can need; for longer text
@@ -97,7 +98,7 @@ void llm_encode_workspace(void *memory, size_t bytes);
 size_t llm_encode_workspace_size(size_t text_bytes);
 
 /* The text of `token` following `prev_token`. SentencePiece: the leading space is
- * dropped after BOS, and byte tokens such as "<0x0A>" become that byte; tiktoken:
+ * dropped after BOS (where the tokenizer puts a dummy prefix), and byte tokens such as "<0x0A>" become that byte; tiktoken:
  * the token's bytes. NULL for an invalid token. */
 const char *llm_decode(int prev_token, int token);
 

@@ -2,12 +2,14 @@
  *
  * The rule is llama2.c's (and tiktoken's, with scores = -rank): of all adjacent
  * pairs whose joined bytes are a token, merge the one with the highest score, the
- * leftmost on ties; repeat until no pair joins. Rescanning every pair after each
- * merge, as llama2.c does, is O(n^2) lookups (a 32 KB prompt took 33 s on a
- * 2-core x86 machine). Here the tokens are a doubly linked list and the joinable
- * pairs wait in a binary heap keyed by (score descending, position ascending): a
- * merge changes only the pairs on either side of it, two lookups and O(log n)
- * heap work.
+ * leftmost on ties; repeat until no pair joins. tokenizer.json's merges are pairs,
+ * ranked: there (LLM_MERGE_PAIRS) a pair joins only if it is a merge making the
+ * token, and ranks as that merge (score -rank), the `tokenizers` library's rule.
+ * Rescanning every pair after each merge, as llama2.c does, is O(n^2) lookups (a
+ * 32 KB prompt took 33 s on a 2-core x86 machine). Here the tokens are a doubly
+ * linked list and the joinable pairs wait in a binary heap keyed by (score
+ * descending, LLM_MERGE_TIES, position ascending): a merge changes only the pairs
+ * on either side of it, two lookups and O(log n) heap work.
  * The list keeps the tokens' order and a merge keeps its left node, so a node's
  * index orders pairs by position: the heap's top is exactly the pair the rescan
  * picks, and the tokens come out the same.
@@ -44,26 +46,82 @@ size_t llm_encode_workspace_size(size_t text_bytes) {
     return (text_bytes + 2) * sizeof(MergeNode) + _Alignof(MergeNode) - 1;
 }
 
-/* The token the pieces of `left` and `right` join into, or -1. */
+#if LLM_EXTRA_MERGES > 0
+/* The merge of a left part of `left_length` bytes making `token` in vocab.extra_merges,
+ * as LLM_VOCAB_SIZE + its index; -1 if there is none. */
+static int extra_merge(int token, size_t left_length) {
+    const int32_t *extra = llm_weights.vocab.extra_merges; /* sorted by token, then length */
+    int lo = 0, hi = LLM_EXTRA_MERGES;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (extra[2 * mid] < token || (extra[2 * mid] == token && (size_t)extra[2 * mid + 1] < left_length)) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo < LLM_EXTRA_MERGES && extra[2 * lo] == token && (size_t)extra[2 * lo + 1] == left_length) {
+        return LLM_VOCAB_SIZE + lo;
+    }
+    return -1;
+}
+#endif
+
+/* The merge of the pieces of `left` and `right` (MergeNode.merged), or -1. */
 static int joined(int left, int right) {
     char *pair = llm_state.str_buffer; /* 2 * max_token_length + 1 bytes (image_check: no piece is longer) */
     size_t l = vocab_piece_length(left), r = vocab_piece_length(right);
     memcpy(pair, vocab_piece(left), l);
     memcpy(pair + l, vocab_piece(right), r);
-    return vocab_lookup(pair, l + r);
+    int id = vocab_lookup(pair, l + r);
+#if LLM_MERGE_PAIRS
+    /* tokenizer.json merges pairs: "a" + "bc" joins into "abc" but does not merge unless
+     * it is the merge making "abc" (of that left part's length) or another one */
+    if (id >= 0 && llm_weights.vocab.merge_splits[id] != l) {
+#if LLM_EXTRA_MERGES > 0
+        return extra_merge(id, l);
+#else
+        return -1;
+#endif
+    }
+#endif
+    return id;
+}
+
+/* The token a merge makes, and its score. */
+static int merge_token(int merge) {
+#if LLM_EXTRA_MERGES > 0
+    if (merge >= LLM_VOCAB_SIZE) return llm_weights.vocab.extra_merges[2 * (merge - LLM_VOCAB_SIZE)];
+#endif
+    return merge;
+}
+
+static float merge_score(int merge) {
+#if LLM_EXTRA_MERGES > 0
+    if (merge >= LLM_VOCAB_SIZE) return llm_weights.vocab.extra_scores[merge - LLM_VOCAB_SIZE];
+#endif
+    return llm_weights.vocab.scores[merge];
 }
 
 /* The heap of joinable pairs, each named by its left node. */
 typedef struct {
     MergeNode *nodes;
-    const float *scores;
     int size;
 } Heap;
 
-/* Whether node a's pair is merged before node b's: higher score, then leftmost. */
+/* Whether node a's pair is merged before node b's: higher score, then (equal scores
+ * are one token's merges) as tokenizer.json orders a token's merges (LLM_MERGE_TIES),
+ * then the leftmost. */
 static int before(const Heap *h, int a, int b) {
-    float sa = h->scores[h->nodes[a].merged], sb = h->scores[h->nodes[b].merged];
-    return sa > sb || (sa == sb && a < b);
+    float sa = merge_score(h->nodes[a].merged), sb = merge_score(h->nodes[b].merged);
+    if (sa != sb) return sa > sb;
+#if LLM_MERGE_TIES == 1
+    size_t la = vocab_piece_length(h->nodes[a].token), lb = vocab_piece_length(h->nodes[b].token);
+    if (la != lb) return la < lb;
+#elif LLM_MERGE_TIES == 2
+    if (h->nodes[a].token != h->nodes[b].token) return h->nodes[a].token < h->nodes[b].token;
+#endif
+    return a < b;
 }
 
 static void place(Heap *h, int slot, int node) {
@@ -129,15 +187,17 @@ int vocab_merge(int *tokens, int first, int n) {
     size_t capacity = lent_nodes != NULL ? lent_count : LLM_PROMPT_CAPACITY;
     if ((size_t)count > capacity) return -LLM_ERR_TOO_LONG;
 
-    Heap h = {nodes, llm_weights.vocab.scores, 0};
+    Heap h = {nodes, 0};
     for (int i = 0; i < count; i++) {
         nodes[i] = (MergeNode){tokens[first + i], i - 1, i + 1 < count ? i + 1 : -1, -1, -1, -1};
     }
     for (int i = 0; i + 1 < count; i++) update_pair(&h, i);
     while (h.size > 0) {
         const int left = nodes[0].heap, right = nodes[left].next;
-        nodes[left].token = nodes[left].merged;
         heap_remove(&h, right); /* `right` leaves the list, and its pair with it */
+        /* only now: a tie between a token's merges is broken by the left token, so
+         * `left`'s key changes with it, and update_pair puts it back in its place */
+        nodes[left].token = merge_token(nodes[left].merged);
         nodes[left].next = nodes[right].next;
         if (nodes[right].next >= 0) nodes[nodes[right].next].prev = left;
         update_pair(&h, left);

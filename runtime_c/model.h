@@ -73,6 +73,19 @@ typedef struct {
     const float *scores;           /* [vocab] merge priority, higher first (tiktoken: -rank) */
     const int32_t *sorted_ids;     /* [vocab] ids ordered by their piece's bytes (memcmp, shorter first) */
     const int32_t *byte_ids;       /* [256] token of each raw byte (byte fallback) */
+#if LLM_N_SPECIAL > 0
+    const int32_t *special_ids;    /* [LLM_N_SPECIAL] tokens recognised in text whole */
+    const uint8_t *special_starts; /* [32] bit b: some special token starts with byte b */
+#endif
+#if LLM_MERGE_PAIRS
+    const uint16_t *merge_splits;  /* [vocab] the left part's length of the one merge that
+                                      makes each token, 0 if none (tokenizer.json's merges) */
+#endif
+#if LLM_EXTRA_MERGES > 0
+    const int32_t *extra_merges;   /* [LLM_EXTRA_MERGES][2] token, left part's length of the
+                                      merges making a token another merge makes first, sorted */
+    const float *extra_scores;     /* [LLM_EXTRA_MERGES] their scores (-rank) */
+#endif
 #if LLM_TOKENIZER_TIKTOKEN
     const uint32_t *char_classes;  /* [LLM_CHAR_CLASS_RUNS] codepoint << 2 | class where the
                                       Unicode class changes (toolchain/importers/unicode_classes.py) */
@@ -106,7 +119,8 @@ typedef struct {
     int32_t token;  /* the token, updated as its right neighbours merge into it */
     int32_t prev;   /* neighbours in the list, -1 at either end */
     int32_t next;
-    int32_t merged; /* the token this node and `next` join into, -1 if none */
+    int32_t merged; /* the merge of this node and `next`, -1 if none: the token they join
+                       into, or LLM_VOCAB_SIZE + i for vocab.extra_merges[i] */
     int32_t slot;   /* where this node's pair sits in the heap, -1 if not there */
     int32_t heap;   /* heap entry i: the node whose pair is there */
 } MergeNode;

@@ -1,6 +1,6 @@
 /* tokenizer.h - what the encoders share: the vocabulary (tokenizer.c) and BPE
  * merging (merge.c), used by llama2.c's SentencePiece-style encoder there and by
- * Llama 3's tiktoken encoder (tokenizer_tiktoken.c). Internal to the runtime. */
+ * the byte-level (tiktoken) encoder (tokenizer_tiktoken.c). Internal to the runtime. */
 #ifndef LLM_TOKENIZER_H
 #define LLM_TOKENIZER_H
 
@@ -26,9 +26,10 @@ int vocab_lookup(const char *bytes, size_t len);
 int vocab_merge(int *tokens, int first, int n);
 
 #if LLM_TOKENIZER_TIKTOKEN
-/* Appends the tokens of `text` to tokens[n..max_tokens) as tiktoken's
- * encode(text, allowed_special="all") with Llama 3's pattern; the new count or -LLM_ERR_*. */
-int tiktoken_encode(const char *text, int *tokens, int n, int max_tokens);
+/* Appends the tokens of text[p, end) (no special token in it) to tokens[n..max_tokens):
+ * split by the pre-tokenizer pattern (LLM_PRETOKENIZER), each piece byte-level BPE;
+ * the new count or -LLM_ERR_*. */
+int tiktoken_encode(const char *p, const char *end, int *tokens, int n, int max_tokens);
 #endif
 
 #endif

@@ -28,6 +28,17 @@ def tok300(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def encoder_cache(tmp_path_factory):
+    """A cache of its own for the module's `llmtool tokenizer encode` builds ($LLMTOOL_CACHE)."""
+    from toolchain.host.encode import CACHE_ENV
+
+    with pytest.MonkeyPatch.context() as mp:
+        root = tmp_path_factory.mktemp("cache")
+        mp.setenv(CACHE_ENV, str(root))
+        yield root
+
+
+@pytest.fixture(scope="module")
 def built_board(shared_models, tmp_path_factory):
     """stories260K in q8 compiled and built for a board (and a console: the board
     file's unless given), once per module and pair; the project's directory."""

@@ -2,7 +2,6 @@
 strings, decoding, the tokenizer.bin export, a Llama 3-sized vocabulary compiled for
 the host, and `llmtool tokenizer encode`."""
 import json
-import random
 from dataclasses import replace
 
 import numpy as np
@@ -19,6 +18,7 @@ from toolchain.compile.image import image_entries
 from toolchain.compile.spec import CompileSpec
 from toolchain.importers.tokenizer import llama3_special_tokens, load_tokenizer
 from toolchain.host.encode import CACHE_ENV, host_encoder
+from varied_text import varied_strings
 
 # Meta's pre-tokenizer pattern, as ../shared/README.md gives it
 PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
@@ -26,39 +26,9 @@ PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?
 KNOWN_TEXT = "the answer to the ultimate question of life, the universe, and everything is "
 KNOWN_IDS = [128000, 1820, 4320, 311, 279, 17139, 3488, 315, 2324, 11, 279, 15861, 11, 323, 4395, 374, 220]
 
-WORDS = ["the", "The", "THE", "hello", "world", "naïve", "café", "Ünïcödé", "straße", "ﬁne", "Ǆemal", "ǅ",
-         "Привет", "мир", "Γειά", "σου", "שלום", "مرحبا", "नमस्ते", "हिन्दी", "สวัสดี", "日本語", "中文字",
-         "한국어", "カタカナ", "ひらがな", "𐌰𐌱𐌲", "𝐀𝐁𝐂", "e\u0301", "a\u0308\u0323", "ʼn"]  # letters, combining marks
-NUMBERS = ["0", "7", "42", "123", "2024", "1234567", "3.14159", "١٢٣٤", "०१२", "Ⅻ", "ⅷ", "²³", "½", "①②",
-           "𝟘𝟙", "፲"]
-SYMBOLS = ["!", "?", ".", ",", "...", "—", "(", ")", "[]", "{}", "<>", "==", "->", "::", "#", "@", "$", "%",
-           "&&", "||", "**", "//", "\"", "'", "`", "€", "©", "°", "🙂", "👍🏽", "👨\u200d👩\u200d👧", "❤\ufe0f",
-           "🇫🇷", "\u200b", "\u00ad", "\ufeff", "\x7f", "\x1c", "\u180e"]
-SPACES = [" ", "  ", "   ", "\t", "\t\t", "\n", "\n\n", "\r\n", "\r", " \n", "\n ", " \r\n ", "\x0b", "\x0c",
-          "\x85", "\xa0", "\u2009", "\u3000", "\u2028", "\u202f", "\u1680", " \t \n\t "]
-CONTRACTIONS = ["'s", "'S", "'t", "'T", "'re", "'Re", "'RE", "'ve", "'VE", "'m", "'M", "'ll", "'LL", "'lL",
-                "'d", "'D", "'ſ", "’s", "'x", "''", "'"]
 SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
             "<|reserved_special_token_0|>", "<|reserved_special_token_250|>", "<|eot_id", "<|", "|>",
             "<|reserved_special_token_251|>", "<|<|eot_id|>|>"]
-CODE = ["def f(x):\n    return x ** 2\n", "if (a && b) { c++; }", "x = [1, 2, 3]", "for (int i=0;i<10;i++)",
-        "#include <stdio.h>\n", "    \n\t\t", '{"key": "value", "n": 12}', "<div class=\"a\">b</div>",
-        "SELECT * FROM t WHERE id=5;", "λx.x", "a_b-c", "https://ex.am/p?q=1&r=2"]
-POOLS = [WORDS, NUMBERS, SYMBOLS, SPACES, CONTRACTIONS, SPECIALS, CODE]
-
-
-def varied_strings(count: int, seed: int = 0) -> list[str]:
-    """Fragments of every kind above glued together; every fifth string is their
-    characters in random order instead."""
-    rng = random.Random(seed)
-    alphabet = sorted(set("".join(sum(POOLS, []))))
-    out = []
-    for i in range(count):
-        if i % 5 == 4:
-            out.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24))))
-        else:
-            out.append("".join(rng.choice(rng.choice(POOLS)) for _ in range(rng.randint(1, 10))))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +79,7 @@ def test_known_encoding(emulator):
 
 
 def test_c_encoder_equals_tiktoken(emulator, reference):
-    strings = varied_strings(2000)
+    strings = varied_strings(2000, SPECIALS)
     assert len(set(strings)) > 1900
     wrong = []
     for s in strings:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from toolchain.cli import main
 from toolchain.importers.tokenizer import load_tokenizer
-from toolchain.host.encode import CACHE_ENV, host_encoder
+from toolchain.host.encode import host_encoder
 from toolchain.host.validate import DEFAULT_TEXT
 
 SAMPLES = ["Once upon a time, there was a little girl.", "Tim's mom said: \"Hello!\"", "a  b   c",
@@ -19,14 +19,6 @@ SAMPLES = ["Once upon a time, there was a little girl.", "Tim's mom said: \"Hell
 
 def llmtool(*args):
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        root = tmp_path_factory.mktemp("cache")
-        mp.setenv(CACHE_ENV, str(root))
-        yield root
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def test_train_writes_model_and_llama2c_export(trained):
     assert sp.encode("1999", out_type=str) == ["\u2581", "1", "9", "9", "9"]  # split_digits
 
 
-def test_c_encoder_equals_sentencepiece(trained, cache):
+def test_c_encoder_equals_sentencepiece(trained, encoder_cache):
     sp = spm.SentencePieceProcessor(model_file=str(trained.with_suffix(".model")))
     emulator = host_encoder(trained.with_suffix(".bin"))
     for text in SAMPLES:
@@ -64,7 +56,7 @@ def test_c_encoder_equals_sentencepiece(trained, cache):
     assert json.loads(result.output) == sp.encode(SAMPLES[2])
 
 
-def test_sentencepiece_builds_carry_no_tiktoken_code(trained, cache):
+def test_sentencepiece_builds_carry_no_tiktoken_code(trained, encoder_cache):
     library = host_encoder(trained.with_suffix(".bin")).out / "build/emulator/libllm.so"
     symbols = subprocess.run(["nm", "-D", str(library)], capture_output=True, text=True, check=True).stdout
     assert " llm_encode" in symbols and "tiktoken" not in symbols

@@ -12,7 +12,8 @@ from .weights_options import weights_options
 @click.command("compile", short_help="Compile MODEL into a C project for one board.")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--tokenizer", "-z", "tokenizer", required=True, type=click.Path(path_type=Path),
-              help="Tokenizer: llama2.c tokenizer.bin, SentencePiece .model or tiktoken ranks file.")
+              help="Tokenizer: llama2.c tokenizer.bin, SentencePiece .model, tiktoken ranks file, "
+                   "or Hugging Face tokenizer.json (or its model directory).")
 @click.option("--board", "-b", default="host", show_default=True,
               help="Target board (see `llmtool boards`).")
 @click.option("--quant", type=click.Choice(QUANT_MODES), default="q8", show_default=True,

@@ -9,7 +9,8 @@ import click
 @click.group("tokenizer", short_help="Train, convert and try tokenizers.")
 def command():
     """Train, convert and try tokenizers (llama2.c tokenizer.bin, SentencePiece
-    .model, tiktoken ranks files such as Llama 3's)."""
+    .model, tiktoken ranks files such as Llama 3's, Hugging Face tokenizer.json or a
+    model directory holding one)."""
 
 
 @command.command("train", short_help="Train a SentencePiece BPE tokenizer on CORPUS.")
@@ -31,9 +32,9 @@ def train(corpus, vocab_size, prefix):
 @click.option("-o", "--output", "out", required=True, type=click.Path(path_type=Path),
               help="The tokenizer.bin to write.")
 def export(tokfile, out):
-    """Convert TOKFILE (any supported tokenizer) to llama2.c's tokenizer.bin layout,
-    the runtime's format; a tiktoken tokenizer keeps its special tokens and reads
-    back as tiktoken."""
+    """Convert TOKFILE (any supported tokenizer but a tokenizer.json's) to llama2.c's
+    tokenizer.bin layout, the runtime's format; a tiktoken tokenizer keeps its special
+    tokens and reads back as tiktoken."""
     from ..importers.tokenizer import load_tokenizer, write_llama2c_tokenizer
 
     tok = load_tokenizer(tokfile)
@@ -47,7 +48,8 @@ def export(tokfile, out):
 @click.option("--bos", is_flag=True, help="Start with the BOS token.")
 def encode(tokfile, text, bos):
     """Print, as a JSON list, the token ids the C runtime's encoder gives TEXT
-    (special tokens such as <|eot_id|> in TEXT are recognised). The first use of a
+    (special tokens such as <|eot_id|> in TEXT are recognised; a Qwen2 tokenizer.json's
+    ids are the library's for TEXT in NFC). The first use of a
     tokenizer builds the runtime for the host, which is then cached."""
     from ..host.encode import host_encoder
 

@@ -47,7 +47,11 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
     """The tokenizer as the C runtime wants it: each piece NUL-terminated (llm_decode
     returns it as a string) with its length given by the next offset (a tiktoken piece
     may hold a NUL byte), the ids sorted by piece for bsearch, the token of each raw
-    byte; for tiktoken also the Unicode class table of its pre-tokenizer."""
+    byte; the ids of the tokens recognised whole in text (and a bitmap of the bytes they
+    start with) and, for tokenizer.json's merges,
+    the left part's length of the merge making each token and the other merges (token,
+    left part's length; score), if there are any; for tiktoken
+    also the Unicode class table of its pre-tokenizer."""
     offsets = np.cumsum([0] + [len(p) + 1 for p in tok.pieces])
     ids = {p: i for i, p in reversed(list(enumerate(tok.pieces)))}  # lowest id wins
     unk = 0
@@ -63,6 +67,16 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
         "vocab.byte_ids": np.array(byte_ids, dtype="<i4"),
         "vocab.piece_bytes": np.frombuffer(b"".join(p + b"\0" for p in tok.pieces), dtype=np.uint8),
     }
+    if tok.n_special:
+        tables["vocab.special_ids"] = np.array(tok.special_ids, dtype="<i4")
+        starts = np.zeros(256, dtype=bool)  # a bitmap of the bytes a special token starts with
+        starts[[tok.pieces[i][0] for i in tok.special_ids]] = True
+        tables["vocab.special_starts"] = np.packbits(starts, bitorder="little")
+    if tok.merge_splits is not None:
+        tables["vocab.merge_splits"] = np.array(tok.merge_splits, dtype="<u2")
+    if tok.extra_merges:
+        tables["vocab.extra_merges"] = np.array([m[:2] for m in tok.extra_merges], dtype="<i4")
+        tables["vocab.extra_scores"] = np.array([m[2] for m in tok.extra_merges], dtype="<f4")
     if tok.kind == "tiktoken":
         tables["vocab.char_classes"] = class_runs()
     return tables
@@ -103,8 +117,12 @@ def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
     piece_bytes = sum(len(p) + 1 for p in tok.pieces) if tok is not None else 8 * v
     entries = [("vocab.piece_offsets", 4 * (v + 1)), ("vocab.scores", 4 * v), ("vocab.sorted_ids", 4 * v),
                ("vocab.byte_ids", 4 * 256), ("vocab.piece_bytes", piece_bytes)]
-    if tok is not None and tok.kind == "tiktoken":
-        entries.append(("vocab.char_classes", class_runs().nbytes))
+    if tok is not None:  # as vocab_tables has them
+        entries += [("vocab.special_ids", 4 * tok.n_special), ("vocab.special_starts", 32)] if tok.n_special else []
+        entries += [("vocab.merge_splits", 2 * v)] if tok.merge_splits is not None else []
+        n_extra = len(tok.extra_merges)
+        entries += [("vocab.extra_merges", 8 * n_extra), ("vocab.extra_scores", 4 * n_extra)] if n_extra else []
+        entries += [("vocab.char_classes", class_runs().nbytes)] if tok.kind == "tiktoken" else []
     entries += [(name, 2 * spec.context * cfg.head_dim) for name in rope_names(cfg)]
     shapes = tensor_shapes(cfg)
     for name in read_order(list(shapes)):

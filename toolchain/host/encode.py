@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 from contextlib import contextmanager
+from dataclasses import astuple
 from pathlib import Path
 
 from .. import __version__
@@ -60,14 +61,18 @@ def _locked(out: Path):
 def host_encoder(tokenizer: Path | Tokenizer) -> Emulator:
     """The host emulator of a project built around `tokenizer`, a file or one loaded
     (built on first use)."""
+    if not isinstance(tokenizer, Tokenizer) and Path(tokenizer).is_dir():  # a model directory's tokenizer.json
+        tokenizer = load_tokenizer(tokenizer)
     if isinstance(tokenizer, Tokenizer):
-        content = repr((tokenizer.kind, tokenizer.pieces, tokenizer.scores, tokenizer.bos_id, tokenizer.eos_id,
-                        tokenizer.n_special)).encode()
+        content = repr(astuple(tokenizer)).encode()
     else:
         tokenizer = Path(tokenizer)
         if not tokenizer.is_file():
             raise ToolchainError(f"{tokenizer}: no such file")
         content = tokenizer.read_bytes()
+        beside = tokenizer.with_name("tokenizer_config.json")  # a tokenizer.json's BOS and EOS
+        if beside.is_file():
+            content += beside.read_bytes()
     out = cache_root() / "tokenizers" / _cache_key(content)
     with _locked(out):
         if not (out / MANIFEST).is_file():

@@ -2,10 +2,14 @@
 
 A token is a byte string with a merge score; BOS and EOS ids come with it. Two kinds:
 - "sentencepiece": llama2.c's BPE by score (SentencePiece's '▁' already turned into a
-  space, byte tokens spelled "<0x0A>"), from a tokenizer.bin or a SentencePiece .model;
-- "tiktoken": Llama 3's byte-level BPE, from a tiktoken ranks file. Each piece is the
-  token's raw bytes (byte 0 is a token) with score -rank, so "higher score merges
-  first" holds for both kinds; Meta's 256 special tokens follow with score 0.
+  space, byte tokens spelled "<0x0A>"), from a tokenizer.bin, a SentencePiece .model or
+  a tokenizer.json holding a SentencePiece-style BPE (tokenizer_json.py);
+- "tiktoken": byte-level BPE (Llama 3's from a tiktoken ranks file; GPT-2's, SmolLM2's
+  and Qwen2's from a tokenizer.json). Each piece is the token's raw bytes (byte 0 is a
+  token) with score -rank, so "higher score merges first" holds for both kinds; a
+  pre-tokenizer pattern splits the text first. Meta's 256 special tokens follow the
+  ranks with score 0.
+Special (added) tokens are recognised in text whole; their ids may be anywhere.
 """
 from __future__ import annotations
 
@@ -16,15 +20,28 @@ import os
 import re
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compile.outdir import file_mode
 from ..errors import ToolchainError
 
 TOKENIZER_KINDS = ("sentencepiece", "tiktoken")  # ImageHeader.tokenizer and LLM_TOKENIZER_KIND order
+# The byte-level pre-tokenizer patterns the C matches by hand (LLM_PRETOKENIZER order);
+# "gpt2-digits" is GPT-2's after splitting off every digit (SmolLM2)
+PRETOKENIZERS = ("llama3", "qwen2", "gpt2", "gpt2-digits")
+# Where a SentencePiece-style encoder puts its '▁' before the text (LLM_DUMMY_PREFIX
+# order): never, at the start of the text (llama2.c, SentencePiece), or at the start of
+# every stretch between special tokens (tokenizer.json's Prepend normalizer)
+DUMMY_PREFIXES = ("none", "text", "segment")
+# Of two pairs that make the same token (LLM_MERGE_TIES order): the leftmost (llama2.c,
+# tiktoken); else first the one with the shorter left part, or with the lower left id
+# (the orders transformers gives a token's merges when it converts a SentencePiece model
+# or tiktoken ranks into a tokenizer.json), then the leftmost
+MERGE_TIES = ("leftmost", "shorter-left", "left-id")
 
 SPECIAL_SCORE = 0.0  # tiktoken special tokens: never the result of a merge
+TOKENIZER_JSON = "tokenizer.json"  # Hugging Face's, alone or in a model directory
 MAX_TOKENIZER_BYTES = 256 << 20  # Llama 3's ranks are 2 MB, Gemma's SentencePiece model 5 MB
 
 
@@ -45,8 +62,22 @@ class Tokenizer:
     bos_id: int = 1
     eos_id: int = 2
     kind: str = "sentencepiece"  # one of TOKENIZER_KINDS: which encoder the runtime builds
-    n_special: int = 0           # tiktoken: the last n_special pieces are special tokens,
-                                 # recognised in text as a whole, never merged
+    special_ids: list[int] = field(default_factory=list)  # recognised in text as a whole, never merged
+    pretokenizer: str = "llama3"  # tiktoken: one of PRETOKENIZERS
+    whole_pieces: bool = True     # tiktoken: a pre-tokenized piece that is a token is that token
+                                  # (tiktoken; tokenizer.json's ignore_merges), else always merged
+    dummy_prefix: str = "text"    # sentencepiece: one of DUMMY_PREFIXES
+    dummy_prefix_on_space: bool = True  # also before text that starts with a space (not Metaspace's way)
+    # tokenizer.json's merges are pairs: the byte length of the left part of the first merge
+    # that makes each token (0: none), so that a pair joining into a token merges only if it
+    # is that merge (or one of extra_merges). None: any pair joining into a token merges
+    # (llama2.c, tiktoken).
+    merge_splits: list[int] | None = None
+    # with merge_splits, the other merges making a token already made by one: (token, left
+    # part's length, score), sorted
+    extra_merges: list[tuple[int, int, float]] = field(default_factory=list)
+    # which of two pairs making the same token merges first: one of MERGE_TIES
+    merge_ties: str = "leftmost"
 
     @property
     def vocab_size(self) -> int:
@@ -59,11 +90,27 @@ class Tokenizer:
     @property
     def kind_index(self) -> int:
         """The kind as the image header and llm_config.h number it."""
-        return TOKENIZER_KINDS.index(self.kind)
+        return self.option_index("kind")
+
+    def option_index(self, option: str) -> int:
+        """An option's value as llm_config.h numbers it: its place in the option's names."""
+        names = {"kind": TOKENIZER_KINDS, "pretokenizer": PRETOKENIZERS, "dummy_prefix": DUMMY_PREFIXES,
+                 "merge_ties": MERGE_TIES}[option]
+        return names.index(getattr(self, option))
 
     @property
-    def first_special_id(self) -> int:
-        return self.vocab_size - self.n_special
+    def n_special(self) -> int:
+        return len(self.special_ids)
+
+    @property
+    def has_bin_form(self) -> bool:
+        """Whether llama2.c's tokenizer.bin holds all of it (see _as_tiktoken)."""
+        default = Tokenizer([], [])
+        tiktoken_specials = list(range(self.vocab_size - self.n_special, self.vocab_size))
+        return (self.merge_splits is None and self.merge_ties == "leftmost" and self.whole_pieces
+                and self.dummy_prefix_on_space
+                and (self.pretokenizer, self.dummy_prefix) == (default.pretokenizer, default.dummy_prefix)
+                and self.special_ids == (tiktoken_specials if self.kind == "tiktoken" else []))
 
 
 def _read_llama2c(data: bytes) -> Tokenizer | None:
@@ -99,7 +146,7 @@ def _as_tiktoken(pieces: list[bytes], scores: list[float]) -> Tokenizer | None:
         return None
     if len({p for p in pieces[:n] if len(p) == 1}) != 256:
         return None
-    return Tokenizer(pieces, scores, bos_id=n, eos_id=n + 1, kind="tiktoken", n_special=len(scores) - n)
+    return Tokenizer(pieces, scores, bos_id=n, eos_id=n + 1, kind="tiktoken", special_ids=list(range(n, len(scores))))
 
 
 def _read_tiktoken(data: bytes, path: Path) -> Tokenizer | None:
@@ -124,7 +171,8 @@ def _read_tiktoken(data: bytes, path: Path) -> Tokenizer | None:
         raise ToolchainError(f"{path}: a byte-level BPE needs every byte as a token and no token twice")
     specials = [s.encode() for s in llama3_special_tokens()]
     return Tokenizer(pieces + specials, [-float(r) for r in range(len(pieces))] + [SPECIAL_SCORE] * len(specials),
-                     bos_id=len(pieces), eos_id=len(pieces) + 1, kind="tiktoken", n_special=len(specials))
+                     bos_id=len(pieces), eos_id=len(pieces) + 1, kind="tiktoken",
+                     special_ids=list(range(len(pieces), len(pieces) + len(specials))))
 
 
 def _read_sentencepiece(data: bytes) -> Tokenizer | None:
@@ -150,16 +198,26 @@ def _read_sentencepiece(data: bytes) -> Tokenizer | None:
 
 
 def load_tokenizer(path: Path | str) -> Tokenizer:
+    """Any supported tokenizer file, or a Hugging Face model directory's tokenizer.json."""
     path = Path(path)
+    if path.is_dir():
+        if not (path / TOKENIZER_JSON).is_file():
+            raise ToolchainError(f"{path}: a directory without a {TOKENIZER_JSON}")
+        path = path / TOKENIZER_JSON
     if not path.is_file():
         raise ToolchainError(f"{path}: no such file")
     if path.stat().st_size > MAX_TOKENIZER_BYTES:
         raise ToolchainError(f"{path}: {path.stat().st_size:,} bytes is too large for a tokenizer")
     data = path.read_bytes()
-    tok = _read_llama2c(data) or _read_tiktoken(data, path) or _read_sentencepiece(data)
+    if data.lstrip()[:1] == b"{":
+        from .tokenizer_json import read_tokenizer_json
+
+        tok = read_tokenizer_json(data, path)
+    else:
+        tok = _read_llama2c(data) or _read_tiktoken(data, path) or _read_sentencepiece(data)
     if tok is None:
-        raise ToolchainError(f"{path}: not a tokenizer (expected a llama2.c tokenizer.bin, "
-                             f"a SentencePiece .model or a tiktoken ranks file)")
+        raise ToolchainError(f"{path}: not a tokenizer (expected a llama2.c tokenizer.bin, a SentencePiece "
+                             f".model, a tiktoken ranks file or a Hugging Face {TOKENIZER_JSON})")
     for name, token in (("BOS", tok.bos_id), ("EOS", tok.eos_id)):
         if not 0 <= token < tok.vocab_size:  # a SentencePiece model without <s> says -1
             raise ToolchainError(f"{path}: the tokenizer has no {name} token (id {token})")
@@ -173,6 +231,9 @@ def write_llama2c_tokenizer(tok: Tokenizer, path: Path | str) -> None:
     """Writes llama2.c's tokenizer.bin layout (a tiktoken tokenizer stays recognisable by
     its scores, see _as_tiktoken); all at once, so a failure leaves no partial file."""
     path = Path(path)
+    if not tok.has_bin_form:
+        raise ToolchainError(f"{path}: this tokenizer's pre-tokenizer, merges or special tokens have no "
+                             f"tokenizer.bin form; give the runtime the tokenizer itself")
     if not path.parent.is_dir():
         raise ToolchainError(f"{path.parent}: no such directory")
     if path.is_dir():

@@ -1,0 +1,302 @@
+"""Hugging Face tokenizer.json: the C encoder against the `tokenizers` library itself
+on thousands of varied strings, for byte-level BPEs trained here with SmolLM2's,
+GPT-2's and Qwen2's pre-tokenizers, for Llama 2's SentencePiece model and Llama 3's
+tiktoken ranks converted by transformers, and decoding; merges as pairs; special
+tokens anywhere in the id space; BOS/EOS; and what is refused."""
+import json
+import random
+import unicodedata
+
+import pytest
+import sentencepiece as spm
+from click.testing import CliRunner
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers.convert_slow_tokenizer import TikTokenConverter, generate_merges
+
+from toolchain.cli import main
+from toolchain.errors import ToolchainError
+from toolchain.host.encode import host_encoder
+from toolchain.importers.tokenizer import llama3_special_tokens, load_tokenizer
+from toolchain.importers.tokenizer_json import PATTERNS
+from toolchain.train.corpus import make_stories
+from varied_text import varied_strings
+
+QWEN2 = next(regex for regex, name in PATTERNS.items() if name == "qwen2")
+CHAT = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # trained first: ids 0..2
+TOOL = "<|tool_call|>"  # added after training: the last id
+STRINGS = 2000
+
+
+def special_pool(specials: list[str]) -> list[str]:
+    """The special tokens whole, cut short and nested in each other, for varied_strings."""
+    return specials + [s[:-1] for s in specials] + [s[:2] + specials[0] + s[2:] for s in specials[:2]]
+
+
+def byte_level(pre_tokenizer, normalizer=None) -> Tokenizer:
+    """A byte-level BPE trained here on generated stories and the varied strings' alphabet
+    (a few thousand merges), with CHAT's special tokens first and TOOL last."""
+    tk = Tokenizer(models.BPE())
+    tk.pre_tokenizer = pre_tokenizer
+    if normalizer is not None:
+        tk.normalizer = normalizer
+    tk.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=4000, special_tokens=CHAT, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tk.train_from_iterator(make_stories(300) + varied_strings(3000, special_pool(CHAT), seed=1), trainer)
+    tk.add_special_tokens([AddedToken(TOOL, special=True, normalized=False)])
+    return tk
+
+
+BYTE_LEVEL = {
+    # SmolLM2's: every digit alone, then GPT-2's pattern
+    "gpt2-digits": lambda: byte_level(pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                               pre_tokenizers.ByteLevel(add_prefix_space=False)])),
+    "gpt2": lambda: byte_level(pre_tokenizers.ByteLevel(add_prefix_space=False)),
+    "qwen2": lambda: byte_level(pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(QWEN2), behavior="isolated"),
+                                                         pre_tokenizers.ByteLevel(add_prefix_space=False,
+                                                                                  use_regex=False)]),
+                                normalizers.NFC()),
+}
+
+
+def saved(tk: Tokenizer, directory) -> Tokenizer:
+    directory.mkdir()
+    tk.save(str(directory / "tokenizer.json"))
+    return tk
+
+
+def mismatches(emulator, reference: Tokenizer, strings: list[str], text=lambda s: s) -> list:
+    """The strings whose C ids differ from the library's, `text` giving what the C encodes."""
+    return [s for s in strings if emulator.encode(text(s), bos=False) != reference.encode(s).ids]
+
+
+@pytest.mark.parametrize("pattern", list(BYTE_LEVEL))
+def test_byte_level_bpe_equals_tokenizers(pattern, encoder_cache, tmp_path):
+    reference = saved(BYTE_LEVEL[pattern](), tmp_path / pattern)
+    tok = load_tokenizer(tmp_path / pattern)  # the directory, as a model's
+    assert (tok.kind, tok.pretokenizer, tok.whole_pieces) == ("tiktoken", pattern, False)
+    assert tok.special_ids == [0, 1, 2, tok.vocab_size - 1] and tok.pieces[-1] == TOOL.encode()
+    assert tok.merge_splits is not None and 3000 < sum(map(bool, tok.merge_splits)) < 4000
+    emulator = host_encoder(tmp_path / pattern)
+    strings = varied_strings(STRINGS, special_pool(CHAT + [TOOL]))
+    # Qwen2 normalizes to NFC, which the C does not: it is given NFC text
+    nfc = (lambda s: unicodedata.normalize("NFC", s)) if pattern == "qwen2" else (lambda s: s)
+    wrong = mismatches(emulator, reference, strings, nfc)
+    assert not wrong, f"{len(wrong)} of {len(strings)} differ, first: {wrong[:3]!r}"
+    for s in strings:  # decoding is the tokens' bytes
+        assert b"".join(emulator.decode(0, t) for t in emulator.encode(nfc(s), bos=False)) == nfc(s).encode()
+    # special tokens inside text are cut out whole, wherever their ids are
+    assert emulator.encode(f"<|im_start|>user\nHi{TOOL}<|im_end|>", bos=False)[:1] == [1]
+    assert emulator.encode(f"Hi{TOOL}<|im_end|>", bos=False)[-2:] == [tok.vocab_size - 1, 2]
+
+
+@pytest.fixture(scope="module")
+def llama2(shared_models):
+    """Llama 2's SentencePiece model as transformers converts it (TinyLlama's tokenizer.json):
+    every split of every token a merge, ranked by token."""
+    sp = spm.SentencePieceProcessor(model_file=str(shared_models / "llama2-tokenizer.model"))
+    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+    return vocab, generate_merges(vocab, None)
+
+
+def sentencepiece_style(llama2, prepend: str, ties: str = "shorter-left") -> Tokenizer:
+    """Llama 2's tokenizer.json with `prepend`'s dummy prefix and each token's merges in
+    `ties` order: transformers' today, or by left id as transformers 4 wrote them."""
+    vocab, merges = llama2
+    left = len if ties == "shorter-left" else vocab.get  # (whichever order this transformers has)
+    merges = sorted(merges, key=lambda m: (vocab[m[0] + m[1]], left(m[0])))
+    tk = Tokenizer(models.BPE(vocab, merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    if prepend == "legacy":  # the Prepend normalizer: '▁' after every special token too
+        tk.normalizer = normalizers.Sequence([normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")])
+    elif prepend == "gemma":  # no '▁' before the text, and a split on spaces that finds none
+        tk.normalizer = normalizers.Replace(" ", "▁")
+        tk.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
+    else:
+        tk.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=prepend, split=False)
+    tk.add_special_tokens([AddedToken(s, normalized=False, special=True) for s in ("<unk>", "<s>", "</s>")])
+    return tk
+
+
+@pytest.mark.parametrize("prepend, ties", [("first", "shorter-left"), ("legacy", "shorter-left"),
+                                           ("gemma", "shorter-left"), ("first", "left-id")])
+def test_sentencepiece_style_bpe_equals_tokenizers(prepend, ties, llama2, encoder_cache, tmp_path):
+    reference = saved(sentencepiece_style(llama2, prepend, ties), tmp_path / prepend)
+    (tmp_path / prepend / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>"}))
+    tok = load_tokenizer(tmp_path / prepend / "tokenizer.json")
+    assert (tok.kind, tok.merge_splits, tok.merge_ties, tok.bos_id, tok.eos_id) == ("sentencepiece", None, ties, 1, 2)
+    assert tok.dummy_prefix == {"first": "text", "legacy": "segment", "gemma": "none"}[prepend]
+    emulator = host_encoder(tok)
+    strings = varied_strings(STRINGS, special_pool(["<s>", "</s>", "<unk>"]))
+    wrong = mismatches(emulator, reference, strings)
+    assert not wrong, f"{len(wrong)} of {len(strings)} differ, first: {wrong[:3]!r}"
+    if prepend != "legacy":  # decoding gives the text back, after the '▁' put before it
+        for s in strings:
+            spaced = prepend == "first" and s and not s.startswith(" ") and \
+                not any(s.startswith(x) for x in ("<s>", "</s>", "<unk>"))
+            decoded = b"".join(emulator.decode(0, t) for t in emulator.encode(s, bos=False))
+            assert decoded == (b" " if spaced else b"") + s.encode(), s
+    # after BOS the dummy prefix's space is dropped, and only the dummy prefix's
+    first = emulator.encode(" hi", bos=False)[0]
+    piece = reference.id_to_token(first).replace("▁", " ")
+    assert piece.startswith(" ") and emulator.decode(tok.bos_id, first) == (piece[prepend != "gemma":]).encode()
+
+
+def test_llama3_tokenizer_json_equals_tokenizers(shared_models, encoder_cache, tmp_path):
+    """Llama 3's ranks as transformers converts them: every split a merge, a token's merges
+    ranked by their left part's id, and whole pieces first (ignore_merges)."""
+    ranks = shared_models / "llama3-tokenizer.model"
+    converted = TikTokenConverter(vocab_file=str(ranks)).converted()
+    converted.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in llama3_special_tokens()])
+    reference = saved(converted, tmp_path / "llama3")
+    tok = load_tokenizer(tmp_path / "llama3")
+    assert (tok.kind, tok.pretokenizer, tok.whole_pieces, tok.merge_ties) == ("tiktoken", "llama3", True, "left-id")
+    assert (tok.pieces, tok.bos_id, tok.eos_id) == (load_tokenizer(ranks).pieces, 128000, 128001)
+    strings = varied_strings(STRINGS, special_pool(["<|begin_of_text|>", "<|eot_id|>", "<|end_header_id|>"]))
+    wrong = mismatches(host_encoder(tok), reference, strings)
+    assert not wrong, f"{len(wrong)} of {len(strings)} differ, first: {wrong[:3]!r}"
+
+
+def tiny_byte_level(merges: list[list[str]], tmp_path, name: str = "tiny") -> Tokenizer:
+    """A byte-level BPE over the bytes, ab, bc, abc and ea with `merges`, saved as tmp_path/name."""
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {c: i for i, c in enumerate(sorted(alphabet))}
+    vocab |= {"ab": 256, "bc": 257, "abc": 258, "ea": 259, "<|endoftext|>": 260}
+    tk = Tokenizer(models.BPE(vocab, [tuple(m) for m in merges]))
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
+    return saved(tk, tmp_path / name)
+
+
+def test_a_pair_joining_into_a_token_merges_only_if_it_is_a_merge(encoder_cache, tmp_path):
+    """"abc" is made of "ab" + "c": "a" + "bc" joins into it too, but is no merge; then
+    it is one too, of its own rank."""
+    texts = ("abc", "abcabc", "xabc", "bc", "ab", "eabc", "abab<|endoftext|>abc")
+    reference = tiny_byte_level([["b", "c"], ["a", "b"], ["ab", "c"]], tmp_path, "one")
+    tok = load_tokenizer(tmp_path / "one")
+    assert tok.merge_splits[258] == 2 and tok.merge_splits[257] == 1 and not tok.extra_merges
+    emulator = host_encoder(tok)
+    assert reference.encode("abc").tokens == ["a", "bc"]  # not "abc"
+    assert [emulator.encode(t, bos=False) for t in texts] == [reference.encode(t).ids for t in texts]
+    # "a" + "bc" after "e" + "a": in "eabc", "ea" wins
+    reference = tiny_byte_level([["b", "c"], ["a", "b"], ["ab", "c"], ["e", "a"], ["a", "bc"]], tmp_path, "two")
+    tok = load_tokenizer(tmp_path / "two")
+    assert tok.extra_merges == [(258, 1, -4.0)]
+    emulator = host_encoder(tok)
+    assert reference.encode("abc").tokens == ["abc"] and reference.encode("eabc").tokens == ["ea", "bc"]
+    assert [emulator.encode(t, bos=False) for t in texts] == [reference.encode(t).ids for t in texts]
+
+
+def write_json(tmp_path, name: str, change) -> str:
+    """The tiny tokenizer.json with `change` applied to its JSON, as tmp_path/name.json."""
+    j = json.loads((tmp_path / "tiny" / "tokenizer.json").read_text())
+    change(j)
+    (tmp_path / f"{name}.json").write_text(json.dumps(j))
+    return str(tmp_path / f"{name}.json")
+
+
+REFUSED = {  # how to break a tokenizer.json -> what the one error line names
+    "unigram": (lambda j: j["model"].update(type="Unigram"), "model type Unigram is not supported"),
+    "whitespace": (lambda j: j.update(pre_tokenizer={"type": "Whitespace"}), "pre-tokenizer Whitespace is not supported"),
+    "plain": (lambda j: j.update(pre_tokenizer=None), "a BPE with neither a ByteLevel pre-tokenizer nor SentencePiece's"),
+    "bert": (lambda j: j.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [
+        {"type": "BertPreTokenizer"}, {"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}]}),
+        r"pre-tokenizer Sequence\[BertPreTokenizer, ByteLevel\] is not supported"),
+    "split": (lambda j: j.update(pre_tokenizer={"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": r"\w+"}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]}),
+        "Split pattern '.*' is not GPT-2's, Qwen2's or Llama 3's"),
+    "prefix": (lambda j: j["pre_tokenizer"].update(add_prefix_space=True), "ByteLevel's add_prefix_space is not"),
+    "lowercase": (lambda j: j.update(normalizer={"type": "Lowercase"}), "normalizer Lowercase is not supported"),
+    "lstrip": (lambda j: j["added_tokens"][0].update(lstrip=True), "'<|endoftext|>': lstrip is not supported"),
+    "gap": (lambda j: j["model"]["vocab"].pop("ea"), "no token has id 259"),
+    "merge": (lambda j: j["model"]["merges"].append(["c", "zz"]), "names a token not in the vocabulary"),
+    "twice": (lambda j: j["model"]["merges"].append(["a", "b"]), r"merge 3 \('a', 'b'\) is there twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_unsupported_tokenizer_json_is_refused_by_name(case, tmp_path):
+    tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)
+    change, message = REFUSED[case]
+    path = write_json(tmp_path, case, change)
+    with pytest.raises(ToolchainError, match=message) as e:
+        load_tokenizer(path)
+    assert "\n" not in str(e.value) and path in str(e.value)
+
+
+def json_paths(o, prefix=()):
+    """Where a value sits in a JSON object, as key paths, a few items of each list."""
+    yield prefix
+    items = list(o.items()) if isinstance(o, dict) else list(enumerate(o[:3])) if isinstance(o, list) else []
+    for key, value in items:
+        yield from json_paths(value, prefix + (key,))
+
+
+def test_malformed_tokenizer_json_is_a_one_line_error(tmp_path):
+    """Any value anywhere replaced by one of another shape: a tokenizer or one error line."""
+    tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)
+    original = json.loads((tmp_path / "tiny" / "tokenizer.json").read_text())
+    original["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": QWEN2}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]}
+    original["post_processor"] = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "ab"}}]}
+    places = [p for p in json_paths(original) if p and p[:2] != ("model", "vocab") or len(p) == 3]
+    junk = [None, 0, 1.5, "x", [], {}, ["a"], [["a"]], {"type": "Sequence", "pretokenizers": [None]}, {"Regex": 3}]
+    rng = random.Random(0)
+    for _ in range(300):
+        j, place = json.loads(json.dumps(original)), rng.choice(places)
+        parent = j
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = rng.choice(junk)
+        (tmp_path / "tiny" / "tokenizer.json").write_text(json.dumps(j))
+        try:
+            load_tokenizer(tmp_path / "tiny")
+        except ToolchainError as e:
+            assert "\n" not in str(e), place
+
+
+def test_bad_files_and_directories_are_one_line_errors(tmp_path):
+    (tmp_path / "broken.json").write_text('{"model": ')
+    (tmp_path / "empty").mkdir()
+    for path, message in ((tmp_path / "broken.json", "not valid JSON"),
+                          (tmp_path / "empty", "a directory without a tokenizer.json")):
+        result = CliRunner().invoke(main, ["tokenizer", "encode", str(path), "hi"])
+        assert result.exit_code == 1 and result.output.count("\n") == 1 and message in result.output
+
+
+def test_bos_and_eos_come_from_the_files(tmp_path):
+    tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)
+    assert (load_tokenizer(tmp_path / "tiny").bos_id, load_tokenizer(tmp_path / "tiny").eos_id) == (260, 260)
+    template = {"type": "TemplateProcessing", "special_tokens": {},
+                "single": [{"SpecialToken": {"id": "ab", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                           {"SpecialToken": {"id": "bc", "type_id": 0}}], "pair": []}
+    tok = load_tokenizer(write_json(tmp_path, "template", lambda j: j.update(post_processor=template)))
+    assert (tok.bos_id, tok.eos_id) == (256, 257)
+    (tmp_path / "tiny" / "tokenizer_config.json").write_text(json.dumps(
+        {"bos_token": None, "eos_token": {"content": "abc", "special": True}}))
+    assert (load_tokenizer(tmp_path / "tiny").bos_id, load_tokenizer(tmp_path / "tiny").eos_id) == (258, 258)
+
+
+def test_only_byte_level_builds_carry_a_pattern(llama2, encoder_cache, tmp_path):
+    """llm_config.h names the pattern of a byte-level build and nothing of it in a
+    SentencePiece-style one, whose image has no Unicode table nor merge table."""
+    tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)
+    byte_level = host_encoder(tmp_path / "tiny")
+    config = (byte_level.out / "llm_config.h").read_text()
+    assert "#define LLM_PRETOKENIZER 2" in config and "#define LLM_MERGE_PAIRS 1" in config
+    assert "#define LLM_N_SPECIAL 1" in config
+    assert ".merge_splits" in (byte_level.out / "llm_weights.c").read_text()
+    saved(sentencepiece_style(llama2, "first"), tmp_path / "sp")
+    sentencepiece = host_encoder(tmp_path / "sp")
+    config = (sentencepiece.out / "llm_config.h").read_text()
+    assert "LLM_PRETOKENIZER" not in config and "LLM_CHAR_CLASS_RUNS" not in config
+    assert "#define LLM_MERGE_PAIRS 0" in config and "#define LLM_DUMMY_PREFIX_ON_SPACE 0" in config
+    weights = (sentencepiece.out / "llm_weights.c").read_text()
+    assert ".char_classes" not in weights and ".merge_splits" not in weights and ".special_ids" in weights
+
+
+def test_export_refuses_what_tokenizer_bin_cannot_hold(tmp_path):
+    tiny_byte_level([["a", "b"], ["b", "c"], ["ab", "c"]], tmp_path)
+    result = CliRunner().invoke(main, ["tokenizer", "export", str(tmp_path / "tiny"), "-o", str(tmp_path / "t.bin")])
+    assert result.exit_code == 1 and "no tokenizer.bin form" in result.output and not (tmp_path / "t.bin").exists()

@@ -66,15 +66,16 @@ void kv_prepare_query(float *q) {
 #define value_sums_kernel weighted_sum_f32_kernel
 #endif
 
-void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale) {
+void kv_key_dots(float *att, const float *q, int l, int first, int last, int h, float scale) {
+    const int n = last - first + 1;
 #if !LLM_KV_Q8 && !LLM_KV_F16 /* floats as they are: scores_f32 (the board's) divides by the scale */
-    scores_f32_kernel(att, q, &KEY(l, h, 0, 0), LLM_CONTEXT, last + 1, LLM_HEAD_DIM, scale);
+    scores_f32_kernel(att, q, &KEY(l, h, 0, first), LLM_CONTEXT, n, LLM_HEAD_DIM, scale);
 #else
-    key_dots_kernel(att, q, &KEY(l, h, 0, 0), LLM_CONTEXT, last + 1, LLM_HEAD_DIM);
-    for (int t = 0; t <= last; t++) {
+    key_dots_kernel(att, q, &KEY(l, h, 0, first), LLM_CONTEXT, n, LLM_HEAD_DIM);
+    for (int t = 0; t < n; t++) {
         float sum = att[t];
 #if LLM_KV_Q8
-        sum *= llm_state.key_scales[l][t * LLM_N_KV_HEADS + h];
+        sum *= llm_state.key_scales[l][(first + t) * LLM_N_KV_HEADS + h];
 #endif
 #if KV_ROTATE
         sum *= 1.0f / (float)LLM_HEAD_DIM;
@@ -84,12 +85,13 @@ void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale
 #endif
 }
 
-void kv_value_sum(float *restrict out, float *restrict att, int l, int last, int h) {
-    const KVElem *restrict values = VALUES(l, h, 0);
+void kv_value_sum(float *restrict out, float *restrict att, int l, int first, int last, int h) {
+    const KVElem *restrict values = VALUES(l, h, first);
+    const int n = last - first + 1;
 #if LLM_KV_Q8 /* each row's scale goes into its weight */
-    for (int t = 0; t <= last; t++) att[t] *= llm_state.value_scales[l][t * LLM_N_KV_HEADS + h];
+    for (int t = 0; t < n; t++) att[t] *= llm_state.value_scales[l][(first + t) * LLM_N_KV_HEADS + h];
 #endif
-    value_sums_kernel(out, att, values, LLM_HEAD_DIM, last + 1, LLM_HEAD_DIM);
+    value_sums_kernel(out, att, values, LLM_HEAD_DIM, n, LLM_HEAD_DIM);
 }
 
 void kv_finish_output(float *out) {

@@ -10,14 +10,14 @@ void kv_store(int l, int pos, float *key, float *value);
 /* Turns one query head into the form kv_key_dot takes (in place). */
 void kv_prepare_query(float *q);
 
-/* att[t] = q[head_dim] . key of layer l, position t, KV head h, divided by `scale`,
- * for t in 0..last. */
-void kv_key_dots(float *att, const float *q, int l, int last, int h, float scale);
+/* att[t - first] = q[head_dim] . key of layer l, position t, KV head h, divided by
+ * `scale`, for t in first..last (first > 0 in a sliding-window layer). */
+void kv_key_dots(float *att, const float *q, int l, int first, int last, int h, float scale);
 
-/* out[head_dim] = sum over t in 0..last of att[t] * value of layer l, position t,
- * KV head h (in the rotated space for q8; see kv_finish_output). A q8 cache's
- * scales are multiplied into att. */
-void kv_value_sum(float *restrict out, float *restrict att, int l, int last, int h);
+/* out[head_dim] = sum over t in first..last of att[t - first] * value of layer l,
+ * position t, KV head h (in the rotated space for q8; see kv_finish_output). A q8
+ * cache's scales are multiplied into att. */
+void kv_value_sum(float *restrict out, float *restrict att, int l, int first, int last, int h);
 
 /* Turns the sum of kv_value_sum into the attention output (in place). */
 void kv_finish_output(float *out);

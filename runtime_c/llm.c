@@ -10,7 +10,8 @@
 #include "parallel.h"
 
 #define LLM_GQA_GROUP (LLM_N_HEADS / LLM_N_KV_HEADS) /* query heads per KV head */
-#define LLM_WIDEST (LLM_DIM > LLM_HIDDEN_DIM ? LLM_DIM : LLM_HIDDEN_DIM)
+#define LLM_WIDER (LLM_DIM > LLM_HIDDEN_DIM ? LLM_DIM : LLM_HIDDEN_DIM)
+#define LLM_WIDEST (LLM_WIDER > LLM_Q_DIM ? LLM_WIDER : LLM_Q_DIM) /* the widest matrix input */
 
 /* How the compiler laid out the q8 and f32 matrices (kernels.h: WeightLayout): the
  * image is written for the board's q8 kernel. (q4, q5 and q6 have their own: kquant.h.) */
@@ -172,6 +173,18 @@ static void matmul_job(MatmulJob *job) {
     parallel_for(matmul_blocks, job, n, (long)rows * job->cols * job->tokens);
 }
 
+#if LLM_FFN_GELU
+/* Gemma's gating, gate[i] = gelu(gate[i]) * up[i], GELU by its tanh approximation as
+ * PyTorch's approximate="tanh" computes it: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+static void geglu_f32(float *gate, const float *up, int n) {
+    const float beta = 0.7978845608028654f, kappa = 0.044715f;
+    for (int i = 0; i < n; i++) {
+        const float x = gate[i], inner = beta * (x + kappa * (x * x * x));
+        gate[i] = 0.5f * x * (1.0f + tanhf(inner)) * up[i];
+    }
+}
+#endif
+
 /* The SwiGLU feed-forward's first half, hb = silu(w1 x) * (w3 x), as one parallel
  * loop over hidden row blocks: each thread takes the same blocks of w1 and w3 and
  * gates its own rows, so no thread waits for the gating (0.25 ms of exp_f32 per
@@ -183,7 +196,11 @@ static void ffn_up_blocks(void *ctx, int start, int end) {
     const int lo = start * LLM_BLOCK_ROWS, hi = end * LLM_BLOCK_ROWS < LLM_HIDDEN_DIM ? end * LLM_BLOCK_ROWS
                                                                                     : LLM_HIDDEN_DIM;
     for (int j = 0; j < job->tokens; j++) {
+#if LLM_FFN_GELU
+        geglu_f32(TOKEN(job->out[0], j, LLM_HIDDEN_DIM) + lo, TOKEN(job->out[1], j, LLM_HIDDEN_DIM) + lo, hi - lo);
+#else
         swiglu_f32_kernel(TOKEN(job->out[0], j, LLM_HIDDEN_DIM) + lo, TOKEN(job->out[1], j, LLM_HIDDEN_DIM) + lo, hi - lo);
+#endif
     }
 }
 
@@ -211,21 +228,27 @@ typedef struct {
 } AttentionJob;
 
 /* Heads [start, end) of causal self-attention of the query q over positions 0..pos
- * of layer l's cache; each head's output goes to its slice of out[dim]. */
+ * of layer l's cache (in a sliding layer the last LLM_SLIDING_WINDOW of them); each
+ * head's output goes to its slice of out[q_dim]. */
 static void attention_heads(void *ctx, int start, int end) {
     const AttentionJob *job = ctx;
     const int l = job->l, pos = job->pos;
     float *out = job->out;
-    const float scale = sqrtf((float)LLM_HEAD_DIM);
+    const float scale = sqrtf(LLM_SCORE_SCALAR);
+#if LLM_SLIDING_WINDOW
+    const int first = llm_weights.layers[l].sliding && pos >= LLM_SLIDING_WINDOW ? pos - LLM_SLIDING_WINDOW + 1 : 0;
+#else
+    const int first = 0;
+#endif
     for (int h = start; h < end; h++) {
         float *q = job->q + h * LLM_HEAD_DIM;
         const int kv_head = h / LLM_GQA_GROUP;
         kv_prepare_query(q);
         float *att = llm_state.att + h * LLM_CONTEXT;
-        kv_key_dots(att, q, l, pos, kv_head, scale);
-        softmax_f32_kernel(att, pos + 1);
+        kv_key_dots(att, q, l, first, pos, kv_head, scale);
+        softmax_f32_kernel(att, pos - first + 1);
         float *o = out + h * LLM_HEAD_DIM;
-        kv_value_sum(o, att, l, pos, kv_head);
+        kv_value_sum(o, att, l, first, pos, kv_head);
         kv_finish_output(o);
     }
 }
@@ -238,12 +261,19 @@ static void attention(float *out, float *q, int l, int pos) {
     parallel_for(attention_heads, &job, LLM_N_HEADS, 8L * LLM_N_HEADS * (pos + 1) * LLM_HEAD_DIM * 2);
 }
 
-/* x[j] += add[j] for n tokens' rows of LLM_DIM. */
-static void add_rows(float *x, const float *add, int n) {
-    for (long i = 0; i < (long)n * LLM_DIM; i++) {
+/* x[i] += add[i] for i < count (n tokens' rows: n * LLM_DIM). */
+static void add_to(float *x, const float *add, long count) {
+    for (long i = 0; i < count; i++) {
         x[i] += add[i];
     }
 }
+
+#if LLM_QK_NORM || LLM_POST_NORMS
+/* Each of `rows` rows of x[n] RMS-normed in place by weight[n]. */
+static void norm_rows(float *x, int rows, int n, const float *weight) {
+    for (int r = 0; r < rows; r++) rmsnorm_f32(x + (long)r * n, x + (long)r * n, weight, n, LLM_NORM_EPS);
+}
+#endif
 
 /* The classifier for the residual stream x[dim]: llm_state.logits. */
 static const float *classify(float *x) {
@@ -251,6 +281,11 @@ static const float *classify(float *x) {
     rmsnorm_f32(x, x, w->norm, LLM_DIM, LLM_NORM_EPS);
     prepare_input(x, LLM_DIM, 0);
     matmul(llm_state.logits, x, &w->output, LLM_VOCAB_SIZE, LLM_DIM, 1);
+#if LLM_FINAL_SOFTCAP
+    for (int i = 0; i < LLM_VOCAB_SIZE; i++) {
+        llm_state.logits[i] = tanhf(llm_state.logits[i] / LLM_FINAL_SOFTCAP_VALUE) * LLM_FINAL_SOFTCAP_VALUE;
+    }
+#endif
     return llm_state.logits;
 }
 
@@ -262,10 +297,19 @@ static void forward_layers(const int *tokens, int n, int pos) {
     const Weights *w = &llm_weights;
     const RunState *s = &llm_state;
 
-    for (int j = 0; j < n; j++) embed(TOKEN(s->x, j, LLM_DIM), &w->tok_embeddings, tokens[j]);
+    for (int j = 0; j < n; j++) {
+        embed(TOKEN(s->x, j, LLM_DIM), &w->tok_embeddings, tokens[j]);
+#if LLM_SCALED_EMBEDDINGS
+        for (int i = 0; i < LLM_DIM; i++) TOKEN(s->x, j, LLM_DIM)[i] *= LLM_EMBED_SCALE;
+#endif
+    }
 
     for (int l = 0; l < LLM_N_LAYERS; l++) {
         const LayerWeights *lw = &w->layers[l];
+        const float *rope_cos = w->rope_cos, *rope_sin = w->rope_sin;
+#if LLM_ROPE_LOCAL
+        if (lw->sliding) rope_cos = w->rope_local_cos, rope_sin = w->rope_local_sin;
+#endif
 
         /* Attention block: x += wo @ attention(rope(wq x), rope(wk x), wv x). */
         for (int j = 0; j < n; j++) {
@@ -273,22 +317,34 @@ static void forward_layers(const int *tokens, int n, int pos) {
             prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
         }
         MatmulJob qkv = {{s->q, s->k, s->v}, {&lw->wq, &lw->wk, &lw->wv},
-                         {LLM_DIM, LLM_KV_DIM, LLM_KV_DIM}, 3, LLM_DIM, s->xb, n};
+                         {LLM_Q_DIM, LLM_KV_DIM, LLM_KV_DIM}, 3, LLM_DIM, s->xb, n};
         matmul_job(&qkv);
         for (int j = 0; j < n; j++) {
-            const float *rope_cos = w->rope_cos + (pos + j) * (LLM_HEAD_DIM / 2);
-            const float *rope_sin = w->rope_sin + (pos + j) * (LLM_HEAD_DIM / 2);
-            rope_f32(TOKEN(s->q, j, LLM_DIM), LLM_N_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
-            rope_f32(TOKEN(s->k, j, LLM_KV_DIM), LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos, rope_sin);
-            kv_store(l, pos + j, TOKEN(s->k, j, LLM_KV_DIM), TOKEN(s->v, j, LLM_KV_DIM));
+            float *q = TOKEN(s->q, j, LLM_Q_DIM), *k = TOKEN(s->k, j, LLM_KV_DIM), *v = TOKEN(s->v, j, LLM_KV_DIM);
+#if LLM_QKV_BIAS
+            add_to(q, lw->bq, LLM_Q_DIM);
+            add_to(k, lw->bk, LLM_KV_DIM);
+            add_to(v, lw->bv, LLM_KV_DIM);
+#endif
+#if LLM_QK_NORM
+            norm_rows(q, LLM_N_HEADS, LLM_HEAD_DIM, lw->q_norm);
+            norm_rows(k, LLM_N_KV_HEADS, LLM_HEAD_DIM, lw->k_norm);
+#endif
+            const long at = (long)(pos + j) * (LLM_HEAD_DIM / 2);
+            rope_f32(q, LLM_N_HEADS, LLM_HEAD_DIM, rope_cos + at, rope_sin + at);
+            rope_f32(k, LLM_N_KV_HEADS, LLM_HEAD_DIM, rope_cos + at, rope_sin + at);
+            kv_store(l, pos + j, k, v);
         }
-        for (int j = 0; j < n; j++) attention(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->q, j, LLM_DIM), l, pos + j);
+        for (int j = 0; j < n; j++) attention(TOKEN(s->xb, j, LLM_Q_DIM), TOKEN(s->q, j, LLM_Q_DIM), l, pos + j);
         /* after every token's attention: the planner lets xq share memory with att */
-        for (int j = 0; j < n; j++) prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
-        matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_DIM, n);
-        add_rows(s->x, s->xb2, n);
+        for (int j = 0; j < n; j++) prepare_input(TOKEN(s->xb, j, LLM_Q_DIM), LLM_Q_DIM, j);
+        matmul(s->xb2, s->xb, &lw->wo, LLM_DIM, LLM_Q_DIM, n);
+#if LLM_POST_NORMS
+        norm_rows(s->xb2, n, LLM_DIM, lw->post_attention_norm);
+#endif
+        add_to(s->x, s->xb2, (long)n * LLM_DIM);
 
-        /* SwiGLU feed-forward block: x += w2 @ (silu(w1 x) * w3 x). */
+        /* Gated feed-forward block: x += w2 @ (act(w1 x) * w3 x), act SiLU (SwiGLU) or GELU. */
         for (int j = 0; j < n; j++) {
             rmsnorm_f32(TOKEN(s->xb, j, LLM_DIM), TOKEN(s->x, j, LLM_DIM), lw->ffn_norm, LLM_DIM, LLM_NORM_EPS);
             prepare_input(TOKEN(s->xb, j, LLM_DIM), LLM_DIM, j);
@@ -297,7 +353,10 @@ static void forward_layers(const int *tokens, int n, int pos) {
         parallel_for(ffn_up_blocks, &up, blocks(LLM_HIDDEN_DIM), 2L * LLM_HIDDEN_DIM * LLM_DIM * n);
         for (int j = 0; j < n; j++) prepare_input(TOKEN(s->hb, j, LLM_HIDDEN_DIM), LLM_HIDDEN_DIM, j);
         matmul(s->xb, s->hb, &lw->w2, LLM_DIM, LLM_HIDDEN_DIM, n);
-        add_rows(s->x, s->xb, n);
+#if LLM_POST_NORMS
+        norm_rows(s->xb, n, LLM_DIM, lw->post_ffn_norm);
+#endif
+        add_to(s->x, s->xb, (long)n * LLM_DIM);
     }
 }
 

@@ -12,6 +12,19 @@
 #include <stdint.h>
 #include "llm_config.h"
 
+#if !LLM_FAMILY_OPTIONS /* a Llama: llm_config.h names none of the other families' options */
+#define LLM_Q_DIM LLM_DIM
+#define LLM_QKV_BIAS 0
+#define LLM_QK_NORM 0
+#define LLM_POST_NORMS 0
+#define LLM_FFN_GELU 0
+#define LLM_SCALED_EMBEDDINGS 0
+#define LLM_SLIDING_WINDOW 0
+#define LLM_ROPE_LOCAL 0
+#define LLM_SCORE_SCALAR ((float)LLM_HEAD_DIM)
+#define LLM_FINAL_SOFTCAP 0
+#endif
+
 /* Weight formats, in toolchain/choices.py's QUANT_MODES order. */
 enum { LLM_FORMAT_F32, LLM_FORMAT_Q8, LLM_FORMAT_Q4, LLM_FORMAT_Q5, LLM_FORMAT_Q6 };
 
@@ -29,14 +42,26 @@ typedef struct {
 
 typedef struct {
     const float *attention_norm; /* [dim] */
-    Matrix wq;                   /* [dim, dim] */
+    Matrix wq;                   /* [q_dim, dim] */
     Matrix wk;                   /* [kv_dim, dim] */
     Matrix wv;                   /* [kv_dim, dim] */
-    Matrix wo;                   /* [dim, dim] */
+    Matrix wo;                   /* [dim, q_dim] */
     const float *ffn_norm;       /* [dim] */
     Matrix w1;                   /* [hidden_dim, dim] */
     Matrix w2;                   /* [dim, hidden_dim] */
     Matrix w3;                   /* [hidden_dim, dim] */
+#if LLM_QKV_BIAS
+    const float *bq, *bk, *bv;   /* [q_dim], [kv_dim], [kv_dim] */
+#endif
+#if LLM_QK_NORM
+    const float *q_norm, *k_norm; /* [head_dim], each head's */
+#endif
+#if LLM_POST_NORMS
+    const float *post_attention_norm, *post_ffn_norm; /* [dim] */
+#endif
+#if LLM_SLIDING_WINDOW
+    int sliding;                 /* attends to the last LLM_SLIDING_WINDOW positions only */
+#endif
 } LayerWeights;
 
 /* The tokenizer, sorted by the compiler so the runtime needs no allocation. */
@@ -74,6 +99,10 @@ typedef struct {
     Matrix output;                 /* [vocab, dim]; the embeddings when shared */
     const float *rope_cos;         /* [context, head_dim / 2] */
     const float *rope_sin;         /* [context, head_dim / 2] */
+#if LLM_ROPE_LOCAL
+    const float *rope_local_cos;   /* the sliding layers' own, [context, head_dim / 2] */
+    const float *rope_local_sin;
+#endif
     Vocab vocab;
 } Weights;
 
@@ -108,11 +137,11 @@ typedef float KVElem;
 /* Every buffer the runtime uses, sized by the planner. */
 typedef struct {
     float *x;           /* [dim] residual stream */
-    float *xb;          /* [dim] normed input / attention output */
+    float *xb;          /* [max(dim, q_dim)] normed input / attention output */
     float *xb2;         /* [dim] projection output */
     float *hb;          /* [hidden_dim] FFN gate */
     float *hb2;         /* [hidden_dim] FFN up */
-    float *q;           /* [dim] query */
+    float *q;           /* [q_dim] query */
     float *k;           /* [kv_dim] this position's key, before it is cached */
     float *v;           /* [kv_dim] this position's value */
     float *att;         /* [n_heads, context] attention scores */

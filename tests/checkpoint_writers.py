@@ -206,3 +206,46 @@ def write_gguf(model: Model, path: Path, qtype=gguf.GGMLQuantizationType.F32, ar
     writer.write_tensors_to_file()
     writer.close()
     return Model(c, stored)
+
+
+GGUF_ARCH = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma3_text": "gemma3"}
+
+
+def write_gguf_from_hf(model, path: Path) -> None:
+    """A float32 GGUF as convert_hf_to_gguf writes one from a transformers model: names
+    from gguf's own TensorNameMap, llama's q/k rows permuted for its adjacent-pair RoPE
+    (the others' left in HF's order), Gemma's norms stored as 1 + w; gemma3's sliding
+    layers as a flag per layer."""
+    c = model.config
+    arch = GGUF_ARCH[c.model_type]
+    head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+    writer = gguf.GGUFWriter(path, arch)
+    u32, f32 = gguf.GGUFValueType.UINT32, gguf.GGUFValueType.FLOAT32
+    rope = c.rope_parameters.get("full_attention", c.rope_parameters)
+    keys = {"context_length": (c.max_position_embeddings, u32), "embedding_length": (c.hidden_size, u32),
+            "block_count": (c.num_hidden_layers, u32), "feed_forward_length": (c.intermediate_size, u32),
+            "attention.head_count": (c.num_attention_heads, u32),
+            "attention.head_count_kv": (c.num_key_value_heads, u32), "attention.key_length": (head_dim, u32),
+            "attention.value_length": (head_dim, u32), "attention.layer_norm_rms_epsilon": (c.rms_norm_eps, f32),
+            "rope.freq_base": (rope["rope_theta"], f32), "rope.dimension_count": (head_dim, u32)}
+    if arch == "gemma3":
+        keys |= {"attention.sliding_window": (c.sliding_window, u32),
+                 "rope.freq_base_swa": (c.rope_parameters["sliding_attention"]["rope_theta"], f32),
+                 "attention.sliding_window_pattern": ([t == "sliding_attention" for t in c.layer_types],
+                                                      gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.BOOL)}
+    for key, (value, vtype, *sub_type) in keys.items():
+        writer.add_key_value(f"{arch}.{key}", value, vtype, *sub_type)
+    names = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], c.num_hidden_layers)
+    for name, t in model.state_dict().items():
+        if name == "lm_head.weight" and c.tie_word_embeddings:
+            continue
+        t = t.float().numpy()
+        if arch == "llama" and name.endswith(("q_proj.weight", "k_proj.weight")):
+            t = llamacpp_permute(t, c.num_attention_heads if "q_proj" in name else c.num_key_value_heads)
+        if arch == "gemma3" and name.endswith("norm.weight"):
+            t = t + np.float32(1)
+        writer.add_tensor(names.get_name(name, try_suffixes=(".weight", ".bias")), np.ascontiguousarray(t))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()

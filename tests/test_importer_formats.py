@@ -193,8 +193,8 @@ def truncated_safetensors(tmp_path):
 
 
 def foreign_gguf(tmp_path):
-    write_gguf(source_model(16), tmp_path / "qwen.gguf", arch="qwen2")
-    return tmp_path / "qwen.gguf", "GGUF architecture 'qwen2' is not 'llama'"
+    write_gguf(source_model(16), tmp_path / "phi.gguf", arch="phi3")
+    return tmp_path / "phi.gguf", "GGUF architecture 'phi3' is not one of llama, qwen2"
 
 
 def params_without_weights(tmp_path):
@@ -236,7 +236,7 @@ def damaged(tmp_path, case):
         config = json.loads((tmp_path / "hf" / "config.json").read_text())
         config |= {"model_type": "mistral", "architectures": ["MistralForCausalLM"]}
         (tmp_path / "hf" / "config.json").write_text(json.dumps(config))
-        return tmp_path / "hf", "is not a Hugging Face LlamaForCausalLM"
+        return tmp_path / "hf", "is not one of LlamaForCausalLM, Qwen2ForCausalLM"
     if case == "safetensors alone":
         write_hf(model, tmp_path / "hf")
         (tmp_path / "hf" / "model.safetensors").rename(tmp_path / "w.safetensors")

@@ -17,6 +17,9 @@ SIZE_LIMITS = {"dim": 1 << 16, "n_layers": 1024, "n_heads": 1024, "n_kv_heads": 
                "vocab_size": 1 << 20, "hidden_dim": 1 << 18, "max_seq_len": (1 << 63) - 1}
 NORM_EPS_MAX = 1.0
 ROPE_THETA_RANGE = (1.0, 1e12)  # exclusive below: the frequencies are theta ** (-2i / head_dim)
+# The gate's activation of the gated feed-forward: SwiGLU (Llama, Qwen) or GeGLU with
+# GELU's tanh approximation (Gemma)
+FFN_ACTIVATIONS = ("silu", "gelu_tanh")
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,45 @@ class ModelConfig:
     # RoPE scaling (Llama 3.1's rule, linear scaling) as llama.cpp keeps it: each of the
     # head_dim / 2 frequencies is divided by its factor; empty means no scaling.
     rope_freq_factors: tuple[float, ...] = ()
+    # What the other families do differently, each off (as Llama) by default:
+    head_dim: int = 0  # 0: dim / n_heads (Llama, Qwen2); Qwen3 and Gemma 3 give their own
+    qkv_bias: bool = False  # Qwen2: biases on the q, k and v projections
+    qk_norm: bool = False  # Qwen3, Gemma 3: RMSNorm of each head's q and k, before RoPE
+    post_norms: bool = False  # Gemma 3: RMSNorm of the attention's and the FFN's outputs before their adds
+    ffn_activation: str = "silu"  # FFN_ACTIVATIONS
+    scaled_embeddings: bool = False  # Gemma: embedding rows times sqrt(dim), rounded to float32
+    query_pre_attn_scalar: float = 0.0  # Gemma: scores scaled by its -1/2 power, not head_dim's; 0: head_dim
+    sliding_window: int = 0  # keys a sliding layer's query sees, its own included; 0: none
+    sliding_layers: tuple[int, ...] = ()  # the layers whose attention slides (Gemma 3: five in six)
+    rope_local_theta: float = 0.0  # RoPE base of the sliding layers, unscaled (Gemma 3); 0: as the others
+    final_softcap: float = 0.0  # logits become cap * tanh(logits / cap); 0: none
+
+    def __post_init__(self):
+        # head_dim 0 stands for Llama's dim / n_heads; left 0 when that is no integer, for
+        # validate() to name
+        n_heads = self.n_heads
+        if self.head_dim == 0 and isinstance(n_heads, int) and n_heads > 0 and isinstance(self.dim, int) \
+                and self.dim % n_heads == 0:
+            object.__setattr__(self, "head_dim", self.dim // n_heads)
 
     @property
-    def head_dim(self) -> int:
-        return self.dim // self.n_heads
+    def q_dim(self) -> int:
+        return self.n_heads * self.head_dim
 
     @property
     def kv_dim(self) -> int:
         return self.n_kv_heads * self.head_dim
+
+    @property
+    def score_divisor(self) -> float:
+        """What the q.k scores are divided by: sqrt(head_dim), or Gemma's own."""
+        return (self.query_pre_attn_scalar or self.head_dim) ** 0.5
+
+    @property
+    def is_llama(self) -> bool:
+        """Nothing but Llama's architecture: a build carries none of the other families' code."""
+        return self.q_dim == self.dim and all(getattr(self, f.name) == f.default for f in fields(self)
+                                              if f.name in FAMILY_OPTIONS and f.name != "head_dim")
 
     @staticmethod
     def ffn_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float | None = None) -> int:
@@ -74,13 +108,18 @@ class ModelConfig:
         if not (math.isfinite(self.rope_theta) and low < self.rope_theta <= high):
             raise ToolchainError(f"model config: rope_theta must be a number above {low:g} and at most {high:g} "
                                  f"(10000 in Llama 2, 500000 in Llama 3), not {reprlib.repr(self.rope_theta)}")
-        if self.dim % self.n_heads:
+        if self.head_dim == 0:
             raise ToolchainError(f"model config: dim {self.dim} is not a multiple of n_heads {self.n_heads}")
         if self.n_heads % self.n_kv_heads:
             raise ToolchainError(f"model config: n_heads {self.n_heads} is not a multiple of "
                                  f"n_kv_heads {self.n_kv_heads}")
+        if isinstance(self.head_dim, bool) or not isinstance(self.head_dim, int) or \
+                not 0 < self.head_dim <= SIZE_LIMITS["dim"]:
+            raise ToolchainError(f"model config: head_dim must be an integer from 1 to {SIZE_LIMITS['dim']:,}, "
+                                 f"not {reprlib.repr(self.head_dim)}")
         if self.head_dim % 2:
             raise ToolchainError(f"model config: head_dim {self.head_dim} is odd; RoPE rotates pairs")
+        self._validate_family_options()
         factors = self.rope_freq_factors
         if factors and len(factors) != self.head_dim // 2:
             raise ToolchainError(f"model config: rope_freq_factors needs {self.head_dim // 2} factors "
@@ -89,6 +128,38 @@ class ModelConfig:
         if bad is not None:
             raise ToolchainError(f"model config: RoPE frequency factor {bad} is {reprlib.repr(factors[bad])}; "
                                  f"each must be a positive number")
+
+    def _validate_family_options(self) -> None:
+        for name in ("qkv_bias", "qk_norm", "post_norms", "scaled_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise ToolchainError(f"model config: {name} must be true or false, "
+                                     f"not {reprlib.repr(getattr(self, name))}")
+        if self.ffn_activation not in FFN_ACTIVATIONS:
+            raise ToolchainError(f"model config: ffn_activation must be one of {', '.join(FFN_ACTIVATIONS)}, "
+                                 f"not {reprlib.repr(self.ffn_activation)}")
+        for name in ("query_pre_attn_scalar", "final_softcap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not (math.isfinite(value) and 0 <= value <= 1e12):
+                raise ToolchainError(f"model config: {name} must be a number from 0 (none) to 1e12, "
+                                     f"not {reprlib.repr(value)}")
+        window, layers = self.sliding_window, self.sliding_layers
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window < 1 << 31:
+            raise ToolchainError(f"model config: sliding_window must be an integer from 0 (none), "
+                                 f"not {reprlib.repr(window)}")
+        if not isinstance(layers, tuple) or any(isinstance(i, bool) or not isinstance(i, int) for i in layers) or \
+                list(layers) != sorted(set(layers)) or any(not 0 <= i < self.n_layers for i in layers):
+            raise ToolchainError(f"model config: sliding_layers must be distinct layer numbers in order, "
+                                 f"not {reprlib.repr(layers)}")
+        if bool(window) != bool(layers):
+            raise ToolchainError("model config: sliding_window and sliding_layers go together")
+        low, high = ROPE_THETA_RANGE
+        local = self.rope_local_theta
+        if local != 0 and not (isinstance(local, (int, float)) and math.isfinite(local) and low < local <= high):
+            raise ToolchainError(f"model config: rope_local_theta must be 0 (as rope_theta) or a number above "
+                                 f"{low:g} and at most {high:g}, not {reprlib.repr(local)}")
+        if local and not layers:
+            raise ToolchainError("model config: rope_local_theta is the sliding layers' and there are none")
 
     def n_params(self) -> int:
         return sum(int(np.prod(s)) for s in tensor_shapes(self).values())
@@ -103,23 +174,41 @@ class ModelConfig:
                       for f in fields(cls) if f.name in d})
 
 
+# The fields beyond Llama's (each one's default is Llama's)
+FAMILY_OPTIONS = ("head_dim", "qkv_bias", "qk_norm", "post_norms", "ffn_activation", "scaled_embeddings",
+                  "query_pre_attn_scalar", "sliding_window", "sliding_layers", "rope_local_theta", "final_softcap")
+
+
+def layer_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """One layer's tensors (names after "layers.N.") and shapes, in model order."""
+    shapes: dict[str, tuple[int, ...]] = {"attention_norm.weight": (c.dim,),
+                                          "attention.wq.weight": (c.q_dim, c.dim)}
+    if c.qkv_bias:
+        shapes["attention.wq.bias"] = (c.q_dim,)
+    shapes["attention.wk.weight"] = (c.kv_dim, c.dim)
+    if c.qkv_bias:
+        shapes["attention.wk.bias"] = (c.kv_dim,)
+    shapes["attention.wv.weight"] = (c.kv_dim, c.dim)
+    if c.qkv_bias:
+        shapes["attention.wv.bias"] = (c.kv_dim,)
+    if c.qk_norm:
+        shapes |= {"attention.q_norm.weight": (c.head_dim,), "attention.k_norm.weight": (c.head_dim,)}
+    shapes["attention.wo.weight"] = (c.dim, c.q_dim)
+    if c.post_norms:
+        shapes["post_attention_norm.weight"] = (c.dim,)
+    shapes |= {"ffn_norm.weight": (c.dim,), "feed_forward.w1.weight": (c.hidden_dim, c.dim),
+               "feed_forward.w2.weight": (c.dim, c.hidden_dim), "feed_forward.w3.weight": (c.hidden_dim, c.dim)}
+    if c.post_norms:
+        shapes["post_ffn_norm.weight"] = (c.dim,)
+    return shapes
+
+
 def tensor_shapes(c: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Every tensor's name (Meta's naming) and shape ([out, in] for matrices), in model order."""
-    q_dim = c.n_heads * c.head_dim
     shapes: dict[str, tuple[int, ...]] = {"tok_embeddings.weight": (c.vocab_size, c.dim)}
+    layer = layer_shapes(c)
     for i in range(c.n_layers):
-        p = f"layers.{i}."
-        shapes |= {
-            p + "attention_norm.weight": (c.dim,),
-            p + "attention.wq.weight": (q_dim, c.dim),
-            p + "attention.wk.weight": (c.kv_dim, c.dim),
-            p + "attention.wv.weight": (c.kv_dim, c.dim),
-            p + "attention.wo.weight": (c.dim, q_dim),
-            p + "ffn_norm.weight": (c.dim,),
-            p + "feed_forward.w1.weight": (c.hidden_dim, c.dim),
-            p + "feed_forward.w2.weight": (c.dim, c.hidden_dim),
-            p + "feed_forward.w3.weight": (c.hidden_dim, c.dim),
-        }
+        shapes |= {f"layers.{i}.{name}": shape for name, shape in layer.items()}
     shapes["norm.weight"] = (c.dim,)
     if not c.shared_classifier:
         shapes["output.weight"] = (c.vocab_size, c.dim)
@@ -148,11 +237,13 @@ class Model:
 
 
 def random_model(config: ModelConfig, seed: int = 0, std: float = 0.02) -> Model:
-    """Random weights of a real shape, for tests: normal matrices, norms near 1."""
+    """Random weights of a real shape, for tests: normal matrices, norms near 1, biases near 0."""
     rng = np.random.default_rng(seed)
     tensors = {}
     for name, shape in tensor_shapes(config).items():
-        if len(shape) == 1:
+        if name.endswith(".bias"):
+            t = 0.1 * rng.standard_normal(shape)
+        elif len(shape) == 1:
             t = 1.0 + 0.1 * rng.standard_normal(shape)
         else:
             t = std * rng.standard_normal(shape)

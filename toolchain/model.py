@@ -1,6 +1,10 @@
 """The reference Llama transformer in PyTorch: the numerical truth every test holds
 the C runtime to. Llama 2 and Llama 3 shapes: grouped-query attention, any RoPE
-theta, shared or separate classifier. Float32 throughout."""
+theta, shared or separate classifier; and the options by which Qwen2, Qwen3 and
+Gemma 3 differ from it (ModelConfig: q/k/v biases, per-head q/k norms, a head_dim of
+their own, post-norms, GeGLU, scaled embeddings, sliding-window layers with their
+own RoPE base, soft-capped logits). Gemma's (1 + w) norms arrive as plain ones: the
+importers store 1 + w. Float32 throughout."""
 from __future__ import annotations
 
 import torch
@@ -35,21 +39,30 @@ def apply_rope(x, cos, sin):
 
 
 class Attention(nn.Module):
-    def __init__(self, c: ModelConfig, dropout: float = 0.0):
+    def __init__(self, c: ModelConfig, dropout: float = 0.0, sliding: bool = False):
         super().__init__()
         self.dropout = dropout  # training only: F.dropout is the identity in eval mode
         self.n_heads, self.n_kv_heads, self.head_dim = c.n_heads, c.n_kv_heads, c.head_dim
-        self.wq = nn.Linear(c.dim, c.n_heads * c.head_dim, bias=False)
-        self.wk = nn.Linear(c.dim, c.kv_dim, bias=False)
-        self.wv = nn.Linear(c.dim, c.kv_dim, bias=False)
-        self.wo = nn.Linear(c.n_heads * c.head_dim, c.dim, bias=False)
+        self.wq = nn.Linear(c.dim, c.q_dim, bias=c.qkv_bias)
+        self.wk = nn.Linear(c.dim, c.kv_dim, bias=c.qkv_bias)
+        self.wv = nn.Linear(c.dim, c.kv_dim, bias=c.qkv_bias)
+        self.wo = nn.Linear(c.q_dim, c.dim, bias=False)
+        self.qk_norm = c.qk_norm
+        if c.qk_norm:
+            self.q_norm = RMSNorm(c.head_dim, c.norm_eps)
+            self.k_norm = RMSNorm(c.head_dim, c.norm_eps)
+        self.score_divisor = c.score_divisor
+        self.window = c.sliding_window if sliding else 0
         self.cache_k = self.cache_v = None  # [B, positions, kv_heads, head_dim] when decoding
 
     def forward(self, x, start_pos, cos, sin, use_cache):
         b, t, _ = x.shape
-        q = apply_rope(self.wq(x).view(b, t, self.n_heads, self.head_dim), cos, sin)
-        k = apply_rope(self.wk(x).view(b, t, self.n_kv_heads, self.head_dim), cos, sin)
+        q = self.wq(x).view(b, t, self.n_heads, self.head_dim)
+        k = self.wk(x).view(b, t, self.n_kv_heads, self.head_dim)
         v = self.wv(x).view(b, t, self.n_kv_heads, self.head_dim)
+        if self.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if use_cache:
             self.cache_k[:b, start_pos:start_pos + t] = k
             self.cache_v[:b, start_pos:start_pos + t] = v
@@ -58,37 +71,51 @@ class Attention(nn.Module):
         k = k.repeat_interleave(group, dim=2).transpose(1, 2)
         v = v.repeat_interleave(group, dim=2).transpose(1, 2)
         q = q.transpose(1, 2)
-        scores = q @ k.transpose(2, 3) / (self.head_dim ** 0.5)
-        # causal: query i (at start_pos + i) sees keys 0 .. start_pos + i
-        mask = torch.ones(t, k.shape[2], dtype=torch.bool).tril(diagonal=k.shape[2] - t)
+        scores = q @ k.transpose(2, 3) / self.score_divisor
+        # causal: query i (at start_pos + i) sees keys 0 .. start_pos + i; in a sliding
+        # layer only the last `window` of them
+        keys = k.shape[2]
+        mask = torch.ones(t, keys, dtype=torch.bool).tril(diagonal=keys - t)
+        if self.window:
+            mask &= ~torch.ones(t, keys, dtype=torch.bool).tril(diagonal=keys - t - self.window)
         scores = scores.masked_fill(~mask, float("-inf"))
         out = F.dropout(F.softmax(scores, dim=-1), self.dropout, self.training) @ v
         return F.dropout(self.wo(out.transpose(1, 2).reshape(b, t, -1)), self.dropout, self.training)
+
+
+ACTIVATIONS = {"silu": F.silu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh")}
 
 
 class FeedForward(nn.Module):
     def __init__(self, c: ModelConfig, dropout: float = 0.0):
         super().__init__()
         self.dropout = dropout
+        self.activation = ACTIVATIONS[c.ffn_activation]
         self.w1 = nn.Linear(c.dim, c.hidden_dim, bias=False)
         self.w2 = nn.Linear(c.hidden_dim, c.dim, bias=False)
         self.w3 = nn.Linear(c.dim, c.hidden_dim, bias=False)
 
     def forward(self, x):
-        return F.dropout(self.w2(F.silu(self.w1(x)) * self.w3(x)), self.dropout, self.training)
+        return F.dropout(self.w2(self.activation(self.w1(x)) * self.w3(x)), self.dropout, self.training)
 
 
 class Block(nn.Module):
-    def __init__(self, c: ModelConfig, dropout: float = 0.0):
+    def __init__(self, c: ModelConfig, dropout: float = 0.0, sliding: bool = False):
         super().__init__()
         self.attention_norm = RMSNorm(c.dim, c.norm_eps)
-        self.attention = Attention(c, dropout)
+        self.attention = Attention(c, dropout, sliding)
         self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
         self.feed_forward = FeedForward(c, dropout)
+        self.post_norms = c.post_norms
+        if c.post_norms:
+            self.post_attention_norm = RMSNorm(c.dim, c.norm_eps)
+            self.post_ffn_norm = RMSNorm(c.dim, c.norm_eps)
 
     def forward(self, x, start_pos, cos, sin, use_cache):
-        x = x + self.attention(self.attention_norm(x), start_pos, cos, sin, use_cache)
-        return x + self.feed_forward(self.ffn_norm(x))
+        h = self.attention(self.attention_norm(x), start_pos, cos, sin, use_cache)
+        x = x + (self.post_attention_norm(h) if self.post_norms else h)
+        h = self.feed_forward(self.ffn_norm(x))
+        return x + (self.post_ffn_norm(h) if self.post_norms else h)
 
 
 class Transformer(nn.Module):
@@ -101,7 +128,7 @@ class Transformer(nn.Module):
         self.config = c
         self.dropout = dropout
         self.tok_embeddings = nn.Embedding(c.vocab_size, c.dim)
-        self.layers = nn.ModuleList(Block(c, dropout) for _ in range(c.n_layers))
+        self.layers = nn.ModuleList(Block(c, dropout, i in c.sliding_layers) for i in range(c.n_layers))
         self.norm = RMSNorm(c.dim, c.norm_eps)
         self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
         if c.shared_classifier:
@@ -115,10 +142,14 @@ class Transformer(nn.Module):
         self.eval()
 
     def _make_rope(self, positions: int) -> None:
-        cos, sin = rope_table(self.config, positions)
+        """The RoPE tables, and the sliding layers' own when they have them."""
         device = self.tok_embeddings.weight.device
-        self.register_buffer("rope_cos", torch.from_numpy(cos).to(device), persistent=False)
-        self.register_buffer("rope_sin", torch.from_numpy(sin).to(device), persistent=False)
+        for prefix, local in (("rope", False), ("rope_local", True)):
+            if local and not self.config.rope_local_theta:
+                continue
+            cos, sin = rope_table(self.config, positions, local)
+            self.register_buffer(prefix + "_cos", torch.from_numpy(cos).to(device), persistent=False)
+            self.register_buffer(prefix + "_sin", torch.from_numpy(sin).to(device), persistent=False)
 
     def reset(self, batch: int = 1, positions: int | None = None) -> None:
         """Empties the KV cache (it grows past `positions` when a call needs it)."""
@@ -154,12 +185,18 @@ class Transformer(nn.Module):
         t = tokens.shape[1]
         if self.rope_cos.shape[0] < start_pos + t:
             self._make_rope(max(start_pos + t, 2 * self.rope_cos.shape[0]))
-        cos = self.rope_cos[start_pos:start_pos + t]
-        sin = self.rope_sin[start_pos:start_pos + t]
-        x = F.dropout(self.tok_embeddings(tokens), self.dropout, self.training)
+        rope = (self.rope_cos[start_pos:start_pos + t], self.rope_sin[start_pos:start_pos + t])
+        local = (self.rope_local_cos[start_pos:start_pos + t], self.rope_local_sin[start_pos:start_pos + t]) \
+            if self.config.rope_local_theta else rope
+        x = self.tok_embeddings(tokens)
+        if self.config.scaled_embeddings:  # as transformers' Gemma: by sqrt(dim) in the activations' dtype
+            x = x * torch.tensor(self.config.dim ** 0.5, dtype=x.dtype)
+        x = F.dropout(x, self.dropout, self.training)
         for layer in self.layers:
-            x = layer(x, start_pos, cos, sin, use_cache)
-        return self.output(self.norm(x))
+            x = layer(x, start_pos, *(local if layer.attention.window else rope), use_cache)
+        logits = self.output(self.norm(x))
+        cap = self.config.final_softcap
+        return torch.tanh(logits / cap) * cap if cap else logits
 
     def forward(self, tokens: torch.Tensor, start_pos: int = 0) -> torch.Tensor:
         """Logits [.., T, vocab] for tokens [T] or [B, T] at positions start_pos..;

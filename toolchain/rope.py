@@ -8,13 +8,15 @@ import numpy as np
 from .config import ModelConfig
 
 
-def rope_table(config: ModelConfig, n_positions: int) -> tuple[np.ndarray, np.ndarray]:
+def rope_table(config: ModelConfig, n_positions: int, local: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """cos and sin of every RoPE angle, [n_positions, head_dim / 2], computed in float64
     and rounded to float32. The compiler stores these very tables in the weight image,
-    so the reference and every board rotate by the same numbers."""
+    so the reference and every board rotate by the same numbers. `local`: the sliding
+    layers' own table (config.rope_local_theta, unscaled)."""
     half = config.head_dim // 2
-    freqs = config.rope_theta ** (-2.0 * np.arange(half, dtype=np.float64) / config.head_dim)
-    if config.rope_freq_factors:
+    theta = config.rope_local_theta if local else config.rope_theta
+    freqs = theta ** (-2.0 * np.arange(half, dtype=np.float64) / config.head_dim)
+    if config.rope_freq_factors and not local:
         freqs = freqs / np.asarray(config.rope_freq_factors, dtype=np.float64)
     angles = np.outer(np.arange(n_positions, dtype=np.float64), freqs)
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..choices import KV_MODES, QUANT_MODES
-from ..config import tensor_shapes
+from ..config import ModelConfig, tensor_shapes
 from ..importers.tokenizer import Tokenizer
 from ..importers.unicode_classes import class_runs
 from ..progress import bar
@@ -103,6 +103,11 @@ def read_order(names: list[str]) -> list[str]:
     return order
 
 
+def rope_names(cfg: ModelConfig) -> list[str]:
+    """The RoPE tables of the image: the sliding layers' own after the others' where they have them."""
+    return ["rope_cos", "rope_sin"] + (["rope_local_cos", "rope_local_sin"] if cfg.rope_local_theta else [])
+
+
 def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
     """Every array of the image with its size in bytes, in image order, from the spec
     alone (the planner sizes flash with it); matrices in the kernel's layout. Without a
@@ -118,7 +123,7 @@ def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
         n_extra = len(tok.extra_merges)
         entries += [("vocab.extra_merges", 8 * n_extra), ("vocab.extra_scores", 4 * n_extra)] if n_extra else []
         entries += [("vocab.char_classes", class_runs().nbytes)] if tok.kind == "tiktoken" else []
-    entries += [("rope_cos", 2 * spec.context * cfg.head_dim), ("rope_sin", 2 * spec.context * cfg.head_dim)]
+    entries += [(name, 2 * spec.context * cfg.head_dim) for name in rope_names(cfg)]
     shapes = tensor_shapes(cfg)
     for name in read_order(list(shapes)):
         shape = shapes[name]
@@ -135,8 +140,10 @@ def image_size(spec: CompileSpec) -> int:
 def layout_image(qm: QuantizedModel, spec: CompileSpec) -> ImageLayout:
     """The image of quantized weights `qm` for `spec` (its tokenizer required)."""
     cfg, tok, context = spec.config, spec.tokenizer, spec.context
-    cos, sin = rope_table(cfg, context)
-    arrays: dict[str, np.ndarray] = {**vocab_tables(tok), "rope_cos": cos, "rope_sin": sin}
+    arrays: dict[str, np.ndarray] = vocab_tables(tok)
+    arrays["rope_cos"], arrays["rope_sin"] = rope_table(cfg, context)
+    if cfg.rope_local_theta:
+        arrays["rope_local_cos"], arrays["rope_local_sin"] = rope_table(cfg, context, local=True)
     for name in read_order(list(qm.tensors)):
         t = qm.tensors[name]
         if isinstance(t, KQuantMatrix):

@@ -45,9 +45,11 @@ def tile_bytes(board: Board) -> int:
 
 def model_statics(spec: CompileSpec) -> int:
     """The runtime's statics that grow with the model, in pointers of the board's width:
-    model.h's Weights (a Matrix is two, a layer 16, the rest 13)."""
-    pointer = 4 if spec.board.os == "baremetal" else 8
-    return pointer * (13 + 16 * spec.config.n_layers)
+    model.h's Weights (a Matrix is two, a layer 16 and its options' 0 to 8, the rest 13
+    and the local RoPE tables' 2)."""
+    c, pointer = spec.config, 4 if spec.board.os == "baremetal" else 8
+    options = 3 * c.qkv_bias + 2 * c.qk_norm + 2 * c.post_norms + bool(c.sliding_window)
+    return pointer * (13 + 2 * bool(c.rope_local_theta) + (16 + options) * c.n_layers)
 
 
 # One generation step, in order: a buffer's lifetime is the set of phases it is used in.
@@ -151,15 +153,21 @@ def chat_text_bytes(cmdline_bytes: int) -> int:
     return cmdline_bytes + SYSTEM_PROMPT_BYTES + 40
 
 
+def widest_input(spec: CompileSpec) -> int:
+    """The widest matrix input: dim, hidden_dim, or the attention's output (q_dim)."""
+    c = spec.config
+    return max(c.dim, c.hidden_dim, c.q_dim)
+
+
 def xs_stride(spec: CompileSpec) -> int:
     """A token's activation scales: a group's of the widest input."""
-    return n_groups(max(spec.config.dim, spec.config.hidden_dim), spec.group_size)
+    return n_groups(widest_input(spec), spec.group_size)
 
 
 def xq_stride(spec: CompileSpec) -> int:
     """A token's quantized activations: the widest input in the kernel's form, padded
     to its chunks; a kernel that widens them also needs the int8 values staged."""
-    widest = max(spec.config.dim, spec.config.hidden_dim)
+    widest = widest_input(spec)
     x_bytes = spec.kernel.x_bytes if "q8" in spec.matrix_formats else 1
     return chunk_padded(widest, spec.layout) * x_bytes + (widest if x_bytes > 1 else 0)
 
@@ -179,7 +187,7 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     act, n = "float", spec.batch  # the activations: one per token of a batch (llm_forward_batch)
     wanted = [
         b("x", act, 4, n * c.dim, PHASES[2:11], 0, "residual stream"),
-        b("xb", act, 4, n * c.dim, ("attention_norm", "qkv", "attention", "wo", "ffn_norm", "ffn_up", "ffn_down"),
+        b("xb", act, 4, n * max(c.dim, c.q_dim), ("attention_norm", "qkv", "attention", "wo", "ffn_norm", "ffn_up", "ffn_down"),
           1, "normed input, attention output"),
         b("q", act, 4, n * c.n_heads * c.head_dim, ("qkv", "attention"), 4, "query"),
         b("k", act, 4, n * c.kv_dim, ("qkv",), 5, "this position's key"),

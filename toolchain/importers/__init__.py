@@ -26,13 +26,14 @@ def read_gguf(path: Path) -> Model:
 FORMATS = [
     ("GGUF", is_gguf, read_gguf),
     ("PyTorch (llama2.c train.py .pt, Meta consolidated.*.pth)", pytorch.is_torch_file, pytorch.read_torch_file),
-    ("Hugging Face LlamaForCausalLM", hf.is_hf, hf.read_hf),
+    ("Hugging Face (Llama, Qwen2, Qwen3, Gemma 3)", hf.is_hf, hf.read_hf),
     ("Meta params.json directory", meta.is_meta, meta.read_meta),
     ("llama2.c versioned", llama2c.is_versioned, llama2c.read_llama2c),
     ("llama2.c legacy", llama2c.is_legacy, llama2c.read_llama2c),
 ]
 EXPECTED = ("a llama2.c .bin or train.py .pt, a Meta directory (params.json + consolidated.*.pth), "
-            "a Hugging Face Llama directory (config.json + safetensors) or a llama GGUF")
+            "a Hugging Face Llama, Qwen2, Qwen3 or Gemma 3 directory (config.json + safetensors) or a GGUF of "
+            "one of them")
 
 
 def load_checkpoint(path: Path | str) -> Model:

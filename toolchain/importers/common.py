@@ -145,6 +145,39 @@ def llama3_scaling(head_dim: int, rope_theta: float, scaling: dict, path: Path) 
     return llama3_rope_factors(head_dim, rope_theta, factor, low, high, original)
 
 
+def unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
+    """Undoes HF's permutation of wq / wk rows (and of their biases and q/k norms): within
+    each head HF keeps the even rotary components first, then the odd ones (rotate_half's
+    RoPE); Meta interleaves them."""
+    rows = w.shape[0]
+    return w.reshape(n_heads, 2, rows // n_heads // 2, -1).transpose(0, 2, 1, 3).reshape(w.shape)
+
+
+def interleave_rotary(state: dict[str, np.ndarray], n_heads: int, n_kv_heads: int) -> None:
+    """`state`'s q and k rows (Meta's names) from rotate_half's order to Meta's adjacent pairs,
+    in place: the matrices and biases per head, the per-head norms as one head. Tensors of a
+    shape that does not split so are left for the shape check to name."""
+    for name, t in state.items():
+        if name.endswith(("attention.q_norm.weight", "attention.k_norm.weight")):
+            heads = 1
+        elif name.endswith(("attention.wq.weight", "attention.wq.bias")):
+            heads = n_heads
+        elif name.endswith(("attention.wk.weight", "attention.wk.bias")):
+            heads = n_kv_heads
+        else:
+            continue
+        if t.ndim in (1, 2) and heads > 0 and t.shape[0] % (2 * heads) == 0:
+            state[name] = unpermute(t, heads)
+
+
+def shift_norms(state: dict[str, np.ndarray]) -> None:
+    """Gemma's RMSNorms scale by 1 + w: stored as 1 + w (in float32, as transformers adds
+    them), they are plain RMSNorms, as llama.cpp's converter stores them too."""
+    for name, t in state.items():
+        if name.endswith("norm.weight"):
+            state[name] = t + np.float32(1)
+
+
 def check_zip(path: Path) -> None:
     """Reads every member of a torch.save archive against its CRC-32, which torch.load
     never checks: a flipped byte in the weights would otherwise load as a weight."""

@@ -173,18 +173,6 @@ static void matmul_job(MatmulJob *job) {
     parallel_for(matmul_blocks, job, n, (long)rows * job->cols * job->tokens);
 }
 
-#if LLM_FFN_GELU
-/* Gemma's gating, gate[i] = gelu(gate[i]) * up[i], GELU by its tanh approximation as
- * PyTorch's approximate="tanh" computes it: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-static void geglu_f32(float *gate, const float *up, int n) {
-    const float beta = 0.7978845608028654f, kappa = 0.044715f;
-    for (int i = 0; i < n; i++) {
-        const float x = gate[i], inner = beta * (x + kappa * (x * x * x));
-        gate[i] = 0.5f * x * (1.0f + tanhf(inner)) * up[i];
-    }
-}
-#endif
-
 /* The SwiGLU feed-forward's first half, hb = silu(w1 x) * (w3 x), as one parallel
  * loop over hidden row blocks: each thread takes the same blocks of w1 and w3 and
  * gates its own rows, so no thread waits for the gating (0.25 ms of exp_f32 per
@@ -283,7 +271,7 @@ static const float *classify(float *x) {
     matmul(llm_state.logits, x, &w->output, LLM_VOCAB_SIZE, LLM_DIM, 1);
 #if LLM_FINAL_SOFTCAP
     for (int i = 0; i < LLM_VOCAB_SIZE; i++) {
-        llm_state.logits[i] = tanhf(llm_state.logits[i] / LLM_FINAL_SOFTCAP_VALUE) * LLM_FINAL_SOFTCAP_VALUE;
+        llm_state.logits[i] = tanh_f32(llm_state.logits[i] / LLM_FINAL_SOFTCAP_VALUE) * LLM_FINAL_SOFTCAP_VALUE;
     }
 #endif
     return llm_state.logits;

@@ -162,6 +162,24 @@ def test_exp_f32_within_two_ulp(kernels):
     assert kernels.exp_f32(100.0) == float("inf")
 
 
+def test_tanh_f32_close_and_geglu_from_it(kernels):
+    """tanh from exp_f32 (the boards' C libraries' tanhf differ): within 2^-23 of the
+    true value, and 4 ulp of it near 0 too; Gemma's GELU gate computed from it."""
+    kernels.tanh_f32.argtypes = [ctypes.c_float]
+    kernels.tanh_f32.restype = ctypes.c_float
+    xs = np.concatenate([np.linspace(-12.0, 12.0, 20001), np.geomspace(1e-30, 0.2, 2001)]).astype(np.float32)
+    for x in np.concatenate([xs, -xs]):
+        want = np.float32(np.tanh(np.float64(x)))
+        assert abs(kernels.tanh_f32(float(x)) - np.tanh(np.float64(x))) <= max(4 * np.spacing(abs(want)), 2.0 ** -23), x
+    assert kernels.tanh_f32(100.0) == 1.0 and kernels.tanh_f32(-100.0) == -1.0
+    kernels.geglu_f32.argtypes = kernels.swiglu_f32.argtypes
+    rng = np.random.default_rng(5)
+    h, h3 = (rng.standard_normal(300) * 4.0).astype(np.float32), rng.standard_normal(300).astype(np.float32)
+    want = 0.5 * h.astype(np.float64) * (1 + np.tanh(np.sqrt(2 / np.pi) * (h + 0.044715 * h.astype(np.float64) ** 3))) * h3
+    kernels.geglu_f32(h, h3, h.size)
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
+
+
 def test_f16_conversion_matches_ieee(kernels):
     kernels.f32_to_f16.argtypes = [ctypes.c_float]
     kernels.f32_to_f16.restype = ctypes.c_uint16

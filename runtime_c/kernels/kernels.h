@@ -353,6 +353,8 @@ void value_sums_i8_neon(float *out, const float *att, const int8_t *values, int 
 
 /* SwiGLU's gate in place: h[i] = silu(h[i]) * h3[i], silu(g) = g / (1 + e^-g). */
 void swiglu_f32(float *h, const float *h3, int n);
+/* Gemma's gate in place (GeGLU): h[i] = gelu(h[i]) * h3[i], GELU by its tanh approximation. */
+void geglu_f32(float *h, const float *h3, int n);
 
 /* softmax_f32 and swiglu_f32, bit for bit, with AVX2 (x86-64) or NEON (AArch64):
  * eight or four exponentials at a time (exp_f32_simd.h), the softmax's sum still
@@ -527,6 +529,8 @@ void rope_f32(float *v, int n_heads, int head_dim, const float *cos, const float
 /* e^x to within 2 ulp, from basic arithmetic only: libm's expf differs between
  * C libraries, and the boards must agree bit for bit. */
 float exp_f32(float x);
+/* tanh(x) from exp_f32, for the same reason. */
+float tanh_f32(float x);
 
 /* In-place Walsh-Hadamard transform of x[n], n a power of two, unnormalised
  * (applying it twice multiplies by n). */

@@ -177,6 +177,7 @@ typedef struct {
     uint32_t group_size;
     uint32_t kv;        /* 0 = f32, 1 = f16, 2 = q8 */
     uint32_t tokenizer; /* 0 = sentencepiece, 1 = tiktoken */
+    uint32_t arch;      /* LLM_ARCH_DIGEST: the options beyond Llama's, 0 for a Llama */
 } ImageHeader;
 
 /* The weight image linked in (llm_image.S), and its end: llm_init checks the

@@ -22,7 +22,7 @@ from toolchain.host.emulator import Emulator
 from toolchain.importers.tokenizer import load_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = struct.Struct("<8s13I")  # runtime_c/model.h: ImageHeader
+HEADER = struct.Struct("<8s14I")  # runtime_c/model.h: ImageHeader
 ERR_IMAGE, ERR_ARG, ERR_CORRUPT = -1, -5, -6
 PAGE = 4096
 
@@ -161,7 +161,7 @@ def test_image_check_accepts_the_image_and_refuses_its_header_changed(img, image
     flipped[len(image) // 2] ^= 0x10
     assert img.check(flipped, fix_crc=False) == ERR_CORRUPT
     header = HEADER.unpack_from(image)
-    for field in range(1, 14):  # version, size and every shape field: the CRC fixed up, still refused
+    for field in range(1, 15):  # version, size, every shape field, arch: the CRC fixed up, still refused
         changed = list(header)
         changed[field] += 1
         data = bytearray(image)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import reprlib
+import zlib
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -76,6 +77,15 @@ class ModelConfig:
         """Nothing but Llama's architecture: a build carries none of the other families' code."""
         return self.q_dim == self.dim and all(getattr(self, f.name) == f.default for f in fields(self)
                                               if f.name in FAMILY_OPTIONS and f.name != "head_dim")
+
+    @property
+    def arch_digest(self) -> int:
+        """The family options as one number the image header carries (0 for a Llama),
+        so that a build refuses a separate weight image of another architecture with
+        the same sizes."""
+        if self.is_llama:
+            return 0
+        return zlib.crc32(repr([(name, getattr(self, name)) for name in sorted(FAMILY_OPTIONS)]).encode()) or 1
 
     @staticmethod
     def ffn_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float | None = None) -> int:

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from .spec import CompileSpec
 
 MAGIC = b"LLMTOOL\0"
-VERSION = 1
-HEADER = struct.Struct("<8s13I")  # runtime_c/model.h: ImageHeader
+VERSION = 2  # 2: the header records the architecture (arch)
+HEADER = struct.Struct("<8s14I")  # runtime_c/model.h: ImageHeader
 ALIGN = 64  # a cache line: every tensor starts on one
 
 
@@ -160,7 +160,7 @@ def layout_image(qm: QuantizedModel, spec: CompileSpec) -> ImageLayout:
     offsets, size = _aligned_offsets(entries)
     header = HEADER.pack(MAGIC, VERSION, size, cfg.dim, cfg.hidden_dim, cfg.n_layers, cfg.n_heads,
                          cfg.n_kv_heads, cfg.vocab_size, context, QUANT_MODES.index(qm.mode), qm.group_size,
-                         KV_MODES.index(spec.kv), tok.kind_index)
+                         KV_MODES.index(spec.kv), tok.kind_index, cfg.arch_digest)
     return ImageLayout(arrays, offsets, size, header)
 
 

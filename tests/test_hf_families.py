@@ -208,20 +208,22 @@ def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
             assert float(np.abs(np.stack(got) - want[19:]).max()) <= 1e-4
 
 
-@pytest.mark.slow  # a cross build and QEMU
-def test_gemma3_greedy_text_on_rpi4_is_the_emulators(saved, tmp_path):
-    """Gemma 3's shape in q8 (the family with the most code of its own) on a Raspberry Pi 4
-    under QEMU prints the host emulator's greedy text, token for token."""
-    source, checkpoint = saved("Gemma-3-270M")
+@pytest.mark.slow  # cross builds and QEMU
+@pytest.mark.parametrize("family", FAMILIES)
+def test_greedy_text_on_rpi4_and_rpi5_is_the_emulators(saved, tmp_path, family):
+    """Each family's shape in q8 on a Raspberry Pi 4 (NEON) and 5 (dot product) under
+    QEMU prints the host emulator's greedy text, token for token."""
+    source, checkpoint = saved(family)
     model = load_checkpoint(checkpoint)
     tokenizer = synthetic_tokenizer(model.config.vocab_size)
-    outs = {}
-    for board in ("host", "rpi4"):
-        outs[board] = tmp_path / board
-        compile_project(model, tokenizer, board, outs[board], quant="q8", context=64)
-    text = Emulator(outs["host"]).generate("Once upon a time", steps=48, temperature=0.0).text.decode()
+    host = tmp_path / "host"
+    compile_project(model, tokenizer, "host", host, quant="q8", context=64)
+    text = Emulator(host).generate("Once upon a time", steps=48, temperature=0.0).text.decode()
     assert len(text) > 40
-    build_project(outs["rpi4"])
-    result = run_project(outs["rpi4"], "Once upon a time", steps=48, temperature=0.0, capture=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == text + "\n"
+    for board in ("rpi4", "rpi5"):
+        compile_project(model, tokenizer, board, tmp_path / board, quant="q8", context=64)
+        build_project(tmp_path / board)
+        result = run_project(tmp_path / board, "Once upon a time", steps=48, temperature=0.0, capture=True,
+                             timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == text + "\n", board

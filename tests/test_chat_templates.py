@@ -8,68 +8,34 @@ import subprocess
 import sys
 
 import pytest
-import sentencepiece as spm
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer
 from transformers import PreTrainedTokenizerFast
-from transformers.convert_slow_tokenizer import generate_merges
 
 from chat_templates import GEMMA3, QWEN25, QWEN3_GENERATION, SMOLLM2, ZEPHYR
+from test_tokenizer_json import BYTE_LEVEL, sentencepiece_style
 from toolchain.errors import ToolchainError
 from toolchain.host.encode import host_encoder
 from toolchain.importers.chat_template import recognise
 from toolchain.importers.tokenizer import load_tokenizer
-from toolchain.importers.tokenizer_json import PATTERNS
-from toolchain.train.corpus import make_stories
 
 SYSTEM = "You are a kind storyteller."
 FIRST, REPLY, SECOND = "Tell me a story about a cat.", "Once upon a time, a cat sat on a mat.", " What did it eat? "
-CHATML = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-QWEN2 = next(regex for regex, name in PATTERNS.items() if name == "qwen2")
 
 
-def byte_level(pre_tokenizer, normalizer=None) -> Tokenizer:
-    """A small byte-level BPE trained on generated stories, ChatML's tokens first."""
-    tk = Tokenizer(models.BPE())
-    tk.pre_tokenizer = pre_tokenizer
-    if normalizer is not None:
-        tk.normalizer = normalizer
-    tk.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=1000, special_tokens=CHATML, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tk.train_from_iterator(make_stories(100) + [SYSTEM, FIRST, REPLY, SECOND], trainer)
-    return tk
-
-
-def smollm2() -> Tokenizer:
-    return byte_level(pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                               pre_tokenizers.ByteLevel(add_prefix_space=False)]))
-
-
-def qwen2() -> Tokenizer:
-    return byte_level(pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(QWEN2), behavior="isolated"),
-                                               pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]),
-                      normalizers.NFC())
-
-
-def gemma(shared_models) -> Tokenizer:
+def gemma(llama2) -> Tokenizer:
     """Llama 2's vocabulary in Gemma's tokenizer.json pipeline (no dummy prefix, byte
     fallback), with Gemma's <bos>, <eos> and turn tokens added after it."""
-    sp = spm.SentencePieceProcessor(model_file=str(shared_models / "llama2-tokenizer.model"))
-    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
-    merges = sorted(generate_merges(vocab, None), key=lambda m: (vocab[m[0] + m[1]], len(m[0])))
-    tk = Tokenizer(models.BPE(vocab, merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
-    tk.normalizer = normalizers.Replace(" ", "▁")
-    tk.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous")
+    tk = sentencepiece_style(llama2, "gemma")
     tk.add_special_tokens([AddedToken(s, normalized=False, special=True)
-                           for s in ("<unk>", "<s>", "</s>", "<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>")])
+                           for s in ("<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>")])
     return tk
 
 
-# (the tokenizer, its template, BOS, EOS and the token a reply ends at)
+# (the tokenizer, made with pytest's request, its template, BOS, EOS and the token a reply ends at)
 MODELS = {
-    "smollm2": (lambda _: smollm2(), SMOLLM2, "<|im_start|>", "<|im_end|>", "<|im_end|>"),
-    "qwen2.5": (lambda _: qwen2(), QWEN25, None, "<|im_end|>", "<|im_end|>"),
-    "gemma3": (gemma, GEMMA3, "<bos>", "<eos>", "<end_of_turn>"),
+    "smollm2": (lambda _: BYTE_LEVEL["gpt2-digits"](), SMOLLM2, "<|im_start|>", "<|im_end|>", "<|im_end|>"),
+    "qwen2.5": (lambda _: BYTE_LEVEL["qwen2"](), QWEN25, None, "<|im_end|>", "<|im_end|>"),
+    "gemma3": (lambda request: gemma(request.getfixturevalue("llama2")), GEMMA3, "<bos>", "<eos>", "<end_of_turn>"),
 }
 
 
@@ -83,9 +49,9 @@ def saved(tk: Tokenizer, template: str, bos: str | None, eos: str, directory):
 
 
 @pytest.mark.parametrize("model", list(MODELS))
-def test_chat_tokens_equal_apply_chat_template(model, shared_models, encoder_cache, tmp_path):
+def test_chat_tokens_equal_apply_chat_template(model, request, encoder_cache, tmp_path):
     make, template, bos, eos, end = MODELS[model]
-    tk = make(shared_models)
+    tk = make(request)
     emu = host_encoder(saved(tk, template, bos, eos, tmp_path / model))
     reference = PreTrainedTokenizerFast(tokenizer_object=tk, chat_template=template, bos_token=bos, eos_token=eos)
 
@@ -116,14 +82,14 @@ def test_recognised_data(tmp_path):
 
 
 def test_without_a_template_the_kind_chooses(tmp_path, encoder_cache):
-    directory = saved(smollm2(), SMOLLM2, None, "<|im_end|>", tmp_path / "smol")
+    directory = saved(BYTE_LEVEL["gpt2-digits"](), SMOLLM2, None, "<|im_end|>", tmp_path / "smol")
     (directory / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<|im_end|>"}))
     tok = load_tokenizer(directory)
     assert tok.chat is None and tok.chat_format.family == "llama3"
 
 
 def test_an_unknown_template_compiles_and_chat_refuses(tmp_path, encoder_cache):
-    directory = saved(smollm2(), ZEPHYR, None, "<|im_end|>", tmp_path / "zephyr")
+    directory = saved(BYTE_LEVEL["gpt2-digits"](), ZEPHYR, None, "<|im_end|>", tmp_path / "zephyr")
     emu = host_encoder(directory)
     assert emu.encode("Hi", bos=False)  # the build works
     with pytest.raises(ToolchainError, match="chat_template is none of ChatML, Gemma, Llama 3 or Llama 2"):

@@ -245,7 +245,7 @@ class Emulator:
         """Answers one user turn after the conversation in positions 0..pos-1: the
         reply's text and the next turn's position."""
         check_sampling(temperature, topp, seed)
-        whitespace = b" \t\n\v\f\r"  # what llm_chat_encode strips
+        whitespace = b" \t\n\v\f\r"  # what llm_chat_encode may strip: a lower bound before encoding
         text_bytes = len(utf8(user).strip(whitespace)) + (len(utf8(system).strip(whitespace)) if pos == 0 else 0)
         if -(-text_bytes // self.max_token_length) >= self.context - pos:  # too long before it is encoded
             raise ToolchainError(f"the conversation is longer than the context of this build "

@@ -98,5 +98,6 @@ def recognise(template, config: dict) -> ChatFormat:
         return ChatFormat(family)
     try:
         return _chatml(template, config)
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as e:
-        return ChatFormat("unknown", refusal=f"chat_template does not render ({type(e).__name__}: {e})")
+    except Exception as e:  # the file's own code failed, however it did (an index, a raise_exception): refused
+        why = " ".join(str(e).split())  # one line
+        return ChatFormat("unknown", refusal=f"chat_template does not render ({type(e).__name__}: {why})")

@@ -174,7 +174,6 @@ int llm_chat_encode(const char *system, const char *user, int first, char *scrat
     if (!fits) return -LLM_ERR_TOO_LONG;
     return llm_encode(scratch, 1, 0, tokens, max_tokens);
 }
-
 #else
 /* a template llmtool does not know: llm_chat_refusal says why */
 int llm_chat_encode(const char *system, const char *user, int first, char *scratch, int scratch_size,
@@ -184,15 +183,13 @@ int llm_chat_encode(const char *system, const char *user, int first, char *scrat
 }
 #endif
 
+const char *llm_chat_refusal(void) {
 #ifdef LLM_CHAT_REFUSAL
-const char *llm_chat_refusal(void) {
     return LLM_CHAT_REFUSAL;
-}
 #else
-const char *llm_chat_refusal(void) {
     return NULL;
-}
 #endif
+}
 
 /* The reply's end: the family's end-of-turn token (looked up once) or EOS; Llama 2's
  * EOS or BOS. */

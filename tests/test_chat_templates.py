@@ -81,11 +81,17 @@ def test_recognised_data(tmp_path):
     assert odd.family == "unknown" and "another layout" in odd.refusal
 
 
-def test_without_a_template_the_kind_chooses(tmp_path, encoder_cache):
+def test_the_template_chooses_and_without_one_the_kind(tmp_path):
     directory = saved(BYTE_LEVEL["gpt2-digits"](), SMOLLM2, None, "<|im_end|>", tmp_path / "smol")
+    assert load_tokenizer(directory).chat_format.family == "chatml"  # a tiktoken kind: Llama 3's without it
     (directory / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<|im_end|>"}))
+    (directory / "chat_template.jinja").write_text(GEMMA3)  # where transformers now saves it
+    assert load_tokenizer(directory).chat_format.family == "gemma"
+    (directory / "chat_template.jinja").unlink()
     tok = load_tokenizer(directory)
     assert tok.chat is None and tok.chat_format.family == "llama3"
+    llama2 = "{{ bos_token + '[INST] ' + messages[0]['content'] + ' [/INST]' }}"
+    assert recognise(llama2, {}).family == "llama2"
 
 
 def test_an_unknown_template_compiles_and_chat_refuses(tmp_path, encoder_cache):

@@ -111,16 +111,23 @@ const char *llm_decode(int prev_token, int token);
 int llm_generate(const int *prompt, int n_prompt, int steps, float temperature,
                  float topp, uint64_t seed, llm_token_callback callback, void *user);
 
-/* Chat, in the model's template: Llama 2's "[INST] ... [/INST]" (with "<<SYS>>" on the
- * first turn) for a SentencePiece vocabulary, Llama 3's header tokens and
- * <|eot_id|> for a tiktoken one. llm_chat_encode writes one user turn's tokens
- * (`first`: the conversation's first turn, which starts with BOS and carries the
- * system prompt, if any); `scratch` is the caller's buffer for the rendered text,
- * at least strlen(system) + strlen(user) + 40 bytes. The rendered text is encoded
- * as llm_encode encodes (in its merge workspace). Returns the token count or
- * -LLM_ERR_*. */
+/* Chat, in the model's template, the layout the compile recognised in its
+ * chat_template (docs/chat.md): Llama 2's "[INST] ... [/INST]" (with "<<SYS>>" on the
+ * first turn), Llama 3's header tokens, ChatML's <|im_start|> turns or Gemma's
+ * <start_of_turn> turns; without a chat_template Llama 2's for a SentencePiece
+ * vocabulary, Llama 3's for a tiktoken one. llm_chat_encode writes one user turn's tokens
+ * (`first`: the conversation's first turn, which carries the BOS the template has and
+ * the system prompt, if any: NULL or "" for the template's own); `scratch` is the
+ * caller's buffer for the rendered text, at least strlen(system) + strlen(user) +
+ * LLM_CHAT_TEMPLATE_BYTES (llm_config.h) bytes. The rendered text is encoded as
+ * llm_encode encodes (in its merge workspace). Returns the token count or -LLM_ERR_*
+ * (-LLM_ERR_ARG for a template llmtool does not know: llm_chat_refusal). */
 int llm_chat_encode(const char *system, const char *user, int first, char *scratch, int scratch_size,
                     int *tokens, int max_tokens);
+
+/* NULL when chat works in this build; else one line saying why not (a chat_template
+ * the compile did not recognise). */
+const char *llm_chat_refusal(void);
 
 /* Runs a turn's tokens from position `pos` (the conversation so far fills 0..pos-1),
  * then samples the reply until the end-of-turn token (run too, so the next turn

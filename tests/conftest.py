@@ -17,6 +17,18 @@ def shared_models() -> Path:
 
 
 @pytest.fixture(scope="session")
+def llama2(shared_models):
+    """Llama 2's SentencePiece model as transformers converts it (TinyLlama's tokenizer.json):
+    its vocabulary and merges, every split of every token a merge, ranked by token."""
+    import sentencepiece as spm
+    from transformers.convert_slow_tokenizer import generate_merges
+
+    sp = spm.SentencePieceProcessor(model_file=str(shared_models / "llama2-tokenizer.model"))
+    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
+    return vocab, generate_merges(vocab, None)
+
+
+@pytest.fixture(scope="session")
 def tok300(tmp_path_factory) -> Path:
     """A llama2.c tokenizer.bin of 300 synthetic tokens, for the small random models."""
     from synthetic import synthetic_tokenizer

@@ -8,10 +8,9 @@ import random
 import unicodedata
 
 import pytest
-import sentencepiece as spm
 from click.testing import CliRunner
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-from transformers.convert_slow_tokenizer import TikTokenConverter, generate_merges
+from transformers.convert_slow_tokenizer import TikTokenConverter
 
 from toolchain.cli import main
 from toolchain.errors import ToolchainError
@@ -88,15 +87,6 @@ def test_byte_level_bpe_equals_tokenizers(pattern, encoder_cache, tmp_path):
     # special tokens inside text are cut out whole, wherever their ids are
     assert emulator.encode(f"<|im_start|>user\nHi{TOOL}<|im_end|>", bos=False)[:1] == [1]
     assert emulator.encode(f"Hi{TOOL}<|im_end|>", bos=False)[-2:] == [tok.vocab_size - 1, 2]
-
-
-@pytest.fixture(scope="module")
-def llama2(shared_models):
-    """Llama 2's SentencePiece model as transformers converts it (TinyLlama's tokenizer.json):
-    every split of every token a merge, ranked by token."""
-    sp = spm.SentencePieceProcessor(model_file=str(shared_models / "llama2-tokenizer.model"))
-    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
-    return vocab, generate_merges(vocab, None)
 
 
 def sentencepiece_style(llama2, prepend: str, ties: str = "shorter-left") -> Tokenizer:

@@ -147,10 +147,10 @@ class MemoryPlan:
 SYSTEM_PROMPT_BYTES = 256  # a serial console's /system, its NUL included
 
 
-def chat_text_bytes(cmdline_bytes: int) -> int:
+def chat_text_bytes(cmdline_bytes: int, template_bytes: int) -> int:
     """llm_chat_encode's scratch for a console line and the system prompt: the two
-    texts and the template's own at most 40 bytes."""
-    return cmdline_bytes + SYSTEM_PROMPT_BYTES + 40
+    texts and the template's own bytes (ChatFormat.template_bytes)."""
+    return cmdline_bytes + SYSTEM_PROMPT_BYTES + template_bytes
 
 
 def widest_input(spec: CompileSpec) -> int:
@@ -226,7 +226,8 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
         # a serial console's chat: the system prompt, kept for the conversation, and a
         # turn rendered in the model's template (llm_chat_encode's scratch) while encoding
         wanted += [b("system_prompt", "char", 1, SYSTEM_PROMPT_BYTES, ALWAYS, 33, "chat: system prompt"),
-                   b("chat_text", "char", 1, chat_text_bytes(cmdline), ("encode",), 32, "chat: the turn's text")]
+                   b("chat_text", "char", 1, chat_text_bytes(cmdline, spec.chat_template_bytes), ("encode",), 32,
+                     "chat: the turn's text")]
     return wanted, prompt_capacity, cmdline
 
 

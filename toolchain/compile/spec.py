@@ -12,6 +12,7 @@ from .layout import WeightLayout
 from ..choices import KV_MODES, MAX_CONTEXT, PACKAGES
 from ..config import ModelConfig
 from ..errors import ToolchainError
+from ..importers.chat_template import TEMPLATE_BYTES
 from ..importers.tokenizer import Tokenizer
 from .quantize import check_group_size
 from .weights import check_weights_options
@@ -116,6 +117,11 @@ class CompileSpec:
     @property
     def max_token_length(self) -> int:
         return self.tokenizer.max_token_length if self.tokenizer is not None else ESTIMATED_TOKEN_LENGTH
+
+    @property
+    def chat_template_bytes(self) -> int:
+        """A rendered chat turn's bytes besides its two texts (the planned scratch's share)."""
+        return self.tokenizer.chat_format.template_bytes if self.tokenizer is not None else TEMPLATE_BYTES
 
     def at(self, context: int) -> CompileSpec:
         """The same compile with another context."""

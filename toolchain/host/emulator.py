@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +117,7 @@ class Emulator:
                                        ctypes.c_float, ctypes.c_float, ctypes.c_uint64,
                                        TOKEN_CALLBACK, ctypes.c_void_p]
         lib.llm_strerror.restype = ctypes.c_char_p
+        lib.llm_chat_refusal.restype = ctypes.c_char_p
         self.lib = lib
         if self.manifest.get("weights", {}).get("mode") == "separate":
             # no image linked in (compile --weights separate): the project's, kept alive with the library
@@ -147,19 +149,24 @@ class Emulator:
         data = utf8(text) if isinstance(text, str) else text
         capacity = len(data) + 3
         buf = (ctypes.c_int * capacity)()
-        # The planned merge workspace holds a node per slot of the board's prompt
-        # (llm.h: up to strlen + 2 are needed); longer text gets one of its own size,
-        # lent for this call only.
-        workspace = None
-        if len(data) + 2 > self.prompt_capacity:
-            workspace = ctypes.create_string_buffer(self.lib.llm_encode_workspace_size(len(data)))
-            self.lib.llm_encode_workspace(workspace, len(workspace))
-        try:
+        with self._workspace_for(len(data)):
             n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
-        finally:
-            if workspace is not None:
-                self.lib.llm_encode_workspace(None, 0)
         return list(buf[:self._check(n)])
+
+    @contextmanager
+    def _workspace_for(self, n_bytes: int):
+        """The planned merge workspace holds a node per slot of the board's prompt
+        (llm.h: up to strlen + 2 are needed); longer text gets one of its own size,
+        lent for the encoding inside the `with` only."""
+        if n_bytes + 2 <= self.prompt_capacity:
+            yield
+            return
+        workspace = ctypes.create_string_buffer(self.lib.llm_encode_workspace_size(n_bytes))
+        self.lib.llm_encode_workspace(workspace, len(workspace))
+        try:
+            yield
+        finally:
+            self.lib.llm_encode_workspace(None, 0)
 
     def decode(self, prev_token: int, token: int) -> bytes:
         piece = self.lib.llm_decode(prev_token, token)
@@ -214,14 +221,23 @@ class Emulator:
         return gen
 
 
+    def check_chat(self) -> None:
+        """Chat refuses a chat_template the compile did not recognise (llm_chat_refusal)."""
+        refusal = self.lib.llm_chat_refusal()
+        if refusal is not None:
+            raise ToolchainError(refusal.decode())
+
     def chat_tokens(self, system: str, user: str, first: bool) -> list[int]:
         """One user turn in the model's chat template (llm_chat_encode)."""
+        self.check_chat()
         system_b, user_b = utf8(system), utf8(user)
-        capacity = len(system_b) + len(user_b) + 64  # bytes of text, and at most one token per byte
+        # bytes of text, and at most one token per byte
+        capacity = len(system_b) + len(user_b) + self.manifest["tokenizer"].get("chat_template_bytes", 40) + 24
         scratch = ctypes.create_string_buffer(capacity)
         buf = (ctypes.c_int * capacity)()
-        n = self._check(self.lib.llm_chat_encode(system_b, user_b, int(first), scratch, len(scratch),
-                                                 buf, capacity))
+        with self._workspace_for(capacity):
+            n = self._check(self.lib.llm_chat_encode(system_b, user_b, int(first), scratch, len(scratch),
+                                                     buf, capacity))
         return list(buf[:n])
 
     def chat_turn(self, system: str, user: str, pos: int, temperature: float = 1.0, topp: float = 0.9,
@@ -229,7 +245,7 @@ class Emulator:
         """Answers one user turn after the conversation in positions 0..pos-1: the
         reply's text and the next turn's position."""
         check_sampling(temperature, topp, seed)
-        whitespace = b" \t\n\v\f\r"  # what llm_chat_encode strips
+        whitespace = b" \t\n\v\f\r"  # what llm_chat_encode may strip: a lower bound before encoding
         text_bytes = len(utf8(user).strip(whitespace)) + (len(utf8(system).strip(whitespace)) if pos == 0 else 0)
         if -(-text_bytes // self.max_token_length) >= self.context - pos:  # too long before it is encoded
             raise ToolchainError(f"the conversation is longer than the context of this build "
@@ -258,6 +274,7 @@ def chat(out: Path, system: str, prompt: str, temperature: float, topp: float, s
     turn; user turns from `lines` (default stdin), the first from `prompt` if given."""
     check_sampling(temperature, topp, seed)
     emulator = Emulator(out)
+    emulator.check_chat()
     lines = iter(lines if lines is not None else sys.stdin)
     seed = seed or time.time_ns() // 1_000_000 or 1
     out_stream = sys.stdout.buffer

@@ -70,9 +70,10 @@ def host_encoder(tokenizer: Path | Tokenizer) -> Emulator:
         if not tokenizer.is_file():
             raise ToolchainError(f"{tokenizer}: no such file")
         content = tokenizer.read_bytes()
-        beside = tokenizer.with_name("tokenizer_config.json")  # a tokenizer.json's BOS and EOS
-        if beside.is_file():
-            content += beside.read_bytes()
+        for name in ("tokenizer_config.json", "chat_template.jinja"):  # a tokenizer.json's BOS, EOS, chat
+            beside = tokenizer.with_name(name)
+            if beside.is_file():
+                content += beside.read_bytes()
     out = cache_root() / "tokenizers" / _cache_key(content)
     with _locked(out):
         if not (out / MANIFEST).is_file():

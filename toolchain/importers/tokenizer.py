@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ..compile.outdir import file_mode
 from ..errors import ToolchainError
+from .chat_template import ChatFormat, by_kind
 
 TOKENIZER_KINDS = ("sentencepiece", "tiktoken")  # ImageHeader.tokenizer and LLM_TOKENIZER_KIND order
 # The byte-level pre-tokenizer patterns the C matches by hand (LLM_PRETOKENIZER order);
@@ -78,6 +79,12 @@ class Tokenizer:
     extra_merges: list[tuple[int, int, float]] = field(default_factory=list)
     # which of two pairs making the same token merges first: one of MERGE_TIES
     merge_ties: str = "leftmost"
+    # the chat layout tokenizer_config.json's chat_template names; None: by kind (chat_format)
+    chat: ChatFormat | None = None
+
+    @property
+    def chat_format(self) -> ChatFormat:
+        return self.chat if self.chat is not None else by_kind(self.kind)
 
     @property
     def vocab_size(self) -> int:

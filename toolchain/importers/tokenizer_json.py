@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 from ..errors import ToolchainError
+from .chat_template import ChatFormat, recognise
 from .tokenizer import Tokenizer
 
 SPACE_MARK = "\u2581"  # SentencePiece's '▁'
@@ -229,19 +230,38 @@ class _Reader:
             raise self.error(f"special token {name!r} is not in the vocabulary")
         return None if name is None else ids[name]
 
+    def config(self) -> dict:
+        """tokenizer_config.json beside the file, if there is one."""
+        config_path = self.path.with_name("tokenizer_config.json")
+        if not config_path.is_file():
+            return {}
+        try:
+            config = json.loads(config_path.read_text())
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ToolchainError(f"{config_path}: not valid JSON ({e})") from None
+        if not isinstance(config, dict):
+            raise ToolchainError(f"{config_path}: not a tokenizer_config.json (no object)")
+        return config
+
+    def chat_format(self) -> ChatFormat | None:
+        """The layout of the chat_template in tokenizer_config.json, or in chat_template.jinja
+        beside it (where transformers now saves it); None without one."""
+        config = self.config()
+        jinja_path = self.path.with_name("chat_template.jinja")
+        if "chat_template" in config:
+            return recognise(config["chat_template"], config)
+        if jinja_path.is_file():
+            try:
+                return recognise(jinja_path.read_text(), config)
+            except UnicodeDecodeError:
+                raise ToolchainError(f"{jinja_path}: not UTF-8 text") from None
+        return None
+
     def bos_eos(self, ids: dict[str, int]) -> tuple[int, int]:
         """From tokenizer_config.json beside the file, else the post-processor's template
         (a special token before the text is BOS, one after it EOS), else the usual names;
         without a BOS (GPT-2, Qwen), the EOS (<|endoftext|>) starts text too."""
-        config = {}
-        config_path = self.path.with_name("tokenizer_config.json")
-        if config_path.is_file():
-            try:
-                config = json.loads(config_path.read_text())
-            except (ValueError, UnicodeDecodeError) as e:
-                raise ToolchainError(f"{config_path}: not valid JSON ({e})") from None
-            if not isinstance(config, dict):
-                raise ToolchainError(f"{config_path}: not a tokenizer_config.json (no object)")
+        config = self.config()
 
         def named(key: str) -> str | None:
             value = config.get(key)
@@ -335,4 +355,4 @@ def read_tokenizer_json(data: bytes, path: Path) -> Tokenizer:
     ids = {**vocab, **{content: i for i, content in added.items()}}
     bos, eos = reader.bos_eos(ids)
     return Tokenizer(pieces, scores, bos_id=bos, eos_id=eos, special_ids=sorted(added), merge_splits=merge_splits,
-                     extra_merges=extra, merge_ties=ties, **kind)
+                     extra_merges=extra, merge_ties=ties, chat=reader.chat_format(), **kind)

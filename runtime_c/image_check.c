@@ -69,7 +69,7 @@ int image_check(const uint8_t *image, size_t bytes) {
     if (h.dim != LLM_DIM || h.hidden_dim != LLM_HIDDEN_DIM || h.n_layers != LLM_N_LAYERS ||
         h.n_heads != LLM_N_HEADS || h.n_kv_heads != LLM_N_KV_HEADS || h.vocab_size != LLM_VOCAB_SIZE ||
         h.context != LLM_CONTEXT || h.quant != LLM_QUANT_MODE || h.group_size != LLM_GROUP_SIZE ||
-        h.kv != LLM_KV_MODE || h.tokenizer != LLM_TOKENIZER_KIND || h.arch != LLM_ARCH_DIGEST) {
+        h.kv != LLM_KV_MODE || h.tokenizer != LLM_TOKENIZER_KIND || h.arch != (uint32_t)LLM_ARCH_DIGEST) {
         return -LLM_ERR_IMAGE;
     }
     const Vocab vocab = llm_vocab_at(image);

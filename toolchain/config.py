@@ -85,7 +85,8 @@ class ModelConfig:
         the same sizes."""
         if self.is_llama:
             return 0
-        return zlib.crc32(repr([(name, getattr(self, name)) for name in sorted(FAMILY_OPTIONS)]).encode()) or 1
+        digest = zlib.crc32(repr([(name, getattr(self, name)) for name in sorted(FAMILY_OPTIONS)]).encode())
+        return digest & 0x7FFFFFFF or 1  # an int in C too
 
     @staticmethod
     def ffn_hidden_dim(dim: int, multiple_of: int, ffn_dim_multiplier: float | None = None) -> int:

@@ -28,13 +28,16 @@ CHECK_C = "fuzz_config_check.c"
 def check_c(project: Path) -> str | None:
     """Compiles the project's own C (main.c, llm_test.c, llm_plan.c, llm_weights.c) with the
     Makefile's warnings and kernel flags, -fsyntax-only, plus a file asserting every
-    llm_config.h integer fits an int and every float is a finite float literal."""
+    llm_config.h integer fits an int, every float is a finite float literal and every
+    string a string literal."""
     config = (project / "llm_config.h").read_text()
     lines = ["#include <limits.h>", '#include "llm_config.h"']
     for name, value in re.findall(r"^#define (LLM_\w+) (.*?)\s*(?:/\*.*)?$", config, re.M):
         if name == "LLM_CONFIG_H":
             continue
-        if re.fullmatch(r"[-+]?[0-9.]+(e[-+]?[0-9]+)?f|[-+]?(nan|inf)f?", value.strip(), re.I):
+        if value.strip().startswith('"'):  # a chat template's text: a string literal
+            lines.append(f"const char fuzz_{name}[] = {name};")
+        elif re.fullmatch(r"[-+]?[0-9.]+(e[-+]?[0-9]+)?f|[-+]?(nan|inf)f?", value.strip(), re.I):
             lines.append(f"const float fuzz_{name} = {name};")
         else:
             bound = "UINT_MAX" if value.strip().endswith("u") else "INT_MAX"

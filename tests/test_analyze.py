@@ -131,3 +131,22 @@ def test_a_sliding_layer_reads_its_window_of_the_kv_cache():
     kv = bytes_read_per_token(a.fit, a.board, a.config, a.reads)["ram"] - a.reads.per_token(1, prompt=False)
     row = 2 * a.config.kv_dim * 4  # a position's key and value, f32
     assert kv == row * (3 * 2048 + 15 * 512)
+
+
+def test_a_tokenizer_is_counted_padded_to_the_vocabulary(shared_models, tmp_path):
+    """As compile pads it: one token short of the model's 512 counts as 512 (the empty
+    piece a byte), one more than 512 is refused."""
+    from toolchain.importers.tokenizer import Tokenizer, load_tokenizer, write_llama2c_tokenizer
+
+    full = load_tokenizer(shared_models / "tok512.bin")
+    for n, pieces in (("511", full.pieces[:511]), ("513", full.pieces + [b"extra"])):
+        write_llama2c_tokenizer(Tokenizer(pieces, (full.scores + [0.0])[:len(pieces)]), tmp_path / f"tok{n}.bin")
+
+    def tokenizer_bytes(tok):
+        return json.loads(analyze(shared_models / "stories260K.bin", "--board", "rpi4", "--tokenizer", tok,
+                                  "--json"))["flash"]["sections"]["tokenizer"]
+    dropped = len(full.pieces[511])  # the last piece's bytes; its NUL stays
+    assert tokenizer_bytes(tmp_path / "tok511.bin") == tokenizer_bytes(shared_models / "tok512.bin") - dropped
+    result = CliRunner().invoke(main, ["analyze", str(shared_models / "stories260K.bin"), "--board", "rpi4",
+                                       "--tokenizer", str(tmp_path / "tok513.bin")])
+    assert result.exit_code == 1 and "513 tokens but the model's vocabulary is 512" in result.output

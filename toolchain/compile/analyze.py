@@ -9,7 +9,7 @@ from ..boards import Board
 from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES
 from ..config import NAMED_SHAPES, ModelConfig, tensor_shapes
 from ..importers import load_checkpoint
-from ..importers.tokenizer import Tokenizer
+from ..importers.tokenizer import Tokenizer, padded
 from .auto import AutoChoice, choose, estimated_sensitivity, with_formats
 from .fit import Fit, assess, largest_batch, largest_context
 from .image import image_entries
@@ -197,6 +197,7 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
             context: int | None = None, tok: Tokenizer | None = None, weights: str = "linked",
             weights_in: str = "") -> Analysis:
     name, cfg = model_config(model)
+    tok = tok and padded(tok, cfg.vocab_size)  # as compile pads it
     spec = CompileSpec(cfg, board, quant, group_size, kv, tokenizer=tok, weights=weights, weights_in=weights_in)
     auto = None
     if quant == "auto":  # the board's room for the image, shared out by estimate (compile measures)

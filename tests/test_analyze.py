@@ -78,7 +78,75 @@ def test_a_prompt_token_reads_the_external_weights_once_a_batch(board):
     a prompt token its share of one read by the batch."""
     a = json.loads(analyze("stories15M", "--board", board, "--json"))
     sdram = next(t for t in a["tiers"] if t["kind"] == "external_ram")
-    kv = sdram["read_per_token"] - a["weights"]["bytes"]
+    read = a["weights_read_per_token"]
+    # the image less its tokenizer and RoPE tables, each read a row at a time
+    assert 0.9 * a["weights"]["bytes"] < read["layers"] + read["classifier"] < a["weights"]["bytes"]
+    kv = sdram["read_per_token"] - read["layers"] - read["classifier"]
     assert a["batch"] >= 8 and 0 <= kv < sdram["read_per_token"] / 4
-    assert sdram["read_per_prompt_token"] == a["weights"]["bytes"] // a["batch"] + kv
+    assert sdram["read_per_prompt_token"] == read["layers"] // a["batch"] + kv  # and no classifier
     assert a["estimated_prompt_tok_s"] > 4 * a["estimated_tok_s"]
+
+
+# the published models' parameter counts (their model cards')
+PUBLISHED_PARAMS = {"SmolLM2-135M": 134_515_008, "SmolLM2-360M": 361_821_120, "Qwen2.5-0.5B": 494_032_768,
+                    "Qwen3-0.6B": 596_049_920, "TinyLlama-1.1B": 1_100_048_384, "Gemma-3-270M": 268_098_176}
+
+
+@pytest.mark.parametrize("name", PUBLISHED_PARAMS)
+def test_published_models_by_name(name):
+    """Each fits a Raspberry Pi 5 at the context compile would choose; its tied
+    classifier is the embedding table, stored once and read whole a token, an untied
+    one's embedding table only a row a token."""
+    a = json.loads(analyze(name, "--board", "rpi5", "--json"))
+    assert a["fits"] and a["params"] == PUBLISHED_PARAMS[name]
+    assert a["context"] == min(4096, a["largest_context"]["f32"])  # compile's cap unless asked
+    read, sections = a["weights_read_per_token"], a["flash"]["sections"]
+    not_streamed = sections["tokenizer"] + sections["rope tables"]  # a row of each a token
+    tied = name != "TinyLlama-1.1B"
+    dim, vocab = {"SmolLM2-135M": (576, 49152), "SmolLM2-360M": (960, 49152), "Qwen2.5-0.5B": (896, 151936),
+                  "Qwen3-0.6B": (1024, 151936), "TinyLlama-1.1B": (2048, 32000), "Gemma-3-270M": (640, 262144)}[name]
+    assert vocab * dim <= read["classifier"] < 1.07 * vocab * dim  # q8: a byte a weight and its scales
+    embedding = 0 if tied else read["classifier"]  # untied: a table the size of the classifier's
+    assert abs(a["weights"]["bytes"] - (read["layers"] + read["classifier"] + embedding + not_streamed)) < 65536
+    assert read["classifier_format"] == "q8"
+    assert read["classifier_share"] == pytest.approx(read["classifier"] / (read["layers"] + read["classifier"]))
+
+
+def test_the_classifier_line():
+    out = analyze("Gemma-3-270M", "--board", "rpi4", "--quant", "q4")
+    line = next(line for line in out.splitlines() if line.startswith("classifier"))
+    assert line.startswith("classifier (q4): 90.5 MB a token, 62.") and "tied: the embedding table, stored once" in line
+    line = next(line for line in analyze("TinyLlama-1.1B", "--board", "rpi4").splitlines()
+                if line.startswith("classifier"))
+    assert line.startswith("classifier (q8): 66.4 MB a token, 6.") and "tied" not in line
+
+
+def test_a_sliding_layer_reads_its_window_of_the_kv_cache():
+    """Gemma 3 at position 2048: its 3 global layers read 2048 positions of keys and
+    values, its 15 sliding ones 512."""
+    from toolchain.boards import get_board
+    from toolchain.compile.analyze import analyze as analysis, bytes_read_per_token
+
+    a = analysis("Gemma-3-270M", get_board("rpi4"), context=4096)
+    kv = bytes_read_per_token(a.fit, a.board, a.config, a.reads)["ram"] - a.reads.per_token(1, prompt=False)
+    row = 2 * a.config.kv_dim * 4  # a position's key and value, f32
+    assert kv == row * (3 * 2048 + 15 * 512)
+
+
+def test_a_tokenizer_is_counted_padded_to_the_vocabulary(shared_models, tmp_path):
+    """As compile pads it: one token short of the model's 512 counts as 512 (the empty
+    piece a byte), one more than 512 is refused."""
+    from toolchain.importers.tokenizer import Tokenizer, load_tokenizer, write_llama2c_tokenizer
+
+    full = load_tokenizer(shared_models / "tok512.bin")
+    for n, pieces in (("511", full.pieces[:511]), ("513", full.pieces + [b"extra"])):
+        write_llama2c_tokenizer(Tokenizer(pieces, (full.scores + [0.0])[:len(pieces)]), tmp_path / f"tok{n}.bin")
+
+    def tokenizer_bytes(tok):
+        return json.loads(analyze(shared_models / "stories260K.bin", "--board", "rpi4", "--tokenizer", tok,
+                                  "--json"))["flash"]["sections"]["tokenizer"]
+    dropped = len(full.pieces[511])  # the last piece's bytes; its NUL stays
+    assert tokenizer_bytes(tmp_path / "tok511.bin") == tokenizer_bytes(shared_models / "tok512.bin") - dropped
+    result = CliRunner().invoke(main, ["analyze", str(shared_models / "stories260K.bin"), "--board", "rpi4",
+                                       "--tokenizer", str(tmp_path / "tok513.bin")])
+    assert result.exit_code == 1 and "513 tokens but the model's vocabulary is 512" in result.output

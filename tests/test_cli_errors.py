@@ -58,13 +58,15 @@ def test_versioned_magic_but_truncated(tmp_path, stories):
 
 
 def test_tokenizer_vocab_mismatch(tmp_path, stories):
+    """A tokenizer larger than the model's vocabulary is refused (a smaller one is
+    padded: test_padded_vocabulary.py)."""
     from toolchain.importers.tokenizer import Tokenizer, load_tokenizer, write_llama2c_tokenizer
     full = load_tokenizer(stories[1])
-    tok = tmp_path / "tok511.bin"
-    write_llama2c_tokenizer(Tokenizer(full.pieces[:511], full.scores[:511]), tok)
+    tok = tmp_path / "tok513.bin"
+    write_llama2c_tokenizer(Tokenizer(full.pieces + [b"extra"], full.scores + [0.0]), tok)
     out = tmp_path / "out"
     result = llmtool("compile", stories[1].parent / "stories260K.bin", "--tokenizer", tok, "-o", out)
-    assert_refused(result, out, "511 tokens but the model's vocabulary is 512")
+    assert_refused(result, out, "513 tokens but the model's vocabulary is 512")
 
 
 def test_checkpoint_passed_as_tokenizer(tmp_path, stories):

@@ -4,6 +4,7 @@ asking for what the model does not do are refused in one line naming them."""
 import ctypes
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from checkpoint_writers import write_gguf_from_hf
 from hf_families import FAMILIES, hf_logits, hf_model, save
 from synthetic import synthetic_tokenizer
 from toolchain.compile.compiler import compile_project
-from toolchain.config import Model, tensor_shapes
+from toolchain.config import PUBLISHED_SHAPES, Model, tensor_shapes
 from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
 from toolchain.importers import load_checkpoint
@@ -227,3 +228,20 @@ def test_greedy_text_on_rpi4_and_rpi5_is_the_emulators(saved, tmp_path, family):
                              timeout=300)
         assert result.returncode == 0, result.stderr
         assert result.stdout == text + "\n", board
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_published_shapes_are_the_families_at_full_size(family):
+    """analyze's shapes by name (config.PUBLISHED_SHAPES) are what the importer reads
+    from each family's configuration here at its real depth, vocabulary and window."""
+    from toolchain.importers.hf import _config, _family
+
+    shape = PUBLISHED_SHAPES[family]
+    config_class, kwargs = FAMILIES[family]
+    full = {"num_hidden_layers": shape.n_layers, "vocab_size": shape.vocab_size}
+    if shape.sliding_layers:
+        full |= {"sliding_window": shape.sliding_window,
+                 "layer_types": ["sliding_attention" if i in shape.sliding_layers else "full_attention"
+                                 for i in range(shape.n_layers)]}
+    cfg = config_class(**(kwargs | full)).to_dict()
+    assert _config(cfg, _family(cfg, Path(family)), Path(family)) == shape

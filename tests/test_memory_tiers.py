@@ -8,7 +8,7 @@ import pytest
 
 from synthetic import synthetic_tokenizer
 from toolchain.boards import get_board
-from toolchain.compile.analyze import bytes_read_per_token, estimate_tok_s, tiers
+from toolchain.compile.analyze import bytes_read_per_token, estimate_tok_s, tiers, weight_reads
 from toolchain.compile.compiler import compile_project
 from toolchain.compile.fit import assess, largest_context
 from toolchain.compile.spec import CompileSpec
@@ -48,20 +48,20 @@ def test_what_no_tier_holds_does_not_fit():
 
 def test_analyze_reads_each_tier_at_its_bandwidth():
     board = get_board(BOARD)
-    fit = assess(spec())
-    used = {t["region"]: t for t in tiers(fit, board)}
+    fit, weights = assess(spec()), weight_reads(spec())
+    used = {t["region"]: t for t in tiers(fit, board, LONG_CONTEXT, weights)}
     assert used["psram"]["kind"] == "external_ram" and used["psram"]["read_mb_s"] == 50
     assert used["ssram23"]["read_mb_s"] == board.read_mb_s  # no figure of its own: the board's
-    reads = bytes_read_per_token(fit, board)
-    assert reads["ssram1"] == fit.image_bytes and reads["psram"] > 0
+    reads = bytes_read_per_token(fit, board, LONG_CONTEXT, weights)
+    assert reads["ssram1"] == weights.layers + weights.classifier and reads["psram"] > 0
     # with MACs to spare the estimate is the sum over tiers of bytes / bandwidth
     fast_core = replace(board, int8_macs_per_cycle=1e6)
-    tok_s, bound = estimate_tok_s(LONG_CONTEXT, fit, fast_core)
+    tok_s, bound = estimate_tok_s(LONG_CONTEXT, fit, fast_core, weights)
     memory_s = sum(n / (board.read_mb_s_of(r) * 1e6) for r, n in reads.items())
     assert bound == "memory" and tok_s == pytest.approx(1 / memory_s)
     # the same bytes all at the board's bandwidth: faster than with the PSRAM's 50 MB/s
     flat = replace(fast_core, memory=tuple(replace(r, read_mb_s=0) for r in board.memory))
-    assert estimate_tok_s(LONG_CONTEXT, fit, flat)[0] > 1.5 * tok_s
+    assert estimate_tok_s(LONG_CONTEXT, fit, flat, weights)[0] > 1.5 * tok_s
 
 
 @pytest.mark.slow

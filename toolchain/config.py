@@ -271,3 +271,31 @@ LLAMA2C_SHAPES = {
     "stories110M": ModelConfig(dim=768, n_layers=12, n_heads=12, n_kv_heads=12, vocab_size=32000,
                                hidden_dim=2048, max_seq_len=1024),
 }
+
+# The small published models, by name (their config.json on the Hugging Face hub),
+# for analyze: their exact dims, vocabularies (Qwen's embedding padded to 151,936
+# rows beyond its 151,665 tokens), tied classifiers, head dims and Gemma 3's sliding
+# layers (five in six, window 512). tests/test_analyze.py checks each against the
+# importer's reading of tests/hf_families.py's configuration at full size.
+PUBLISHED_SHAPES = {
+    "SmolLM2-135M": ModelConfig(dim=576, n_layers=30, n_heads=9, n_kv_heads=3, vocab_size=49152,
+                                hidden_dim=1536, max_seq_len=8192, rope_theta=100000.0),
+    "SmolLM2-360M": ModelConfig(dim=960, n_layers=32, n_heads=15, n_kv_heads=5, vocab_size=49152,
+                                hidden_dim=2560, max_seq_len=8192, rope_theta=100000.0),
+    "Qwen2.5-0.5B": ModelConfig(dim=896, n_layers=24, n_heads=14, n_kv_heads=2, vocab_size=151936,
+                                hidden_dim=4864, max_seq_len=32768, norm_eps=1e-6, rope_theta=1000000.0,
+                                qkv_bias=True),
+    "Qwen3-0.6B": ModelConfig(dim=1024, n_layers=28, n_heads=16, n_kv_heads=8, vocab_size=151936,
+                              hidden_dim=3072, max_seq_len=40960, norm_eps=1e-6, rope_theta=1000000.0,
+                              head_dim=128, qk_norm=True),
+    "TinyLlama-1.1B": ModelConfig(dim=2048, n_layers=22, n_heads=32, n_kv_heads=4, vocab_size=32000,
+                                  hidden_dim=5632, max_seq_len=2048, shared_classifier=False),
+    "Gemma-3-270M": ModelConfig(dim=640, n_layers=18, n_heads=4, n_kv_heads=1, vocab_size=262144,
+                                hidden_dim=2048, max_seq_len=32768, norm_eps=1e-6, rope_theta=1000000.0,
+                                head_dim=256, qk_norm=True, post_norms=True, ffn_activation="gelu_tanh",
+                                scaled_embeddings=True, query_pre_attn_scalar=256.0, sliding_window=512,
+                                sliding_layers=tuple(i for i in range(18) if i % 6 != 5),
+                                rope_local_theta=10000.0),
+}
+# Every shape analyze knows by name
+NAMED_SHAPES = LLAMA2C_SHAPES | PUBLISHED_SHAPES

@@ -24,8 +24,9 @@ from .weights_options import weights_options
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Also draw the flash and RAM maps into this PNG file.")
 def command(model, board, quant, group_size, kv, context, tokenizer, weights, weights_in, as_json, plot):
-    """Show how MODEL (a checkpoint, or a llama2.c shape: stories15M, stories42M,
-    stories110M) fits BOARD: flash and RAM by section against the board's limits,
+    """Show how MODEL (a checkpoint, or a shape by name: llama2.c's stories15M,
+    stories42M, stories110M; SmolLM2-135M, SmolLM2-360M, Qwen2.5-0.5B, Qwen3-0.6B,
+    TinyLlama-1.1B, Gemma-3-270M) fits BOARD: flash and RAM by section against the board's limits,
     the largest context for each KV cache storage, and an estimate of decode tok/s
     from the board's clock, bandwidth and MACs per cycle.
 

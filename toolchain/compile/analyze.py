@@ -7,15 +7,49 @@ from pathlib import Path
 
 from ..boards import Board
 from ..choices import DEFAULT_CONTEXT_CAP, KV_MODES
-from ..config import LLAMA2C_SHAPES, ModelConfig, tensor_shapes
+from ..config import NAMED_SHAPES, ModelConfig, tensor_shapes
 from ..importers import load_checkpoint
-from ..importers.tokenizer import Tokenizer
+from ..importers.tokenizer import Tokenizer, padded
 from .auto import AutoChoice, choose, estimated_sensitivity, with_formats
 from .fit import Fit, assess, largest_batch, largest_context
 from .image import image_entries
 from .layout import scale_bytes
 from .spec import CompileSpec
 from .weights import CODE_ESTIMATE, kib, no_room
+
+
+@dataclass(frozen=True)
+class WeightReads:
+    """The image's bytes a decoded token streams through the core: every layer's
+    matrices and norms, and the classifier's matrix (a tied classifier is the embedding
+    table, stored once). Not read whole: the tokenizer, the RoPE tables (a row of each
+    a token) and an untied embedding table (one row a token: embed() in llm.c)."""
+    layers: int
+    classifier: int
+    classifier_format: str
+
+    def per_token(self, batch: int, prompt: bool) -> int:
+        """A decoded token's reads, or a prompt token's: its batch's share of the
+        layers' (forward_layers reads each matrix once for the batch) and no classifier
+        (only the prompt's last token is classified)."""
+        return self.layers // batch if prompt else self.layers + self.classifier
+
+    def report(self) -> dict:
+        return {"layers": self.layers, "classifier": self.classifier, "classifier_format": self.classifier_format,
+                "classifier_share": self.classifier / (self.layers + self.classifier)}
+
+
+def weight_reads(spec: CompileSpec) -> WeightReads:
+    classifier = "tok_embeddings.weight" if spec.config.shared_classifier else "output.weight"
+    sizes = dict(image_entries(spec))
+    layers = sum(n for name, n in sizes.items() if name.startswith("layers.")) + sizes["norm.weight"]
+    return WeightReads(layers, sizes[classifier], spec.matrix_format(classifier))
+
+
+def attended(cfg: ModelConfig, layer: int, pos: int) -> int:
+    """The positions layer `layer`'s query at `pos` reads from the KV cache: all of
+    them, or a sliding layer's window."""
+    return min(pos, cfg.sliding_window) if layer in cfg.sliding_layers else pos
 
 
 @dataclass
@@ -35,6 +69,7 @@ class Analysis:
     bound: str                           # "memory" or "compute"
     prompt_tok_s: float | None = None    # estimated prompt speed there, in batches of fit.plan.batch
     auto: AutoChoice | None = None       # --quant auto: the budget, and formats estimated for it
+    reads: WeightReads | None = None     # what a token reads of the image (None: it does not fit)
 
     def to_json(self) -> dict:
         f = self.fit
@@ -47,18 +82,20 @@ class Analysis:
             "ram": {"sections": self.ram_sections, "used": f.ram_needed if f else None,
                     "limit": f.ram_limit if f else self.board.ram_bytes},
             "largest_context": self.largest,
-            "tiers": tiers(f, self.board) if f else [],
+            "tiers": tiers(f, self.board, self.config, self.reads) if f else [],
             "weights": f.plan.weights.report(self.board) if f else {"mode": self.weights},
             "estimated_tok_s": self.tok_s, "bound": self.bound, "batch": f.plan.batch if f else 0,
             "estimated_prompt_tok_s": self.prompt_tok_s,
+            "weights_read_per_token": self.reads.report() if f else None,
             **({"auto": self.auto.report()} if self.auto else {}),
         }
 
 
 def model_config(model: str) -> tuple[str, ModelConfig]:
-    """A checkpoint file, or the name of a llama2.c shape (stories15M/42M/110M)."""
-    if model in LLAMA2C_SHAPES and not Path(model).exists():
-        return model, LLAMA2C_SHAPES[model]
+    """A checkpoint file, or the name of a known shape (config.NAMED_SHAPES: llama2.c's
+    stories15M/42M/110M, the published small models)."""
+    if model in NAMED_SHAPES and not Path(model).exists():
+        return model, NAMED_SHAPES[model]
     return Path(model).stem, load_checkpoint(model).config
 
 
@@ -97,26 +134,32 @@ def ram_sections(fit: Fit, board: Board) -> dict[str, int]:
     return sections
 
 
-def bytes_read_per_token(fit: Fit, board: Board, prompt: bool = False) -> dict[str, int]:
-    """Memory region -> the bytes one token reads from it at half the context: every
-    weight from where it is read (its region, or its start-up copy's; on Linux, RAM), the KV cache's
-    filled half from wherever each layer's cache was planned. A prompt token reads the
-    weights once a batch: the kernels take a block of weights through all the batch's
-    tokens while it is in the cache (a block and the batch's activations: a few KB)."""
+def bytes_read_per_token(fit: Fit, board: Board, cfg: ModelConfig, weights: WeightReads,
+                         prompt: bool = False) -> dict[str, int]:
+    """Memory region -> the bytes one token reads from it at half the context: the
+    weights it streams (WeightReads) from where they are read (their region, or their
+    start-up copy's; on Linux, RAM), and of each layer's KV cache, from wherever it was
+    planned, the positions its query attends to (a sliding layer's window). A prompt
+    token reads the weights once a batch: the kernels take a block of weights through
+    all the batch's tokens while it is in the cache (a block and the batch's
+    activations: a few KB)."""
     where = fit.plan.weights.run if board.os == "baremetal" else "ram"
-    reads = {where: fit.image_bytes // (fit.plan.batch if prompt else 1)}
+    reads = {where: weights.per_token(fit.plan.batch, prompt)}
+    pos = fit.context // 2
     for b in fit.plan.buffers:
-        if b.name.startswith(("key_", "value_")):
-            reads[b.region] = reads.get(b.region, 0) + b.nbytes // 2
+        if b.name.startswith(("key_", "value_")):  # "key_cache[2]": layer 2's, a row per position
+            layer = int(b.name[b.name.index("[") + 1:-1])
+            reads[b.region] = reads.get(b.region, 0) + b.nbytes * attended(cfg, layer, pos) // fit.context
     return reads
 
 
-def tiers(fit: Fit, board: Board) -> list[dict]:
+def tiers(fit: Fit, board: Board, cfg: ModelConfig, weights: WeightReads) -> list[dict]:
     """Each memory region the build uses: its tier, what it holds, its bandwidth and
     what a token reads from it (bare metal; Linux has one RAM)."""
     if board.os != "baremetal":
         return []
-    reads, prompt_reads = bytes_read_per_token(fit, board), bytes_read_per_token(fit, board, prompt=True)
+    reads = bytes_read_per_token(fit, board, cfg, weights)
+    prompt_reads = bytes_read_per_token(fit, board, cfg, weights, prompt=True)
     w = fit.plan.weights
     held = {board.code_region: fit.flash_needed or 0}
     if w.separate or w.store != board.code_region:  # flash_needed counts only weights linked beside the code
@@ -132,18 +175,20 @@ def tiers(fit: Fit, board: Board) -> list[dict]:
             for r in board.memory if r.name in held]
 
 
-def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board, prompt: bool = False) -> tuple[float | None, str]:
-    """Decode speed at half the context: the slower of streaming every weight and the
-    KV cache once per token, each from its memory tier at that tier's bandwidth, and
-    doing its multiply-accumulates. A prompt token's (prompt=True): the weights once a
-    batch (bytes_read_per_token), and no classifier."""
+def estimate_tok_s(cfg: ModelConfig, fit: Fit, board: Board, weights: WeightReads,
+                   prompt: bool = False) -> tuple[float | None, str]:
+    """Decode speed at half the context: the slower of streaming the weights and the
+    KV cache it attends to once per token, each from its memory tier at that tier's
+    bandwidth (bytes_read_per_token), and doing its multiply-accumulates. A prompt
+    token's (prompt=True): the weights once a batch, and no classifier."""
     if not (board.read_mb_s and board.int8_macs_per_cycle and board.clock_mhz):
         return None, ""
-    pos = fit.context / 2
-    macs = cfg.n_params() - cfg.vocab_size * cfg.dim * (1 + prompt - cfg.shared_classifier) \
-        + 2 * cfg.n_layers * cfg.n_heads * cfg.head_dim * pos
+    pos = fit.context // 2
+    classifier = cfg.vocab_size * cfg.dim
+    macs = cfg.n_params() - classifier * (2 - cfg.shared_classifier) + classifier * (not prompt) \
+        + 2 * cfg.n_heads * cfg.head_dim * sum(attended(cfg, layer, pos) for layer in range(cfg.n_layers))
     memory_s = sum(n / (board.read_mb_s_of(region) * 1e6)
-                   for region, n in bytes_read_per_token(fit, board, prompt).items())
+                   for region, n in bytes_read_per_token(fit, board, cfg, weights, prompt).items())
     compute_s = macs / (board.int8_macs_per_cycle * board.clock_mhz * 1e6)
     return 1.0 / max(memory_s, compute_s), "memory" if memory_s >= compute_s else "compute"
 
@@ -152,14 +197,15 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
             context: int | None = None, tok: Tokenizer | None = None, weights: str = "linked",
             weights_in: str = "") -> Analysis:
     name, cfg = model_config(model)
+    tok = tok and padded(tok, cfg.vocab_size)  # as compile pads it
     spec = CompileSpec(cfg, board, quant, group_size, kv, tokenizer=tok, weights=weights, weights_in=weights_in)
     auto = None
     if quant == "auto":  # the board's room for the image, shared out by estimate (compile measures)
         auto = choose(spec.at(context or min(cfg.max_seq_len, DEFAULT_CONTEXT_CAP)), None, estimated_sensitivity)
         spec = with_formats(spec, auto.formats)
     largest = {mode: largest_context(replace(spec, kv=mode)) for mode in KV_MODES}
-    if context is None:
-        context = largest[kv]
+    if context is None:  # as compile chooses it
+        context = min(largest[kv], DEFAULT_CONTEXT_CAP)
     else:
         spec.check_context(context)
     flash = flash_sections(spec.at(max(context, 1)))
@@ -168,9 +214,11 @@ def analyze(model: str, board: Board, quant: str = "q8", group_size: int = 64, k
     fit = assess(spec.at(context))
     if fit.fits:  # the batch compile would take beside that context
         fit = assess(spec.at(context).batched(largest_batch(spec.at(context))))
-    tok_s, bound = estimate_tok_s(cfg, fit, board)
+    reads = weight_reads(spec.at(context))
+    tok_s, bound = estimate_tok_s(cfg, fit, board, reads)
     return Analysis(name, cfg, board, quant, kv, context, fit if fit.fits else None, largest, weights, flash,
-                    ram_sections(fit, board), tok_s, bound, estimate_tok_s(cfg, fit, board, prompt=True)[0], auto)
+                    ram_sections(fit, board), tok_s, bound, estimate_tok_s(cfg, fit, board, reads, prompt=True)[0],
+                    auto, reads)
 
 
 def why_not(a: Analysis) -> str:
@@ -223,7 +271,12 @@ def report_lines(a: Analysis) -> list[str]:
     table(f"RAM ({regions})", a.ram_sections, f.ram_needed, f.ram_limit)
     lines.append("largest context that fits: " + ", ".join(
         f"KV {mode} {n if n else 'none'}" for mode, n in a.largest.items()))
-    used = tiers(f, b)
+    r = a.reads
+    lines.append(f"classifier ({r.classifier_format}): {kib(r.classifier)} a token, "
+                 f"{100 * r.report()['classifier_share']:.1f} % of the weights read"
+                 + (" (tied: the embedding table, stored once; a token's embedding reads one row of it)"
+                    if a.config.shared_classifier else ""))
+    used = tiers(f, b, a.config, r)
     if used:
         lines.append("memory tiers (bytes held, read per token and per prompt token at the estimate's position):")
         for t in used:

@@ -9,7 +9,7 @@ from ..choices import DEFAULT_CONTEXT_CAP, DEFAULT_GROUP_SIZE, DEFAULT_TEXT
 from ..config import Model
 from ..errors import ToolchainError
 from ..importers import load_checkpoint
-from ..importers.tokenizer import Tokenizer, load_tokenizer
+from ..importers.tokenizer import Tokenizer, load_tokenizer, padded
 from ..progress import phase
 from .fit import assess, largest_batch, largest_context
 from .outdir import check_output, clean_stale
@@ -59,9 +59,7 @@ def compile_project(model: Path | Model, tokenizer: Path | Tokenizer, board_name
         model = load_checkpoint(source)
     tok = tokenizer if isinstance(tokenizer, Tokenizer) else load_tokenizer(tokenizer)
     cfg = model.config
-    if tok.vocab_size != cfg.vocab_size:
-        raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's "
-                             f"vocabulary is {cfg.vocab_size}: wrong tokenizer for this model")
+    tok = padded(tok, cfg.vocab_size)  # a larger tokenizer than the model is refused
     spec = CompileSpec(cfg, board, quant, DEFAULT_GROUP_SIZE[quant] if group_size is None else group_size,
                        kv, tokenizer=tok, console=console or "", weights=weights, weights_in=weights_in, library=library)
     chosen = context is None

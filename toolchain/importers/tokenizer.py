@@ -20,7 +20,7 @@ import os
 import re
 import struct
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..compile.outdir import file_mode
@@ -119,6 +119,20 @@ class Tokenizer:
                 and (self.pretokenizer, self.dummy_prefix) == (default.pretokenizer, default.dummy_prefix)
                 and self.special_ids == (tiktoken_specials if self.kind == "tiktoken" else []))
 
+
+def padded(tok: Tokenizer, vocab_size: int) -> Tokenizer:
+    """`tok` with ids up to `vocab_size`, for a model whose embedding has rows beyond
+    its tokenizer's tokens (Qwen2.5: 151,936 rows, 151,665 tokens), ids no text
+    encodes. Each extra id is an empty piece: no merge of two pieces makes it, no text
+    is it, and it decodes to nothing; its score is the tokenizer's lowest."""
+    extra = vocab_size - tok.vocab_size
+    if extra < 0:
+        raise ToolchainError(f"the tokenizer has {tok.vocab_size} tokens but the model's vocabulary is "
+                             f"{vocab_size}: wrong tokenizer for this model")
+    if extra == 0:
+        return tok
+    return replace(tok, pieces=tok.pieces + [b""] * extra, scores=tok.scores + [min(tok.scores)] * extra,
+                   merge_splits=None if tok.merge_splits is None else tok.merge_splits + [0] * extra)
 
 def _read_llama2c(data: bytes) -> Tokenizer | None:
     """llama2.c's tokenizer.bin: int32 max_token_length, then per token a float32

@@ -184,11 +184,11 @@ def test_aarch64_same_text_with_and_without_dotprod(projects):
 
 
 def test_aarch64_dot_products_only_in_their_kernel(projects):
-    """SDOT (Armv8.2-A) appears in the dot-product kernels alone (q8's and the k-quants'): the
-    rest of the binary is Armv8.0-A, which the Cortex-A53 run above executed."""
+    """SDOT (Armv8.2-A) appears in the dot-product kernels alone (q8's matvec and GEMM, the
+    k-quants'): the rest of the binary is Armv8.0-A, which the Cortex-A53 run above executed."""
     board = get_board("aarch64-linux")
     listing = functions(subprocess.run([f"{board.toolchain_prefix}objdump", "-d", "--no-show-raw-insn",
                                         str(projects["aarch64-linux", "q8"] / "build" / "llm")],
                                        capture_output=True, text=True, check=True).stdout)
     assert {name for name, lines in listing.items() if any("\tsdot" in line for line in lines)} == \
-        {"matvec_q8_dotprod", "matvec_q4_dotprod", "matvec_q5_dotprod", "matvec_q6_dotprod"}
+        {"matvec_q8_dotprod", "gemm_q8_dotprod", "matvec_q4_dotprod", "matvec_q5_dotprod", "matvec_q6_dotprod"}

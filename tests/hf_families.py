@@ -1,9 +1,8 @@
 """Random-weight transformers models of the real small models' configurations, the
-reference the importers and the C runtime are tested against: fewer layers (two, one
-sliding and one global for Gemma 3; one for TinyLlama, whose 2048-wide layers are the
-largest), a shorter sliding window so that 32 positions slide past it, and the large
-vocabularies cut to 8192 (4096 for TinyLlama; SmolLM2 keeps its 49152): they only
-make the tests slow."""
+reference the importers and the C runtime are tested against: their own widths, heads,
+vocabularies (Gemma 3's 262,144 and Qwen's 151,936 included), windows and RoPE bases,
+with fewer layers (two, one sliding and one global for Gemma 3; one for TinyLlama,
+whose 2048-wide layers are the largest)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,20 +18,20 @@ FAMILIES = {
         tie_word_embeddings=True, attention_bias=False, mlp_bias=False, hidden_act="silu")),
     "TinyLlama-1.1B": (transformers.LlamaConfig, dict(
         num_hidden_layers=1, hidden_size=2048, intermediate_size=5632, num_attention_heads=32, num_key_value_heads=4,
-        vocab_size=4096, max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
+        vocab_size=32000, max_position_embeddings=2048, rms_norm_eps=1e-5, rope_theta=10000.0,
         tie_word_embeddings=False, attention_bias=False, mlp_bias=False, hidden_act="silu")),
     "Qwen2.5-0.5B": (transformers.Qwen2Config, dict(
         hidden_size=896, intermediate_size=4864, num_attention_heads=14, num_key_value_heads=2,
-        vocab_size=8192, max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0,
+        vocab_size=151936, max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0,
         tie_word_embeddings=True, use_sliding_window=False, hidden_act="silu")),
     "Qwen3-0.6B": (transformers.Qwen3Config, dict(
         hidden_size=1024, intermediate_size=3072, num_attention_heads=16, num_key_value_heads=8, head_dim=128,
-        vocab_size=8192, max_position_embeddings=40960, rms_norm_eps=1e-6, rope_theta=1000000.0,
+        vocab_size=151936, max_position_embeddings=40960, rms_norm_eps=1e-6, rope_theta=1000000.0,
         tie_word_embeddings=True, attention_bias=False, use_sliding_window=False, hidden_act="silu")),
     "Gemma-3-270M": (transformers.Gemma3TextConfig, dict(
         hidden_size=640, intermediate_size=2048, num_attention_heads=4, num_key_value_heads=1, head_dim=256,
-        vocab_size=8192, max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0,
-        rope_local_base_freq=10000.0, query_pre_attn_scalar=256, sliding_window=8,
+        vocab_size=262144, max_position_embeddings=32768, rms_norm_eps=1e-6, rope_theta=1000000.0,
+        rope_local_base_freq=10000.0, query_pre_attn_scalar=256, sliding_window=512,
         layer_types=["sliding_attention", "full_attention"], hidden_activation="gelu_pytorch_tanh",
         tie_word_embeddings=True, final_logit_softcapping=None, attn_logit_softcapping=None)),
 }

@@ -2,8 +2,9 @@
 writes them: imported, the PyTorch reference gives transformers' own logits; keys
 asking for what the model does not do are refused in one line naming them."""
 import ctypes
+import fcntl
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,28 +36,49 @@ def reference_error(model: Model, want: torch.Tensor, ids: list[int]) -> float:
     return float((Transformer(model).score(torch.tensor(ids)) - want).abs().max())
 
 
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """family -> its transformers model and the directory save_pretrained wrote, made
-    once for the module's tests."""
-    made = {}
+def small_model(family: str, **overrides):
+    """The family's model at SMALL's size, Gemma 3's window cut to 8 so that 32 positions slide past it."""
+    window = {"sliding_window": 8} if family == "Gemma-3-270M" else {}
+    return hf_model(family, **(SMALL | window | overrides))
+
+
+@dataclass
+class Saved:
+    checkpoint: Path  # save_pretrained's directory
+    ids: list[int]  # POSITIONS tokens
+    logits: np.ndarray  # transformers' for them, [POSITIONS, vocab]
+
+
+@pytest.fixture(scope="session")
+def saved(tmp_path_factory, worker_id):
+    """family -> its model at full width and vocabulary as save_pretrained writes it, and
+    transformers' logits: made once per run and shared by the test workers (a file lock
+    each), as a 262k vocabulary takes a while to draw and write."""
+    root = tmp_path_factory.getbasetemp()
+    root = (root if worker_id == "master" else root.parent) / "hf-families"
 
     def get(family):
-        if family not in made:
-            source = hf_model(family)
-            made[family] = source, save(source, tmp_path_factory.mktemp(family) / "hf")
-        return made[family]
+        directory = root / family
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (directory / "logits.npy").is_file():
+                source = hf_model(family)
+                save(source, directory / "hf")
+                ids = tokens(source.config.vocab_size)
+                np.save(directory / "ids.npy", ids)
+                np.save(directory / "logits.npy", hf_logits(source, ids).numpy())
+        return Saved(directory / "hf", np.load(directory / "ids.npy").tolist(), np.load(directory / "logits.npy"))
     return get
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_reference_matches_transformers(saved, family):
-    source, directory = saved(family)
-    model = load_checkpoint(directory)
-    ids = tokens(model.config.vocab_size)
-    want = hf_logits(source, ids)
+    family_model = saved(family)
+    model = load_checkpoint(family_model.checkpoint)
+    want = torch.from_numpy(family_model.logits)
     assert float(want.abs().max()) > 1.0  # logits of a size for 1e-4 to mean something
-    assert reference_error(model, want, ids) <= 1e-4
+    assert reference_error(model, want, family_model.ids) <= 1e-4
 
 
 def test_what_each_option_does_shows(tmp_path):
@@ -69,7 +91,7 @@ def test_what_each_option_does_shows(tmp_path):
         "Qwen3-0.6B": [dict(qk_norm=False)],
         "Qwen2.5-0.5B": [dict(qkv_bias=False)],
     }.items():
-        source = hf_model(family, **SMALL)
+        source = small_model(family)
         model = load_checkpoint(save(source, tmp_path / family))
         ids = tokens(model.config.vocab_size)
         want = hf_logits(source, ids)
@@ -96,8 +118,8 @@ HUB_KEYS = {
 
 @pytest.mark.parametrize("family", HUB_KEYS)
 def test_the_hubs_older_config_keys(tmp_path, family):
-    source = hf_model(family, **SMALL, **({"layer_types": None, "sliding_window_pattern": 2}
-                                          if family.startswith("Gemma") else {}))
+    source = small_model(family, **({"layer_types": None, "sliding_window_pattern": 2}
+                                    if family.startswith("Gemma") else {}))
     directory = save(source, tmp_path / "hf")
     config = json.loads((directory / "config.json").read_text())
     for key in ("rope_parameters", "layer_types", "_sliding_window_pattern"):
@@ -126,7 +148,7 @@ def test_the_hubs_older_config_keys(tmp_path, family):
     ("Qwen3-0.6B", "model_type", "qwen3_moe", "is not one of LlamaForCausalLM"),
 ])
 def test_unsupported_keys_are_refused(tmp_path, family, key, value, words):
-    directory = save(hf_model(family, **SMALL), tmp_path / "hf")
+    directory = save(small_model(family), tmp_path / "hf")
     config = json.loads((directory / "config.json").read_text()) | {key: value}
     (directory / "config.json").write_text(json.dumps(config))
     with pytest.raises(ToolchainError) as e:
@@ -138,7 +160,7 @@ def test_unsupported_keys_are_refused(tmp_path, family, key, value, words):
 def test_gguf_as_llama_cpp_converts_them(tmp_path, family):
     """The llama, qwen2, qwen3 and gemma3 GGUF architectures, written from the same
     transformers model as llama.cpp's converter writes them."""
-    source = hf_model(family, **SMALL)
+    source = small_model(family)
     write_gguf_from_hf(source, tmp_path / "m.gguf")
     model = load_checkpoint(tmp_path / "m.gguf")
     ids = tokens(model.config.vocab_size)
@@ -161,10 +183,8 @@ def test_emulator_matches_transformers(saved, tmp_path, family):
     one of 32 positions. q8 is reported: its top-1 agreement with f32 (random weights
     give near ties, so it is far below a trained model's) and its largest error, held
     to a tenth of the largest logit."""
-    source, checkpoint = saved(family)
-    model = load_checkpoint(checkpoint)
-    ids = tokens(model.config.vocab_size)
-    want = hf_logits(source, ids).numpy()
+    family_model = saved(family)
+    model, ids, want = load_checkpoint(family_model.checkpoint), family_model.ids, family_model.logits
     f32 = emulator_logits(model, tmp_path, "f32", ids)
     err, scale = float(np.abs(f32 - want).max()), float(np.abs(want).max())
     q8 = emulator_logits(model, tmp_path, "q8", ids)
@@ -189,7 +209,7 @@ def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
     sixteen times as wide as dim: f32 through the C within 1e-4 of transformers one
     token at a time and in prompt batches across the sliding window; f16 and q8 KV
     caches near it."""
-    source = hf_model("Gemma-3-270M", **SMALL, final_logit_softcapping=0.2)
+    source = small_model("Gemma-3-270M", final_logit_softcapping=0.2)
     model = load_checkpoint(save(source, tmp_path / "hf"))
     assert model.config.final_softcap == 0.2
     ids = tokens(model.config.vocab_size)
@@ -214,8 +234,7 @@ def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
 def test_greedy_text_on_rpi4_and_rpi5_is_the_emulators(saved, tmp_path, family):
     """Each family's shape in q8 on a Raspberry Pi 4 (NEON) and 5 (dot product) under
     QEMU prints the host emulator's greedy text, token for token."""
-    source, checkpoint = saved(family)
-    model = load_checkpoint(checkpoint)
+    model = load_checkpoint(saved(family).checkpoint)
     tokenizer = synthetic_tokenizer(model.config.vocab_size)
     host = tmp_path / "host"
     compile_project(model, tokenizer, "host", host, quant="q8", context=64)

@@ -1,6 +1,5 @@
 /* llm.c - initialisation and the forward pass, read top to bottom. */
 #include <math.h>
-#include <string.h>
 #include "llm.h"
 #include "model.h"
 #include "image.h"
@@ -52,11 +51,7 @@ int llm_init_image(const void *image, size_t bytes) {
 }
 
 void llm_reset(void) {
-    const RunState *s = &llm_state;
-    for (int l = 0; l < LLM_N_LAYERS; l++) {
-        memset(s->key_cache[l], 0, sizeof(KVElem) * LLM_CONTEXT * LLM_KV_DIM);
-        memset(s->value_cache[l], 0, sizeof(KVElem) * LLM_CONTEXT * LLM_KV_DIM);
-    }
+    kv_reset();
 }
 
 /* The activation buffers hold LLM_BATCH tokens' each (the planner's batch), token j's

@@ -147,11 +147,12 @@ typedef struct {
     float *att;         /* [n_heads, context] attention scores */
     float *logits;      /* [vocab] */
     /* One buffer per layer, so the planner may place each in any RAM region. */
-    KVElem *key_cache[LLM_N_LAYERS];   /* [n_kv_heads, head_dim, context]: transposed (kv_cache.c) */
-    KVElem *value_cache[LLM_N_LAYERS]; /* [n_kv_heads, context, head_dim] (kv_cache.c) */
+    /* A layer's positions, its capacity: the context, or a sliding layer's ring (LLM_KV_RING). */
+    KVElem *key_cache[LLM_N_LAYERS];   /* [n_kv_heads, head_dim, capacity]: transposed (kv_cache.c) */
+    KVElem *value_cache[LLM_N_LAYERS]; /* [n_kv_heads, capacity, head_dim] (kv_cache.c) */
 #if LLM_KV_Q8
-    float *key_scales[LLM_N_LAYERS];   /* [context, n_kv_heads] */
-    float *value_scales[LLM_N_LAYERS]; /* [context, n_kv_heads] */
+    float *key_scales[LLM_N_LAYERS];   /* [capacity, n_kv_heads] */
+    float *value_scales[LLM_N_LAYERS]; /* [capacity, n_kv_heads] */
 #endif
 #if LLM_QUANT_INT
     int8_t *xq;         /* [max(dim, hidden_dim), padded to whole chunks, * KERNEL_X_BYTES] */

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow  # QEMU, cross builds or long runs: the full suite
 ROOT = Path(__file__).resolve().parents[1]
 # the tests that drive the C through the emulator (those that run QEMU boards, the
 # native binary, or only compile a 110M-shaped model add nothing here but minutes)
-EMULATOR_TESTS = ["tests/test_pipeline.py", "tests/test_kv_cache.py", "tests/test_random_models.py",
+EMULATOR_TESTS = ["tests/test_pipeline.py", "tests/test_kv_cache.py", "tests/test_sliding_kv.py",
+                  "tests/test_random_models.py",
                   "tests/test_tokenizer_import.py::test_c_encoder_matches_sentencepiece"]
 DESELECTED = "not qemu and not 110m and not native_binary and not no_heap"
 

@@ -14,6 +14,7 @@ from .auto import AutoChoice, choose, estimated_sensitivity, with_formats
 from .fit import Fit, assess, largest_batch, largest_context
 from .image import image_entries
 from .layout import scale_bytes
+from .plan import kv_positions
 from .spec import CompileSpec
 from .weights import CODE_ESTIMATE, kib, no_room
 
@@ -147,9 +148,10 @@ def bytes_read_per_token(fit: Fit, board: Board, cfg: ModelConfig, weights: Weig
     reads = {where: weights.per_token(fit.plan.batch, prompt)}
     pos = fit.context // 2
     for b in fit.plan.buffers:
-        if b.name.startswith(("key_", "value_")):  # "key_cache[2]": layer 2's, a row per position
+        if b.name.startswith(("key_", "value_")):  # "key_cache[2]": layer 2's, a row per position it holds
             layer = int(b.name[b.name.index("[") + 1:-1])
-            reads[b.region] = reads.get(b.region, 0) + b.nbytes * attended(cfg, layer, pos) // fit.context
+            held = kv_positions(cfg, fit.context, fit.plan.batch, layer)
+            reads[b.region] = reads.get(b.region, 0) + b.nbytes * attended(cfg, layer, pos) // held
     return reads
 
 

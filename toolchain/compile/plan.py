@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..boards import Board
+from ..config import ModelConfig
 from .layout import chunk_padded
 from .quantize import n_groups
 from .weights import WeightPlacement, place_weights
@@ -172,6 +173,23 @@ def xq_stride(spec: CompileSpec) -> int:
     return chunk_padded(widest, spec.layout) * x_bytes + (widest if x_bytes > 1 else 0)
 
 
+def kv_positions(cfg: ModelConfig, context: int, batch: int, layer: int) -> int:
+    """The positions layer `layer`'s KV cache holds: the context, or in a sliding layer
+    a ring of its window and a batch less one (runtime_c/kv_cache.c). The batch: llm.c's
+    forward_layers stores a batch's keys and values before any of its tokens attends,
+    so the first token's window must outlive the others' stores."""
+    if layer not in cfg.sliding_layers:
+        return context
+    return min(context, cfg.sliding_window + batch - 1)
+
+
+def kv_ring(cfg: ModelConfig, context: int, batch: int) -> int:
+    """llm_config.h's LLM_KV_RING: the positions of the sliding layers' rings (all one
+    window), or 0 when there are none or a ring would hold the whole context."""
+    ring = kv_positions(cfg, context, batch, cfg.sliding_layers[0]) if cfg.sliding_layers else context
+    return ring if ring < context else 0
+
+
 def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
     c, context, kv, os = spec.config, spec.context, spec.kv, spec.board.os
@@ -213,11 +231,12 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
         wanted += [b("xq", "int8_t", 1, n * xq_stride(spec), matmuls, 2, "quantized activations"),
                    b("xs", "float", 4, n * xs_stride(spec), matmuls, 3, "activation scales")]
     for l in range(c.n_layers):
-        rows = context * c.kv_dim
+        positions = kv_positions(c, context, n, l)
+        rows = positions * c.kv_dim
         wanted += [b(f"key_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} keys"),
                    b(f"value_cache[{l}]", "KVElem", KV_ELEM_BYTES[kv], rows, ALWAYS, 10 + l, f"layer {l} values")]
         if kv == "q8":
-            scales = context * c.n_kv_heads
+            scales = positions * c.n_kv_heads
             wanted += [b(f"key_scales[{l}]", "float", 4, scales, ALWAYS, 10 + l, f"layer {l} key scales"),
                        b(f"value_scales[{l}]", "float", 4, scales, ALWAYS, 10 + l, f"layer {l} value scales")]
     if cmdline:

@@ -30,7 +30,7 @@ from .linker import memory_map
 from .image import VERSION as IMAGE_VERSION, layout_image, write_image
 from .outdir import check_output, clean_stale, publish, temp_dir, unwind
 from .packages import LIBRARY_CFLAGS, render_packages
-from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes, tile_bytes, xq_stride, xs_stride
+from .plan import SYSTEM_PROMPT_BYTES, MemoryPlan, chat_text_bytes, kv_ring, tile_bytes, xq_stride, xs_stride
 from .quantize import QuantizedModel
 from .sources import ISA_FILES, TEST_RUNTIME, api_functions, console_sources, copy_runtime, runtime_files
 from .spec import CompileSpec
@@ -224,6 +224,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   image_copy=image_copied(board, image.size),
                   kv_modes=KV_MODES, quant_modes=QUANT_MODES, emulation_ld=emulation_ld,
                   group_size=qm.group_size, tokenizer=tok, plan=plan, image=image,
+                  kv_ring=kv_ring(cfg, context, plan.batch),
                   image_version=IMAGE_VERSION, model_name=model_name, n_params=cfg.n_params(),
                   kernel=kernel, layout=spec.layout, weights=plan.weights, formats=qm.formats,
                   lib_sources=library_sources(runtime, spec.weights == "separate"),

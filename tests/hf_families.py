@@ -36,6 +36,8 @@ FAMILIES = {
         tie_word_embeddings=True, final_logit_softcapping=None, attn_logit_softcapping=None)),
 }
 N_LAYERS = 2
+# a shape of each family's for the tests of one mechanism, which need no real size
+SMALL = dict(hidden_size=64, intermediate_size=96, num_attention_heads=4, num_key_value_heads=2, vocab_size=128)
 
 
 def hf_model(family: str, seed: int = 0, **overrides) -> transformers.PreTrainedModel:
@@ -70,3 +72,9 @@ def save(model: transformers.PreTrainedModel, directory: Path) -> Path:
 def hf_logits(model: transformers.PreTrainedModel, tokens: list[int]) -> torch.Tensor:
     with torch.no_grad():
         return model(torch.tensor([tokens])).logits[0].float()
+
+
+def small_model(family: str, seed: int = 0, **overrides) -> transformers.PreTrainedModel:
+    """The family's model at SMALL's size, Gemma 3's window cut to 8 so that 32 positions slide past it."""
+    window = {"sliding_window": 8} if family == "Gemma-3-270M" else {}
+    return hf_model(family, seed, **(SMALL | window | overrides))

@@ -1,7 +1,6 @@
 """SmolLM2, TinyLlama, Qwen2.5, Qwen3 and Gemma 3 as transformers' save_pretrained
 writes them: imported, the PyTorch reference gives transformers' own logits; keys
 asking for what the model does not do are refused in one line naming them."""
-import ctypes
 import fcntl
 import json
 from dataclasses import dataclass, replace
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 from checkpoint_writers import write_gguf_from_hf
-from hf_families import FAMILIES, hf_logits, hf_model, save
+from hf_families import FAMILIES, hf_logits, hf_model, save, small_model
 from synthetic import synthetic_tokenizer
 from toolchain.compile.compiler import compile_project
 from toolchain.config import PUBLISHED_SHAPES, Model, tensor_shapes
@@ -24,8 +23,6 @@ from toolchain.target.build import build_project
 from toolchain.target.run import run_project
 
 POSITIONS = 32
-# a shape of the family's for the tests of one mechanism each, which need no real size
-SMALL = dict(hidden_size=64, intermediate_size=96, num_attention_heads=4, num_key_value_heads=2, vocab_size=128)
 
 
 def tokens(vocab_size: int) -> list[int]:
@@ -34,12 +31,6 @@ def tokens(vocab_size: int) -> list[int]:
 
 def reference_error(model: Model, want: torch.Tensor, ids: list[int]) -> float:
     return float((Transformer(model).score(torch.tensor(ids)) - want).abs().max())
-
-
-def small_model(family: str, **overrides):
-    """The family's model at SMALL's size, Gemma 3's window cut to 8 so that 32 positions slide past it."""
-    window = {"sliding_window": 8} if family == "Gemma-3-270M" else {}
-    return hf_model(family, **(SMALL | window | overrides))
 
 
 @dataclass
@@ -195,15 +186,6 @@ def test_emulator_matches_transformers(saved, tmp_path, family):
     assert q8_err <= 0.1 * scale and agree >= 0.75
 
 
-def forward_batch(emu: Emulator, ids: list[int], pos: int) -> np.ndarray:
-    """llm_forward_batch: the prompt's tokens through the layers a batch at a time; the last one's logits."""
-    lib = emu.lib
-    lib.llm_forward_batch.restype = ctypes.POINTER(ctypes.c_float)
-    lib.llm_forward_batch.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int]
-    ptr = lib.llm_forward_batch((ctypes.c_int * len(ids))(*ids), len(ids), pos)
-    return np.ctypeslib.as_array(ptr, shape=(emu.vocab_size,)).copy()
-
-
 def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
     """Soft-capped logits on a small Gemma 3 (a cap low enough to bite), its query
     sixteen times as wide as dim: f32 through the C within 1e-4 of transformers one
@@ -225,7 +207,7 @@ def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
         assert float(np.abs(got - want).max()) <= tolerance, kv
         if kv == "f32":  # 20 tokens in batches of 8, then one at a time
             emu.reset()
-            got = [forward_batch(emu, ids[:20], 0)] + [emu.forward(t, pos) for pos, t in enumerate(ids) if pos >= 20]
+            got = [emu.forward_batch(ids[:20], 0)] + [emu.forward(t, pos) for pos, t in enumerate(ids) if pos >= 20]
             assert float(np.abs(np.stack(got) - want[19:]).max()) <= 1e-4
 
 

@@ -6,9 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from hf_families import hf_logits, hf_model, save
+from hf_families import hf_logits, save, small_model
 from synthetic import synthetic_tokenizer
-from test_hf_families import SMALL, forward_batch
 from toolchain.boards import get_board
 from toolchain.compile.analyze import analyze, bytes_read_per_token
 from toolchain.compile.compiler import compile_project
@@ -28,7 +27,7 @@ RING = WINDOW + BATCH - 1  # 15 positions: 40 turn it more than twice
 def gemma(tmp_path_factory):
     """The small Gemma 3 (a sliding layer, then a global one) and transformers' logits
     for POSITIONS random tokens."""
-    source = hf_model("Gemma-3-270M", seed=2, **(SMALL | {"sliding_window": WINDOW}))  # greedy: no early end
+    source = small_model("Gemma-3-270M", seed=2, sliding_window=WINDOW)  # greedy: no early end
     model = load_checkpoint(save(source, tmp_path_factory.mktemp("gemma") / "hf"))
     assert model.config.sliding_window == WINDOW and model.config.sliding_layers == (0,)
     ids = [int(t) for t in np.random.default_rng(2).integers(0, model.config.vocab_size, POSITIONS)]
@@ -53,7 +52,7 @@ def test_a_ring_keeps_transformers_logits(gemma, tmp_path, kv, tolerance):
     emu.reset()
     pos = 0
     for n in (5, 8, 13, 5, 8):  # 39 positions; the 13 run as 8 and 5
-        last = forward_batch(emu, ids[pos:pos + n], pos)
+        last = emu.forward_batch(ids[pos:pos + n], pos)
         pos += n
         assert np.array_equal(last, got[pos - 1]), pos
     assert np.array_equal(emu.forward(ids[pos], pos), got[pos])

@@ -100,6 +100,8 @@ class Emulator:
         lib.llm_init.restype = ctypes.c_int
         lib.llm_forward.restype = ctypes.POINTER(ctypes.c_float)
         lib.llm_forward.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.llm_forward_batch.restype = ctypes.POINTER(ctypes.c_float)
+        lib.llm_forward_batch.argtypes = [ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.c_int]
         lib.llm_encode.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
                                    ctypes.POINTER(ctypes.c_int), ctypes.c_int]
         lib.llm_encode_workspace.restype = None
@@ -141,6 +143,14 @@ class Emulator:
         if not ptr:
             raise ToolchainError(f"token {token} at position {pos} is out of range "
                                  f"(vocab {self.vocab_size}, context {self.context})")
+        return np.ctypeslib.as_array(ptr, shape=(self.vocab_size,)).copy()
+
+    def forward_batch(self, tokens: list[int], pos: int) -> np.ndarray:
+        """Logits of the last of `tokens` run at pos.. as one batch (llm_forward_batch: up
+        to the compile's --batch tokens through the layers together)."""
+        ptr = self.lib.llm_forward_batch((ctypes.c_int * len(tokens))(*tokens), len(tokens), pos)
+        if not ptr:
+            raise ToolchainError(f"a batch of {len(tokens)} tokens at position {pos} is out of range")
         return np.ctypeslib.as_array(ptr, shape=(self.vocab_size,)).copy()
 
     def encode(self, text: str | bytes, bos: bool = True, eos: bool = False) -> list[int]:

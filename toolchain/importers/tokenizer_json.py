@@ -3,7 +3,8 @@
 Two shapes of BPE are read, each onto an encoder the runtime already has:
 - byte-level BPE (GPT-2, SmolLM2, Qwen2, Llama 3): a ByteLevel pre-tokenizer, alone
   (GPT-2's pattern), after Digits (SmolLM2) or after a Split by Qwen2's or Llama 3's
-  pattern -> the "tiktoken" kind with that pattern. Tokens are spelled in GPT-2's
+  pattern -> the "tiktoken" kind with that pattern; an NFC normalizer (Qwen2's), the
+  only one taken there, sets Tokenizer.nfc. Tokens are spelled in GPT-2's
   bytes-to-characters map, undone here;
 - SentencePiece-style BPE with byte fallback (Llama 2, TinyLlama, Gemma: '▁' for
   spaces, by a Replace normalizer, with a Prepend normalizer or not, or by a Metaspace
@@ -347,7 +348,8 @@ def read_tokenizer_json(data: bytes, path: Path) -> Tokenizer:
     merges = reader.merges()
     if byte_level and len({p for p in pieces if len(p) == 1}) != 256:
         raise reader.error("a byte-level BPE needs every byte as a token")
-    kind = dict(kind="tiktoken", pretokenizer=pattern, whole_pieces=bool(reader.model.get("ignore_merges")), nfc=nfc) \
+    kind = dict(kind="tiktoken", pretokenizer=pattern, whole_pieces=bool(reader.model.get("ignore_merges")),
+                nfc=nfc) \
         if byte_level else dict(kind="sentencepiece", dummy_prefix=dummy_prefix[0], dummy_prefix_on_space=dummy_prefix[1])
     all_splits = _all_splits_scores(vocab, merges, len(pieces))
     if all_splits is not None:

@@ -9,7 +9,9 @@ import ctypes
 import json
 import random
 import re
+import struct
 import unicodedata
+import zlib
 
 import pytest
 from click.testing import CliRunner
@@ -254,6 +256,28 @@ def test_combining_marks_by_the_thousand(encoder_cache, tmp_path):
         finally:
             lib.llm_encode_workspace(None, 0)
         assert memory.raw[lent:] == b"\xa5" * 64
+
+
+def test_image_check_refuses_nfc_tables_that_lead_outside(encoder_cache, tmp_path):
+    """A CRC-valid image whose NFC tables index past themselves (a second part past the
+    marks, a composite past the mappings) is refused: -LLM_ERR_IMAGE."""
+    _, _, emulator = nfc_encoder(tmp_path)
+    lib, tables = emulator.lib, nfc_tables()
+    lib.image_check.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    image = (emulator.out / "llm_image.bin").read_bytes()
+    weights = (emulator.out / "llm_weights.c").read_text()
+    at = {n: int(re.search(rf"\.nfc_{n} = AT\(\w+, (\d+)\)", weights)[1]) for n in ("mappings", "composites")}
+
+    def checked(offset: int, value: bytes) -> int:
+        data = bytearray(image)
+        data[offset:offset + len(value)] = value
+        data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+        return lib.image_check(ctypes.create_string_buffer(bytes(data), len(data)), len(data))
+
+    assert checked(0, b"") == 0
+    past_the_marks = int(tables["mappings"][0, 0]) & 0x1FFFFF | (len(tables["marks"]) + 1) << 21
+    assert checked(at["mappings"], struct.pack("<I", past_the_marks)) == -1  # LLM_ERR_IMAGE
+    assert checked(at["composites"] + 2 * 5, struct.pack("<H", len(tables["mappings"]))) == -1
 
 
 @pytest.mark.slow  # a cross build and QEMU

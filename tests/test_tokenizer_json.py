@@ -241,12 +241,18 @@ def test_c_nfc_equals_unicodedata_on_every_code_point(encoder_cache, tmp_path):
 def test_combining_marks_by_the_thousand(encoder_cache, tmp_path):
     """Thousands of combining marks in a row, in two classes to reorder, and text NFC
     makes three times as long: the library's ids, in a workspace of
-    llm_encode_workspace_size's bytes. In a smaller one: -LLM_ERR_TOO_LONG, and
-    nothing written past it."""
+    llm_encode_workspace_size's bytes; the longest prompt of marks main() takes, in the
+    planned one. In a smaller one: -LLM_ERR_TOO_LONG, and nothing written past it."""
     reference, _, emulator = nfc_encoder(tmp_path)
     texts = ["e" + "\u0301\u0316" * 3000, "\U0001d160" * 2000, "\u0344" * 3000 + "a"]
     assert [emulator.encode(t, bos=False) for t in texts] == [reference.encode(t).ids for t in texts]
-    lib, data = emulator.lib, texts[0].encode()
+    lib, capacity = emulator.lib, emulator.prompt_capacity
+    # the longest prompt main() takes, marks all but one, in the planned workspace as main() encodes it
+    data = ("e" + "\u0301" * ((capacity - 4) // 2)).encode()
+    tokens = (ctypes.c_int * capacity)()
+    n = lib.llm_encode(data, 1, 0, tokens, capacity)
+    assert len(data) + 3 >= capacity - 1 and tokens[:n] == [emulator.bos_id] + reference.encode(data.decode()).ids
+    data = texts[0].encode()
     tokens = (ctypes.c_int * (len(data) + 3))()
     for lent in (4 * 3000, 100_000):  # too small to normalize in; then to merge the marks' piece in
         memory = ctypes.create_string_buffer(b"\xa5" * (lent + 64), lent + 64)

@@ -22,7 +22,8 @@ _Static_assert(LLM_IMAGE_CRC_OFFSET + 4 <= LLM_IMAGE_SIZE, "the CRC-32 is inside
 /* The tables' indices stay inside them: each piece lies in the piece bytes, ends
  * with its NUL (llm_decode's callers read it as a C string) and fits the encoder's
  * pair buffer (str_buffer: two pieces of the tokenizer's longest); the sorted ids,
- * byte tokens, special tokens and extra merges' tokens are ids; the scores order merges (no NaN: the merge needs a
+ * byte tokens, special tokens and extra merges' tokens are ids, the NFC tables' indices
+ * stay within them; the scores order merges (no NaN: the merge needs a
  * total order to pick the same pair as llama2.c's rescan). */
 static int vocab_check(const Vocab *v) {
     const uint32_t *offsets = v->piece_offsets;
@@ -41,6 +42,15 @@ static int vocab_check(const Vocab *v) {
 #if LLM_N_SPECIAL > 0
     for (int i = 0; i < LLM_N_SPECIAL; i++) {
         if (v->special_ids[i] < 0 || v->special_ids[i] >= LLM_VOCAB_SIZE) return -LLM_ERR_IMAGE;
+    }
+#endif
+#if LLM_NFC
+    /* the NFC tables' indices: a mapping's second part is one of the marks, a composite a mapping */
+    for (int i = 0; i < LLM_NFC_MAPPINGS; i++) {
+        if ((v->nfc_mappings[2 * i] >> 21 & 0x7Fu) > LLM_NFC_MARKS) return -LLM_ERR_IMAGE;
+    }
+    for (int i = 0; i < LLM_NFC_COMPOSITES; i++) {
+        if (v->nfc_composites[i] >= LLM_NFC_MAPPINGS) return -LLM_ERR_IMAGE;
     }
 #endif
 #if LLM_EXTRA_MERGES > 0

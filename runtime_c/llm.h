@@ -80,12 +80,15 @@ int llm_forward_each(const int *tokens, int n, int pos, llm_logits_callback each
 /* BPE-encodes NUL-terminated UTF-8 `text` into `tokens` (capacity `max_tokens`),
  * with BOS/EOS when asked, exactly as llama2.c's encoder (SentencePiece vocabularies),
  * tiktoken's encode(text, allowed_special="all") (Llama 3), or the `tokenizers`
- * library's encode(text) for a tokenizer.json (Qwen2's: for text in NFC). Needs up to
- * strlen(text) + 3 slots before merging, and a merge workspace node for each token
- * merged at once: up to strlen(text) + 2. The planned workspace has
- * LLM_PROMPT_CAPACITY nodes, what a prompt of this build can need; for longer text
- * lend a bigger one (llm_encode_workspace). Returns the token count, or -LLM_ERR_*
- * (-LLM_ERR_TOO_LONG when the tokens or the workspace fall short). */
+ * library's encode(text) for a tokenizer.json (Qwen2's NFC normalizer included:
+ * LLM_NFC). Needs up to strlen(text) + 3 slots before merging, and a merge workspace
+ * node for each token merged at once: up to strlen(text) + 2. The planned workspace
+ * has LLM_PROMPT_CAPACITY nodes, what a prompt of this build can need; for longer
+ * text lend a bigger one (llm_encode_workspace). With LLM_NFC the text's NFC form
+ * counts instead of strlen(text) (at most 3 times as long), and the workspace holds
+ * it before the nodes (the planned one has room for LLM_PROMPT_CAPACITY bytes of it).
+ * Returns the token count, or -LLM_ERR_* (-LLM_ERR_TOO_LONG when the tokens or the
+ * workspace fall short). */
 int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens);
 
 /* Lends the encoder `bytes` of the caller's memory (any alignment) as its merge
@@ -93,7 +96,8 @@ int llm_encode(const char *text, int bos, int eos, int *tokens, int max_tokens);
  * llm_chat_encode until it is called again; memory NULL returns to the planned
  * workspace. The memory must stay valid while lent, and is scratch: nothing in it
  * is kept between calls. llm_encode_workspace_size(n) bytes hold enough for any
- * text of n bytes. No allocation either way: the memory is the caller's. */
+ * text of n bytes (LLM_NFC: and its NFC form). No allocation either way: the memory
+ * is the caller's. */
 void llm_encode_workspace(void *memory, size_t bytes);
 size_t llm_encode_workspace_size(size_t text_bytes);
 

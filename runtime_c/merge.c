@@ -16,7 +16,8 @@
  *
  * The nodes live in a workspace (model.h: MergeNode): the planned buffer
  * llm_state.merge_nodes, a node per slot of the prompt main() encodes, or one the
- * caller lends (llm_encode_workspace) for longer text. */
+ * caller lends (llm_encode_workspace) for longer text; with LLM_NFC, past the
+ * normalized text at its start (tokenizer.c). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,24 +27,30 @@
 
 _Static_assert(sizeof(MergeNode) == 24, "toolchain/compile/plan.py plans merge_nodes at 24 bytes a node");
 
-static MergeNode *lent_nodes; /* NULL: the planned workspace */
-static size_t lent_count;
+static Workspace lent; /* base NULL: the planned workspace */
+
+Workspace workspace_after(Workspace w, size_t used) {
+    /* the next int32 past `used` bytes: MergeNode's and the NFC words' alignment */
+    size_t skip = used + (size_t)(-(uintptr_t)(w.base + used) & (_Alignof(MergeNode) - 1));
+    return skip < w.bytes ? (Workspace){w.base + skip, w.bytes - skip} : (Workspace){w.base, 0};
+}
 
 void llm_encode_workspace(void *memory, size_t bytes) {
-    if (memory == NULL) {
-        lent_nodes = NULL;
-        lent_count = 0;
-        return;
-    }
-    /* the caller's bytes may start anywhere: the nodes start at the next int32 */
-    size_t skip = (size_t)(-(uintptr_t)memory & (_Alignof(MergeNode) - 1));
-    lent_nodes = (MergeNode *)(void *)((char *)memory + (bytes < skip ? bytes : skip));
-    lent_count = bytes < skip ? 0 : (bytes - skip) / sizeof(MergeNode);
+    lent = memory == NULL ? (Workspace){NULL, 0} : workspace_after((Workspace){memory, bytes}, 0);
+}
+
+Workspace encode_workspace(void) {
+    if (lent.base != NULL) return lent;
+    return (Workspace){(unsigned char *)llm_state.merge_nodes, LLM_ENCODE_WORKSPACE_BYTES};
 }
 
 size_t llm_encode_workspace_size(size_t text_bytes) {
+    /* LLM_NFC: the normalized text, up to 3 times as long (U+1D160 becomes three code
+     * points of 4 bytes), comes first, and its pieces may be that much longer */
+    const size_t growth = LLM_NFC ? 3 : 1, text = growth * text_bytes;
     /* BOS, SentencePiece's dummy-prefix space, a token per byte; then the worst start */
-    return (text_bytes + 2) * sizeof(MergeNode) + _Alignof(MergeNode) - 1;
+    return (LLM_NFC ? text + _Alignof(MergeNode) - 1 : 0) + (text + 2) * sizeof(MergeNode) +
+           _Alignof(MergeNode) - 1;
 }
 
 #if LLM_EXTRA_MERGES > 0
@@ -180,12 +187,11 @@ static void update_pair(Heap *h, int node) {
     }
 }
 
-int vocab_merge(int *tokens, int first, int n) {
+int vocab_merge(int *tokens, int first, int n, Workspace w) {
     const int count = n - first;
     if (count < 2) return n; /* nothing to join */
-    MergeNode *nodes = lent_nodes != NULL ? lent_nodes : llm_state.merge_nodes;
-    size_t capacity = lent_nodes != NULL ? lent_count : LLM_PROMPT_CAPACITY;
-    if ((size_t)count > capacity) return -LLM_ERR_TOO_LONG;
+    MergeNode *nodes = (MergeNode *)(void *)w.base;
+    if ((size_t)count > w.bytes / sizeof(MergeNode)) return -LLM_ERR_TOO_LONG;
 
     Heap h = {nodes, 0};
     for (int i = 0; i < count; i++) {

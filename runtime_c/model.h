@@ -90,6 +90,17 @@ typedef struct {
     const uint32_t *char_classes;  /* [LLM_CHAR_CLASS_RUNS] codepoint << 2 | class where the
                                       Unicode class changes (toolchain/importers/unicode_classes.py) */
 #endif
+#if LLM_NFC
+    /* Unicode NFC (toolchain/importers/unicode_nfc.py; runtime_c/tokenizer_nfc.c) */
+    const uint32_t *nfc_classes;   /* [LLM_NFC_CLASS_RUNS] codepoint << 8 | canonical combining
+                                      class where the class changes */
+    const uint32_t *nfc_mappings;  /* [LLM_NFC_MAPPINGS][2] canonical decomposition mappings by
+                                      code point: codepoint | second part's index in nfc_marks + 1
+                                      (0: none) << 21 | excluded from composition << 28, first part */
+    const uint32_t *nfc_marks;     /* [LLM_NFC_MARKS] the mappings' second parts, sorted */
+    const uint16_t *nfc_composites; /* [LLM_NFC_COMPOSITES] the mappings that compose, by first
+                                      part and second part's index */
+#endif
 } Vocab;
 
 typedef struct {

@@ -44,7 +44,8 @@ int vocab_lookup(const char *bytes, size_t len) {
  * LLM_DUMMY_PREFIX and LLM_DUMMY_PREFIX_ON_SPACE put one), one token per codepoint
  * (or per byte where the codepoint has none), then merges by score. The text's
  * first stretch merges from token 0, BOS included, as llama2.c. */
-static int sentencepiece_encode(const char *p, const char *end, int at_start, int *tokens, int n, int max_tokens) {
+static int sentencepiece_encode(const char *p, const char *end, int at_start, int *tokens, int n, int max_tokens,
+                                Workspace w) {
     char *buf = llm_state.str_buffer;
     const int first = at_start ? 0 : n;
     if (p < end && (LLM_DUMMY_PREFIX == 2 || (LLM_DUMMY_PREFIX == 1 && at_start)) &&
@@ -65,17 +66,28 @@ static int sentencepiece_encode(const char *p, const char *end, int at_start, in
         }
         len = 0;
     }
-    return vocab_merge(tokens, first, n);
+    return vocab_merge(tokens, first, n, w);
 }
 #endif
 
 /* The text from p to end, which holds no special token, appended to tokens[n..). */
 static int encode_stretch(const char *p, const char *end, int at_start, int *tokens, int n, int max_tokens) {
+    Workspace w = encode_workspace();
+#if LLM_NFC
+    /* Normalized first, as the tokenizers normalize each stretch between special tokens
+     * (cut out of the text as it is: theirs are not normalized): the encoder reads the
+     * normalized text at the workspace's start, and merges in what is left of it. */
+    long len = nfc_normalize(p, end, w);
+    if (len < 0) return (int)len;
+    p = (const char *)w.base;
+    end = p + len;
+    w = workspace_after(w, (size_t)len);
+#endif
 #if LLM_TOKENIZER_TIKTOKEN
     (void)at_start;
-    return tiktoken_encode(p, end, tokens, n, max_tokens);
+    return tiktoken_encode(p, end, tokens, n, max_tokens, w);
 #else
-    return sentencepiece_encode(p, end, at_start, tokens, n, max_tokens);
+    return sentencepiece_encode(p, end, at_start, tokens, n, max_tokens, w);
 #endif
 }
 

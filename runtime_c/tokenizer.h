@@ -19,17 +19,36 @@ size_t vocab_piece_length(int id);
 /* The token whose piece is exactly bytes[0..len), the lowest id if several; -1 if none. */
 int vocab_lookup(const char *bytes, size_t len);
 
+/* Scratch memory of the encoder's: `bytes` bytes from `base`, word-aligned. */
+typedef struct {
+    unsigned char *base;
+    size_t bytes;
+} Workspace;
+
+/* The encoder's workspace: the caller's (llm_encode_workspace) or the planned one. */
+Workspace encode_workspace(void);
+
+/* What is left of `w` past its first `used` bytes, word-aligned (empty if nothing). */
+Workspace workspace_after(Workspace w, size_t used);
+
 /* BPE over tokens[first..n): merges the adjacent pair whose joined piece is a token
- * with the highest score (the leftmost on ties) until no pair joins into a token.
- * Returns the new count, or -LLM_ERR_TOO_LONG when the n - first tokens need more
- * nodes than the merge workspace has (llm_encode_workspace). */
-int vocab_merge(int *tokens, int first, int n);
+ * with the highest score (the leftmost on ties) until no pair joins into a token, its
+ * nodes in `w`. Returns the new count, or -LLM_ERR_TOO_LONG when the n - first tokens
+ * need more nodes than `w` holds (llm_encode_workspace). */
+int vocab_merge(int *tokens, int first, int n, Workspace w);
 
 #if LLM_TOKENIZER_TIKTOKEN
 /* Appends the tokens of text[p, end) (no special token in it) to tokens[n..max_tokens):
- * split by the pre-tokenizer pattern (LLM_PRETOKENIZER), each piece byte-level BPE;
- * the new count or -LLM_ERR_*. */
-int tiktoken_encode(const char *p, const char *end, int *tokens, int n, int max_tokens);
+ * split by the pre-tokenizer pattern (LLM_PRETOKENIZER), each piece byte-level BPE
+ * merged in `w`; the new count or -LLM_ERR_*. */
+int tiktoken_encode(const char *p, const char *end, int *tokens, int n, int max_tokens, Workspace w);
+#endif
+
+#if LLM_NFC
+/* Writes text[p, end) in Unicode NFC to the start of `w` (tokenizer_nfc.c): the
+ * normalized length, or -LLM_ERR_TOO_LONG when `w` cannot hold it and the combining
+ * sequence being normalized. */
+long nfc_normalize(const char *p, const char *end, Workspace w);
 #endif
 
 #endif

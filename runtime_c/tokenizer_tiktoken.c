@@ -161,8 +161,8 @@ static const char *piece_end(const char *p, const char *end) {
 #endif
 
 /* Appends one piece's tokens: the piece itself if it is a token (LLM_WHOLE_PIECES),
- * else its bytes merged. */
-static int encode_piece(const char *piece, size_t len, int *tokens, int n, int max_tokens) {
+ * else its bytes merged in `w`. */
+static int encode_piece(const char *piece, size_t len, int *tokens, int n, int max_tokens, Workspace w) {
     int id = LLM_WHOLE_PIECES ? vocab_lookup(piece, len) : -1;
     if (id >= 0) {
         PUSH_TOKEN(id);
@@ -170,7 +170,7 @@ static int encode_piece(const char *piece, size_t len, int *tokens, int n, int m
     }
     int first = n;
     for (size_t i = 0; i < len; i++) PUSH_TOKEN(llm_weights.vocab.byte_ids[(unsigned char)piece[i]]);
-    return vocab_merge(tokens, first, n);
+    return vocab_merge(tokens, first, n, w);
 }
 
 #if LLM_PRETOKENIZER == 3
@@ -185,7 +185,7 @@ static const char *digit_split_end(const char *p, const char *end) {
 }
 #endif
 
-int tiktoken_encode(const char *p, const char *end, int *tokens, int n, int max_tokens) {
+int tiktoken_encode(const char *p, const char *end, int *tokens, int n, int max_tokens, Workspace w) {
     while (p < end) {
 #if LLM_PRETOKENIZER == 3
         const char *stop = digit_split_end(p, end);
@@ -194,7 +194,7 @@ int tiktoken_encode(const char *p, const char *end, int *tokens, int n, int max_
 #endif
         while (p < stop) {
             const char *next = piece_end(p, stop);
-            n = encode_piece(p, (size_t)(next - p), tokens, n, max_tokens);
+            n = encode_piece(p, (size_t)(next - p), tokens, n, max_tokens, w);
             if (n < 0) return n;
             p = next;
         }

@@ -24,6 +24,11 @@ TOO_LONG = -4  # -LLM_ERR_TOO_LONG
 CONTEXT = 64   # the host plans 4 * 64 + 3 nodes: a prompt of this build
 
 
+class Workspace(ctypes.Structure):
+    """runtime_c/tokenizer.h: Workspace."""
+    _fields_ = [("base", ctypes.c_void_p), ("bytes", ctypes.c_size_t)]
+
+
 class Merger:
     """A project's runtime with the reference merge linked in, through ctypes."""
 
@@ -31,8 +36,9 @@ class Merger:
         self.tok = tokenizer
         self.lib = ctypes.CDLL(str(build_with(out, library, [C_DIR / "merge_reference.c"])))
         assert self.lib.llm_init() == 0
-        for name in ("vocab_merge", "merge_reference"):
-            getattr(self.lib, name).argtypes = [INTP, ctypes.c_int, ctypes.c_int]
+        self.lib.merge_reference.argtypes = [INTP, ctypes.c_int, ctypes.c_int]
+        self.lib.vocab_merge.argtypes = [INTP, ctypes.c_int, ctypes.c_int, Workspace]
+        self.lib.encode_workspace.restype = Workspace
         self.lib.llm_encode.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, INTP, ctypes.c_int]
         self.lib.llm_encode_workspace.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
         self.lib.llm_encode_workspace.restype = None
@@ -42,7 +48,8 @@ class Merger:
 
     def merge(self, name: str, tokens: list[int], first: int = 0) -> list[int]:
         buf = (ctypes.c_int * max(len(tokens), 1))(*tokens)
-        n = getattr(self.lib, name)(buf, first, len(tokens))
+        workspace = (self.lib.encode_workspace(),) if name == "vocab_merge" else ()  # the encoder's whole
+        n = getattr(self.lib, name)(buf, first, len(tokens), *workspace)
         return list(buf[:n]) if n >= 0 else n
 
     def both(self, tokens: list[int], first: int = 0) -> tuple[list[int], list[int]]:

@@ -1,11 +1,17 @@
 """Hugging Face tokenizer.json: the C encoder against the `tokenizers` library itself
 on thousands of varied strings, for byte-level BPEs trained here with SmolLM2's,
-GPT-2's and Qwen2's pre-tokenizers, for Llama 2's SentencePiece model and Llama 3's
-tiktoken ranks converted by transformers, and decoding; merges as pairs; special
-tokens anywhere in the id space; BOS/EOS; and what is refused."""
+GPT-2's and Qwen2's pre-tokenizers (Qwen2's with its NFC normalizer, also on text
+made non-NFC on purpose), for Llama 2's SentencePiece model and Llama 3's
+tiktoken ranks converted by transformers, and decoding; the C's NFC against
+unicodedata on every assigned code point; merges as pairs; special tokens anywhere in
+the id space; BOS/EOS; and what is refused."""
+import ctypes
 import json
 import random
+import re
+import struct
 import unicodedata
+import zlib
 
 import pytest
 from click.testing import CliRunner
@@ -13,12 +19,18 @@ from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalize
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
 from toolchain.cli import main
+from toolchain.compile.compiler import compile_project
+from toolchain.config import ModelConfig, random_model
 from toolchain.errors import ToolchainError
+from toolchain.host.emulator import Emulator
 from toolchain.host.encode import host_encoder
 from toolchain.importers.tokenizer import llama3_special_tokens, load_tokenizer
 from toolchain.importers.tokenizer_json import PATTERNS
+from toolchain.importers.unicode_nfc import nfc_tables
+from toolchain.target.build import build_project
+from toolchain.target.run import run_project
 from toolchain.train.corpus import make_stories
-from varied_text import varied_strings
+from varied_text import not_nfc_strings, varied_strings
 
 QWEN2 = next(regex for regex, name in PATTERNS.items() if name == "qwen2")
 CHAT = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # trained first: ids 0..2
@@ -64,9 +76,18 @@ def saved(tk: Tokenizer, directory) -> Tokenizer:
     return tk
 
 
-def mismatches(emulator, reference: Tokenizer, strings: list[str], text=lambda s: s) -> list:
-    """The strings whose C ids differ from the library's, `text` giving what the C encodes."""
-    return [s for s in strings if emulator.encode(text(s), bos=False) != reference.encode(s).ids]
+def mismatches(emulator, reference: Tokenizer, strings: list[str]) -> list:
+    """The strings whose C ids differ from the library's."""
+    return [s for s in strings if emulator.encode(s, bos=False) != reference.encode(s).ids]
+
+
+def normalized(s: str, specials: list[str], nfc: bool) -> str:
+    """`s` as the library normalizes it: in NFC if `nfc`, each stretch between special
+    tokens on its own."""
+    if not nfc:
+        return s
+    parts = re.split("(" + "|".join(map(re.escape, sorted(specials, key=len, reverse=True))) + ")", s)
+    return "".join(p if p in specials else unicodedata.normalize("NFC", p) for p in parts)
 
 
 @pytest.mark.parametrize("pattern", list(BYTE_LEVEL))
@@ -76,14 +97,15 @@ def test_byte_level_bpe_equals_tokenizers(pattern, encoder_cache, tmp_path):
     assert (tok.kind, tok.pretokenizer, tok.whole_pieces) == ("tiktoken", pattern, False)
     assert tok.special_ids == [0, 1, 2, tok.vocab_size - 1] and tok.pieces[-1] == TOOL.encode()
     assert tok.merge_splits is not None and 3000 < sum(map(bool, tok.merge_splits)) < 4000
+    assert tok.nfc == (pattern == "qwen2")  # Qwen2 normalizes to NFC, in C too
     emulator = host_encoder(tmp_path / pattern)
-    strings = varied_strings(STRINGS, special_pool(CHAT + [TOOL]))
-    # Qwen2 normalizes to NFC, which the C does not: it is given NFC text
-    nfc = (lambda s: unicodedata.normalize("NFC", s)) if pattern == "qwen2" else (lambda s: s)
-    wrong = mismatches(emulator, reference, strings, nfc)
+    strings = varied_strings(STRINGS, special_pool(CHAT + [TOOL])) + not_nfc_strings(300, CHAT + [TOOL])
+    assert sum(not unicodedata.is_normalized("NFC", s) for s in strings) > 400
+    wrong = mismatches(emulator, reference, strings)
     assert not wrong, f"{len(wrong)} of {len(strings)} differ, first: {wrong[:3]!r}"
-    for s in strings:  # decoding is the tokens' bytes
-        assert b"".join(emulator.decode(0, t) for t in emulator.encode(nfc(s), bos=False)) == nfc(s).encode()
+    for s in strings:  # decoding is the tokens' bytes: the text as normalized
+        text = normalized(s, CHAT + [TOOL], tok.nfc).encode()
+        assert b"".join(emulator.decode(0, t) for t in emulator.encode(s, bos=False)) == text
     # special tokens inside text are cut out whole, wherever their ids are
     assert emulator.encode(f"<|im_start|>user\nHi{TOOL}<|im_end|>", bos=False)[:1] == [1]
     assert emulator.encode(f"Hi{TOOL}<|im_end|>", bos=False)[-2:] == [tok.vocab_size - 1, 2]
@@ -146,13 +168,15 @@ def test_llama3_tokenizer_json_equals_tokenizers(shared_models, encoder_cache, t
     assert not wrong, f"{len(wrong)} of {len(strings)} differ, first: {wrong[:3]!r}"
 
 
-def tiny_byte_level(merges: list[list[str]], tmp_path, name: str = "tiny") -> Tokenizer:
+def tiny_byte_level(merges: list[list[str]], tmp_path, name: str = "tiny", normalizer=None) -> Tokenizer:
     """A byte-level BPE over the bytes, ab, bc, abc and ea with `merges`, saved as tmp_path/name."""
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {c: i for i, c in enumerate(sorted(alphabet))}
     vocab |= {"ab": 256, "bc": 257, "abc": 258, "ea": 259, "<|endoftext|>": 260}
     tk = Tokenizer(models.BPE(vocab, [tuple(m) for m in merges]))
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if normalizer is not None:
+        tk.normalizer = normalizer
     tk.add_special_tokens([AddedToken("<|endoftext|>", special=True)])
     return saved(tk, tmp_path / name)
 
@@ -174,6 +198,116 @@ def test_a_pair_joining_into_a_token_merges_only_if_it_is_a_merge(encoder_cache,
     emulator = host_encoder(tok)
     assert reference.encode("abc").tokens == ["abc"] and reference.encode("eabc").tokens == ["ea", "bc"]
     assert [emulator.encode(t, bos=False) for t in texts] == [reference.encode(t).ids for t in texts]
+
+
+def nfc_encoder(tmp_path) -> tuple[Tokenizer, list[bytes], Emulator]:
+    """The tiny byte-level BPE with an NFC normalizer, its pieces, and the C encoder built around it."""
+    reference = tiny_byte_level([["a", "b"]], tmp_path, "nfc", normalizers.NFC())
+    return reference, load_tokenizer(tmp_path / "nfc").pieces, host_encoder(tmp_path / "nfc")
+
+
+def test_c_nfc_equals_unicodedata_on_every_code_point(encoder_cache, tmp_path):
+    """The C's NFC, read back from the tokens' bytes, is unicodedata's: on every assigned
+    code point (U+0000 ends a C string) in runs of 8192 and their NFD forms, and on random
+    sequences of the characters the tables hold, Hangul jamo and syllables among them."""
+    _, pieces, emulator = nfc_encoder(tmp_path)
+    tables = nfc_tables()
+    config = (emulator.out / "llm_config.h").read_text()
+    assert "#define LLM_NFC 1" in config and f"#define LLM_NFC_MAPPINGS {len(tables['mappings'])}" in config
+    # the planned workspace has room for a prompt's normalized text besides its nodes
+    capacity = emulator.prompt_capacity
+    assert int(re.search(r"LLM_ENCODE_WORKSPACE_BYTES (\d+)u", config)[1]) >= 24 * capacity + capacity + 3
+
+    def c_nfc(s: str | bytes) -> bytes:
+        return b"".join(pieces[t] for t in emulator.encode(s, bos=False))
+
+    assigned = [chr(c) for c in range(1, 0x110000) if unicodedata.category(chr(c)) not in ("Cn", "Cs")]
+    runs = ["".join(assigned[i:i + 8192]) for i in range(0, len(assigned), 8192)]
+    wrong = [s[:1] for run in runs for s in (run, unicodedata.normalize("NFD", run))
+             if c_nfc(s) != unicodedata.normalize("NFC", s).encode()]
+    assert not wrong, f"{len(wrong)} runs differ, starting at {wrong[:3]!r}"
+    held = {int(c) & 0x1FFFFF for c in tables["mappings"].ravel()} | set(map(int, tables["marks"]))
+    held |= {*range(0x1100, 0x1113), *range(0x1161, 0x1176), *range(0x11A7, 0x11C3), 0xAC00, 0xAC01, 0xD7A3}
+    held = sorted(held | {ord("a"), ord("e"), ord(">")})
+    rng = random.Random(0)
+    strings = ["".join(chr(rng.choice(held)) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    wrong = [s for s in strings for t in (s, unicodedata.normalize("NFD", s))
+             if c_nfc(t) != unicodedata.normalize("NFC", t).encode()]
+    assert not wrong, f"{len(wrong)} differ, first: {wrong[:3]!r}"
+    # bytes that are not UTF-8 go through as they are, and break no composition around them
+    assert c_nfc(b"\xc0\x80e\xcc\x81\xed\xa0\x80e\xff\xcc\x81") == b"\xc0\x80\xc3\xa9\xed\xa0\x80e\xff\xcc\x81"
+
+
+def test_combining_marks_by_the_thousand(encoder_cache, tmp_path):
+    """Thousands of combining marks in a row, in two classes to reorder, and text NFC
+    makes three times as long: the library's ids, in a workspace of
+    llm_encode_workspace_size's bytes; the longest prompt of marks main() takes, in the
+    planned one. In a smaller one: -LLM_ERR_TOO_LONG, and nothing written past it."""
+    reference, _, emulator = nfc_encoder(tmp_path)
+    texts = ["e" + "\u0301\u0316" * 3000, "\U0001d160" * 2000, "\u0344" * 3000 + "a"]
+    assert [emulator.encode(t, bos=False) for t in texts] == [reference.encode(t).ids for t in texts]
+    lib, capacity = emulator.lib, emulator.prompt_capacity
+    # the longest prompt main() takes, marks all but one, in the planned workspace as main() encodes it
+    data = ("e" + "\u0301" * ((capacity - 4) // 2)).encode()
+    tokens = (ctypes.c_int * capacity)()
+    n = lib.llm_encode(data, 1, 0, tokens, capacity)
+    assert len(data) + 3 >= capacity - 1 and tokens[:n] == [emulator.bos_id] + reference.encode(data.decode()).ids
+    data = texts[0].encode()
+    tokens = (ctypes.c_int * (len(data) + 3))()
+    for lent in (4 * 3000, 100_000):  # too small to normalize in; then to merge the marks' piece in
+        memory = ctypes.create_string_buffer(b"\xa5" * (lent + 64), lent + 64)
+        lib.llm_encode_workspace(memory, lent)
+        try:
+            assert lib.llm_encode(data, 0, 0, tokens, len(tokens)) == -4  # LLM_ERR_TOO_LONG
+        finally:
+            lib.llm_encode_workspace(None, 0)
+        assert memory.raw[lent:] == b"\xa5" * 64
+
+
+def test_image_check_refuses_nfc_tables_that_lead_outside(encoder_cache, tmp_path):
+    """A CRC-valid image whose NFC tables index past themselves (a second part past the
+    marks, a composite past the mappings) is refused: -LLM_ERR_IMAGE."""
+    _, _, emulator = nfc_encoder(tmp_path)
+    lib, tables = emulator.lib, nfc_tables()
+    lib.image_check.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    image = (emulator.out / "llm_image.bin").read_bytes()
+    weights = (emulator.out / "llm_weights.c").read_text()
+    at = {n: int(re.search(rf"\.nfc_{n} = AT\(\w+, (\d+)\)", weights)[1]) for n in ("mappings", "composites")}
+
+    def checked(offset: int, value: bytes) -> int:
+        data = bytearray(image)
+        data[offset:offset + len(value)] = value
+        data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+        return lib.image_check(ctypes.create_string_buffer(bytes(data), len(data)), len(data))
+
+    assert checked(0, b"") == 0
+    past_the_marks = int(tables["mappings"][0, 0]) & 0x1FFFFF | (len(tables["marks"]) + 1) << 21
+    assert checked(at["mappings"], struct.pack("<I", past_the_marks)) == -1  # LLM_ERR_IMAGE
+    assert checked(at["composites"] + 2 * 5, struct.pack("<H", len(tables["mappings"]))) == -1
+
+
+@pytest.mark.slow  # a cross build and QEMU
+@pytest.mark.parametrize("board", ["rpi4", "mps2-an386"])
+def test_a_board_encodes_a_non_nfc_prompt_as_the_library(board, encoder_cache, tmp_path):
+    """A model with the NFC tokenizer on a Raspberry Pi 4 and a Cortex-M4 under QEMU, as
+    on the host: a prompt in NFD and out of canonical order is encoded to as many ids as the library's
+    (main says how many), and printed back token by token as its NFC form (byte tokens
+    and no merge of them here: the same bytes are the same ids)."""
+    reference, _, _ = nfc_encoder(tmp_path)
+    tok = load_tokenizer(tmp_path / "nfc")
+    prompt = "Tie\u0302\u0301ng Vie\u0323\u0302t \u212b\u0344 \u1112\u1161\u11ab a\u0301\u0316"
+    ids = reference.encode(prompt).ids
+    nfc = unicodedata.normalize("NFC", prompt)
+    assert b"".join(tok.pieces[i] for i in ids) == nfc.encode() and len(ids) < len(prompt.encode())
+    model = random_model(ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
+                                     hidden_dim=32, max_seq_len=64))
+    compile_project(model, tok, "host", tmp_path / "host", quant="f32")
+    assert Emulator(tmp_path / "host").generate(prompt, steps=len(ids), temperature=0.0).text == nfc.encode()
+    compile_project(model, tok, board, tmp_path / board, quant="f32")
+    build_project(tmp_path / board)
+    result = run_project(tmp_path / board, prompt, steps=len(ids), temperature=0.0, capture=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == nfc + "\n" and f"prompt tokens: {1 + len(ids)}\n" in result.stderr
 
 
 def write_json(tmp_path, name: str, change) -> str:
@@ -275,8 +409,10 @@ def test_only_byte_level_builds_carry_a_pattern(llama2, encoder_cache, tmp_path)
     byte_level = host_encoder(tmp_path / "tiny")
     config = (byte_level.out / "llm_config.h").read_text()
     assert "#define LLM_PRETOKENIZER 2" in config and "#define LLM_MERGE_PAIRS 1" in config
-    assert "#define LLM_N_SPECIAL 1" in config
-    assert ".merge_splits" in (byte_level.out / "llm_weights.c").read_text()
+    assert "#define LLM_N_SPECIAL 1" in config and "#define LLM_NFC 0" in config  # no NFC normalizer: no tables
+    assert f"#define LLM_ENCODE_WORKSPACE_BYTES {24 * byte_level.prompt_capacity}u" in config  # nor room for it
+    weights = (byte_level.out / "llm_weights.c").read_text()
+    assert ".merge_splits" in weights and ".nfc_" not in weights
     saved(sentencepiece_style(llama2, "first"), tmp_path / "sp")
     sentencepiece = host_encoder(tmp_path / "sp")
     config = (sentencepiece.out / "llm_config.h").read_text()

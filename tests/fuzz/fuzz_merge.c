@@ -56,11 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const size_t workspace_bytes = llm_encode_workspace_size((size_t)n);
         workspace = malloc(workspace_bytes);
         llm_encode_workspace(workspace, workspace_bytes);
-        got = vocab_merge(tokens, first, n);
+        got = vocab_merge(tokens, first, n, encode_workspace());
         llm_encode_workspace(NULL, 0);
     } else {
         poison_all_but_encode_buffers();
-        got = vocab_merge(tokens, first, n);
+        got = vocab_merge(tokens, first, n, encode_workspace());
         unpoison_arena();
         if (n - first > LLM_PROMPT_CAPACITY) {
             check(got == -LLM_ERR_TOO_LONG, "more tokens than the planned workspace holds: -LLM_ERR_TOO_LONG");

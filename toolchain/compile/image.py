@@ -20,6 +20,7 @@ from ..choices import KV_MODES, QUANT_MODES
 from ..config import ModelConfig, tensor_shapes
 from ..importers.tokenizer import Tokenizer
 from ..importers.unicode_classes import class_runs
+from ..importers.unicode_nfc import nfc_tables
 from ..progress import bar
 from ..rope import rope_table
 from .layout import matrix_bytes, pack_matrix
@@ -51,7 +52,8 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
     start with) and, for tokenizer.json's merges,
     the left part's length of the merge making each token and the other merges (token,
     left part's length; score), if there are any; for tiktoken
-    also the Unicode class table of its pre-tokenizer."""
+    also the Unicode class table of its pre-tokenizer; for a tokenizer normalizing to
+    NFC, the normalization's tables (unicode_nfc.py)."""
     offsets = np.cumsum([0] + [len(p) + 1 for p in tok.pieces])
     ids = {p: i for i, p in reversed(list(enumerate(tok.pieces)))}  # lowest id wins
     unk = 0
@@ -79,6 +81,8 @@ def vocab_tables(tok: Tokenizer) -> dict[str, np.ndarray]:
         tables["vocab.extra_scores"] = np.array([m[2] for m in tok.extra_merges], dtype="<f4")
     if tok.kind == "tiktoken":
         tables["vocab.char_classes"] = class_runs()
+    if tok.nfc:
+        tables |= {f"vocab.nfc_{name}": a for name, a in nfc_tables().items()}
     return tables
 
 
@@ -123,6 +127,7 @@ def image_entries(spec: CompileSpec) -> list[tuple[str, int]]:
         n_extra = len(tok.extra_merges)
         entries += [("vocab.extra_merges", 8 * n_extra), ("vocab.extra_scores", 4 * n_extra)] if n_extra else []
         entries += [("vocab.char_classes", class_runs().nbytes)] if tok.kind == "tiktoken" else []
+        entries += [(f"vocab.nfc_{name}", a.nbytes) for name, a in nfc_tables().items()] if tok.nfc else []
     entries += [(name, 2 * spec.context * cfg.head_dim) for name in rope_names(cfg)]
     shapes = tensor_shapes(cfg)
     for name in read_order(list(shapes)):

@@ -113,6 +113,9 @@ class MemoryPlan:
     def buffers(self) -> tuple[Buffer, ...]:
         return tuple(b for a in self.arenas for b in a.buffers)
 
+    def nbytes_of(self, name: str) -> int:
+        return next(b.nbytes for b in self.buffers if b.name == name)
+
     @property
     def ram_bytes(self) -> int:
         return sum(a.nbytes for a in self.arenas) + self.stack_bytes + self.static_bytes
@@ -190,6 +193,16 @@ def kv_ring(cfg: ModelConfig, context: int, batch: int) -> int:
     return ring if ring < context else 0
 
 
+def encode_workspace_nodes(prompt_capacity: int, nfc: bool) -> int:
+    """The planned encoder workspace, in merge nodes: one per slot of the prompt; with
+    NFC also room for the prompt's normalized text before them, as long as the slots
+    and word-aligned (runtime_c/tokenizer_nfc.c), so that a prompt of main()'s whose
+    normalized form is no longer than it was fits: only a few rare characters lengthen
+    it (U+0344 becomes two marks). Normalizing itself needs 4 bytes a code point of a
+    combining sequence, which the nodes' room holds many times."""
+    return prompt_capacity + (-(-(prompt_capacity + 3) // MERGE_NODE_BYTES) if nfc else 0)
+
+
 def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
     """Every buffer the runtime and main.c use, with lifetimes (see runtime_c/llm.c)."""
     c, context, kv, os = spec.config, spec.context, spec.kv, spec.board.os
@@ -220,9 +233,11 @@ def buffers_needed(spec: CompileSpec) -> tuple[list[Buffer], int, int]:
         b("str_buffer", "char", 1, max(2 * spec.max_token_length + 1, 5), ("encode",), 30, "encoder scratch"),
         b("prompt_tokens", "int", 4, prompt_capacity, ALWAYS, 31, "encoded prompt (main)"),
         # BPE merging's list and heap, a node per token before merging: as many as a
-        # prompt main() encodes can have; only while encoding, so it shares storage
-        # with the activations, logits and sampler buffers (dead then)
-        b("merge_nodes", "MergeNode", MERGE_NODE_BYTES, prompt_capacity, ("encode",), 30, "BPE merge workspace"),
+        # prompt main() encodes can have, and (NFC) room before them for its normalized
+        # text; only while encoding, so it shares storage with the activations, logits
+        # and sampler buffers (dead then)
+        b("merge_nodes", "MergeNode", MERGE_NODE_BYTES, encode_workspace_nodes(prompt_capacity, spec.nfc),
+          ("encode",), 30, "BPE merge workspace"),
     ]
     if spec.quant != "f32":
         matmuls = ("qkv", "wo", "ffn_up", "ffn_down", "classifier")

@@ -20,6 +20,7 @@ from ..boards import Board
 from ..chips import chip_defines
 from ..choices import KV_MODES, QUANT_MODES
 from ..errors import ToolchainError
+from ..importers.unicode_nfc import UNICODE_VERSION
 from ..manifest import write_manifest
 from ..resources import resource_dir
 from ..target.build import BINARY
@@ -240,7 +241,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
                   system_prompt_bytes=SYSTEM_PROMPT_BYTES,
                   chat_text_bytes=chat_text_bytes(plan.cmdline_bytes, spec.chat_template_bytes),
                   xq_stride=xq_stride(spec), xs_stride=xs_stride(spec),
-                  tile_bytes=tile_bytes(board),
+                  tile_bytes=tile_bytes(board), unicode_version=UNICODE_VERSION,
                   console_sources=console_sources(board, spec.console) if board.os == "baremetal" else [],
                   qemu_console_sources=console_sources(board, spec.console, emulated=True) if board.qemu_link else [],
                   **ci_values(board, spec.console, plan.weights.report(board) if plan.weights.separate else None))
@@ -251,7 +252,7 @@ def render_project(out: Path, qm: QuantizedModel, spec: CompileSpec, plan: Memor
         "kernel": kernel.label, "layout": spec.layout.to_dict(),
         "source": str(Path(source).resolve()) if source is not None else None,
         "tokenizer": {"vocab_size": tok.vocab_size, "bos_id": tok.bos_id, "eos_id": tok.eos_id,
-                      "max_token_length": tok.max_token_length, "chat": tok.chat_format.family,
+                      "max_token_length": tok.max_token_length, "nfc": tok.nfc, "chat": tok.chat_format.family,
                       "chat_template_bytes": tok.chat_format.template_bytes},
         "prompt_capacity": plan.prompt_capacity, "console": spec.console,
         "weights": plan.weights.report(board) | ({"weights_in": spec.weights_in} if spec.weights_in else {}),

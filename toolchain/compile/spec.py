@@ -119,6 +119,11 @@ class CompileSpec:
         return self.tokenizer.max_token_length if self.tokenizer is not None else ESTIMATED_TOKEN_LENGTH
 
     @property
+    def nfc(self) -> bool:
+        """Whether the encoder normalizes text to NFC (no tokenizer: as if not)."""
+        return self.tokenizer is not None and self.tokenizer.nfc
+
+    @property
     def chat_template_bytes(self) -> int:
         """A rendered chat turn's bytes besides its two texts (the planned scratch's share)."""
         return self.tokenizer.chat_format.template_bytes if self.tokenizer is not None else TEMPLATE_BYTES

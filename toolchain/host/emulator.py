@@ -91,6 +91,8 @@ class Emulator:
         # main.c's limits on a prompt, checked on its bytes before anything is encoded
         self.prompt_capacity = self.manifest.get("prompt_capacity", 4 * self.context + 3)
         self.max_token_length = self.manifest["tokenizer"].get("max_token_length", 1)
+        # how much longer than the text its NFC form can be (U+1D160: 4 bytes become 12)
+        self.nfc_growth = 3 if self.manifest["tokenizer"].get("nfc") else 1
         library = build_emulator(self.out).resolve()
         if sanitized():
             require_sanitizer_runtime()
@@ -157,7 +159,7 @@ class Emulator:
         """Token ids from the C encoder, for text of any length (a whole file for
         `llmtool validate`)."""
         data = utf8(text) if isinstance(text, str) else text
-        capacity = len(data) + 3
+        capacity = self.nfc_growth * len(data) + 3
         buf = (ctypes.c_int * capacity)()
         with self._workspace_for(len(data)):
             n = self.lib.llm_encode(data, int(bos), int(eos), buf, capacity)
@@ -166,9 +168,9 @@ class Emulator:
     @contextmanager
     def _workspace_for(self, n_bytes: int):
         """The planned merge workspace holds a node per slot of the board's prompt
-        (llm.h: up to strlen + 2 are needed); longer text gets one of its own size,
-        lent for the encoding inside the `with` only."""
-        if n_bytes + 2 <= self.prompt_capacity:
+        (llm.h: up to strlen + 2 are needed; with NFC, for a normalized text no longer);
+        longer text gets one of its own size, lent for the encoding inside the `with` only."""
+        if self.nfc_growth * n_bytes + 2 <= self.prompt_capacity:
             yield
             return
         workspace = ctypes.create_string_buffer(self.lib.llm_encode_workspace_size(n_bytes))

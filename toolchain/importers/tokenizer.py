@@ -67,6 +67,8 @@ class Tokenizer:
     pretokenizer: str = "llama3"  # tiktoken: one of PRETOKENIZERS
     whole_pieces: bool = True     # tiktoken: a pre-tokenized piece that is a token is that token
                                   # (tiktoken; tokenizer.json's ignore_merges), else always merged
+    nfc: bool = False             # the text is normalized to Unicode NFC first (tokenizer.json's
+                                  # NFC normalizer: Qwen2, 2.5, 3)
     dummy_prefix: str = "text"    # sentencepiece: one of DUMMY_PREFIXES
     dummy_prefix_on_space: bool = True  # also before text that starts with a space (not Metaspace's way)
     # tokenizer.json's merges are pairs: the byte length of the left part of the first merge
@@ -115,7 +117,7 @@ class Tokenizer:
         default = Tokenizer([], [])
         tiktoken_specials = list(range(self.vocab_size - self.n_special, self.vocab_size))
         return (self.merge_splits is None and self.merge_ties == "leftmost" and self.whole_pieces
-                and self.dummy_prefix_on_space
+                and self.dummy_prefix_on_space and not self.nfc
                 and (self.pretokenizer, self.dummy_prefix) == (default.pretokenizer, default.dummy_prefix)
                 and self.special_ids == (tiktoken_specials if self.kind == "tiktoken" else []))
 

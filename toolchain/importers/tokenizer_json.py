@@ -3,7 +3,8 @@
 Two shapes of BPE are read, each onto an encoder the runtime already has:
 - byte-level BPE (GPT-2, SmolLM2, Qwen2, Llama 3): a ByteLevel pre-tokenizer, alone
   (GPT-2's pattern), after Digits (SmolLM2) or after a Split by Qwen2's or Llama 3's
-  pattern -> the "tiktoken" kind with that pattern. Tokens are spelled in GPT-2's
+  pattern -> the "tiktoken" kind with that pattern; an NFC normalizer (Qwen2's), the
+  only one taken there, sets Tokenizer.nfc. Tokens are spelled in GPT-2's
   bytes-to-characters map, undone here;
 - SentencePiece-style BPE with byte fallback (Llama 2, TinyLlama, Gemma: '▁' for
   spaces, by a Replace normalizer, with a Prepend normalizer or not, or by a Metaspace
@@ -128,10 +129,12 @@ class _Reader:
                 raise self.error(f"the pre-tokenizer's Split pattern {regex!r} is not GPT-2's, Qwen2's or Llama 3's")
         raise self.unsupported("pre-tokenizer", pre)
 
-    def check_byte_level_normalizer(self) -> None:
+    def byte_level_nfc(self) -> bool:
+        """Whether a byte-level BPE's text is normalized to NFC first (Qwen2's); no normalizer: False."""
         normalizer = self.j.get("normalizer")
         if normalizer is not None and [s.get("type") for s in _steps(normalizer, "normalizers")] != ["NFC"]:
             raise self.unsupported("normalizer", normalizer)
+        return normalizer is not None
 
     def dummy_prefix(self) -> tuple[str, bool]:
         """A SentencePiece-style file's DUMMY_PREFIXES name (where its '▁' goes) and
@@ -334,7 +337,7 @@ def read_tokenizer_json(data: bytes, path: Path) -> Tokenizer:
     pattern = reader.byte_level_pattern()
     byte_level = pattern is not None
     if byte_level:
-        reader.check_byte_level_normalizer()
+        nfc = reader.byte_level_nfc()
         dummy_prefix = (Tokenizer([], []).dummy_prefix, True)
     else:
         dummy_prefix = reader.dummy_prefix()
@@ -345,7 +348,8 @@ def read_tokenizer_json(data: bytes, path: Path) -> Tokenizer:
     merges = reader.merges()
     if byte_level and len({p for p in pieces if len(p) == 1}) != 256:
         raise reader.error("a byte-level BPE needs every byte as a token")
-    kind = dict(kind="tiktoken", pretokenizer=pattern, whole_pieces=bool(reader.model.get("ignore_merges"))) \
+    kind = dict(kind="tiktoken", pretokenizer=pattern, whole_pieces=bool(reader.model.get("ignore_merges")),
+                nfc=nfc) \
         if byte_level else dict(kind="sentencepiece", dummy_prefix=dummy_prefix[0], dummy_prefix_on_space=dummy_prefix[1])
     all_splits = _all_splits_scores(vocab, merges, len(pieces))
     if all_splits is not None:

@@ -1,9 +1,9 @@
 /* chat.c - chat turns in the model's own template, by its layout (LLM_CHAT_FAMILY: the
  * compile recognises tokenizer_config.json's chat_template, or without one follows the
  * tokenizer's kind): Llama 2's "[INST]" text, Llama 3's header tokens (the formats of
- * Meta's reference code), ChatML's <|im_start|> turns, Gemma's <start_of_turn> turns
- * (as their Hugging Face templates render them). The conversation lives in the KV
- * cache; each turn adds its tokens after the previous reply, which ended at the
+ * Meta's reference code), ChatML's <|im_start|> turns, Gemma's <start_of_turn> turns,
+ * Zephyr's <|user|> turns (TinyLlama's chat), as their Hugging Face templates render
+ * them. The conversation lives in the KV cache; each turn adds its tokens after the previous reply, which ended at the
  * family's end-of-turn token. */
 #include <stddef.h>
 #include <string.h>
@@ -16,11 +16,13 @@
 #define CHAT_LLAMA3 1
 #define CHAT_CHATML 2
 #define CHAT_GEMMA 3
-#define CHAT_UNKNOWN 4
+#define CHAT_ZEPHYR 4
+#define CHAT_UNKNOWN 5
 /* the families whose turns are rendered as text, then encoded; those that strip the
  * texts (ChatML's templates write them as given); those with an end-of-turn token */
 #define CHAT_STRIPS (LLM_CHAT_FAMILY == CHAT_LLAMA2 || LLM_CHAT_FAMILY == CHAT_LLAMA3 || LLM_CHAT_FAMILY == CHAT_GEMMA)
-#define CHAT_AS_TEXT (LLM_CHAT_FAMILY == CHAT_LLAMA2 || LLM_CHAT_FAMILY == CHAT_CHATML || LLM_CHAT_FAMILY == CHAT_GEMMA)
+#define CHAT_AS_TEXT (LLM_CHAT_FAMILY == CHAT_LLAMA2 || LLM_CHAT_FAMILY == CHAT_CHATML || LLM_CHAT_FAMILY == CHAT_GEMMA || \
+                      LLM_CHAT_FAMILY == CHAT_ZEPHYR)
 #define CHAT_OWN_END (LLM_CHAT_FAMILY == CHAT_LLAMA3 || LLM_CHAT_FAMILY == CHAT_CHATML || LLM_CHAT_FAMILY == CHAT_GEMMA)
 
 #if LLM_CHAT_FAMILY != CHAT_UNKNOWN
@@ -110,12 +112,26 @@ int llm_chat_encode(const char *system, const char *user, int first, char *scrat
 }
 
 #define END_OF_TURN "<|eot_id|>"
-#elif LLM_CHAT_FAMILY == CHAT_CHATML
-/* "<|im_start|>system\n{system}<|im_end|>\n" on the first turn (the template's own
- * system prompt when none is given, if it has one), else "\n" after the previous
- * reply's <|im_end|>; then "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
- * and what the template writes after that header (Qwen3's empty think block). Texts as
- * given, as the templates write them. */
+#elif LLM_CHAT_FAMILY == CHAT_CHATML || LLM_CHAT_FAMILY == CHAT_ZEPHYR
+/* Role headers, each message closed by TURN_END and "\n": ChatML's <|im_start|> lines,
+ * or Zephyr's <|role|> lines closed by the EOS text (TinyLlama's "</s>", which the
+ * encoder finds whole). */
+#if LLM_CHAT_FAMILY == CHAT_CHATML
+#define TURN_SYSTEM "<|im_start|>system\n"
+#define TURN_USER "<|im_start|>user\n"
+#define TURN_ASSISTANT "<|im_start|>assistant\n"
+#define TURN_END "<|im_end|>"
+#else
+#define TURN_SYSTEM "<|system|>\n"
+#define TURN_USER "<|user|>\n"
+#define TURN_ASSISTANT "<|assistant|>\n"
+#define TURN_END LLM_CHAT_TURN_END
+#endif
+/* TURN_SYSTEM "{system}" TURN_END "\n" on the first turn (the template's own system
+ * prompt when none is given, if it has one), else "\n" after the previous reply's
+ * end; then TURN_USER "{user}" TURN_END "\n" TURN_ASSISTANT and what the template
+ * writes after that header (Qwen3's empty think block). Texts as given, as the
+ * templates write them. */
 int llm_chat_encode(const char *system, const char *user, int first, char *scratch, int scratch_size,
                     int *tokens, int max_tokens) {
     if (user == NULL || scratch == NULL || tokens == NULL || scratch_size < 1) return -LLM_ERR_ARG;
@@ -125,17 +141,17 @@ int llm_chat_encode(const char *system, const char *user, int first, char *scrat
     if (!first) {
         fits = put(scratch, scratch_size, &len, "\n") == 0;
     } else if (has_text(system_text)) {
-        fits = put(scratch, scratch_size, &len, "<|im_start|>system\n") == 0 &&
+        fits = put(scratch, scratch_size, &len, TURN_SYSTEM) == 0 &&
                put(scratch, scratch_size, &len, system_text) == 0 &&
-               put(scratch, scratch_size, &len, "<|im_end|>\n") == 0;
+               put(scratch, scratch_size, &len, TURN_END "\n") == 0;
     }
-    fits = fits && put(scratch, scratch_size, &len, "<|im_start|>user\n") == 0 &&
+    fits = fits && put(scratch, scratch_size, &len, TURN_USER) == 0 &&
            put(scratch, scratch_size, &len, user) == 0 &&
-           put(scratch, scratch_size, &len, "<|im_end|>\n<|im_start|>assistant\n" LLM_CHAT_REPLY_PREFIX) == 0;
+           put(scratch, scratch_size, &len, TURN_END "\n" TURN_ASSISTANT LLM_CHAT_REPLY_PREFIX) == 0;
     if (!fits) return -LLM_ERR_TOO_LONG;
     return llm_encode(scratch, 0, 0, tokens, max_tokens);
 }
-#define END_OF_TURN "<|im_end|>"
+#define END_OF_TURN TURN_END
 #elif LLM_CHAT_FAMILY == CHAT_GEMMA
 /* BOS and "<start_of_turn>user\n{system}\n\n{user}<end_of_turn>\n<start_of_turn>model\n"
  * on the first turn (Gemma has no system role: the prompt opens the first user turn),

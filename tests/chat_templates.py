@@ -121,9 +121,14 @@ QWEN3_GENERATION = """{%- for message in messages %}
     {%- endif %}
 {%- endif %}"""
 
-# TinyLlama-1.1B-Chat's (Zephyr's) layout, which llmtool does not render
+# TinyLlama-1.1B-Chat's (Zephyr's)
 ZEPHYR = ("{% for message in messages %}\n{% if message['role'] == 'user' %}\n"
           "{{ '<|user|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'system' %}\n"
           "{{ '<|system|>\n' + message['content'] + eos_token }}\n{% elif message['role'] == 'assistant' %}\n"
           "{{ '<|assistant|>\n'  + message['content'] + eos_token }}\n{% endif %}\n"
           "{% if loop.last and add_generation_prompt %}\n{{ '<|assistant|>' }}\n{% endif %}\n{% endfor %}")
+# Alpaca's layout, which no family of llmtool's has
+ALPACA = ("{% for message in messages %}{% if message['role'] == 'user' %}"
+          "{{ '### Instruction:\\n' + message['content'] + '\\n\\n' }}{% else %}"
+          "{{ '### Response:\\n' + message['content'] + '\\n\\n' }}{% endif %}{% endfor %}"
+          "{% if add_generation_prompt %}{{ '### Response:\\n' }}{% endif %}")

@@ -8,6 +8,7 @@ rendering it here (in a sandbox, as transformers does) for a probe conversation:
   conversation has none (SmolLM2's and Qwen2.5's name the model), and what it writes
   after the assistant's header for a reply without thinking (Qwen3's empty
   `<think>` block, with enable_thinking false);
+- Zephyr (TinyLlama's chat): what closes each message (the EOS text, "</s>");
 - Gemma, Llama 3, Llama 2: nothing; their layouts are fixed.
 A template with none of the markers, or one that does not render, is kept as a refusal:
 the build compiles, and chat names the reason.
@@ -22,12 +23,13 @@ import jinja2.ext
 import jinja2.sandbox
 
 # LLM_CHAT_FAMILY order; "unknown": a template chat refuses
-CHAT_FAMILIES = ("llama2", "llama3", "chatml", "gemma", "unknown")
+CHAT_FAMILIES = ("llama2", "llama3", "chatml", "gemma", "zephyr", "unknown")
 MARKERS = {  # each family's tokens, all present in its template
     "chatml": ("<|im_start|>", "<|im_end|>"),
     "gemma": ("<start_of_turn>", "<end_of_turn>"),
     "llama3": ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
     "llama2": ("[INST]", "[/INST]"),
+    "zephyr": ("<|user|>", "<|assistant|>"),
 }
 TEMPLATE_BYTES = 96  # what a layout adds around the system prompt and the user's text, at most (ChatML: 80)
 PROBE = "\x01probe\x01"  # a user text no template writes itself
@@ -38,6 +40,7 @@ class ChatFormat:
     family: str                # one of CHAT_FAMILIES
     default_system: str = ""   # the system prompt the template writes when none is given
     reply_prefix: str = ""     # what the template writes after the assistant's header
+    turn_end: str = ""         # what closes each message before its "\n" (Zephyr's EOS text)
     refusal: str = ""          # family "unknown": why chat is refused
 
     @property
@@ -47,7 +50,8 @@ class ChatFormat:
     @property
     def template_bytes(self) -> int:
         """The bytes of a rendered turn besides the system prompt and the user's text."""
-        return TEMPLATE_BYTES + len(self.default_system.encode()) + len(self.reply_prefix.encode())
+        return TEMPLATE_BYTES + sum(len(s.encode()) for s in (self.default_system, self.reply_prefix,
+                                                              self.turn_end, self.turn_end))
 
 
 def by_kind(kind: str) -> ChatFormat:
@@ -84,6 +88,18 @@ def _chatml(template: str, config: dict) -> ChatFormat:
                       reply_prefix=reply_prefix)
 
 
+def _zephyr(template: str, config: dict) -> ChatFormat:
+    user = _render(template, config, messages=[{"role": "user", "content": PROBE}], add_generation_prompt=True)
+    end = user.removeprefix(f"<|user|>\n{PROBE}").removesuffix("\n<|assistant|>\n")
+    layout = f"<|system|>\n{PROBE}{end}\n<|user|>\n{PROBE}{end}\n<|assistant|>\n"
+    both = _render(template, config, messages=[{"role": "system", "content": PROBE}, {"role": "user", "content": PROBE}],
+                   add_generation_prompt=True)
+    if not end or "\n" in end or both != layout:
+        return ChatFormat("unknown", refusal="chat_template renders Zephyr's turns in another layout than "
+                                             "<|user|>\\n...</s>\\n<|assistant|>\\n")
+    return ChatFormat("zephyr", turn_end=end)
+
+
 def recognise(template, config: dict) -> ChatFormat:
     """The ChatFormat of tokenizer_config.json's chat_template (`config`: the file)."""
     if isinstance(template, list):  # a list of named templates: the default one is chat's
@@ -93,11 +109,11 @@ def recognise(template, config: dict) -> ChatFormat:
         return ChatFormat("unknown", refusal="chat_template is not a template string")
     family = next((f for f, marks in MARKERS.items() if all(m in template for m in marks)), None)
     if family is None:
-        return ChatFormat("unknown", refusal="chat_template is none of ChatML, Gemma, Llama 3 or Llama 2")
-    if family != "chatml":
+        return ChatFormat("unknown", refusal="chat_template is none of ChatML, Gemma, Zephyr, Llama 3 or Llama 2")
+    if family not in ("chatml", "zephyr"):
         return ChatFormat(family)
     try:
-        return _chatml(template, config)
+        return (_chatml if family == "chatml" else _zephyr)(template, config)
     except Exception as e:  # the file's own code failed, however it did (an index, a raise_exception): refused
         why = " ".join(str(e).split())  # one line
         return ChatFormat("unknown", refusal=f"chat_template does not render ({type(e).__name__}: {why})")

@@ -37,6 +37,24 @@ Workspace workspace_after(Workspace w, size_t used);
  * need more nodes than `w` holds (llm_encode_workspace). */
 int vocab_merge(int *tokens, int first, int n, Workspace w);
 
+#if LLM_TOKENIZER_TIKTOKEN || LLM_NFC
+/* The run of runs[0..count) (each `codepoint << shift | value`, sorted, the first at
+ * U+0000) that holds `codepoint`: the last one starting at or before it. The Unicode
+ * tables (character classes, combining classes) are such runs, binary-searched. */
+static inline uint32_t unicode_run(const uint32_t *runs, int count, int shift, uint32_t codepoint) {
+    int lo = 0, hi = count;
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (runs[mid] >> shift <= codepoint) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return runs[lo];
+}
+#endif
+
 #if LLM_TOKENIZER_TIKTOKEN
 /* Appends the tokens of text[p, end) (no special token in it) to tokens[n..max_tokens):
  * split by the pre-tokenizer pattern (LLM_PRETOKENIZER), each piece byte-level BPE

@@ -41,17 +41,8 @@ enum { S_BASE = 0xAC00, L_BASE = 0x1100, V_BASE = 0x1161, T_BASE = 0x11A7, L_COU
        T_COUNT = 28, N_COUNT = V_COUNT * T_COUNT, S_COUNT = L_COUNT * N_COUNT };
 
 static unsigned combining_class(uint32_t cp) {
-    const uint32_t *runs = llm_weights.vocab.nfc_classes; /* codepoint << 8 | class, from U+0000 */
-    int lo = 0, hi = LLM_NFC_CLASS_RUNS;                  /* the last run starting at or before it */
-    while (hi - lo > 1) {
-        int mid = lo + (hi - lo) / 2;
-        if (runs[mid] >> 8 <= cp) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    return runs[lo] & 0xFFu;
+    /* codepoint << 8 | class, from U+0000 */
+    return unicode_run(llm_weights.vocab.nfc_classes, LLM_NFC_CLASS_RUNS, 8, cp) & 0xFFu;
 }
 
 /* The mapping of `cp` in nfc_mappings, -1 if it has none. */

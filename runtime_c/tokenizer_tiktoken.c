@@ -33,17 +33,8 @@ typedef struct {
 } Char;
 
 static CharClass class_of(uint32_t codepoint) {
-    const uint32_t *runs = llm_weights.vocab.char_classes; /* codepoint << 2 | class, from U+0000 */
-    int lo = 0, hi = LLM_CHAR_CLASS_RUNS;                   /* the last run starting at or before it */
-    while (hi - lo > 1) {
-        int mid = lo + (hi - lo) / 2;
-        if (runs[mid] >> 2 <= codepoint) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    return (CharClass)(runs[lo] & 3u);
+    /* codepoint << 2 | class, from U+0000 */
+    return (CharClass)(unicode_run(llm_weights.vocab.char_classes, LLM_CHAR_CLASS_RUNS, 2, codepoint) & 3u);
 }
 
 /* The UTF-8 character at p (p < end). A byte that starts no complete sequence is

@@ -131,3 +131,15 @@ def test_runtime_has_no_heap(f32_project):
                                  capture_output=True, text=True, check=True).stdout
         names = {line.split()[-1].split("@")[0] for line in symbols.splitlines() if line.strip()}
         assert names and not names & {"malloc", "calloc", "realloc", "free"}, binary
+
+
+def test_a_project_compiled_again_in_place_loads_anew(stories, q8_project, tmp_path):
+    """The emulator of a project compiled over another in one process runs the new C and
+    image, not the library already loaded from that path (the loader's by-name cache)."""
+    out = tmp_path / "out"
+    compile_project(stories[0], stories[1], "host", out, quant="f32")
+    f32 = Emulator(out).forward(1, 0)
+    compile_project(stories[0], stories[1], "host", out, quant="q8", group_size=64, force=True)
+    again = Emulator(out).forward(1, 0)
+    assert not np.array_equal(again, f32)
+    assert np.array_equal(again, Emulator(q8_project).forward(1, 0))

@@ -6,6 +6,7 @@ import ctypes
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,6 +72,17 @@ def build_emulator(out: Path) -> Path:
     return library
 
 
+def load_library(library: Path) -> ctypes.CDLL:
+    """dlopen's library, through a symlink of a name never loaded before: the loader
+    knows an object by the name it was opened under, so a project rebuilt (or a new one
+    written where an old one was) would otherwise get the library already in the
+    process. Under a new name it matches a loaded one only if it is the same file."""
+    with tempfile.TemporaryDirectory(prefix="llmtool-") as directory:
+        link = Path(directory) / library.name
+        link.symlink_to(library.resolve())
+        return ctypes.CDLL(str(link))
+
+
 def utf8(text: str) -> bytes:
     """Text as the C encoder takes it. Invalid UTF-8 on the command line reaches
     Python as surrogate escapes: those bytes go through unchanged, as they reach
@@ -93,10 +105,10 @@ class Emulator:
         self.max_token_length = self.manifest["tokenizer"].get("max_token_length", 1)
         # how much longer than the text its NFC form can be (U+1D160: 4 bytes become 12)
         self.nfc_growth = 3 if self.manifest["tokenizer"].get("nfc") else 1
-        library = build_emulator(self.out).resolve()
+        library = build_emulator(self.out)
         if sanitized():
             require_sanitizer_runtime()
-        lib = ctypes.CDLL(str(library))
+        lib = load_library(library)
         if not hasattr(lib, "llm_encode_workspace"):  # a runtime older than the API used here
             raise ToolchainError(f"{self.out} was compiled by an older llmtool: compile it again")
         lib.llm_init.restype = ctypes.c_int

@@ -210,19 +210,26 @@ typedef struct {
     int l, pos;
 } AttentionJob;
 
-/* Heads [start, end) of causal self-attention of the query q over positions 0..pos
- * of layer l's cache (in a sliding layer the last LLM_SLIDING_WINDOW of them); each
- * head's output goes to its slice of out[q_dim]. */
+/* The first position layer l's query at pos attends to: 0, or in a sliding layer the
+ * first of the last LLM_SLIDING_WINDOW. */
+static int first_attended(int l, int pos) {
+#if LLM_SLIDING_WINDOW
+    return llm_weights.layers[l].sliding && pos >= LLM_SLIDING_WINDOW ? pos - LLM_SLIDING_WINDOW + 1 : 0;
+#else
+    (void)l, (void)pos;
+    return 0;
+#endif
+}
+
+/* Heads [start, end) of causal self-attention of the query q over positions
+ * first_attended..pos of layer l's cache; each head's output goes to its slice of
+ * out[q_dim]. */
 static void attention_heads(void *ctx, int start, int end) {
     const AttentionJob *job = ctx;
     const int l = job->l, pos = job->pos;
     float *out = job->out;
     const float scale = sqrtf(LLM_SCORE_SCALAR);
-#if LLM_SLIDING_WINDOW
-    const int first = llm_weights.layers[l].sliding && pos >= LLM_SLIDING_WINDOW ? pos - LLM_SLIDING_WINDOW + 1 : 0;
-#else
-    const int first = 0;
-#endif
+    const int first = first_attended(l, pos);
     for (int h = start; h < end; h++) {
         float *q = job->q + h * LLM_HEAD_DIM;
         const int kv_head = h / LLM_GQA_GROUP;
@@ -241,7 +248,8 @@ static void attention(float *out, float *q, int l, int pos) {
     /* an attention multiply-add (f32, from a KV cache out of cache, with the
      * softmax's exp) costs about 8 int8 weight MACs: counted so, the heads are
      * split across threads from position 16 on, not 130 (stories110M) */
-    parallel_for(attention_heads, &job, LLM_N_HEADS, 8L * LLM_N_HEADS * (pos + 1) * LLM_HEAD_DIM * 2);
+    const long positions = pos - first_attended(l, pos) + 1;
+    parallel_for(attention_heads, &job, LLM_N_HEADS, 8L * LLM_N_HEADS * positions * LLM_HEAD_DIM * 2);
 }
 
 /* x[i] += add[i] for i < count (n tokens' rows: n * LLM_DIM). */

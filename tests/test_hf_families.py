@@ -16,7 +16,7 @@ from synthetic import synthetic_tokenizer
 from toolchain.compile.compiler import compile_project
 from toolchain.config import PUBLISHED_SHAPES, Model, tensor_shapes
 from toolchain.errors import ToolchainError
-from toolchain.host.emulator import Emulator
+from toolchain.host.emulator import Emulator, build_emulator
 from toolchain.importers import load_checkpoint
 from toolchain.model import Transformer
 from toolchain.target.build import build_project
@@ -38,13 +38,15 @@ class Saved:
     checkpoint: Path  # save_pretrained's directory
     ids: list[int]  # POSITIONS tokens
     logits: np.ndarray  # transformers' for them, [POSITIONS, vocab]
+    host_q8: Path  # the model in q8 for the host at a context of POSITIONS, its emulator built
 
 
 @pytest.fixture(scope="session")
 def saved(tmp_path_factory, worker_id):
-    """family -> its model at full width and vocabulary as save_pretrained writes it, and
-    transformers' logits: made once per run and shared by the test workers (a file lock
-    each), as a 262k vocabulary takes a while to draw and write."""
+    """family -> its model at full width and vocabulary as save_pretrained writes it,
+    transformers' logits and a q8 host project: made once per run and shared by the
+    test workers (a file lock each), as a 262k vocabulary takes a while to draw, write
+    and quantize."""
     root = tmp_path_factory.getbasetemp()
     root = (root if worker_id == "master" else root.parent) / "hf-families"
 
@@ -58,8 +60,13 @@ def saved(tmp_path_factory, worker_id):
                 save(source, directory / "hf")
                 ids = tokens(source.config.vocab_size)
                 np.save(directory / "ids.npy", ids)
+                model = load_checkpoint(directory / "hf")
+                compile_project(model, synthetic_tokenizer(model.config.vocab_size), "host", directory / "host-q8",
+                                quant="q8", context=POSITIONS)
+                build_emulator(directory / "host-q8")
                 np.save(directory / "logits.npy", hf_logits(source, ids).numpy())
-        return Saved(directory / "hf", np.load(directory / "ids.npy").tolist(), np.load(directory / "logits.npy"))
+        return Saved(directory / "hf", np.load(directory / "ids.npy").tolist(), np.load(directory / "logits.npy"),
+                     directory / "host-q8")
     return get
 
 
@@ -158,11 +165,8 @@ def test_gguf_as_llama_cpp_converts_them(tmp_path, family):
     assert reference_error(model, hf_logits(source, ids), ids) <= 1e-4
 
 
-def emulator_logits(model: Model, tmp_path, quant: str, ids: list[int]) -> np.ndarray:
-    out = tmp_path / f"out-{quant}"
-    compile_project(model, synthetic_tokenizer(model.config.vocab_size), "host", out, quant=quant,
-                    context=POSITIONS)
-    emu = Emulator(out)
+def emulator_logits(project: Path, ids: list[int]) -> np.ndarray:
+    emu = Emulator(project)
     return np.stack([emu.forward(t, pos) for pos, t in enumerate(ids)])
 
 
@@ -176,9 +180,11 @@ def test_emulator_matches_transformers(saved, tmp_path, family):
     to a tenth of the largest logit."""
     family_model = saved(family)
     model, ids, want = load_checkpoint(family_model.checkpoint), family_model.ids, family_model.logits
-    f32 = emulator_logits(model, tmp_path, "f32", ids)
+    compile_project(model, synthetic_tokenizer(model.config.vocab_size), "host", tmp_path / "f32", quant="f32",
+                    context=POSITIONS)
+    f32 = emulator_logits(tmp_path / "f32", ids)
     err, scale = float(np.abs(f32 - want).max()), float(np.abs(want).max())
-    q8 = emulator_logits(model, tmp_path, "q8", ids)
+    q8 = emulator_logits(family_model.host_q8, ids)
     agree, q8_err = float((q8.argmax(1) == f32.argmax(1)).mean()), float(np.abs(q8 - want).max())
     print(f"{family}: f32 max |diff| {err:.2e} (largest logit {scale:.2f}); q8 top-1 agreement with f32 "
           f"{agree:.0%}, max |diff| {q8_err:.3f}")
@@ -215,17 +221,16 @@ def test_softcapping_batches_and_kv_storage_in_c(tmp_path):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_greedy_text_on_rpi4_and_rpi5_is_the_emulators(saved, tmp_path, family):
     """Each family's shape in q8 on a Raspberry Pi 4 (NEON) and 5 (dot product) under
-    QEMU prints the host emulator's greedy text, token for token."""
-    model = load_checkpoint(saved(family).checkpoint)
+    QEMU prints the host emulator's greedy text, token for token, to the context's end."""
+    family_model = saved(family)
+    model = load_checkpoint(family_model.checkpoint)
     tokenizer = synthetic_tokenizer(model.config.vocab_size)
-    host = tmp_path / "host"
-    compile_project(model, tokenizer, "host", host, quant="q8", context=64)
-    text = Emulator(host).generate("Once upon a time", steps=48, temperature=0.0).text.decode()
-    assert len(text) > 40
+    text = Emulator(family_model.host_q8).generate("Once upon a time", steps=POSITIONS, temperature=0.0).text.decode()
+    assert len(text) > 24
     for board in ("rpi4", "rpi5"):
-        compile_project(model, tokenizer, board, tmp_path / board, quant="q8", context=64)
+        compile_project(model, tokenizer, board, tmp_path / board, quant="q8", context=POSITIONS)
         build_project(tmp_path / board)
-        result = run_project(tmp_path / board, "Once upon a time", steps=48, temperature=0.0, capture=True,
+        result = run_project(tmp_path / board, "Once upon a time", steps=POSITIONS, temperature=0.0, capture=True,
                              timeout=300)
         assert result.returncode == 0, result.stderr
         assert result.stdout == text + "\n", board

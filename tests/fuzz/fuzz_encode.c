@@ -45,9 +45,9 @@ static int append_piece(char *out, size_t *len, size_t cap, int prev, int token)
     return 1;
 }
 
+#if LLM_NFC
 /* The tokens of text (no BOS or EOS) in a workspace lent of the size llm.h promises
- * and the slots it promises (allocated; 3 more than the text's bytes' worth); the
- * count in *n. */
+ * and the slots it promises (allocated); the count in *n. */
 static int *encode_lent(const char *text, int *n) {
     const size_t len = strlen(text), workspace_bytes = llm_encode_workspace_size(len);
     const int capacity = FUZZ_TEXT_GROWTH * (int)len + 3;
@@ -60,6 +60,7 @@ static int *encode_lent(const char *text, int *n) {
     check(*n >= 0, "the promised slots and workspace suffice (llm.h)");
     return tokens;
 }
+#endif
 
 /* The bytes of the decoded tokens[0..n), the first after prev, in out (capacity cap,
  * NUL-terminated); their count. */

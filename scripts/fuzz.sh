@@ -2,7 +2,8 @@
 # Fuzzes a generated project's C runtime with libFuzzer under AddressSanitizer and
 # UBSan (harnesses in tests/fuzz/): the tokenizer encoder and decoder, BPE merging
 # against the quadratic merge it replaced and the chat template through llm.h, for
-# stories260K's SentencePiece vocabulary and for Llama 3's tiktoken one; the Linux
+# stories260K's SentencePiece vocabulary and for Llama 3's tiktoken one; the encoder
+# and the chat template for a Qwen2-style tokenizer.json (NFC normalizer); the Linux
 # command lines of the program (main.c) and of the test program (llm_test.c: -x, -k);
 # the weight image check on mutated copies of a real image; and the
 # sampling parameters. Compiles the projects for board host into a work directory,
@@ -16,7 +17,8 @@
 #   --workdir  build and keep everything there (default: a temporary directory,
 #              removed afterwards unless something was found)
 #   HARNESS    encode, decode, chat, merge, cmdline, cmdline-test, image, sample,
-#              encode-llama3, decode-llama3, chat-llama3, merge-llama3 (default: all)
+#              encode-llama3, decode-llama3, chat-llama3, merge-llama3, encode-qwen,
+#              chat-qwen (default: all)
 # Exit status: 0 when no harness found anything, 1 on a finding or an error.
 set -euo pipefail
 
@@ -31,7 +33,7 @@ ROOT="$(cd "${here%/*}/.." && pwd)"
 MODELS="${LLMTOOL_MODELS:-$ROOT/../shared/models}"
 FUZZ="$ROOT/tests/fuzz"
 ALL_HARNESSES=(encode decode chat merge cmdline cmdline-test image sample encode-llama3 decode-llama3 chat-llama3
-               merge-llama3)
+               merge-llama3 encode-qwen chat-qwen)
 
 TIME="" RUNS="" WORK="" HARNESSES=()
 while [ $# -gt 0 ]; do
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
     --runs) [[ ${2-} =~ ^[0-9]+$ ]] || die "--runs takes a number of inputs"; RUNS=$2; shift 2 ;;
     --workdir) [ -n "${2-}" ] || die "--workdir takes a directory"; WORK=$2; shift 2 ;;
     encode | decode | chat | merge | cmdline | cmdline-test | image | sample | encode-llama3 | decode-llama3 | \
-        chat-llama3 | merge-llama3) HARNESSES+=("$1"); shift ;;
+        chat-llama3 | merge-llama3 | encode-qwen | chat-qwen) HARNESSES+=("$1"); shift ;;
     *) die "unknown argument '$1' (usage: scripts/fuzz.sh [--time SECONDS] [--runs N] [--workdir DIR] [${ALL_HARNESSES[*]}])" ;;
     esac
 done
@@ -69,8 +71,13 @@ echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (voi
     die "clang cannot link libFuzzer (-fsanitize=fuzzer): install the Debian package libclang-rt-dev"
 
 # The projects. stories260K gets a small context, which bounds what one command line
-# can make main.c or llm_test.c run; llama3 is the smallest model around Llama 3's 128,256-token
-# vocabulary (only the tokenizer is fuzzed there).
+# can make main.c or llm_test.c run; llama3 and qwen are the smallest models around
+# their tokenizers (only the tokenizer is fuzzed there): Llama 3's 128,256-token
+# vocabulary, and a byte-level BPE of a few thousand tokens in Qwen2's tokenizer.json
+# pipeline (its pattern and NFC normalizer, ChatML's special tokens and Qwen2.5's chat
+# template), trained here as the tests train it (tests/trained_tokenizers.py). qwen's
+# context lets the fuzzer's texts reach the end of the planned encoder workspace, which
+# with NFC holds the normalized text too.
 compile_project() { # compile_project NAME
     local out="$WORK/$1"
     [ ! -f "$out/plan.json" ] || return 0
@@ -78,18 +85,33 @@ compile_project() { # compile_project NAME
     stories260K)
         (cd "$ROOT" && python3 -m toolchain compile "$MODELS/stories260K.bin" --tokenizer "$MODELS/tok512.bin" \
             --board host --context 8 --force -o "$out") >/dev/null ;;
-    llama3)
-        (cd "$ROOT" && python3 - "$MODELS/llama3-tokenizer.model" "$out") <<'PY' ;;
+    llama3) compile_tiny "$MODELS/llama3-tokenizer.model" 8 "$out" ;;
+    qwen)
+        rm -rf "$WORK/qwen-tokenizer"
+        (cd "$ROOT" && python3 - "$WORK/qwen-tokenizer") <<'PY'
 import sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+from chat_templates import QWEN25
+from trained_tokenizers import BYTE_LEVEL, model_directory
+model_directory(BYTE_LEVEL["qwen2"](), QWEN25, None, "<|im_end|>", Path(sys.argv[1]))
+PY
+        compile_tiny "$WORK/qwen-tokenizer" 32 "$out" ;;
+    esac
+}
+
+compile_tiny() { # compile_tiny TOKENIZER CONTEXT OUT: a tiny random model with the tokenizer's vocabulary
+    (cd "$ROOT" && python3 - "$@") <<'PY'
+import sys
+from pathlib import Path
 from toolchain.compile.compiler import compile_project
 from toolchain.config import ModelConfig, random_model
 from toolchain.importers.tokenizer import load_tokenizer
 tok = load_tokenizer(sys.argv[1])
 config = ModelConfig(dim=16, n_layers=1, n_heads=2, n_kv_heads=2, vocab_size=tok.vocab_size,
-                     hidden_dim=32, max_seq_len=8)
-compile_project(random_model(config), tok, "host", sys.argv[2], quant="f32", model_name="llama3-tokenizer")
+                     hidden_dim=32, max_seq_len=int(sys.argv[2]))
+compile_project(random_model(config), tok, "host", sys.argv[3], quant="f32", model_name=Path(sys.argv[1]).stem)
 PY
-    esac
 }
 
 make_var() { # make_var PROJECT VARIABLE: the value of a variable of the project's Makefile
@@ -200,21 +222,31 @@ run() { # run NAME BINARY MAX_LEN [libFuzzer options...]
 
 echo "fuzzing in $WORK with $(clang --version | head -n 1)"
 for name in "${HARNESSES[@]}"; do
-    harness=${name%-llama3}
-    [ "$harness" = "$name" ] && project=stories260K || project=llama3
+    case "$name" in
+    *-llama3 | *-qwen) harness=${name%-*} project=${name##*-} ;;
+    *) harness=$name project=stories260K ;;
+    esac
     build "$harness" "$project"
     binary="$WORK/bin/fuzz_$harness-$project"
     case "$harness" in
     encode)
+        # plain text and special tokens; then text not in NFC: NFD (accents, Vietnamese's
+        # stacked ones, Hangul as jamo), marks out of canonical order, U+0344 and U+1D160
+        # (NFC makes them longer), U+212B, '>' U+0338 after a special token's '>', a long
+        # run of marks, and marks after bytes that are not UTF-8
         seed "$name" '\x01Once upon a time' '\x03hello\nworld \xe2\x80\x94 \xf0\x9f\x98\x80' '\x02\x80\xbf\xff' \
-            '\xfd abc' '\x01<|begin_of_text|>Hi<|eot_id|> 123 '"'"'s'
+            '\xfd abc' '\x01<|begin_of_text|>Hi<|eot_id|> 123 '"'"'s' '\x01cafe\xcc\x81 nai\xcc\x88ve a\xcc\x81\xcc\x96' \
+            '\x10Tie\xcc\x82\xcc\x81ng Vie\xcc\xa3\xcc\x82t \xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab\xea\xb0\x80\xe1\x86\xa8' \
+            '\x03x\xcd\x84\xcd\x84 \xf0\x9d\x85\xa0\xe2\x84\xab' '\x11<|im_start|>user\n>\xcc\xb8<|im_end|>\xcc\xb8' \
+            "\\x14e$(printf '\\xcc\\x81\\xcc\\x96%.0s' $(seq 40))" '\x00\xc0\x80e\xcc\x81\xed\xa0\x80e\xff\xcc\x81'
         run "$name" "$binary" 256 ;;
     decode)
         seed "$name" '\x01\x00\x00\x00\x0f\x00\x00\x00' '\x05\x00\x00\x00\xff\x01\x00\x00' \
             '\x01\x00\x00\x00\x00\x02\x00\x00\xff\xff\xff\xff\x03\x00\x00\x00' '\x00\xf4\x01\x00\xff\xf4\x01\x00'
         run "$name" "$binary" 64 ;;
     chat)
-        seed "$name" '\x01Be brief.\x00Hello there!' '\x00  What next?  ' '\x31\x00\t' '\xff<|eot_id|>\x00[INST] hi [/INST]'
+        seed "$name" '\x01Be brief.\x00Hello there!' '\x00  What next?  ' '\x31\x00\t' '\xff<|eot_id|>\x00[INST] hi [/INST]' \
+            '\x11Be brie\xcc\x81f.\x00Tie\xcc\x82\xcc\x81ng \xe1\x84\x92\xe1\x85\xa1 \xcd\x84<|im_end|>\xcc\xb8'
         run "$name" "$binary" 256 ;;
     merge)
         # text's bytes from any start, in the planned workspace and a lent one; ties

@@ -12,11 +12,12 @@ from tokenizers import AddedToken, Tokenizer
 from transformers import PreTrainedTokenizerFast
 
 from chat_templates import ALPACA, GEMMA3, QWEN25, QWEN3_GENERATION, SMOLLM2, ZEPHYR
-from test_tokenizer_json import BYTE_LEVEL, sentencepiece_style
+from test_tokenizer_json import sentencepiece_style
 from toolchain.errors import ToolchainError
 from toolchain.host.encode import host_encoder
 from toolchain.importers.chat_template import recognise
 from toolchain.importers.tokenizer import load_tokenizer
+from trained_tokenizers import BYTE_LEVEL, model_directory
 
 SYSTEM = "You are a kind storyteller."
 FIRST, REPLY, SECOND = "Tell me a story about a cat.", "Once upon a time, a cat sat on a mat.", " What did it eat? "
@@ -39,20 +40,11 @@ MODELS = {
 }
 
 
-def saved(tk: Tokenizer, template: str, bos: str | None, eos: str, directory):
-    """tokenizer.json and a tokenizer_config.json holding the template, as a model directory has them."""
-    directory.mkdir()
-    tk.save(str(directory / "tokenizer.json"))
-    config = {"bos_token": bos, "eos_token": eos, "chat_template": template}
-    (directory / "tokenizer_config.json").write_text(json.dumps(config))
-    return directory
-
-
 @pytest.mark.parametrize("model", list(MODELS))
 def test_chat_tokens_equal_apply_chat_template(model, request, encoder_cache, tmp_path):
     make, template, bos, eos, end = MODELS[model]
     tk = make(request)
-    emu = host_encoder(saved(tk, template, bos, eos, tmp_path / model))
+    emu = host_encoder(model_directory(tk, template, bos, eos, tmp_path / model))
     reference = PreTrainedTokenizerFast(tokenizer_object=tk, chat_template=template, bos_token=bos, eos_token=eos)
 
     def expected(messages):
@@ -73,7 +65,7 @@ def test_zephyr_turns_equal_apply_chat_template(llama2, encoder_cache, tmp_path)
     in the text). The reply is the model's own tokens, so only the turns around it are
     compared: its EOS run, the second turn follows it."""
     tk = sentencepiece_style(llama2, "legacy")
-    emu = host_encoder(saved(tk, ZEPHYR, "<s>", "</s>", tmp_path / "tinyllama"))
+    emu = host_encoder(model_directory(tk, ZEPHYR, "<s>", "</s>", tmp_path / "tinyllama"))
     reference = PreTrainedTokenizerFast(tokenizer_object=tk, chat_template=ZEPHYR, bos_token="<s>", eos_token="</s>")
 
     def expected(messages):
@@ -106,7 +98,7 @@ def test_recognised_data(tmp_path):
 
 
 def test_the_template_chooses_and_without_one_the_kind(tmp_path):
-    directory = saved(BYTE_LEVEL["gpt2-digits"](), SMOLLM2, None, "<|im_end|>", tmp_path / "smol")
+    directory = model_directory(BYTE_LEVEL["gpt2-digits"](), SMOLLM2, None, "<|im_end|>", tmp_path / "smol")
     assert load_tokenizer(directory).chat_format.family == "chatml"  # a tiktoken kind: Llama 3's without it
     (directory / "tokenizer_config.json").write_text(json.dumps({"eos_token": "<|im_end|>"}))
     (directory / "chat_template.jinja").write_text(GEMMA3)  # where transformers now saves it
@@ -119,7 +111,7 @@ def test_the_template_chooses_and_without_one_the_kind(tmp_path):
 
 
 def test_an_unknown_template_compiles_and_chat_refuses(tmp_path, encoder_cache):
-    directory = saved(BYTE_LEVEL["gpt2-digits"](), ALPACA, None, "<|im_end|>", tmp_path / "alpaca")
+    directory = model_directory(BYTE_LEVEL["gpt2-digits"](), ALPACA, None, "<|im_end|>", tmp_path / "alpaca")
     emu = host_encoder(directory)
     assert emu.encode("Hi", bos=False)  # the build works
     with pytest.raises(ToolchainError, match="chat_template is none of ChatML, Gemma, Zephyr, Llama 3 or Llama 2"):

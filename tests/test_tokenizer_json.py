@@ -15,7 +15,7 @@ import zlib
 
 import pytest
 from click.testing import CliRunner
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers
 from transformers.convert_slow_tokenizer import TikTokenConverter
 
 from toolchain.cli import main
@@ -25,49 +25,13 @@ from toolchain.errors import ToolchainError
 from toolchain.host.emulator import Emulator
 from toolchain.host.encode import host_encoder
 from toolchain.importers.tokenizer import llama3_special_tokens, load_tokenizer
-from toolchain.importers.tokenizer_json import PATTERNS
 from toolchain.importers.unicode_nfc import nfc_tables
 from toolchain.target.build import build_project
 from toolchain.target.run import run_project
-from toolchain.train.corpus import make_stories
+from trained_tokenizers import BYTE_LEVEL, CHAT, QWEN2, TOOL, special_pool
 from varied_text import not_nfc_strings, varied_strings
 
-QWEN2 = next(regex for regex, name in PATTERNS.items() if name == "qwen2")
-CHAT = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # trained first: ids 0..2
-TOOL = "<|tool_call|>"  # added after training: the last id
 STRINGS = 2000
-
-
-def special_pool(specials: list[str]) -> list[str]:
-    """The special tokens whole, cut short and nested in each other, for varied_strings."""
-    return specials + [s[:-1] for s in specials] + [s[:2] + specials[0] + s[2:] for s in specials[:2]]
-
-
-def byte_level(pre_tokenizer, normalizer=None) -> Tokenizer:
-    """A byte-level BPE trained here on generated stories and the varied strings' alphabet
-    (a few thousand merges), with CHAT's special tokens first and TOOL last."""
-    tk = Tokenizer(models.BPE())
-    tk.pre_tokenizer = pre_tokenizer
-    if normalizer is not None:
-        tk.normalizer = normalizer
-    tk.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=4000, special_tokens=CHAT, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tk.train_from_iterator(make_stories(300) + varied_strings(3000, special_pool(CHAT), seed=1), trainer)
-    tk.add_special_tokens([AddedToken(TOOL, special=True, normalized=False)])
-    return tk
-
-
-BYTE_LEVEL = {
-    # SmolLM2's: every digit alone, then GPT-2's pattern
-    "gpt2-digits": lambda: byte_level(pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                               pre_tokenizers.ByteLevel(add_prefix_space=False)])),
-    "gpt2": lambda: byte_level(pre_tokenizers.ByteLevel(add_prefix_space=False)),
-    "qwen2": lambda: byte_level(pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(QWEN2), behavior="isolated"),
-                                                         pre_tokenizers.ByteLevel(add_prefix_space=False,
-                                                                                  use_regex=False)]),
-                                normalizers.NFC()),
-}
 
 
 def saved(tk: Tokenizer, directory) -> Tokenizer:

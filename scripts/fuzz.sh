@@ -144,12 +144,24 @@ PY
     read -r -a kernels <<<"$(make_var "$project" KERNELS)"
     read -r -a sources <<<"$(make_var "$project" RUNTIME) $(make_var "$project" TEST_RUNTIME) \
         $(make_var "$project" GENERATED) $(make_var "$project" PLATFORM) main.c llm_test.c"
+    local key object
+    mkdir -p "$WORK/shared"
     for src in "${sources[@]}"; do
         [ "$src" != runtime/platform/linux.c ] || continue
         case "$src" in runtime/kernels/* | runtime/crc32.c) coverage=() ;; *) coverage=(-fsanitize=fuzzer-no-link) ;; esac
         case "$src" in main.c | llm_test.c) defines=(-Dmain=llm_main) ;; *) defines=() ;; esac
-        (cd "$project" && clang "${CFLAGS[@]}" "${kernels[@]}" "${defines[@]}" "${coverage[@]}" \
-            -I. -Iruntime -c "$src" -o "$dir/${src//\//_}.o")
+        object="$dir/${src//\//_}.o"
+        if [[ $src == runtime/kernels/* ]]; then
+            # a kernel is the same C whatever the project (no llm_config.h): compiled once
+            # for every project of the same flags (sanitized, an AVX-512 twin takes a minute)
+            key=$(cat "$project/$src" <(echo "${kernels[*]}") | sha1sum | cut -c1-16)
+            [ -f "$WORK/shared/$key.o" ] || (cd "$project" && clang "${CFLAGS[@]}" "${kernels[@]}" \
+                -I. -Iruntime -c "$src" -o "$WORK/shared/$key.o")
+            cp "$WORK/shared/$key.o" "$object"
+        else
+            (cd "$project" && clang "${CFLAGS[@]}" "${kernels[@]}" "${defines[@]}" "${coverage[@]}" \
+                -I. -Iruntime -c "$src" -o "$object")
+        fi
     done
     touch "$dir/done"
 }

@@ -153,9 +153,10 @@ PY
         object="$dir/${src//\//_}.o"
         if [[ $src == runtime/kernels/* ]]; then
             # a kernel is the same C whatever the project (no llm_config.h): compiled once
-            # for every project of the same flags (sanitized, an AVX-512 twin takes a minute)
+            # for every project of the same flags, and at -O0: sanitized at -O1, an AVX-512
+            # k-quant twin takes over a minute to compile (at -O0 two seconds)
             key=$(cat "$project/$src" <(echo "${kernels[*]}") | sha1sum | cut -c1-16)
-            [ -f "$WORK/shared/$key.o" ] || (cd "$project" && clang "${CFLAGS[@]}" "${kernels[@]}" \
+            [ -f "$WORK/shared/$key.o" ] || (cd "$project" && clang "${CFLAGS[@]}" -O0 "${kernels[@]}" \
                 -I. -Iruntime -c "$src" -o "$WORK/shared/$key.o")
             cp "$WORK/shared/$key.o" "$object"
         else

@@ -2,8 +2,12 @@
 shared library and driven through ctypes. It runs exactly the C the board runs."""
 from __future__ import annotations
 
+import atexit
 import ctypes
+import functools
+import itertools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,15 +76,24 @@ def build_emulator(out: Path) -> Path:
     return library
 
 
+@functools.cache
+def _links() -> tuple[Path, itertools.count]:
+    """This process's directory of library links (removed at exit) and their numbering."""
+    directory = Path(tempfile.mkdtemp(prefix="llmtool-emulator-"))
+    atexit.register(shutil.rmtree, directory, True)
+    return directory, itertools.count()
+
+
 def load_library(library: Path) -> ctypes.CDLL:
     """dlopen's library, through a symlink of a name never loaded before: the loader
     knows an object by the name it was opened under, so a project rebuilt (or a new one
     written where an old one was) would otherwise get the library already in the
-    process. Under a new name it matches a loaded one only if it is the same file."""
-    with tempfile.TemporaryDirectory(prefix="llmtool-") as directory:
-        link = Path(directory) / library.name
-        link.symlink_to(library.resolve())
-        return ctypes.CDLL(str(link))
+    process. Under a new name it matches a loaded one only if it is the same file. The
+    link stays while the process runs: a sanitizer's report reads the symbols by it."""
+    directory, numbers = _links()
+    link = directory / f"{next(numbers)}-{library.name}"
+    link.symlink_to(library.resolve())
+    return ctypes.CDLL(str(link))
 
 
 def utf8(text: str) -> bytes:
